@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what modx needs and is missing; safe to run any number of times.
+#   scripts/setup.sh build   compiler and libraries (OpenBLAS, cJSON, libspng, libjpeg-turbo, zlib, utf8proc)
+#   scripts/setup.sh test    build + what the test suite needs
+#   scripts/setup.sh demo    build + Node.js/npm and the emoji data packages (third_party/npm)
+#   scripts/setup.sh fuzz    build + clang with libFuzzer
+#   scripts/setup.sh tools   build + python3-torch, Pillow, numpy (only to regenerate fixtures / run the PyTorch peer)
+# As root it runs apt-get; otherwise it prints the one apt-get line to run and fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-build}
+
+build_pkgs=(gcc make pkg-config libc6-dev libopenblas-dev libcjson-dev libspng-dev libjpeg62-turbo-dev
+            zlib1g-dev libutf8proc-dev)
+pkgs=("${build_pkgs[@]}")
+case "$mode" in
+  build) ;;
+  test) ;;
+  demo) pkgs+=(nodejs npm) ;;
+  fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+  tools) pkgs+=(python3 python3-torch python3-numpy python3-pil python3-regex) ;;
+  *) echo "setup.sh: unknown mode '$mode' (build, test, demo, fuzz, tools)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  case "$status" in *"install ok installed"*) ;; *) missing+=("$p") ;; esac
+done
+# nodejs may come from elsewhere than Debian; a working node and npm is enough.
+if [ "$mode" = demo ] && command -v node >/dev/null && command -v npm >/dev/null; then
+  keep=(); for p in "${missing[@]}"; do case "$p" in nodejs|npm) ;; *) keep+=("$p") ;; esac; done
+  missing=("${keep[@]+"${keep[@]}"}")
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "modx setup: missing packages; run as root:" >&2
+    echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "modx setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "$mode" = demo ] && [ -x scripts/setup_npm.sh ]; then
+  bash scripts/setup_npm.sh
+fi
+exit 0
