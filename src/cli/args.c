@@ -1,0 +1,73 @@
+#include "cli/args.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_parse(int argc, char **argv, CliOpt *opts, int nopts, const char **pos, int max_pos, int *npos) {
+    *npos = 0;
+    for (int k = 0; k < nopts; k++) opts[k].value = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] == '-' && a[1] == '-' && a[2]) {
+            const char *eq = strchr(a, '=');
+            size_t len = eq ? (size_t)(eq - a) : strlen(a);
+            int found = 0;
+            for (int k = 0; k < nopts; k++) {
+                if (strlen(opts[k].name) != len || strncmp(opts[k].name, a, len)) continue;
+                found = 1;
+                if (!opts[k].takes_value) {
+                    if (eq) {
+                        fprintf(stderr, "modx %s: option %s takes no value\n", argv[0], opts[k].name);
+                        return 2;
+                    }
+                    opts[k].value = "";
+                } else if (eq) {
+                    opts[k].value = eq + 1;
+                } else if (i + 1 < argc) {
+                    opts[k].value = argv[++i];
+                } else {
+                    fprintf(stderr, "modx %s: option %s needs a value\n", argv[0], opts[k].name);
+                    return 2;
+                }
+                break;
+            }
+            if (!found) {
+                fprintf(stderr, "modx %s: unknown option '%.*s' (see modx %s --help)\n", argv[0], (int)len, a, argv[0]);
+                return 2;
+            }
+        } else {
+            if (*npos >= max_pos) {
+                fprintf(stderr, "modx %s: unexpected argument '%s' (see modx %s --help)\n", argv[0], a, argv[0]);
+                return 2;
+            }
+            pos[(*npos)++] = a;
+        }
+    }
+    return 0;
+}
+
+int cli_int(const char *command, const char *opt, const char *text, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < lo || v > hi) {
+        fprintf(stderr, "modx %s: %s expects an integer in [%ld, %ld], got '%s'\n", command, opt, lo, hi, text);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_double(const char *command, const char *opt, const char *text, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || v != v) {
+        fprintf(stderr, "modx %s: %s expects a number, got '%s'\n", command, opt, text);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}

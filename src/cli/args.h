@@ -1,0 +1,25 @@
+/* Minimal option parsing shared by all subcommands.
+ *
+ *   CliOpt opts[] = {{"--vocab", 1}, {"--context", 1}, {"--skip-bad", 0}};
+ *   const char *pos[4]; int npos;
+ *   if (cli_parse(argc, argv, opts, 3, pos, 4, &npos)) return 2;   // message already printed
+ *   const char *vocab = opts[0].value;   // NULL when absent
+ *
+ * Accepts "--name value" and "--name=value". Unknown options, a missing value
+ * or too many positionals print a message naming the command and return 2. */
+#ifndef MODX_CLI_ARGS_H
+#define MODX_CLI_ARGS_H
+
+typedef struct {
+    const char *name;  /* "--vocab" */
+    int takes_value;   /* 1: "--vocab FILE"; 0: a flag */
+    const char *value; /* out: the value, or "" for a present flag, NULL when absent */
+} CliOpt;
+
+int cli_parse(int argc, char **argv, CliOpt *opts, int nopts, const char **pos, int max_pos, int *npos);
+
+/* Parses an integer/double option value; prints a clear error and returns 2 on failure. */
+int cli_int(const char *command, const char *opt, const char *text, long lo, long hi, long *out);
+int cli_double(const char *command, const char *opt, const char *text, double *out);
+
+#endif
