@@ -381,6 +381,30 @@ TEST(io_st_failed_save_leaves_nothing) {
 
 /* ---- io/file helpers ---------------------------------------------------------------- */
 
+TEST(io_atomic_abort_and_failed_rename) {
+    /* Abort removes the partial tmp file and leaves the target alone. */
+    const char *path = tmp_path("atomic.bin");
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    IoAtomicFile *f;
+    EXPECT(io_atomic_open(&f, path) == MODX_OK, "%s", modx_last_error());
+    EXPECT(io_atomic_write(f, "partial", 7) == MODX_OK, "%s", modx_last_error());
+    int tmp_seen = io_file_exists(tmp);
+    io_atomic_abort(f);
+    EXPECT(tmp_seen && !io_file_exists(tmp) && !io_file_exists(path), "abort left files behind");
+    /* A commit whose rename fails (a non-empty directory sits at the target)
+     * removes the tmp file and keeps the directory and its content. */
+    const char *dir = tmp_path("atomic_dir");
+    char inner[600], dtmp[600];
+    snprintf(inner, sizeof inner, "%s/keep", dir);
+    snprintf(dtmp, sizeof dtmp, "%s.tmp", dir);
+    EXPECT(io_mkdir_p(dir) == MODX_OK && io_write_atomic(inner, "x", 1) == MODX_OK, "%s", modx_last_error());
+    ModxStatus rc = io_write_atomic(dir, "new", 3);
+    EXPECT(rc == MODX_ERR_IO && strstr(modx_last_error(), dir) && strstr(modx_last_error(), "rename"),
+           "failed rename: status %d, %s", rc, modx_last_error());
+    EXPECT(!io_file_exists(dtmp) && io_dir_exists(dir) && io_file_exists(inner), "failed commit left a mess");
+}
+
 TEST(io_file_helpers) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s/a/b//c/", harness_tmpdir());

@@ -93,6 +93,49 @@ def check_file(path, want_tensors, want_meta):
     return errors
 
 
+def check_with_modx():
+    """When build/modx exists: `modx inspect` of a random Python-written file must
+    list every tensor with its dtype, shape and element count."""
+    import subprocess
+    import tempfile
+
+    modx = os.path.join(ROOT, "build/modx")
+    if not os.path.exists(modx):
+        print("note: build/modx not built; skipping the live C check")
+        return []
+    g = torch.Generator().manual_seed(0)
+    tensors = {}
+    dtypes = [torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.int64, torch.int32,
+              torch.int16, torch.int8, torch.uint8, torch.bool]
+    for i in range(40):
+        ndim = int(torch.randint(0, 5, (1,), generator=g))
+        shape = [int(x) for x in torch.randint(0, 5, (ndim,), generator=g)]
+        dt = dtypes[i % len(dtypes)]
+        tensors[f"layer.{i}.weight"] = (torch.randn(shape, generator=g) * 50).to(dt)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "random.safetensors")
+        st.save(path, tensors, {"modx.config": '{"embed_dim": 2}'})
+        out = subprocess.run([modx, "inspect", path], capture_output=True, text=True)
+    if out.returncode != 0:
+        return [f"modx inspect failed on a Python-written file: {out.stderr.strip()}"]
+    rows = {}
+    for line in out.stdout.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) == 3 and parts[0].startswith("layer."):
+            dtype, rest = parts[1], parts[2]
+            shape_text, numel = rest.rsplit(None, 1)
+            rows[parts[0]] = (dtype, shape_text.strip(), int(numel))
+    errors = []
+    for name, t in tensors.items():
+        want = (st._NAME_OF[t.dtype], "[" + ", ".join(str(d) for d in t.shape) + "]", t.numel())
+        if rows.get(name) != want:
+            errors.append(f"modx inspect lists {name} as {rows.get(name)}, want {want}")
+    total = sum(t.numel() for t in tensors.values())
+    if f"{len(tensors)} tensors, {total} parameters" not in out.stdout:
+        errors.append(f"modx inspect total line wrong, want {len(tensors)} tensors, {total} parameters")
+    return errors
+
+
 def main(argv):
     errors = []
     tensors, meta = python_tensors()
@@ -124,6 +167,8 @@ def main(argv):
                 errors.append(f"{C_FIXTURE}: C writer bytes differ from safetensors_py.dumps of the same tensors")
     else:
         errors.append(f"{C_FIXTURE}: missing (run build/tests/unit io_st_c_writer with MODX_UPDATE_FIXTURES=1)")
+    # Live: a fresh random Python-written file is listed correctly by the C reader.
+    errors += check_with_modx()
     # Corrupt input is rejected with a message naming the file.
     blob = st.dumps(tensors, meta)
     for cut in (0, 7, 8, 40, len(blob) - 1):
