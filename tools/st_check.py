@@ -115,9 +115,11 @@ def check_with_modx():
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "random.safetensors")
         st.save(path, tensors, {"modx.config": '{"embed_dim": 2}'})
+        back, _ = st.load(path)
         out = subprocess.run([modx, "inspect", path], capture_output=True, text=True)
+    errors = [f"Python round trip changed '{n}'" for n in tensors if not same(back[n], tensors[n])]
     if out.returncode != 0:
-        return [f"modx inspect failed on a Python-written file: {out.stderr.strip()}"]
+        return errors + [f"modx inspect failed on a Python-written file: {out.stderr.strip()}"]
     rows = {}
     for line in out.stdout.splitlines():
         parts = line.split(None, 2)
@@ -125,7 +127,6 @@ def check_with_modx():
             dtype, rest = parts[1], parts[2]
             shape_text, numel = rest.rsplit(None, 1)
             rows[parts[0]] = (dtype, shape_text.strip(), int(numel))
-    errors = []
     for name, t in tensors.items():
         want = (st._NAME_OF[t.dtype], "[" + ", ".join(str(d) for d in t.shape) + "]", t.numel())
         if rows.get(name) != want:

@@ -7,7 +7,14 @@
  * length within the file, valid JSON, known dtype, shape product × dtype size
  * == end − begin without overflow, offsets inside the buffer, tensors not
  * overlapping, no duplicate names. Every error message names the file, the
- * tensor and what was expected versus found. */
+ * tensor and what was expected versus found.
+ *
+ * Accepted as valid (as other readers do): gaps between tensors or unused bytes
+ * after the last one, tensors in any offset order, unknown extra keys inside a
+ * tensor entry, zero-size tensors. Rejected beyond the checks above: headers over
+ * 100 MB, integers above 2^53 (not exact in JSON doubles), empty tensor names,
+ * a known key repeated inside one entry, non-space bytes after the JSON object.
+ * Tensors are listed in header order; tensor data may be unaligned. */
 #ifndef MODX_IO_SAFETENSORS_H
 #define MODX_IO_SAFETENSORS_H
 
