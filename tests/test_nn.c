@@ -223,7 +223,7 @@ TEST(nn_attention_causal_ignores_future) {
 }
 
 TEST(nn_attention_deterministic_across_threads) {
-    int B = 3, N = 9, C = 12, NH = 3;
+    int B = 4, N = 17, C = 128, NH = 4; /* large enough for the parallel path */
     size_t nq = (size_t)B * N * 3 * C, ny = (size_t)B * N * C, na = (size_t)B * NH * N * N;
     float *qkv = randn(nq, 1, 4), *dy = randn(ny, 1, 5), *y = zeros(ny), *att = zeros(na), *sc = zeros(na);
     float *d1 = zeros(nq), *d2 = zeros(nq), *dw1 = zeros(C), *dw2 = zeros(C), *db1 = zeros(C), *db2 = zeros(C);

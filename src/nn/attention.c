@@ -1,4 +1,5 @@
 #include "nn/attention.h"
+#include "nn/parallel.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -60,7 +61,7 @@ static void attention_head_forward(float *out, float *att, const float *qkv, int
 
 void attention_forward(float *out, float *att, const float *qkv, int B, int N, int C, int NH, int causal) {
     check_dims(B, N, C, NH);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)B * NH * N * N * (C / NH))
     for (int bh = 0; bh < B * NH; bh++) attention_head_forward(out, att, qkv, bh / NH, bh % NH, N, C, NH, causal);
 }
 
@@ -131,7 +132,7 @@ static void attention_head_backward(float *dqkv, float *datt, const float *dout,
 void attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att, int B,
                         int N, int C, int NH, int causal) {
     check_dims(B, N, C, NH);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)B * NH * N * N * (C / NH))
     for (int bh = 0; bh < B * NH; bh++)
         attention_head_backward(dqkv, datt, dout, qkv, att, bh / NH, bh % NH, N, C, NH, causal);
 }

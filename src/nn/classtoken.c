@@ -1,10 +1,11 @@
 #include "nn/classtoken.h"
+#include "nn/parallel.h"
 
 #include <stddef.h>
 
 void classtoken_forward(float *out, const float *patches, const float *cls, const float *pos, int B, int NP, int C) {
     int N = NP + 1;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)B * N * C)
     for (int bn = 0; bn < B * N; bn++) {
         int b = bn / N, n = bn % N;
         const float *src = n == 0 ? cls : patches + ((size_t)b * NP + n - 1) * C;
@@ -17,7 +18,7 @@ void classtoken_forward(float *out, const float *patches, const float *cls, cons
 void classtoken_backward(float *dpatches, float *dcls, float *dpos, const float *dout, int B, int NP, int C) {
     int N = NP + 1;
     if (dpatches) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)B * NP * C)
         for (int bp = 0; bp < B * NP; bp++) {
             int b = bp / NP, p = bp % NP;
             const float *d = dout + ((size_t)b * N + 1 + p) * C;
@@ -26,7 +27,7 @@ void classtoken_backward(float *dpatches, float *dcls, float *dpos, const float 
         }
     }
     if (dpos) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)B * N * C)
         for (int n = 0; n < N; n++)
             for (int b = 0; b < B; b++) {
                 const float *d = dout + ((size_t)b * N + n) * C;

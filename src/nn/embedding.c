@@ -1,4 +1,5 @@
 #include "nn/embedding.h"
+#include "nn/parallel.h"
 
 #include <stddef.h>
 
@@ -6,7 +7,7 @@
 
 void embedding_forward(float *out, const int32_t *tokens, const float *wte, const float *wpe, int B, int T, int C,
                        int V) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)B * T * C)
     for (int bt = 0; bt < B * T; bt++) {
         int32_t id = tokens[bt];
         CHECK(id >= 0 && id < V, "token id %d outside [0, %d)", (int)id, V);
@@ -21,7 +22,7 @@ void embedding_backward(float *dwte, float *dwpe, const float *dout, const int32
     enum { BLK = 64 };
     int nblk = (C + BLK - 1) / BLK;
     if (dwte) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)B * T * C)
         for (int blk = 0; blk < nblk; blk++) {
             int c0 = blk * BLK, c1 = c0 + BLK < C ? c0 + BLK : C;
             for (int bt = 0; bt < B * T; bt++) {
@@ -34,7 +35,7 @@ void embedding_backward(float *dwte, float *dwpe, const float *dout, const int32
         }
     }
     if (dwpe) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)B * T * C)
         for (int t = 0; t < T; t++) {
             float *g = dwpe + (size_t)t * C;
             for (int b = 0; b < B; b++) {

@@ -1,10 +1,11 @@
 #include "nn/l2norm.h"
+#include "nn/parallel.h"
 
 #include <math.h>
 #include <stddef.h>
 
 void l2norm_forward(float *out, float *norm, const float *inp, int R, int C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)R * C)
     for (int r = 0; r < R; r++) {
         const float *x = inp + (size_t)r * C;
         double s = 0.0;
@@ -17,7 +18,7 @@ void l2norm_forward(float *out, float *norm, const float *inp, int R, int C) {
 }
 
 void l2norm_backward(float *dinp, const float *dout, const float *out, const float *norm, int R, int C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)R * C)
     for (int r = 0; r < R; r++) {
         const float *y = out + (size_t)r * C, *d = dout + (size_t)r * C;
         float *dx = dinp + (size_t)r * C;

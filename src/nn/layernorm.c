@@ -1,4 +1,5 @@
 #include "nn/layernorm.h"
+#include "nn/parallel.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -24,7 +25,7 @@ static void layernorm_row(float *o, float *mean, float *rstd, const float *x, co
 
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
                        const float *bias, int R, int C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)R * C * 4)
     for (int r = 0; r < R; r++)
         layernorm_row(out + (size_t)r * C, mean + r, rstd + r, inp + (size_t)r * C, weight, bias, C);
 }
@@ -49,7 +50,7 @@ void layernorm_forward_naive(float *out, float *mean, float *rstd, const float *
 void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                         const float *weight, const float *mean, const float *rstd, int R, int C) {
     if (dinp) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)R * C * 4)
         for (int r = 0; r < R; r++) {
             const float *x = inp + (size_t)r * C, *d = dout + (size_t)r * C;
             float *dx = dinp + (size_t)r * C;
@@ -73,7 +74,7 @@ void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *
     if (dweight || dbias) {
         enum { BLK = 32 };
         int nblk = (C + BLK - 1) / BLK;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)R * C * 4)
         for (int blk = 0; blk < nblk; blk++) {
             int c0 = blk * BLK, c1 = c0 + BLK < C ? c0 + BLK : C;
             float aw[BLK] = {0}, ab[BLK] = {0};

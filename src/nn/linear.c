@@ -1,4 +1,5 @@
 #include "nn/linear.h"
+#include "nn/parallel.h"
 
 #include <cblas.h>
 #include <stddef.h>
@@ -10,7 +11,7 @@ void linear_forward(float *out, const float *inp, const float *weight, const flo
     if (R == 0) return;
     float beta = 0.0f;
     if (bias) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)R * OC)
         for (int r = 0; r < R; r++) {
             float *o = out + (size_t)r * OC;
             for (int j = 0; j < OC; j++) o[j] = bias[j];
@@ -33,7 +34,7 @@ void linear_forward_naive(float *out, const float *inp, const float *weight, con
 void bias_backward(float *dbias, const float *dout, int R, int OC) {
     enum { BLK = 32 };
     int nblk = (OC + BLK - 1) / BLK;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)R * OC)
     for (int b = 0; b < nblk; b++) {
         int o0 = b * BLK, o1 = o0 + BLK < OC ? o0 + BLK : OC;
         float acc[BLK] = {0};

@@ -1,4 +1,5 @@
 #include "nn/patch.h"
+#include "nn/parallel.h"
 
 #include <cblas.h>
 #include <stddef.h>
@@ -10,7 +11,7 @@ void patch_embed_forward(float *out, float *cols, const float *images, const flo
     CHECK(P > 0 && S % P == 0, "image size %d not divisible by patch %d", S, P);
     int G = S / P, NP = G * G, K = 3 * P * P;
     if (B == 0) return;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)B * NP * 3 * P * P)
     for (int bp = 0; bp < B * NP; bp++) {
         int b = bp / NP, p = bp % NP, gy = p / G, gx = p % G;
         float *col = cols + (size_t)bp * K;
@@ -48,7 +49,7 @@ void patch_embed_backward(float *dimages, float *dweight, const float *dout, con
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, K, B * NP, 1.0f, dout, C, cols, K, 1.0f, dweight, K);
     if (dimages) {
         /* Patches do not overlap (stride = kernel), so each pixel has one source. */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)B * NP * 3 * P * P * C)
         for (int bp = 0; bp < B * NP; bp++) {
             int b = bp / NP, p = bp % NP, gy = p / G, gx = p % G;
             const float *d = dout + (size_t)bp * C;
