@@ -82,7 +82,7 @@ float contrastive_forward_backward(float *dV, float *dT, float *dlogit_scale, fl
     return loss;
 }
 
-float contrastive_forward_backward_naive(float *dV, float *dT, float *dlogit_scale,
+double contrastive_forward_backward_naive(float *dV, float *dT, float *dlogit_scale,
                                          const float *V, const float *T, float logit_scale, int B, int E) {
     CHECK(B >= 1 && E >= 1, "contrastive: B %d E %d", B, E);
     const double s = exp((double)logit_scale);
@@ -121,5 +121,5 @@ float contrastive_forward_backward_naive(float *dV, float *dT, float *dlogit_sca
 #undef LOGIT
     if (dlogit_scale) *dlogit_scale += (float)dls;
     free(row_lse);
-    return (float)loss;
+    return loss;
 }

@@ -33,10 +33,11 @@ size_t contrastive_scratch_floats(int B);
 float contrastive_forward_backward(float *dV, float *dT, float *dlogit_scale, float *scratch,
                                    const float *V, const float *T, float logit_scale, int B, int E);
 
-/* The same loss and gradients with plain loops in double precision and no BLAS:
+/* The same loss (returned in double, so finite differences of it are precise)
+ * and gradients with plain loops in double precision and no BLAS:
  * the reference the optimised version is tested against (tests only; it
  * allocates 2·B doubles and CHECKs that the allocation succeeded). */
-float contrastive_forward_backward_naive(float *dV, float *dT, float *dlogit_scale,
-                                         const float *V, const float *T, float logit_scale, int B, int E);
+double contrastive_forward_backward_naive(float *dV, float *dT, float *dlogit_scale,
+                                          const float *V, const float *T, float logit_scale, int B, int E);
 
 #endif

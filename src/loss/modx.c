@@ -151,7 +151,7 @@ static double dot_d(const float *a, const float *b, int n) {
 
 /* Straight from the definition: build P, Q, P', Q' in double, pick the rows,
  * sum KL(q‖p) row by row, and push p − q back through P and P'. */
-float modx_kl_forward_backward_naive(float *dV, float *dT, uint8_t *keep_i2t, uint8_t *keep_t2i, const float *V,
+double modx_kl_forward_backward_naive(float *dV, float *dT, uint8_t *keep_i2t, uint8_t *keep_t2i, const float *V,
                                      const float *T, const float *V_old, const float *T_old, float alpha,
                                      int select, int B, int E) {
     CHECK(B >= 1 && E >= 1, "modx kl naive: B %d E %d", B, E);
@@ -209,5 +209,5 @@ float modx_kl_forward_backward_naive(float *dV, float *dT, uint8_t *keep_i2t, ui
             if (dT) dT[(size_t)i * E + k] += (float)(alpha * gt);
         }
     free(buf);
-    return (float)total;
+    return total;
 }

@@ -71,9 +71,10 @@ void modx_loss_forward_backward(ModxLossResult *out, float *dV, float *dT, float
                                 const float *V, const float *T, const float *V_old, const float *T_old,
                                 float logit_scale, float alpha, int select, int B, int E);
 
-/* Plain double-precision loops for L_kl and α·its gradients, no BLAS (tests
- * only; allocates and CHECKs). Same arguments as modx_kl_forward_backward. */
-float modx_kl_forward_backward_naive(float *dV, float *dT, uint8_t *keep_i2t, uint8_t *keep_t2i, const float *V,
+/* Plain double-precision loops for L_kl (returned in double, so finite
+ * differences of it are precise) and α·its gradients, no BLAS (tests only;
+ * allocates and CHECKs). Same arguments as modx_kl_forward_backward. */
+double modx_kl_forward_backward_naive(float *dV, float *dT, uint8_t *keep_i2t, uint8_t *keep_t2i, const float *V,
                                      const float *T, const float *V_old, const float *T_old, float alpha,
                                      int select, int B, int E);
 
