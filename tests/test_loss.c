@@ -3,6 +3,7 @@
  * written by tools/gen_loss_ref.py. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,16 @@ static void noisy_copy(Rng *r, float *y, const float *x, int B, int E, double no
 }
 
 static float *fzalloc(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
+
+/* max |got − want| / max |want| */
+static double rel_err(const float *got, const float *want, size_t n) {
+    double mx = 0.0, d = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        mx = fmax(mx, fabs(want[i]));
+        d = fmax(d, fabs((double)got[i] - want[i]));
+    }
+    return d / fmax(mx, 1e-30);
+}
 
 static int close_rel(double got, double want, double tol) { return fabs(got - want) <= tol * fmax(1.0, fabs(want)); }
 
@@ -306,6 +317,8 @@ TEST(loss_contrastive_matches_pytorch) {
     EXPECT(fabsf(dls - wdls) <= 1e-4f * fabsf(wdls), "dlogit_scale %.9g, torch %.9g", dls, wdls);
     EXPECT_CLOSE("dV vs torch", dV, wdV, B * E, 0, 1e-4);
     EXPECT_CLOSE("dT vs torch", dT, wdT, B * E, 0, 1e-4);
+    printf("    vs torch: loss rel %.2g, dV %.2g, dT %.2g, dlogit_scale %.2g\n", fabs(loss - wloss) / fabs(wloss),
+           rel_err(dV, wdV, B * E), rel_err(dT, wdT, B * E), fabs(dls - wdls) / fabs(wdls));
 }
 
 static void check_modx_fixture(const char *prefix, int select) {
@@ -353,6 +366,10 @@ static void check_modx_fixture(const char *prefix, int select) {
     EXPECT(fabsf(dls - wdls) <= 1e-4f * fabsf(wdls), "dlogit_scale %.9g, torch %.9g", dls, wdls);
     EXPECT_CLOSE("dV vs torch", dV, wdV, B * E, 0, 1e-4);
     EXPECT_CLOSE("dT vs torch", dT, wdT, B * E, 0, 1e-4);
+    printf("    vs torch (kept %d/%d i2t, %d/%d t2i): loss rel %.2g, loss_kl %.2g, dV %.2g, dT %.2g, dls %.2g\n",
+           res.selected_i2t, B, res.selected_t2i, B, fabs(res.loss - wloss) / fabs(wloss),
+           fabs(res.loss_kl - wkl) / fabs(wkl), rel_err(dV, wdV, B * E), rel_err(dT, wdT, B * E),
+           fabs(dls - wdls) / fabs(wdls));
 }
 
 TEST(loss_modx_matches_pytorch) { check_modx_fixture("", 1); }
