@@ -374,3 +374,40 @@ static void check_modx_fixture(const char *prefix, int select) {
 
 TEST(loss_modx_matches_pytorch) { check_modx_fixture("", 1); }
 TEST(loss_modx_noselect_matches_pytorch) { check_modx_fixture("noselect.", 0); }
+
+/* The whole-model reference (tools/gen_clip_ref.py) stores the features its
+ * losses saw: our losses must reproduce its loss values and row selection. */
+TEST(loss_clip_micro_features_reproduce_losses) {
+    enum { B = 6, E = 16 };
+    Fixture fx;
+    float V[B * E], T[B * E], Vo[B * E], To[B * E], ls, alpha, w[6], scratch[2 * B * B + 8 * B];
+    int64_t keep[2][B];
+    FX(fixture_open(&fx, "tests/fixtures/clip_micro_ckpt.safetensors"));
+    FX(fixture_f32(&fx, "logit_scale", 1, &ls));
+    fixture_close(&fx);
+    FX(fixture_open(&fx, "tests/fixtures/clip_micro_expected.safetensors"));
+    FX(fixture_f32(&fx, "image_features", B * E, V));
+    FX(fixture_f32(&fx, "text_features", B * E, T));
+    FX(fixture_f32(&fx, "old_image_features", B * E, Vo));
+    FX(fixture_f32(&fx, "old_text_features", B * E, To));
+    FX(fixture_f32(&fx, "modx.alpha", 1, &alpha));
+    FX(fixture_f32(&fx, "contrastive.loss", 1, &w[0]));
+    FX(fixture_f32(&fx, "modx.loss", 1, &w[1]));
+    FX(fixture_f32(&fx, "modx.loss_con", 1, &w[2]));
+    FX(fixture_f32(&fx, "modx.loss_kl", 1, &w[3]));
+    FX(fixture_i64(&fx, "modx.keep_i2t", B, keep[0]));
+    FX(fixture_i64(&fx, "modx.keep_t2i", B, keep[1]));
+    fixture_close(&fx);
+    float con = contrastive_forward_backward(NULL, NULL, NULL, scratch, V, T, ls, B, E);
+    ModxLossResult res;
+    modx_loss_forward_backward(&res, NULL, NULL, NULL, scratch, V, T, Vo, To, ls, alpha, 1, B, E);
+    uint8_t k1[B], k2[B];
+    modx_kl_forward_backward(NULL, NULL, scratch, k1, k2, NULL, NULL, V, T, Vo, To, alpha, 1, B, E);
+    for (int i = 0; i < B; i++)
+        EXPECT(k1[i] == keep[0][i] && k2[i] == keep[1][i], "row %d: kept %d/%d, torch %d/%d", i, k1[i], k2[i],
+               (int)keep[0][i], (int)keep[1][i]);
+    EXPECT(fabsf(con - w[0]) <= 1e-5f * w[0], "contrastive %.9g, torch %.9g", con, w[0]);
+    EXPECT(fabsf(res.loss - w[1]) <= 1e-5f * w[1], "modx loss %.9g, torch %.9g", res.loss, w[1]);
+    EXPECT(fabsf(res.loss_con - w[2]) <= 1e-5f * w[2], "modx loss_con %.9g, torch %.9g", res.loss_con, w[2]);
+    EXPECT(fabsf(res.loss_kl - w[3]) <= 1e-5f * w[3], "modx loss_kl %.9g, torch %.9g", res.loss_kl, w[3]);
+}
