@@ -85,6 +85,31 @@ TEST(loss_contrastive_blas_matches_naive) {
         }
 }
 
+/* A nearly trained batch at s = 100 (loss ≈ 0.03): the loss is small next to
+ * the logits (≈ 100), so it and its gradients must not lose precision to
+ * cancellation (logsumexp − diagonal, p_ii − 1). */
+TEST(loss_contrastive_small_loss_high_scale) {
+    enum { B = 16, E = 6 };
+    float V[B * E], T[B * E], dV[B * E] = {0}, dT[B * E] = {0}, nV[B * E] = {0}, nT[B * E] = {0};
+    float scratch[B * B + 3 * B], dls = 0.0f, nls = 0.0f;
+    EXPECT(contrastive_scratch_floats(B) <= sizeof scratch / sizeof scratch[0], "scratch too small");
+    Rng r;
+    rng_seed(&r, 8);
+    rand_unit_rows(&r, V, B, E);
+    noisy_copy(&r, T, V, B, E, 0.3);
+    float loss = contrastive_forward_backward(dV, dT, &dls, scratch, V, T, 4.6051702f, B, E);
+    double want = contrastive_forward_backward_naive(nV, nT, &nls, V, T, 4.6051702f, B, E);
+    EXPECT(want > 1e-6 && want < 0.05, "batch not in the small-loss regime: %g", want);
+    /* float logits of size 100 carry ~1e-5 absolute rounding (the naive
+     * version forms them in double), hence 3e-5 here rather than 1e-5 */
+    EXPECT(fabs(loss - want) <= 3e-5 * want, "loss %.9g, naive %.9g (rel %.3g)", loss, want, fabs(loss - want) / want);
+    EXPECT(fabs(dls - nls) <= 1e-4 * fabs(nls), "dlogit_scale %.9g, naive %.9g", dls, nls);
+    EXPECT_CLOSE("dV small loss", dV, nV, B * E, 0, 1e-4);
+    EXPECT_CLOSE("dT small loss", dT, nT, B * E, 0, 1e-4);
+    printf("    loss %.4g at s = 100: rel err %.2g, dV %.2g, dT %.2g\n", want, fabs(loss - want) / want,
+           rel_err(dV, nV, B * E), rel_err(dT, nT, B * E));
+}
+
 /* Central difference of a double-valued f over one float input, using the
  * step actually representable in float. */
 #define FD_STEP 1e-3
@@ -157,7 +182,7 @@ static void mixed_old_features(Rng *r, float *Vo, float *To, const float *V, int
 TEST(loss_modx_finite_difference) {
     const int B = 6, E = 4;
     const size_t n = (size_t)B * E;
-    float V[24], T[24], Vo[24], To[24], scratch[2 * 36 + 8 * 6];
+    float V[24], T[24], Vo[24], To[24], scratch[2 * 36 + 6 * 6];
     Rng r;
     rng_seed(&r, 3);
     int tries = 0, nr = 0, nc = 0;
@@ -218,7 +243,7 @@ TEST(loss_modx_excluded_rows_exactly_zero) {
     /* T_old[i] = V_old[i+1]: row i of Q peaks at column i−1, column j at row
      * j+1, so the old model got every row wrong in both directions. */
     enum { B = 7, E = 9 };
-    float V[B * E], T[B * E], Vo[B * E], To[B * E], scratch[2 * B * B + 8 * B];
+    float V[B * E], T[B * E], Vo[B * E], To[B * E], scratch[2 * B * B + 6 * B];
     float dV[B * E] = {0}, dT[B * E] = {0}, cV[B * E] = {0}, cT[B * E] = {0}, dls = 0.0f, cls = 0.0f;
     Rng r;
     rng_seed(&r, 9);
@@ -272,7 +297,7 @@ TEST(loss_modx_alpha_rule) {
 
 TEST(loss_deterministic_bitwise) {
     enum { B = 33, E = 17 };
-    static float V[B * E], T[B * E], Vo[B * E], To[B * E], d1[2][B * E], d2[2][B * E], s1[2 * B * B + 8 * B];
+    static float V[B * E], T[B * E], Vo[B * E], To[B * E], d1[2][B * E], d2[2][B * E], s1[2 * B * B + 6 * B];
     Rng r;
     rng_seed(&r, 77);
     rand_unit_rows(&r, V, B, E);
@@ -301,7 +326,7 @@ TEST(loss_deterministic_bitwise) {
 TEST(loss_contrastive_matches_pytorch) {
     enum { B = 8, E = 16 };
     Fixture fx;
-    float V[B * E], T[B * E], wdV[B * E], wdT[B * E], ls, wloss, wdls, scratch[B * B + 2 * B];
+    float V[B * E], T[B * E], wdV[B * E], wdT[B * E], ls, wloss, wdls, scratch[B * B + 3 * B];
     float dV[B * E] = {0}, dT[B * E] = {0}, dls = 0.0f;
     FX(fixture_open(&fx, "tests/fixtures/loss_contrastive.safetensors"));
     FX(fixture_f32(&fx, "V", B * E, V));
@@ -325,7 +350,7 @@ static void check_modx_fixture(const char *prefix, int select) {
     enum { B = 8, E = 16 };
     Fixture fx;
     float V[B * E], T[B * E], Vo[B * E], To[B * E], wdV[B * E], wdT[B * E], ls, alpha, wloss, wkl, wcon, wdls;
-    float dV[B * E] = {0}, dT[B * E] = {0}, dls = 0.0f, scratch[2 * B * B + 8 * B];
+    float dV[B * E] = {0}, dT[B * E] = {0}, dls = 0.0f, scratch[2 * B * B + 6 * B];
     int64_t keep[2][B];
     char name[64];
     FX(fixture_open(&fx, "tests/fixtures/loss_modx.safetensors"));
@@ -380,7 +405,7 @@ TEST(loss_modx_noselect_matches_pytorch) { check_modx_fixture("noselect.", 0); }
 TEST(loss_clip_micro_features_reproduce_losses) {
     enum { B = 6, E = 16 };
     Fixture fx;
-    float V[B * E], T[B * E], Vo[B * E], To[B * E], ls, alpha, w[6], scratch[2 * B * B + 8 * B];
+    float V[B * E], T[B * E], Vo[B * E], To[B * E], ls, alpha, w[6], scratch[2 * B * B + 6 * B];
     int64_t keep[2][B];
     FX(fixture_open(&fx, "tests/fixtures/clip_micro_ckpt.safetensors"));
     FX(fixture_f32(&fx, "logit_scale", 1, &ls));

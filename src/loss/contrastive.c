@@ -8,7 +8,7 @@
 
 size_t contrastive_scratch_floats(int B) {
     CHECK(B >= 1, "batch %d", B);
-    return (size_t)B * (size_t)B + 2 * (size_t)B;
+    return (size_t)B * (size_t)B + 3 * (size_t)B;
 }
 
 static double dot_naive(const float *a, const float *b, int n) {
@@ -32,48 +32,54 @@ float contrastive_forward_backward(float *dV, float *dT, float *dlogit_scale, fl
     CHECK(B >= 1 && E >= 1, "contrastive: B %d E %d", B, E);
     const size_t BB = (size_t)B * (size_t)B;
     float *logits = scratch;     /* (B, B), later overwritten by G */
-    float *row_lse = scratch + BB; /* (B) */
-    float *col_lse = row_lse + B;  /* (B) */
+    float *diag = scratch + BB;  /* (B) logits[i,i] */
+    float *row_r = diag + B;     /* (B) logsumexp(row i) − logits[i,i]: row i's CE term */
+    float *col_r = row_r + B;    /* (B) logsumexp(column j) − logits[j,j] */
     const float s = expf(logit_scale);
 
     /* logits = s · V · Tᵀ */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, B, E, s, V, E, T, E, 0.0f, logits, B);
 
+    /* The CE terms are kept relative to the diagonal logit: when the loss is
+     * small (a trained model at s = 100) logsumexp ≈ diagonal ≈ 100, and
+     * storing the difference keeps its relative precision in float. */
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < B; i++) {
-        row_lse[i] = (float)lse_strided(logits + (size_t)i * B, B, 1);
-        col_lse[i] = (float)lse_strided(logits + i, B, (size_t)B);
+        const double d = logits[(size_t)i * B + i];
+        diag[i] = (float)d;
+        row_r[i] = (float)(lse_strided(logits + (size_t)i * B, B, 1) - d);
+        col_r[i] = (float)(lse_strided(logits + i, B, (size_t)B) - d);
     }
-    double loss_rows = 0.0, loss_cols = 0.0;
-    for (int i = 0; i < B; i++) {
-        float diag = logits[(size_t)i * B + i];
-        loss_rows += (double)row_lse[i] - diag;
-        loss_cols += (double)col_lse[i] - diag;
-    }
-    const float loss = (float)(0.5 * (loss_rows + loss_cols) / B);
+    double loss_sum = 0.0;
+    for (int i = 0; i < B; i++) loss_sum += (double)row_r[i] + (double)col_r[i];
+    const float loss = (float)(0.5 * loss_sum / B);
     if (!dV && !dT && !dlogit_scale) return loss;
 
-    /* G[i,j] = (p_row + p_col − 2δ)/(2B), written over logits. Row i's share
-     * of Σ G∘logits replaces row_lse[i] (only row i reads it), then the rows
-     * are summed serially, so the result does not depend on the thread count. */
+    /* G[i,j] = (p_row + p_col − 2δ)/(2B), written over logits, with
+     * log p_row[i][j] = (x − diag_i) − row_r_i, log p_col[j][i] = (x − diag_j) − col_r_j.
+     * Row i's share of Σ G∘logits then replaces row_r[i] (only row i reads it),
+     * and the rows are summed serially: the result does not depend on the
+     * thread count. */
     const double inv2b = 0.5 / B;
     float *G = logits;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < B; i++) {
         float *gi = G + (size_t)i * B;
-        const double rl = row_lse[i];
+        const double di = diag[i], ri = row_r[i];
         double part = 0.0;
         for (int j = 0; j < B; j++) {
             const double x = gi[j];
-            const double g = (exp(x - rl) + exp(x - (double)col_lse[j]) - (i == j ? 2.0 : 0.0)) * inv2b;
+            double g = exp((x - di) - ri) + exp((x - (double)diag[j]) - (double)col_r[j]);
+            if (i == j) g = expm1(-ri) + expm1(-(double)col_r[j]); /* p − 1 without cancellation */
+            g *= inv2b;
             part += g * x;
             gi[j] = (float)g;
         }
-        row_lse[i] = (float)part;
+        row_r[i] = (float)part;
     }
     if (dlogit_scale) {
         double dls = 0.0;
-        for (int i = 0; i < B; i++) dls += row_lse[i];
+        for (int i = 0; i < B; i++) dls += row_r[i];
         *dlogit_scale += (float)dls;
     }
     /* dV += s·G·T, dT += s·Gᵀ·V */

@@ -10,7 +10,9 @@
  * column, G[i,j] = (1/2B)·(p_row[i][j] + p_col[j][i] − 2·δij) = dL/dlogits[i,j];
  * dL/dV = s·G·T, dL/dT = s·Gᵀ·V, dL/dlogit_scale = Σ G∘logits.
  * The log-softmax subtracts each row's / column's maximum before exponentiating
- * and accumulates sums in double, so large scales (s = 100) do not overflow.
+ * and accumulates sums in double, so large scales (s = 100) do not overflow;
+ * each row's CE term is kept as logsumexp − diagonal logit and p_ii − 1 is
+ * formed with expm1, so a small loss at s = 100 keeps its relative precision.
  *
  * Conventions (as every _backward in modx): gradients are ADDED into dV, dT and
  * *dlogit_scale (+=), so the caller zeroes them first and several losses can
@@ -23,7 +25,7 @@
 #include <stddef.h>
 
 /* Floats of scratch memory contrastive_forward_backward needs for batch B
- * (B·B + 2·B). Allocate it once, outside the step loop. */
+ * (B·B + 3·B). Allocate it once, outside the step loop. */
 size_t contrastive_scratch_floats(int B);
 
 /* Returns L_con; adds the gradients as described above when dV/dT/dlogit_scale

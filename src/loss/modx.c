@@ -14,7 +14,7 @@ float modx_alpha_for_batch(int B) {
 
 size_t modx_scratch_floats(int B) {
     CHECK(B >= 1, "batch %d", B);
-    size_t need = 2 * (size_t)B * (size_t)B + 8 * (size_t)B;
+    size_t need = 2 * (size_t)B * (size_t)B + 6 * (size_t)B;
     size_t con = contrastive_scratch_floats(B);
     return need > con ? need : con;
 }
@@ -52,10 +52,8 @@ float modx_kl_forward_backward(float *dV, float *dT, float *scratch, uint8_t *ke
     const size_t BB = (size_t)B * (size_t)B;
     float *P = scratch;          /* (B, B) V·Tᵀ, later the gradient G */
     float *Q = P + BB;           /* (B, B) V_old·T_oldᵀ */
-    float *prow = Q + BB;        /* (B) logsumexp of P's rows */
-    float *pcol = prow + B;      /* (B) of P's columns */
-    float *qrow = pcol + B;      /* (B) of Q's rows */
-    float *qcol = qrow + B;      /* (B) of Q's columns */
+    float *pcol = Q + BB;        /* (B) logsumexp of P's columns */
+    float *qcol = pcol + B;      /* (B) of Q's columns */
     float *mrow = qcol + B;      /* (B) 1 = row i of Q kept */
     float *mcol = mrow + B;      /* (B) 1 = row i of Q' (column i of Q) kept */
     float *klrow = mcol + B;     /* (B) KL of row i of P (0 when excluded) */
@@ -64,43 +62,40 @@ float modx_kl_forward_backward(float *dV, float *dT, float *scratch, uint8_t *ke
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, B, E, 1.0f, V, E, T, E, 0.0f, P, B);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, B, E, 1.0f, V_old, E, T_old, E, 0.0f, Q, B);
 
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < B; i++) {
-        prow[i] = (float)lse_strided(P + (size_t)i * B, B, 1);
-        pcol[i] = (float)lse_strided(P + i, B, (size_t)B);
-        qrow[i] = (float)lse_strided(Q + (size_t)i * B, B, 1);
-        qcol[i] = (float)lse_strided(Q + i, B, (size_t)B);
-        mrow[i] = !select || argmax_strided(Q + (size_t)i * B, B, 1) == i ? 1.0f : 0.0f;
-        mcol[i] = !select || argmax_strided(Q + i, B, (size_t)B) == i ? 1.0f : 0.0f;
-    }
-
-    /* KL of the rows of P' = columns of P, against the columns of Q. */
+    /* Rows of P' = columns of P, against the columns of Q: selection, then KL
+     * with the logsumexps in double (stored as float for the gradient pass). */
 #pragma omp parallel for schedule(static)
     for (int j = 0; j < B; j++) {
+        mrow[j] = !select || argmax_strided(Q + (size_t)j * B, B, 1) == j ? 1.0f : 0.0f;
+        mcol[j] = !select || argmax_strided(Q + j, B, (size_t)B) == j ? 1.0f : 0.0f;
+        const double pl = lse_strided(P + j, B, (size_t)B), ql = lse_strided(Q + j, B, (size_t)B);
+        pcol[j] = (float)pl;
+        qcol[j] = (float)ql;
         double kl = 0.0;
         if (mcol[j] != 0.0f) {
             for (int i = 0; i < B; i++) {
-                const double lq = (double)Q[(size_t)i * B + j] - qcol[j];
-                const double lp = (double)P[(size_t)i * B + j] - pcol[j];
+                const double lq = (double)Q[(size_t)i * B + j] - ql;
+                const double lp = (double)P[(size_t)i * B + j] - pl;
                 kl += exp(lq) * (lq - lp);
             }
         }
         klcol[j] = (float)kl;
     }
 
-    /* KL of the rows of P, and the gradient G = dL_kl/dP over P (row by row,
-     * after the column pass above has finished reading P). */
+    /* KL of the rows of P, and the gradient G = dL_kl/dP written over P row
+     * by row (the column pass above has finished reading P). */
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < B; i++) {
         float *pi = P + (size_t)i * B;
         const float *qi = Q + (size_t)i * B;
         const int keep_r = mrow[i] != 0.0f;
+        const double pl = lse_strided(pi, B, 1), ql = lse_strided(qi, B, 1);
         double kl = 0.0;
         for (int j = 0; j < B; j++) {
             double g = 0.0;
             if (keep_r) {
-                const double lq = (double)qi[j] - qrow[i];
-                const double lp = (double)pi[j] - prow[i];
+                const double lq = (double)qi[j] - ql;
+                const double lp = (double)pi[j] - pl;
                 kl += exp(lq) * (lq - lp);
                 g += exp(lp) - exp(lq);
             }

@@ -55,7 +55,7 @@ typedef struct {
 } ModxLossResult;
 
 /* Floats of scratch memory needed by modx_kl_forward_backward and
- * modx_loss_forward_backward for batch B (2·B·B + 8·B). Allocate once. */
+ * modx_loss_forward_backward for batch B (2·B·B + 6·B). Allocate once. */
 size_t modx_scratch_floats(int B);
 
 /* The distillation term alone. Returns L_kl and adds α·dL_kl/dV, α·dL_kl/dT.
