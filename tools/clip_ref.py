@@ -1,0 +1,140 @@
+"""An independent PyTorch implementation of the OpenAI CLIP layout (ViT image
+tower + causal text transformer), with OpenCLIP state-dict key names, built
+from an OpenCLIP model-config JSON. Used by tools/gen_clip_ref.py to write the
+whole-model reference files; never needed to build or test modx.
+
+Config (OpenCLIP JSON): embed_dim; vision_cfg {image_size, layers, width,
+patch_size, head_width (default 64), mlp_ratio (default 4)}; text_cfg
+{context_length, vocab_size, width, heads, layers, mlp_ratio (default 4)};
+quick_gelu (default false: exact erf GELU; true: x·sigmoid(1.702x)).
+
+Keys (i = block index):
+  visual.conv1.weight (width, 3, patch, patch)     no bias
+  visual.class_embedding (width)
+  visual.positional_embedding (grid² + 1, width)
+  visual.ln_pre.{weight,bias}
+  visual.transformer.resblocks.i.{ln_1.weight, ln_1.bias, attn.in_proj_weight (3w, w),
+      attn.in_proj_bias (3w), attn.out_proj.weight, attn.out_proj.bias, ln_2.weight, ln_2.bias,
+      mlp.c_fc.weight (4w, w), mlp.c_fc.bias, mlp.c_proj.weight (w, 4w), mlp.c_proj.bias}
+  visual.ln_post.{weight,bias}
+  visual.proj (width, embed_dim)                    x @ proj
+  token_embedding.weight (vocab, width)
+  positional_embedding (context, width)
+  transformer.resblocks.i.*                         as above
+  ln_final.{weight,bias}
+  text_projection (width, embed_dim)                x @ text_projection
+  logit_scale ()                                    0-dim, s = exp(logit_scale)
+Text features are taken at the EOT position = argmax of the token ids (the
+end-of-text token has the highest id); image features are ln_post of the class
+token, then @ proj. encode_* return UNnormalised features, as OpenCLIP does.
+"""
+
+import json
+import math
+from collections import OrderedDict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class QuickGELU(nn.Module):
+    def forward(self, x):
+        return x * torch.sigmoid(1.702 * x)
+
+
+class ResidualAttentionBlock(nn.Module):
+    """Pre-LN block: x + attn(ln_1(x)); x + mlp(ln_2(x)). Sequence-first (L, N, C)."""
+
+    def __init__(self, width, heads, mlp_ratio, quick_gelu):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(width)
+        self.attn = nn.MultiheadAttention(width, heads)
+        self.ln_2 = nn.LayerNorm(width)
+        hidden = int(width * mlp_ratio)
+        self.mlp = nn.Sequential(OrderedDict([
+            ("c_fc", nn.Linear(width, hidden)),
+            ("gelu", QuickGELU() if quick_gelu else nn.GELU()),
+            ("c_proj", nn.Linear(hidden, width)),
+        ]))
+
+    def forward(self, x, attn_mask=None):
+        y = self.ln_1(x)
+        x = x + self.attn(y, y, y, need_weights=False, attn_mask=attn_mask)[0]
+        return x + self.mlp(self.ln_2(x))
+
+
+class Transformer(nn.Module):
+    def __init__(self, width, layers, heads, mlp_ratio, quick_gelu):
+        super().__init__()
+        self.resblocks = nn.ModuleList(
+            [ResidualAttentionBlock(width, heads, mlp_ratio, quick_gelu) for _ in range(layers)])
+
+    def forward(self, x, attn_mask=None):
+        for block in self.resblocks:
+            x = block(x, attn_mask)
+        return x
+
+
+class VisionTransformer(nn.Module):
+    def __init__(self, image_size, patch_size, width, layers, heads, mlp_ratio, embed_dim, quick_gelu):
+        super().__init__()
+        grid = image_size // patch_size
+        self.conv1 = nn.Conv2d(3, width, kernel_size=patch_size, stride=patch_size, bias=False)
+        self.class_embedding = nn.Parameter(torch.zeros(width))
+        self.positional_embedding = nn.Parameter(torch.zeros(grid * grid + 1, width))
+        self.ln_pre = nn.LayerNorm(width)
+        self.transformer = Transformer(width, layers, heads, mlp_ratio, quick_gelu)
+        self.ln_post = nn.LayerNorm(width)
+        self.proj = nn.Parameter(torch.zeros(width, embed_dim))
+
+    def forward(self, images):                              # (B, 3, H, W)
+        x = self.conv1(images)                              # (B, C, g, g)
+        x = x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)  # (B, g², C), row-major patches
+        cls = self.class_embedding.expand(x.shape[0], 1, -1)
+        x = torch.cat([cls, x], dim=1) + self.positional_embedding
+        x = self.ln_pre(x)
+        x = self.transformer(x.permute(1, 0, 2)).permute(1, 0, 2)
+        return self.ln_post(x[:, 0, :]) @ self.proj
+
+
+class CLIP(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        v, t = cfg["vision_cfg"], cfg["text_cfg"]
+        quick = bool(cfg.get("quick_gelu", False))
+        embed = cfg["embed_dim"]
+        self.cfg = cfg
+        self.visual = VisionTransformer(v["image_size"], v["patch_size"], v["width"], v["layers"],
+                                        v["width"] // v.get("head_width", 64), v.get("mlp_ratio", 4.0), embed, quick)
+        self.context_length = t["context_length"]
+        self.token_embedding = nn.Embedding(t["vocab_size"], t["width"])
+        self.positional_embedding = nn.Parameter(torch.zeros(t["context_length"], t["width"]))
+        self.transformer = Transformer(t["width"], t["layers"], t["heads"], t.get("mlp_ratio", 4.0), quick)
+        self.ln_final = nn.LayerNorm(t["width"])
+        self.text_projection = nn.Parameter(torch.zeros(t["width"], embed))
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+
+    def causal_mask(self, dtype):
+        n = self.context_length
+        return torch.full((n, n), float("-inf"), dtype=dtype).triu(1)   # −inf above the diagonal
+
+    def encode_image(self, images):
+        return self.visual(images)
+
+    def encode_text(self, text):                            # (B, T) int64
+        x = self.token_embedding(text) + self.positional_embedding
+        x = self.transformer(x.permute(1, 0, 2), self.causal_mask(x.dtype)).permute(1, 0, 2)
+        x = self.ln_final(x)
+        eot = text.argmax(dim=-1)
+        return x[torch.arange(x.shape[0]), eot] @ self.text_projection
+
+    def forward(self, images, text):
+        """L2-normalised (image_features, text_features) and s = exp(logit_scale)."""
+        return (F.normalize(self.encode_image(images), dim=-1), F.normalize(self.encode_text(text), dim=-1),
+                self.logit_scale.exp())
+
+
+def load_config(path):
+    with open(path) as f:
+        return json.load(f)
