@@ -71,3 +71,31 @@ ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts,
     grads[m->w.logit_scale - m->params] += dscale;
     return MODX_OK;
 }
+
+ModxStatus clip_optim_segments(const ClipModel *m, OptimSegment **segs, int *n) {
+    OptimSegment *s = modx_calloc((size_t)m->table.count, sizeof *s, "optimizer segments");
+    if (!s) return MODX_ERR_NOMEM;
+    for (int i = 0; i < m->table.count; i++) {
+        const ParamInfo *p = &m->table.items[i];
+        s[i] = (OptimSegment){p->name, p->offset, p->numel, p->decay};
+    }
+    *segs = s;
+    *n = m->table.count;
+    return MODX_OK;
+}
+
+static double tower_flops(double n_tok, double width, double mlp, double layers) {
+    double per_layer = 2 * n_tok * width * (3 * width) /* qkv */ + 2 * 2 * n_tok * n_tok * width /* QK^T, AV */ +
+                       2 * n_tok * width * width /* out proj */ + 2 * 2 * n_tok * width * mlp /* c_fc, c_proj */;
+    return layers * per_layer;
+}
+
+double clip_forward_flops_per_pair(const ClipConfig *c) {
+    const ClipVisionConfig *v = &c->vision;
+    const ClipTextConfig *t = &c->text;
+    double patches = (double)v->grid * v->grid;
+    double f = 2 * patches * v->width * 3.0 * v->patch_size * v->patch_size; /* conv1 */
+    f += tower_flops(v->tokens, v->width, v->mlp_width, v->layers) + 2.0 * v->width * c->embed_dim;
+    f += tower_flops(t->context_length, t->width, t->mlp_width, t->layers) + 2.0 * t->width * c->embed_dim;
+    return f;
+}

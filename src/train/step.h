@@ -11,6 +11,7 @@
 
 #include "clip/model.h"
 #include "core/error.h"
+#include "train/optim.h"
 
 typedef struct {
     float loss, loss_con, loss_kl; /* loss_kl before α; 0 without an old model */
@@ -35,5 +36,13 @@ void clip_step_free(ClipStep *s);
  * With an old model: L = L_con + alpha·L_kl (select = 0: no selection, the ablation). */
 ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts, int B, float alpha, int select,
                          float *grads, StepLoss *out);
+
+/* The optimizer's segment list for m's flat layout: one segment per parameter
+ * tensor, with the table's weight-decay flag. *segs is malloc'd. */
+ModxStatus clip_optim_segments(const ClipModel *m, OptimSegment **segs, int *n);
+
+/* Forward FLOPs of one pair through both towers (multiply-add = 2 FLOPs,
+ * matrix products and attention only); a training step costs about 3× this. */
+double clip_forward_flops_per_pair(const ClipConfig *c);
 
 #endif
