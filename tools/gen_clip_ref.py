@@ -33,7 +33,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from _st_fallback import st  # noqa: E402
+import safetensors_py as st  # noqa: E402
 from clip_ref import CLIP, manual_encode  # noqa: E402
 from gen_loss_ref import contrastive, modx_kl_masked, modx_kl_reference_trick  # noqa: E402
 
