@@ -14,16 +14,17 @@ const uint8_t IMAGE_DEFAULT_BACKGROUND[3] = {255, 255, 255};
 const float CLIP_MEAN[3] = {0.48145466f, 0.4578275f, 0.40821073f};
 const float CLIP_STD[3] = {0.26862954f, 0.26130258f, 0.27577711f};
 
-ModxStatus image_check_dims(const char *name, const char *format, long long w, long long h) {
+ModxStatus image_check_dims(const char *name, const char *format, long long w, long long h,
+                            uint64_t max_pixels) {
     if (w <= 0 || h <= 0)
         return modx_fail(MODX_ERR_FORMAT, "%s: %s image is %lldx%lld pixels: expected a non-empty image", name,
                          format, w, h);
     if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE)
         return modx_fail(MODX_ERR_FORMAT, "%s: %s image is %lldx%lld pixels: exceeds the limit of %d per side", name,
                          format, w, h, IMAGE_MAX_SIDE);
-    if ((unsigned long long)w * (unsigned long long)h > IMAGE_MAX_PIXELS)
-        return modx_fail(MODX_ERR_FORMAT, "%s: %s image is %lldx%lld pixels: exceeds the limit of %u pixels", name,
-                         format, w, h, IMAGE_MAX_PIXELS);
+    if ((uint64_t)w * (uint64_t)h > max_pixels)
+        return modx_fail(MODX_ERR_FORMAT, "%s: %s image is %lldx%lld pixels: exceeds the limit of %llu pixels", name,
+                         format, w, h, (unsigned long long)max_pixels);
     return MODX_OK;
 }
 
@@ -53,14 +54,22 @@ static const char *image_guess_kind(const uint8_t *d, size_t n) {
 }
 
 ModxStatus image_decode(Image *out, const void *data, size_t n, const char *name, const uint8_t background[3]) {
+    return image_decode_limited(out, data, n, name, background, IMAGE_MAX_PIXELS);
+}
+
+ModxStatus image_decode_limited(Image *out, const void *data, size_t n, const char *name,
+                                const uint8_t background[3], uint64_t max_pixels) {
+    CHECK(max_pixels >= 1 && max_pixels <= IMAGE_MAX_PIXELS, "image: pixel limit %llu",
+          (unsigned long long)max_pixels);
     static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     const uint8_t *d = data;
     *out = (Image){0, 0, NULL};
     if (!name) name = "<memory>";
     if (!background) background = IMAGE_DEFAULT_BACKGROUND;
     if (n == 0 || !d) return modx_fail(MODX_ERR_FORMAT, "%s: empty file: expected a JPEG or PNG image", name);
-    if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return image_decode_jpeg(out, d, n, name);
-    if (n >= 8 && !memcmp(d, png_sig, 8)) return image_decode_png(out, d, n, name, background);
+    if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF)
+        return image_decode_jpeg(out, d, n, name, max_pixels);
+    if (n >= 8 && !memcmp(d, png_sig, 8)) return image_decode_png(out, d, n, name, background, max_pixels);
     char hex[3 * 8 + 1] = "";
     size_t m = n < 8 ? n : 8;
     for (size_t i = 0; i < m; i++) snprintf(hex + 3 * i, 4, "%02x%s", d[i], i + 1 < m ? " " : "");

@@ -52,6 +52,10 @@ extern const uint8_t IMAGE_DEFAULT_BACKGROUND[3]; /* white */
 ModxStatus image_load(Image *out, const char *path, const uint8_t background[3]);
 /* `name` is used in error messages. */
 ModxStatus image_decode(Image *out, const void *data, size_t n, const char *name, const uint8_t background[3]);
+/* As image_decode with a smaller pixel limit (1 <= max_pixels <= IMAGE_MAX_PIXELS),
+ * e.g. for a loader that wants to refuse huge images cheaply. */
+ModxStatus image_decode_limited(Image *out, const void *data, size_t n, const char *name,
+                                const uint8_t background[3], uint64_t max_pixels);
 void image_free(Image *img);
 
 /* Resize shorter side to `size` (bicubic, Pillow-exact within rounding) and centre crop:

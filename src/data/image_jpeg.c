@@ -62,7 +62,7 @@ static inline uint8_t cmyk_channel(int c, int nk) {
     return (uint8_t)(v < 0 ? 0 : v);
 }
 
-ModxStatus image_decode_jpeg(Image *out, const uint8_t *data, size_t n, const char *name) {
+ModxStatus image_decode_jpeg(Image *out, const uint8_t *data, size_t n, const char *name, uint64_t max_pixels) {
     struct jpeg_decompress_struct cinfo;
     JpegState s;
     memset(&s, 0, sizeof s);
@@ -84,7 +84,7 @@ ModxStatus image_decode_jpeg(Image *out, const uint8_t *data, size_t n, const ch
     jpeg_mem_src(&cinfo, data, (unsigned long)n);
     jpeg_read_header(&cinfo, TRUE);
 
-    ModxStatus st = image_check_dims(name, "JPEG", cinfo.image_width, cinfo.image_height);
+    ModxStatus st = image_check_dims(name, "JPEG", cinfo.image_width, cinfo.image_height, max_pixels);
     if (st != MODX_OK) {
         jpeg_destroy_decompress(&cinfo);
         return st;

@@ -20,7 +20,8 @@ static ModxStatus png_fail(const char *name, int err) {
     return modx_fail(MODX_ERR_FORMAT, "%s: corrupt PNG: %s", name, spng_strerror(err));
 }
 
-ModxStatus image_decode_png(Image *out, const uint8_t *data, size_t n, const char *name, const uint8_t background[3]) {
+ModxStatus image_decode_png(Image *out, const uint8_t *data, size_t n, const char *name, const uint8_t background[3],
+                            uint64_t max_pixels) {
     *out = (Image){0, 0, NULL};
     /* The IHDR chunk must come first; read the size here for a clear message. */
     if (n < 8 + 8 + 13)
@@ -28,7 +29,7 @@ ModxStatus image_decode_png(Image *out, const uint8_t *data, size_t n, const cha
     if (memcmp(data + 12, "IHDR", 4) != 0 || png_be32(data + 8) != 13)
         return modx_fail(MODX_ERR_FORMAT, "%s: corrupt PNG header: expected a 13-byte IHDR chunk first, found '%.4s' "
                          "of length %u", name, (const char *)data + 12, png_be32(data + 8));
-    MODX_TRY(image_check_dims(name, "PNG", png_be32(data + 16), png_be32(data + 20)));
+    MODX_TRY(image_check_dims(name, "PNG", png_be32(data + 16), png_be32(data + 20), max_pixels));
 
     spng_ctx *ctx = spng_ctx_new(0);
     if (!ctx) return modx_fail(MODX_ERR_NOMEM, "%s: out of memory creating a PNG decoder", name);
