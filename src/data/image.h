@@ -22,6 +22,8 @@
  *     One deliberate difference: Pillow opens 16-bit grey PNGs as mode "I" and
  *     its convert("RGB") clips values above 255 to white; here they keep their
  *     high byte like every other 16-bit PNG;
+ *   - like Pillow's open + convert, EXIF orientation, ICC profiles and PNG gamma
+ *     are ignored;
  *   - limits: width and height in [1, IMAGE_MAX_SIDE] and width·height at most
  *     IMAGE_MAX_PIXELS, checked from the header before any pixel is allocated.
  * Errors (MODX_ERR_IO for unreadable files, MODX_ERR_FORMAT for bad data,

@@ -82,7 +82,10 @@ ModxStatus image_decode_jpeg(Image *out, const uint8_t *data, size_t n, const ch
     cinfo.progress = &s.progress;
     if (n > (unsigned long)-1) n = (unsigned long)-1;
     jpeg_mem_src(&cinfo, data, (unsigned long)n);
-    jpeg_read_header(&cinfo, TRUE);
+    if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) {
+        jpeg_destroy_decompress(&cinfo);
+        return modx_fail(MODX_ERR_FORMAT, "%s: JPEG holds only tables, no image", name);
+    }
 
     ModxStatus st = image_check_dims(name, "JPEG", cinfo.image_width, cinfo.image_height, max_pixels);
     if (st != MODX_OK) {
