@@ -28,9 +28,9 @@ static void jpeg_on_error(j_common_ptr cinfo) {
     char msg[JMSG_LENGTH_MAX];
     (*cinfo->err->format_message)(cinfo, msg);
     if (cinfo->err->msg_code == JERR_EMPTY_IMAGE)
-        snprintf(s->message, sizeof s->message, "image has zero width or height (%s)", msg);
+        snprintf(s->message, sizeof s->message, "corrupt JPEG: image has zero width or height (%s)", msg);
     else
-        snprintf(s->message, sizeof s->message, "%s", msg);
+        snprintf(s->message, sizeof s->message, "corrupt JPEG: %s", msg);
     longjmp(s->jump, 1);
 }
 
@@ -39,7 +39,7 @@ static void jpeg_on_message(j_common_ptr cinfo, int level) {
     if (level >= 0) return; /* trace messages */
     /* Running out of data is fatal: libjpeg would otherwise pad the image with grey. */
     if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
-        snprintf(s->message, sizeof s->message, "truncated JPEG data (premature end of file)");
+        snprintf(s->message, sizeof s->message, "truncated JPEG: premature end of data");
         longjmp(s->jump, 1);
     }
     cinfo->err->num_warnings++; /* recoverable corrupt-data warnings are tolerated */
@@ -50,7 +50,7 @@ static void jpeg_on_progress(j_common_ptr cinfo) {
     j_decompress_ptr d = (j_decompress_ptr)cinfo;
     if (d->input_scan_number > JPEG_MAX_SCANS) {
         JpegState *s = (JpegState *)cinfo->err;
-        snprintf(s->message, sizeof s->message, "progressive JPEG with more than %d scans", JPEG_MAX_SCANS);
+        snprintf(s->message, sizeof s->message, "corrupt JPEG: more than %d progressive scans", JPEG_MAX_SCANS);
         longjmp(s->jump, 1);
     }
 }
@@ -75,7 +75,7 @@ ModxStatus image_decode_jpeg(Image *out, const uint8_t *data, size_t n, const ch
         free(s.rgb);
         free(s.row);
         *out = (Image){0, 0, NULL};
-        return modx_fail(MODX_ERR_FORMAT, "%s: corrupt JPEG: %s", name, s.message);
+        return modx_fail(MODX_ERR_FORMAT, "%s: %s", name, s.message);
     }
     jpeg_create_decompress(&cinfo);
     s.progress.progress_monitor = jpeg_on_progress;
@@ -125,7 +125,8 @@ ModxStatus image_decode_jpeg(Image *out, const uint8_t *data, size_t n, const ch
         uint8_t *dst = s.rgb + (size_t)cinfo.output_scanline * w * 3;
         JSAMPROW rows[1] = {comps == 3 ? dst : s.row};
         if (jpeg_read_scanlines(&cinfo, rows, 1) != 1) {
-            snprintf(s.message, sizeof s.message, "decoder returned no scanline at row %u", cinfo.output_scanline);
+            snprintf(s.message, sizeof s.message, "corrupt JPEG: decoder returned no scanline at row %u",
+                     cinfo.output_scanline);
             longjmp(s.jump, 1);
         }
         if (comps == 1) {
