@@ -6,7 +6,9 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "eval/linprobe.h"
 #include "eval/retrieval.h"
+#include "eval/zeroshot.h"
 #include "harness.h"
 
 static int metrics_equal(const RetrievalMetrics *a, const RetrievalMetrics *b) {
@@ -188,4 +190,163 @@ TEST(eval_retrieval_rejects_bad_input) {
     EXPECT(retrieval_evaluate(&m, img, 2, txt, 3, 3, map_ok, NULL, NULL) == MODX_OK, "%s", modx_last_error());
     /* image 0 -> caption 0 first; image 1: captions 1 (score 1) and 2 (score 0) -> 0. */
     EXPECT(m.i2t_r1 == 100 && m.t2i_r1 == 100.0 * 2 / 3, "tiny case R@1 %g %g", m.i2t_r1, m.t2i_r1);
+}
+
+/* ---- zero-shot ---- */
+
+TEST(eval_zeroshot_prompt_format) {
+    char buf[64];
+    EXPECT(zeroshot_format_prompt(buf, sizeof buf, "a photo of a {}.", "dog") == MODX_OK, "%s", modx_last_error());
+    EXPECT(!strcmp(buf, "a photo of a dog."), "got '%s'", buf);
+    EXPECT(zeroshot_format_prompt(buf, sizeof buf, "{} and {}", "x") == MODX_OK && !strcmp(buf, "x and x"), "got '%s'", buf);
+    EXPECT(zeroshot_format_prompt(buf, sizeof buf, "no hole", "x") == MODX_ERR_INVALID, "template without {} accepted");
+    EXPECT(zeroshot_format_prompt(buf, 8, "a photo of a {}.", "dog") == MODX_ERR_INVALID, "overflow accepted");
+}
+
+TEST(eval_zeroshot_classifier_and_ties) {
+    /* class 0 prompts (3,0,0), (0,4,0) -> normalised, mean (.5,.5,0), renormalised (1,1,0)/sqrt2;
+     * class 1 prompts (0,0,2), (0,0,5) -> (0,0,1); class 2 prompts (1,0,0), (2,0,0) -> (1,0,0). */
+    const float pf[3 * 2 * 3] = {3, 0, 0, 0, 4, 0, 0, 0, 2, 0, 0, 5, 1, 0, 0, 2, 0, 0};
+    float cls[9];
+    EXPECT(zeroshot_classifier(cls, pf, 3, 2, 3) == MODX_OK, "%s", modx_last_error());
+    const float r = (float)(1 / sqrt(2.0));
+    const float want[9] = {r, r, 0, 0, 0, 1, 1, 0, 0};
+    EXPECT_CLOSE("classifier", cls, want, 9, 1e-7, 0);
+    /* Hand classifier with exact values; image 1 ties classes 0 and 2 (lower index wins), image 2 ties
+     * classes 1 and 2 with label 2 (class 1 is ahead -> top-1 wrong, top-5 right). */
+    const float C[3 * 2] = {1, 0, 0, 1, 0.5f, 0.5f};
+    const float img[4 * 2] = {0, 1, 1, 0.5f, 0.5f, 1, 1, 0};
+    /* scores: img0 (0, 1, .5) label 1 -> rank 0; img1 (1, .5, .75) label 0 -> 0;
+     *         img2 (.5, 1, .75) label 2 -> rank 1; img3 (1, 0, .5) label 1 -> rank 2. */
+    const int32_t labels[4] = {1, 0, 2, 1};
+    ZeroShotResult z;
+    int32_t pred[4];
+    EXPECT(zeroshot_evaluate(&z, img, 4, C, 3, 2, labels, pred) == MODX_OK, "%s", modx_last_error());
+    EXPECT(z.n == 4 && z.top1 == 50 && z.top5 == 100, "top1 %g top5 %g", z.top1, z.top5);
+    EXPECT(pred[0] == 1 && pred[1] == 0 && pred[2] == 1 && pred[3] == 0, "pred %d %d %d %d", pred[0], pred[1], pred[2], pred[3]);
+    const float tie[2] = {1, 1}; /* scores (1, 1, 1): class k has rank k */
+    const int32_t l2[1] = {2};
+    EXPECT(zeroshot_evaluate(&z, tie, 1, C, 3, 2, l2, pred) == MODX_OK && z.top1 == 0 && pred[0] == 0, "tie: top1 %g pred %d",
+           z.top1, pred[0]);
+    const int32_t bad[1] = {3};
+    EXPECT(zeroshot_evaluate(&z, tie, 1, C, 3, 2, bad, NULL) == MODX_ERR_INVALID, "label 3 of 3 classes accepted");
+    const float zero[2 * 3] = {0};
+    EXPECT(zeroshot_classifier(cls, zero, 1, 2, 3) == MODX_ERR_INVALID, "zero prompt feature accepted");
+}
+
+TEST(eval_zeroshot_synthetic_top5) {
+    /* 12 classes; image = its class direction + noise; top-5 counts an image iff fewer than 5 classes beat it. */
+    enum { K = 12, P = 3, E = 16, N = 300 };
+    Rng r;
+    rng_seed(&r, 21);
+    float pf[K * P * E], cls[K * E], img[N * E];
+    int32_t lab[N];
+    for (int k = 0; k < K * P * E; k++) pf[k] = (float)rng_normal(&r);
+    EXPECT(zeroshot_classifier(cls, pf, K, P, E) == MODX_OK, "%s", modx_last_error());
+    for (int i = 0; i < N; i++) {
+        lab[i] = (int32_t)rng_below(&r, K);
+        for (int e = 0; e < E; e++) img[i * E + e] = cls[lab[i] * E + e] + 0.35f * (float)rng_normal(&r);
+    }
+    long c1 = 0, c5 = 0;
+    for (int i = 0; i < N; i++) {
+        double s[K];
+        for (int k = 0; k < K; k++) {
+            s[k] = 0;
+            for (int e = 0; e < E; e++) s[k] += (double)img[i * E + e] * cls[k * E + e];
+        }
+        int ahead = 0;
+        for (int k = 0; k < K; k++) ahead += s[k] > s[lab[i]];
+        c1 += ahead == 0;
+        c5 += ahead < 5;
+    }
+    ZeroShotResult z;
+    EXPECT(zeroshot_evaluate(&z, img, N, cls, K, E, lab, NULL) == MODX_OK, "%s", modx_last_error());
+    EXPECT(z.top1 == 100.0 * c1 / N && z.top5 == 100.0 * c5 / N, "top1 %g (want %g) top5 %g (want %g)", z.top1,
+           100.0 * c1 / N, z.top5, 100.0 * c5 / N);
+    EXPECT(z.top1 > 20 && z.top1 < 100 && z.top5 > z.top1, "degenerate case: top1 %g top5 %g", z.top1, z.top5);
+}
+
+/* ---- linear probe ---- */
+
+TEST(eval_linprobe_gradient_check) {
+    enum { N = 7, E = 4, K = 3, P = K * (E + 1) };
+    Rng r;
+    rng_seed(&r, 31);
+    double x[N * E], th[P], g[P], gn[P], z[N * K];
+    int32_t y[N];
+    for (int k = 0; k < N * E; k++) x[k] = rng_normal(&r);
+    for (int k = 0; k < P; k++) th[k] = rng_normal(&r);
+    for (int i = 0; i < N; i++) y[i] = (int32_t)rng_below(&r, K);
+    linprobe_loss(th, x, y, N, E, K, 0.3, g, z);
+    double maxrel = 0;
+    for (int k = 0; k < P; k++) {
+        double h = 1e-5, keep = th[k];
+        th[k] = keep + h;
+        double fp = linprobe_loss(th, x, y, N, E, K, 0.3, NULL, z);
+        th[k] = keep - h;
+        double fm = linprobe_loss(th, x, y, N, E, K, 0.3, NULL, z);
+        th[k] = keep;
+        gn[k] = (fp - fm) / (2 * h);
+        double rel = fabs(gn[k] - g[k]) / (fabs(g[k]) + 1e-6);
+        if (rel > maxrel) maxrel = rel;
+    }
+    EXPECT(maxrel < 1e-6, "max relative gradient error %g", maxrel);
+}
+
+TEST(eval_linprobe_separable) {
+    enum { K = 4, E = 8, NTR = 160, NTE = 80 };
+    Rng r;
+    rng_seed(&r, 32);
+    float xtr[NTR * E], xte[NTE * E];
+    int32_t ytr[NTR], yte[NTE];
+    for (int i = 0; i < NTR + NTE; i++) {
+        float *x = i < NTR ? xtr + i * E : xte + (i - NTR) * E;
+        int32_t c = (int32_t)(i % K);
+        (i < NTR ? ytr : yte)[i < NTR ? i : i - NTR] = c;
+        for (int e = 0; e < E; e++) x[e] = (e == c ? 2.0f : 0.0f) + 0.4f * (float)rng_normal(&r);
+    }
+    LinProbeOptions o = linprobe_default_options();
+    o.l2 = 1e-2;
+    LinProbe p, q;
+    EXPECT(linprobe_train(&p, xtr, NTR, E, ytr, K, &o) == MODX_OK, "%s", modx_last_error());
+    double atr, ate;
+    EXPECT(linprobe_accuracy(&atr, &p, xtr, NTR, ytr, NULL) == MODX_OK, "%s", modx_last_error());
+    EXPECT(linprobe_accuracy(&ate, &p, xte, NTE, yte, NULL) == MODX_OK, "%s", modx_last_error());
+    int conv = p.grad_max < o.tol, iters = p.iters;
+    double loss = p.loss;
+    EXPECT(atr == 100 && ate == 100, "train %g%% test %g%%", atr, ate);
+    EXPECT(conv && iters < o.max_iter, "not converged: %d iterations, max |grad| %g", iters, p.grad_max);
+    EXPECT(loss < 0.2 && loss > 0, "final loss %g", loss);
+    /* deterministic: a second run gives bit-identical weights */
+    EXPECT(linprobe_train(&q, xtr, NTR, E, ytr, K, &o) == MODX_OK, "%s", modx_last_error());
+    int same = !memcmp(p.W, q.W, sizeof(double) * K * E) && !memcmp(p.b, q.b, sizeof(double) * K);
+    linprobe_free(&p);
+    linprobe_free(&q);
+    EXPECT(same, "two runs differ");
+    ytr[5] = K;
+    EXPECT(linprobe_train(&p, xtr, NTR, E, ytr, K, &o) == MODX_ERR_INVALID, "label K accepted");
+}
+
+TEST(eval_linprobe_symmetric_optimum) {
+    /* Two classes at x = +-1 (1-D), two samples each. By symmetry b1 - b0 = 0 and w0 = -w1; the optimum
+     * margin d = w1 - w0 solves the stationarity condition below, found here by bisection. */
+    const float x[4] = {1, 1, -1, -1};
+    const int32_t y[4] = {1, 1, 0, 0};
+    LinProbeOptions o = linprobe_default_options();
+    o.l2 = 0.1;
+    o.tol = 1e-10;
+    LinProbe p;
+    EXPECT(linprobe_train(&p, x, 4, 1, y, 2, &o) == MODX_OK, "%s", modx_last_error());
+    double d = p.W[1] - p.W[0], bd = p.b[1] - p.b[0], sum = p.W[0] + p.W[1];
+    linprobe_free(&p);
+    /* with logits w_k x: margin d = w1 - w0, and the penalty keeps w0 = -w1 (sum 0).
+     * gradient in w1: -(1 - sigmoid(d)) + l2 w1 = 0 with w1 = d / 2. */
+    double lo = 0, hi = 20;
+    for (int it = 0; it < 200; it++) {
+        double mid = 0.5 * (lo + hi);
+        double gval = -(1 - 1 / (1 + exp(-mid))) + o.l2 * mid / 2;
+        if (gval < 0) lo = mid; else hi = mid;
+    }
+    EXPECT(fabs(d - lo) < 1e-8 && fabs(bd) < 1e-9 && fabs(sum) < 1e-9, "margin %.12g want %.12g, bias diff %g, sum %g", d,
+           lo, bd, sum);
 }
