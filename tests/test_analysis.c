@@ -377,6 +377,35 @@ TEST(analysis_topology_by_hand_and_sampling) {
            (long long)t.pairs_total);
     EXPECT(fabs(t.mean_abs_change_deg - 20) < 1e-4 && fabs(t.max_abs_change_deg - 30) < 1e-4, "mean %g max %g",
            t.mean_abs_change_deg, t.max_abs_change_deg);
+    /* all pairs through several Gram blocks (N = 300 > 256 rows) against a direct double loop */
+    {
+        enum { NB = 300, EB = 5 };
+        static float x[NB * EB], y[NB * EB];
+        Rng q;
+        rng_seed(&q, 109);
+        for (int k = 0; k < NB * EB; k++) {
+            x[k] = (float)rng_normal(&q);
+            y[k] = x[k] + 0.5f * (float)rng_normal(&q);
+        }
+        double *ux, *uy, ma = 0, mb = 0, md = 0;
+        EXPECT(analysis_unit_rows(&ux, x, NB, EB, "x") == MODX_OK, "%s", modx_last_error());
+        EXPECT(analysis_unit_rows(&uy, y, NB, EB, "y") == MODX_OK, "%s", modx_last_error());
+        for (int i = 0; i < NB; i++)
+            for (int j = i + 1; j < NB; j++) {
+                double p = analysis_angle(ux + i * EB, ux + j * EB, EB), s = analysis_angle(uy + i * EB, uy + j * EB, EB);
+                ma += p;
+                mb += s;
+                md += fabs(p - s);
+            }
+        free(ux);
+        free(uy);
+        double np = NB * (NB - 1) / 2.0;
+        EXPECT(topology_change(&t, x, y, NB, EB, 1 << 30, 1) == MODX_OK, "%s", modx_last_error());
+        EXPECT(fabs(t.mean_angle_a_deg - ma / np * DEG) < 1e-9 && fabs(t.mean_angle_b_deg - mb / np * DEG) < 1e-9 &&
+                   fabs(t.mean_abs_change_deg - md / np * DEG) < 1e-9,
+               "Gram path %.12g %.12g %.12g vs direct %.12g %.12g %.12g", t.mean_angle_a_deg, t.mean_angle_b_deg,
+               t.mean_abs_change_deg, ma / np * DEG, mb / np * DEG, md / np * DEG);
+    }
     /* sampled pairs: deterministic and close to the full figure */
     enum { N = 120, E = 8 };
     Rng r;

@@ -1,11 +1,17 @@
 #include "analysis/topology.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/unitrows.h"
 #include "core/rng.h"
+
+/* Rows of the Gram matrix computed per dgemm call. */
+#define TOPOLOGY_GRAM_ROWS 256
+
+static double clamped_acos(double d) { return acos(d > 1 ? 1 : d < -1 ? -1 : d); }
 
 typedef struct {
     double v;
@@ -65,7 +71,7 @@ ModxStatus topology_change(TopologyChange *out, const float *fa, const float *fb
     if (N < 2) return modx_fail(MODX_ERR_INVALID, "topology: expected at least 2 probe samples, got %d", N);
     if (max_pairs < 1) return modx_fail(MODX_ERR_INVALID, "topology: pair cap %lld, expected >= 1", (long long)max_pairs);
     int64_t total = (int64_t)N * (N - 1) / 2, used = total < max_pairs ? total : max_pairs;
-    double *a = NULL, *b = NULL, *sa = NULL, *sb = NULL;
+    double *a = NULL, *b = NULL, *sa = NULL, *sb = NULL, *ga = NULL, *gb = NULL;
     int32_t *pi = NULL, *pj = NULL;
     ModxStatus st = analysis_unit_rows(&a, fa, N, E, "topology: features of a");
     if (!st) st = analysis_unit_rows(&b, fb, N, E, "topology: features of b");
@@ -77,13 +83,27 @@ ModxStatus topology_change(TopologyChange *out, const float *fa, const float *fb
         goto fail;
     }
     if (used == total) {
+        /* Gram rows in blocks by dgemm: G = a[i0 : i0 + nb] a^T, then the pairs j > i of each row. */
+        int nb = N < TOPOLOGY_GRAM_ROWS ? N : TOPOLOGY_GRAM_ROWS;
+        ga = modx_calloc((size_t)nb * (size_t)N, sizeof *ga, "topology Gram block");
+        gb = modx_calloc((size_t)nb * (size_t)N, sizeof *gb, "topology Gram block");
+        if (!ga || !gb) {
+            st = MODX_ERR_NOMEM;
+            goto fail;
+        }
+        for (int i0 = 0; i0 < N - 1; i0 += nb) {
+            int rows = N - i0 < nb ? N - i0 : nb;
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, N, E, 1.0, a + (size_t)i0 * E, E, a, E, 0.0, ga, N);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, N, E, 1.0, b + (size_t)i0 * E, E, b, E, 0.0, gb, N);
 #pragma omp parallel for schedule(dynamic, 16)
-        for (int i = 0; i < N - 1; i++) {
-            int64_t base = (int64_t)i * N - (int64_t)i * (i + 1) / 2; /* pairs before row i */
-            for (int j = i + 1; j < N; j++) {
-                int64_t p = base + (j - i - 1);
-                sa[p] = analysis_angle(a + (size_t)i * E, a + (size_t)j * E, E);
-                sb[p] = analysis_angle(b + (size_t)i * E, b + (size_t)j * E, E);
+            for (int r = 0; r < rows; r++) {
+                int i = i0 + r;
+                int64_t base = (int64_t)i * N - (int64_t)i * (i + 1) / 2; /* pairs before row i */
+                for (int j = i + 1; j < N; j++) {
+                    int64_t p = base + (j - i - 1);
+                    sa[p] = clamped_acos(ga[(size_t)r * N + j]);
+                    sb[p] = clamped_acos(gb[(size_t)r * N + j]);
+                }
             }
         }
     } else {
@@ -131,5 +151,7 @@ fail:
     free(sb);
     free(pi);
     free(pj);
+    free(ga);
+    free(gb);
     return st;
 }
