@@ -6,12 +6,14 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "analysis/features_file.h"
 #include "analysis/procrustes.h"
 #include "analysis/unitrows.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "eval/retrieval.h"
 #include "harness.h"
+#include "io/file.h"
 
 #define DEG (180.0 / M_PI)
 
@@ -467,4 +469,86 @@ TEST(analysis_json_and_errors) {
     EXPECT(strstr(modx_last_error(), "row 5"), "message: %s", modx_last_error());
     tb[5 * E] = NAN;
     EXPECT(analysis_compute(&res, va, ta, vb, tb, N, E, NULL) == MODX_ERR_INVALID, "NaN accepted");
+}
+
+static double jnum(const cJSON *o, const char *a, const char *b) {
+    const cJSON *x = cJSON_GetObjectItem(o, a);
+    if (b) x = cJSON_GetObjectItem(x, b);
+    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+/* Figures on the committed fixtures against the independent numpy computation
+ * (tools/make_analysis_fixtures.py wrote analysis_expected.json). */
+TEST(analysis_fixture_matches_numpy) {
+    ProbeFeatures a, b;
+    EXPECT(probe_features_load(&a, "tests/fixtures/analysis_a.safetensors") == MODX_OK, "%s", modx_last_error());
+    EXPECT(probe_features_load(&b, "tests/fixtures/analysis_b.safetensors") == MODX_OK, "%s", modx_last_error());
+    uint8_t *text = NULL;
+    size_t len;
+    EXPECT(io_read_file("tests/fixtures/analysis_expected.json", &text, &len) == MODX_OK, "%s", modx_last_error());
+    cJSON *want = cJSON_Parse((const char *)text);
+    free(text);
+    AnalysisResult r;
+    ModxStatus st = analysis_compute(&r, a.image, a.text, b.image, b.text, a.n, a.e, NULL);
+    probe_features_free(&a);
+    probe_features_free(&b);
+    if (st != MODX_OK || !want) {
+        cJSON_Delete(want);
+        EXPECT(0, "compute: %s; expected JSON parsed: %d", modx_last_error(), want != NULL);
+    }
+    struct {
+        const char *name;
+        double got, want;
+    } f[] = {
+        {"rotation_v.mean", r.rotation_v.mean, jnum(want, "rotation_v", "mean_deg")},
+        {"rotation_v.median", r.rotation_v.median, jnum(want, "rotation_v", "median_deg")},
+        {"rotation_v.p10", r.rotation_v.p10, jnum(want, "rotation_v", "p10_deg")},
+        {"rotation_v.p90", r.rotation_v.p90, jnum(want, "rotation_v", "p90_deg")},
+        {"rotation_t.mean", r.rotation_t.mean, jnum(want, "rotation_t", "mean_deg")},
+        {"rotation_t.median", r.rotation_t.median, jnum(want, "rotation_t", "median_deg")},
+        {"rotation_t.p10", r.rotation_t.p10, jnum(want, "rotation_t", "p10_deg")},
+        {"rotation_t.p90", r.rotation_t.p90, jnum(want, "rotation_t", "p90_deg")},
+        {"topology_v.change", r.topology_v.mean_abs_change_deg, jnum(want, "topology_v", "mean_abs_change_deg")},
+        {"topology_v.spearman", r.topology_v.spearman, jnum(want, "topology_v", "spearman")},
+        {"topology_t.change", r.topology_t.mean_abs_change_deg, jnum(want, "topology_t", "mean_abs_change_deg")},
+        {"topology_t.spearman", r.topology_t.spearman, jnum(want, "topology_t", "spearman")},
+        {"pair.mean_a", r.pair.at_a.mean, jnum(want, "pair_angle", "mean_a_deg")},
+        {"pair.mean_b", r.pair.at_b.mean, jnum(want, "pair_angle", "mean_b_deg")},
+        {"pair.change", r.pair.mean_change_deg, jnum(want, "pair_angle", "mean_change_deg")},
+        {"pair.abs_change", r.pair.mean_abs_change_deg, jnum(want, "pair_angle", "mean_abs_change_deg")},
+        {"relative.max", r.relative.max_deg, jnum(want, "relative_rotation", "max_deg")},
+        {"relative.mean", r.relative.mean_deg, jnum(want, "relative_rotation", "mean_deg")},
+        {"relative.residual_v", r.relative.fit_v.residual, jnum(want, "relative_rotation", "residual_v")},
+        {"relative.residual_t", r.relative.fit_t.residual, jnum(want, "relative_rotation", "residual_t")},
+    };
+    int bad = -1;
+    double worst = 0;
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
+        double d = fabs(f[k].got - f[k].want);
+        if (!(d <= worst)) worst = d, bad = (int)k;
+    }
+    const cJSON *ang = cJSON_GetObjectItem(cJSON_GetObjectItem(want, "relative_rotation"), "angles_deg");
+    double angd = 0;
+    for (int k = 0; k < r.e; k++) angd = fmax(angd, fabs(r.relative.angles_deg[k] - cJSON_GetArrayItem(ang, k)->valuedouble));
+    int histbad = 0;
+    const cJSON *hv = cJSON_GetObjectItem(cJSON_GetObjectItem(want, "rotation_v"), "hist");
+    const cJSON *ht = cJSON_GetObjectItem(cJSON_GetObjectItem(want, "rotation_t"), "hist");
+    for (int k = 0; k < ANGLE_HIST_BINS; k++)
+        histbad += r.rotation_v.hist[k] != (int64_t)cJSON_GetArrayItem(hv, k)->valuedouble ||
+                   r.rotation_t.hist[k] != (int64_t)cJSON_GetArrayItem(ht, k)->valuedouble;
+    double relmax = r.relative.max_deg;
+    analysis_free(&r);
+    cJSON_Delete(want);
+    EXPECT(worst < 1e-6, "worst figure %s: got %.12g want %.12g", f[bad].name, f[bad].got, f[bad].want);
+    EXPECT(angd < 1e-6 && histbad == 0, "relative spectrum max diff %g deg, %d histogram bins differ", angd, histbad);
+    EXPECT(fabs(relmax - 30) < 1, "planted 30-degree relative rotation came back as %g", relmax);
+}
+
+TEST(analysis_features_file_errors) {
+    ProbeFeatures f;
+    EXPECT(probe_features_load(&f, "tests/fixtures/analysis_bad.safetensors") == MODX_ERR_FORMAT, "file without text accepted");
+    EXPECT(strstr(modx_last_error(), "analysis_bad.safetensors") && strstr(modx_last_error(), "'text_features' not found"),
+           "message: %s", modx_last_error());
+    EXPECT(probe_features_load(&f, "tests/fixtures/no_such_file.safetensors") != MODX_OK, "missing file accepted");
+    EXPECT(strstr(modx_last_error(), "no_such_file.safetensors"), "message: %s", modx_last_error());
 }
