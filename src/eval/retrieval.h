@@ -14,7 +14,11 @@
  *   median_rank = floor(median of 0-based ranks) + 1   (median of an even count
  *                 = mean of the two middle values),
  *   mean_rank   = mean of 0-based ranks + 1.
- * rsum = the sum of the six R@K figures (0..600). */
+ * rsum = the sum of the six R@K figures (0..600).
+ * Each direction compares scores taken from one sgemm product, so the tie rule
+ * applies to those float values; two identical caption vectors get equal
+ * scores only as far as the BLAS kernel rounds them alike (exactly
+ * representable products always do; the tests rely on that). */
 #ifndef MODX_EVAL_RETRIEVAL_H
 #define MODX_EVAL_RETRIEVAL_H
 
