@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "core/rng.h"
-#include "fixture_st.h"
 #include "harness.h"
+#include "io/safetensors.h"
 #include "loss/contrastive.h"
 #include "loss/modx.h"
 
@@ -314,29 +314,36 @@ TEST(loss_deterministic_bitwise) {
 
 /* ---- PyTorch references (tools/gen_loss_ref.py) ---- */
 
-#define FX(call)                                     \
-    do {                                             \
-        if (!(call)) {                               \
-            harness_fail(__FILE__, __LINE__, "%s", fx.err); \
-            fixture_close(&fx);                      \
-            return;                                  \
-        }                                            \
+/* Reads an F32 tensor of shape (d0, d1), (d0) or () — ndim 2, 1, 0. */
+static ModxStatus rd(const SafeTensors *st, const char *name, int ndim, int64_t d0, int64_t d1, float *out) {
+    const int64_t shape[2] = {d0, d1};
+    return safetensors_read_f32(st, name, ndim, shape, out);
+}
+
+/* On failure: report the reader's message, close the file, end the case. */
+#define ST(call)                                                           \
+    do {                                                                   \
+        if ((call) != MODX_OK) {                                           \
+            harness_fail(__FILE__, __LINE__, "%s", modx_last_error());     \
+            safetensors_close(st);                                         \
+            return;                                                        \
+        }                                                                  \
     } while (0)
 
 TEST(loss_contrastive_matches_pytorch) {
     enum { B = 8, E = 16 };
-    Fixture fx;
+    SafeTensors *st = NULL;
     float V[B * E], T[B * E], wdV[B * E], wdT[B * E], ls, wloss, wdls, scratch[B * B + 3 * B];
     float dV[B * E] = {0}, dT[B * E] = {0}, dls = 0.0f;
-    FX(fixture_open(&fx, "tests/fixtures/loss_contrastive.safetensors"));
-    FX(fixture_f32(&fx, "V", B * E, V));
-    FX(fixture_f32(&fx, "T", B * E, T));
-    FX(fixture_f32(&fx, "logit_scale", 1, &ls));
-    FX(fixture_f32(&fx, "loss", 1, &wloss));
-    FX(fixture_f32(&fx, "dV", B * E, wdV));
-    FX(fixture_f32(&fx, "dT", B * E, wdT));
-    FX(fixture_f32(&fx, "dlogit_scale", 1, &wdls));
-    fixture_close(&fx);
+    ST(safetensors_open(&st, "tests/fixtures/loss_contrastive.safetensors"));
+    ST(rd(st, "V", 2, B, E, V));
+    ST(rd(st, "T", 2, B, E, T));
+    ST(rd(st, "logit_scale", 0, 0, 0, &ls));
+    ST(rd(st, "loss", 0, 0, 0, &wloss));
+    ST(rd(st, "dV", 2, B, E, wdV));
+    ST(rd(st, "dT", 2, B, E, wdT));
+    ST(rd(st, "dlogit_scale", 0, 0, 0, &wdls));
+    safetensors_close(st);
     float loss = contrastive_forward_backward(dV, dT, &dls, scratch, V, T, ls, B, E);
     EXPECT(fabsf(loss - wloss) <= 1e-5f * fabsf(wloss), "loss %.9g, torch %.9g", loss, wloss);
     EXPECT(fabsf(dls - wdls) <= 1e-4f * fabsf(wdls), "dlogit_scale %.9g, torch %.9g", dls, wdls);
@@ -348,29 +355,29 @@ TEST(loss_contrastive_matches_pytorch) {
 
 static void check_modx_fixture(const char *prefix, int select) {
     enum { B = 8, E = 16 };
-    Fixture fx;
+    SafeTensors *st = NULL;
     float V[B * E], T[B * E], Vo[B * E], To[B * E], wdV[B * E], wdT[B * E], ls, alpha, wloss, wkl, wcon, wdls;
     float dV[B * E] = {0}, dT[B * E] = {0}, dls = 0.0f, scratch[2 * B * B + 6 * B];
-    int64_t keep[2][B];
+    int32_t keep[2][B];
     char name[64];
-    FX(fixture_open(&fx, "tests/fixtures/loss_modx.safetensors"));
-    FX(fixture_f32(&fx, "V", B * E, V));
-    FX(fixture_f32(&fx, "T", B * E, T));
-    FX(fixture_f32(&fx, "V_old", B * E, Vo));
-    FX(fixture_f32(&fx, "T_old", B * E, To));
-    FX(fixture_f32(&fx, "logit_scale", 1, &ls));
-    FX(fixture_f32(&fx, "alpha", 1, &alpha));
-    FX(fixture_f32(&fx, "loss_con", 1, &wcon));
-    FX(fixture_i64(&fx, "keep_i2t", B, keep[0]));
-    FX(fixture_i64(&fx, "keep_t2i", B, keep[1]));
-#define GET(nm, n, out) snprintf(name, sizeof name, "%s%s", prefix, nm); FX(fixture_f32(&fx, name, n, out))
-    GET("loss", 1, &wloss);
-    GET("loss_kl", 1, &wkl);
-    GET("dV", B * E, wdV);
-    GET("dT", B * E, wdT);
-    GET("dlogit_scale", 1, &wdls);
+    ST(safetensors_open(&st, "tests/fixtures/loss_modx.safetensors"));
+    ST(rd(st, "V", 2, B, E, V));
+    ST(rd(st, "T", 2, B, E, T));
+    ST(rd(st, "V_old", 2, B, E, Vo));
+    ST(rd(st, "T_old", 2, B, E, To));
+    ST(rd(st, "logit_scale", 0, 0, 0, &ls));
+    ST(rd(st, "alpha", 0, 0, 0, &alpha));
+    ST(rd(st, "loss_con", 0, 0, 0, &wcon));
+    ST(safetensors_read_i32(st, "keep_i2t", 1, (const int64_t[]){B}, keep[0]));
+    ST(safetensors_read_i32(st, "keep_t2i", 1, (const int64_t[]){B}, keep[1]));
+#define GET(nm, nd, out) snprintf(name, sizeof name, "%s%s", prefix, nm); ST(rd(st, name, nd, B, E, out))
+    GET("loss", 0, &wloss);
+    GET("loss_kl", 0, &wkl);
+    GET("dV", 2, wdV);
+    GET("dT", 2, wdT);
+    GET("dlogit_scale", 0, &wdls);
 #undef GET
-    fixture_close(&fx);
+    safetensors_close(st);
     ModxLossResult res;
     modx_loss_forward_backward(&res, dV, dT, &dls, scratch, V, T, Vo, To, ls, alpha, select, B, E);
     uint8_t k1[B], k2[B];
@@ -404,25 +411,26 @@ TEST(loss_modx_noselect_matches_pytorch) { check_modx_fixture("noselect.", 0); }
  * losses saw: our losses must reproduce its loss values and row selection. */
 TEST(loss_clip_micro_features_reproduce_losses) {
     enum { B = 6, E = 16 };
-    Fixture fx;
+    SafeTensors *st = NULL;
     float V[B * E], T[B * E], Vo[B * E], To[B * E], ls, alpha, w[6], scratch[2 * B * B + 6 * B];
-    int64_t keep[2][B];
-    FX(fixture_open(&fx, "tests/fixtures/clip_micro_ckpt.safetensors"));
-    FX(fixture_f32(&fx, "logit_scale", 1, &ls));
-    fixture_close(&fx);
-    FX(fixture_open(&fx, "tests/fixtures/clip_micro_expected.safetensors"));
-    FX(fixture_f32(&fx, "image_features", B * E, V));
-    FX(fixture_f32(&fx, "text_features", B * E, T));
-    FX(fixture_f32(&fx, "old_image_features", B * E, Vo));
-    FX(fixture_f32(&fx, "old_text_features", B * E, To));
-    FX(fixture_f32(&fx, "modx.alpha", 1, &alpha));
-    FX(fixture_f32(&fx, "contrastive.loss", 1, &w[0]));
-    FX(fixture_f32(&fx, "modx.loss", 1, &w[1]));
-    FX(fixture_f32(&fx, "modx.loss_con", 1, &w[2]));
-    FX(fixture_f32(&fx, "modx.loss_kl", 1, &w[3]));
-    FX(fixture_i64(&fx, "modx.keep_i2t", B, keep[0]));
-    FX(fixture_i64(&fx, "modx.keep_t2i", B, keep[1]));
-    fixture_close(&fx);
+    int32_t keep[2][B];
+    ST(safetensors_open(&st, "tests/fixtures/clip_micro_ckpt.safetensors"));
+    ST(rd(st, "logit_scale", 0, 0, 0, &ls));
+    safetensors_close(st);
+    st = NULL;
+    ST(safetensors_open(&st, "tests/fixtures/clip_micro_expected.safetensors"));
+    ST(rd(st, "image_features", 2, B, E, V));
+    ST(rd(st, "text_features", 2, B, E, T));
+    ST(rd(st, "old_image_features", 2, B, E, Vo));
+    ST(rd(st, "old_text_features", 2, B, E, To));
+    ST(rd(st, "modx.alpha", 0, 0, 0, &alpha));
+    ST(rd(st, "contrastive.loss", 0, 0, 0, &w[0]));
+    ST(rd(st, "modx.loss", 0, 0, 0, &w[1]));
+    ST(rd(st, "modx.loss_con", 0, 0, 0, &w[2]));
+    ST(rd(st, "modx.loss_kl", 0, 0, 0, &w[3]));
+    ST(safetensors_read_i32(st, "modx.keep_i2t", 1, (const int64_t[]){B}, keep[0]));
+    ST(safetensors_read_i32(st, "modx.keep_t2i", 1, (const int64_t[]){B}, keep[1]));
+    safetensors_close(st);
     float con = contrastive_forward_backward(NULL, NULL, NULL, scratch, V, T, ls, B, E);
     ModxLossResult res;
     modx_loss_forward_backward(&res, NULL, NULL, NULL, scratch, V, T, Vo, To, ls, alpha, 1, B, E);

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "core/rng.h"
-#include "fixture_st.h"
 #include "harness.h"
+#include "io/safetensors.h"
 #include "train/optim.h"
 #include "train/schedule.h"
 
@@ -19,40 +19,44 @@ static const OptimSegment FIX_SEGS[] = {
     {"w1", 0, 12, 1}, {"b1", 12, 3, 0}, {"w2", 15, 10, 1}, {"logit_scale", 25, 1, 0}};
 static const char *FIX_NAMES[] = {"w1", "b1", "w2", "logit_scale"};
 
-#define FX(call)                                            \
-    do {                                                    \
-        if (!(call)) {                                      \
-            harness_fail(__FILE__, __LINE__, "%s", fx.err); \
-            fixture_close(&fx);                             \
-            goto done;                                      \
-        }                                                   \
+/* Shapes of the fixture tensors, in the order of FIX_SEGS. */
+static const int FIX_NDIM[] = {2, 1, 2, 0};
+static const int64_t FIX_SHAPE[][2] = {{4, 3}, {3, 0}, {2, 5}, {0, 0}};
+
+#define ST(call)                                                       \
+    do {                                                               \
+        if ((call) != MODX_OK) {                                       \
+            harness_fail(__FILE__, __LINE__, "%s", modx_last_error()); \
+            goto done;                                                 \
+        }                                                              \
     } while (0)
 
-static int read_flat(Fixture *fx, const char *prefix, float *out) {
+/* Reads <prefix>.<name> for the four parameters into the flat layout. */
+static ModxStatus read_flat(const SafeTensors *st, const char *prefix, float *out) {
     char name[64];
     for (int s = 0; s < 4; s++) {
         snprintf(name, sizeof name, "%s.%s", prefix, FIX_NAMES[s]);
-        if (!fixture_f32(fx, name, FIX_SEGS[s].count, out + FIX_SEGS[s].offset)) return 0;
+        MODX_TRY(safetensors_read_f32(st, name, FIX_NDIM[s], FIX_SHAPE[s], out + FIX_SEGS[s].offset));
     }
-    return 1;
+    return MODX_OK;
 }
 
 static void run_fixture(const char *run, int clip) {
-    Fixture fx;
+    SafeTensors *st = NULL;
     AdamW opt = {0};
     float params[NPARAM], grads[NPARAM], want[NPARAM], lr_want[5], hyper[5], norms[5];
     char name[64];
-    FX(fixture_open(&fx, "tests/fixtures/adamw_5steps.safetensors"));
-    FX(read_flat(&fx, "init", params));
-    FX(fixture_f32(&fx, "lr", 5, lr_want));
-    FX(fixture_f32(&fx, "hyper", 5, hyper));
+    ST(safetensors_open(&st, "tests/fixtures/adamw_5steps.safetensors"));
+    ST(read_flat(st, "init", params));
+    ST(safetensors_read_f32(st, "lr", 1, (const int64_t[]){5}, lr_want));
+    ST(safetensors_read_f32(st, "hyper", 1, (const int64_t[]){5}, hyper));
     snprintf(name, sizeof name, "%s.grad_norm", run);
-    FX(fixture_f32(&fx, name, 5, norms));
+    ST(safetensors_read_f32(st, name, 1, (const int64_t[]){5}, norms));
     AdamWConfig cfg = adamw_default_config();
     cfg.weight_decay = hyper[3];
     cfg.grad_clip = clip ? hyper[4] : 0.0;
-    EXPECT(adamw_init(&opt, &cfg, NPARAM, FIX_SEGS, 4) == MODX_OK, "init: %s", modx_last_error());
-    EXPECT(adamw_set_clamp(&opt, 25, 0.0f, OPTIM_LOGIT_SCALE_MAX) == MODX_OK, "clamp: %s", modx_last_error());
+    ST(adamw_init(&opt, &cfg, NPARAM, FIX_SEGS, 4));
+    ST(adamw_set_clamp(&opt, 25, 0.0f, OPTIM_LOGIT_SCALE_MAX));
     double worst = 0.0;
     for (int k = 0; k < 5; k++) {
         double lr = schedule_cosine_lr(hyper[0], k, (int64_t)hyper[1], (int64_t)hyper[2]);
@@ -61,7 +65,7 @@ static void run_fixture(const char *run, int clip) {
             break;
         }
         snprintf(name, sizeof name, "grad%d", k);
-        FX(read_flat(&fx, name, grads));
+        ST(read_flat(st, name, grads));
         double gn = 0.0;
         if (adamw_step(&opt, params, grads, lr, &gn) != MODX_OK) {
             harness_fail(__FILE__, __LINE__, "step %d: %s", k, modx_last_error());
@@ -72,7 +76,7 @@ static void run_fixture(const char *run, int clip) {
             break;
         }
         snprintf(name, sizeof name, "%s.step%d", run, k);
-        FX(read_flat(&fx, name, want));
+        ST(read_flat(st, name, want));
         for (int s = 0; s < 4; s++) {
             const OptimSegment *sg = &FIX_SEGS[s];
             double mx = 0.0, d = 0.0;
@@ -90,10 +94,10 @@ static void run_fixture(const char *run, int clip) {
             break;
         }
     }
-    fixture_close(&fx);
     if (opt.step == 5) printf("    %s: max error over 5 steps %.3g of each tensor's max|value|\n", run, worst);
-    EXPECT(opt.step == 5, "%s: stopped after %lld steps", run, (long long)opt.step);
+    else harness_fail(__FILE__, __LINE__, "%s: stopped after %lld steps", run, (long long)opt.step);
 done:
+    safetensors_close(st);
     adamw_free(&opt);
 }
 

@@ -138,3 +138,58 @@ class CLIP(nn.Module):
 def load_config(path):
     with open(path) as f:
         return json.load(f)
+
+
+# ---- The same model written out with plain tensor operations from a state dict.
+# It spells out the packed attention layout the C code must follow, and
+# gen_clip_ref.py asserts that it agrees with the nn.Module version above.
+
+def _layernorm(x, sd, prefix, eps=1e-5):
+    mu = x.mean(-1, keepdim=True)
+    var = ((x - mu) ** 2).mean(-1, keepdim=True)          # biased variance
+    return (x - mu) / torch.sqrt(var + eps) * sd[prefix + ".weight"] + sd[prefix + ".bias"]
+
+
+def _attention(x, sd, prefix, heads, causal):
+    """x: (B, N, C). in_proj_weight rows [0, C) = q, [C, 2C) = k, [2C, 3C) = v;
+    head h uses channels [h·D, (h+1)·D) of each, D = C / heads; scores scaled by 1/sqrt(D)."""
+    Bn, N, C = x.shape
+    D = C // heads
+    qkv = x @ sd[prefix + ".in_proj_weight"].t() + sd[prefix + ".in_proj_bias"]   # (B, N, 3C)
+    q, k, v = (qkv[..., i * C:(i + 1) * C].reshape(Bn, N, heads, D).transpose(1, 2) for i in range(3))
+    att = (q @ k.transpose(-1, -2)) / math.sqrt(D)                                 # (B, H, N, N)
+    if causal:
+        att = att.masked_fill(torch.ones(N, N, dtype=torch.bool).triu(1), float("-inf"))
+    y = att.softmax(-1) @ v                                                         # (B, H, N, D)
+    y = y.transpose(1, 2).reshape(Bn, N, C)
+    return y @ sd[prefix + ".out_proj.weight"].t() + sd[prefix + ".out_proj.bias"]
+
+
+def _blocks(x, sd, prefix, layers, heads, causal, quick_gelu):
+    for i in range(layers):
+        p = f"{prefix}.resblocks.{i}"
+        x = x + _attention(_layernorm(x, sd, p + ".ln_1"), sd, p + ".attn", heads, causal)
+        h = _layernorm(x, sd, p + ".ln_2") @ sd[p + ".mlp.c_fc.weight"].t() + sd[p + ".mlp.c_fc.bias"]
+        h = h * torch.sigmoid(1.702 * h) if quick_gelu else F.gelu(h)
+        x = x + h @ sd[p + ".mlp.c_proj.weight"].t() + sd[p + ".mlp.c_proj.bias"]
+    return x
+
+
+def manual_encode(sd, cfg, images, text):
+    """(encode_image, encode_text) from a state dict, no nn.Module involved."""
+    v, t = cfg["vision_cfg"], cfg["text_cfg"]
+    quick = bool(cfg.get("quick_gelu", False))
+    P, C = v["patch_size"], v["width"]
+    Bn, _, H, W = images.shape
+    # patches in row-major grid order, each flattened as (channel, dy, dx) like conv1.weight
+    patches = images.reshape(Bn, 3, H // P, P, W // P, P).permute(0, 2, 4, 1, 3, 5).reshape(Bn, -1, 3 * P * P)
+    x = patches @ sd["visual.conv1.weight"].reshape(C, -1).t()
+    x = torch.cat([sd["visual.class_embedding"].expand(Bn, 1, C), x], 1) + sd["visual.positional_embedding"]
+    x = _layernorm(x, sd, "visual.ln_pre")
+    x = _blocks(x, sd, "visual.transformer", v["layers"], C // v.get("head_width", 64), False, quick)
+    img = _layernorm(x[:, 0], sd, "visual.ln_post") @ sd["visual.proj"]
+    y = sd["token_embedding.weight"][text] + sd["positional_embedding"]
+    y = _blocks(y, sd, "transformer", t["layers"], t["heads"], True, quick)
+    y = _layernorm(y, sd, "ln_final")
+    txt = y[torch.arange(Bn), text.argmax(-1)] @ sd["text_projection"]
+    return img, txt

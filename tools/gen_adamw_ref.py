@@ -25,7 +25,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _st_fallback import st  # noqa: E402
+import safetensors_py as st  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
 BASE_LR, WARMUP, TOTAL, WD, MAX_NORM, STEPS = 0.1, 2, 6, 0.2, 1.0, 5

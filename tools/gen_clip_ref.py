@@ -33,8 +33,8 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from _st_fallback import st  # noqa: E402
-from clip_ref import CLIP  # noqa: E402
+import safetensors_py as st  # noqa: E402
+from clip_ref import CLIP, manual_encode  # noqa: E402
 from gen_loss_ref import contrastive, modx_kl_masked, modx_kl_reference_trick  # noqa: E402
 
 OUT = os.path.join(HERE, "..", "tests", "fixtures")
@@ -118,8 +118,12 @@ def main():
 
     out = {}
     with torch.no_grad():
-        out["image_embeds"] = model.encode_image(images).float()
-        out["text_embeds"] = model.encode_text(texts).float()
+        img, txt = model.encode_image(images), model.encode_text(texts)
+        mimg, mtxt = manual_encode({k: v.detach() for k, v in model.state_dict().items()}, CONFIG, images, texts)
+        err = max((img - mimg).abs().max().item(), (txt - mtxt).abs().max().item())
+        assert err < 1e-10, f"nn.Module and plain-ops CLIP disagree by {err}"
+        print(f"nn.Module vs plain-ops forward: max diff {err:.2g}")
+        out["image_embeds"], out["text_embeds"] = img.float(), txt.float()
     out["image_features"], out["text_features"] = V.float(), T.float()
     out["old_image_features"], out["old_text_features"] = Vo.float(), To.float()
 

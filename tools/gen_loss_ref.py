@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _st_fallback import st  # noqa: E402
+import safetensors_py as st  # noqa: E402
 
 B, E = 8, 16
 ALPHA = 3.0
