@@ -156,7 +156,7 @@ ModxStatus tok_clean(const char *text, size_t n, TokCps *out) {
         }
         if (st == MODX_OK) {
             py_strip(&b, &lo, &hi);
-            TokCps mid = {b.v + lo, hi - lo, hi - lo};
+            TokCps mid = {b.v ? b.v + lo : NULL, hi - lo, hi - lo};
             st = tok_lower(&mid, out);
         }
     }
