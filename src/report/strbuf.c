@@ -111,7 +111,7 @@ void strbuf_escape_n(StrBuf *sb, const char *s, size_t n) {
     while (left > 0 && !sb->failed) {
         /* Copy the longest run that needs no escaping in one go. */
         size_t run = 0;
-        while (run < left && p[run] >= 0x20 && p[run] < 0x80 && !strchr("&<>\"'", p[run])) run++;
+        while (run < left && p[run] >= 0x20 && p[run] < 0x7f && !strchr("&<>\"'", p[run])) run++;
         if (run) {
             strbuf_append(sb, (const char *)p, run);
             p += run;
