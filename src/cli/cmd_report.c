@@ -68,7 +68,8 @@ static int report_check_png_cmd(const char *png, const char *regions, long min_p
         fprintf(stderr, "modx report: %s lists no plots\n", regions);
         bad = 1;
     }
-    for (size_t i = 0; i < layout.nregions && !bad; i++) {
+    int size_bad = bad;
+    for (size_t i = 0; i < layout.nregions && !size_bad; i++) {
         const ReportRegion *g = &layout.regions[i];
         ReportRegionStats st;
         if (report_image_region_stats(&img, g->x, g->y, g->w, g->h, &st) != MODX_OK) {

@@ -9,7 +9,7 @@ static const char *const demo_metrics[REPORT_DEMO_METRICS] = {
     REPORT_METRIC_I2T_R1, "i2t_R@5", "i2t_R@10", REPORT_METRIC_T2I_R1, "t2i_R@5", "t2i_R@10", "rsum"};
 
 /* R@K from R@1: recall saturates towards 100 with K. */
-static double demo_at_k(double r1, int k) { return 100.0 - (100.0 - r1) * pow(0.62, log2((double)k) * 1.35); }
+static double demo_at_k(double r1, int k) { return 100.0 * (1.0 - pow(1.0 - r1 / 100.0, pow((double)k, 0.6))); }
 
 void report_demo_fill(ReportDemo *d) {
     memset(d, 0, sizeof *d);

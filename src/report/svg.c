@@ -542,7 +542,9 @@ ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series,
     strbuf_init(&out);
     svg_begin(&out, &f, plot);
     svg_axes(&out, &f, plot);
-    strbuf_printf(&out, "<g class=\"data\" clip-path=\"url(#clip-%s)\">\n", f.id);
+    /* The data layer: clipped lines and markers, then unclipped point labels
+     * (readable at the edges). Everything drawn from data sits in class="data". */
+    strbuf_printf(&out, "<g class=\"data\">\n<g clip-path=\"url(#clip-%s)\">\n", f.id);
     for (size_t s = 0; s < ns; s++) {
         const SvgSeries *sr = &series[s];
         const char *color = svg_color(sr->color);
@@ -581,7 +583,6 @@ ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series,
         }
     }
     strbuf_puts(&out, "</g>\n");
-    /* Point labels outside the clip group so they stay readable at the edges. */
     for (size_t s = 0; s < ns; s++) {
         const SvgSeries *sr = &series[s];
         if (!sr->labels) continue;
@@ -596,6 +597,7 @@ ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series,
         }
         strbuf_puts(&out, "</g>\n");
     }
+    strbuf_puts(&out, "</g>\n");
     if (plot->legend) {
         svg_legend(&out, &f, plot->legend, plot->nlegend);
     } else if (nleg) {

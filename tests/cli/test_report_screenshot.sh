@@ -36,3 +36,13 @@ rc=$?
 set -e
 [ "$rc" -eq 1 ] || { echo "checker accepted a page without plot data (rc $rc)"; cat "$TMP/blank.out"; exit 1; }
 grep -q 'looks blank' "$TMP/blank.err"
+[ "$(grep -c '^BLANK' "$TMP/blank.out")" -eq 9 ] || { echo "not every hidden plot was called blank:"; cat "$TMP/blank.out"; exit 1; }
+
+# Negative control: boxes shifted off the plot frames (a layout that did not hold) are caught.
+awk '$1 == "plot" { $3 += 9 } { print }' "$TMP/report.regions" >"$TMP/shifted.regions"
+set +e
+"$MODX" report --check-png "$TMP/report.png" --regions "$TMP/shifted.regions" >"$TMP/shift.out" 2>"$TMP/shift.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || { echo "checker accepted boxes off their frames (rc $rc)"; cat "$TMP/shift.out"; exit 1; }
+grep -q 'not on the plot frame' "$TMP/shift.err"
