@@ -21,7 +21,7 @@
 #define PLOT_ROW_H (PLOT_H + 16)
 #define H1_H 56
 #define H2_H 40
-#define NOTE_H 44
+#define NOTE_H 48
 #define ROW_H 28                /* one table row, border included */
 #define GAP_H 12
 
