@@ -17,11 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "core/error.h"
+#include "io/file.h"
 #include "report/demo.h"
 #include "report/report.h"
 
@@ -100,15 +100,14 @@ static int report_check_png_cmd(const char *png, const char *regions, long min_p
 }
 
 static int report_run_dir(const char *dir, const char *out) {
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (!io_dir_exists(dir)) {
         fprintf(stderr, "modx report: %s: not a directory (expected a run directory)\n", dir);
         return 1;
     }
     for (size_t i = 0; i < sizeof report_inputs / sizeof report_inputs[0]; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, report_inputs[i]);
-        if (stat(path, &st) != 0) {
+        if (!io_file_exists(path)) {
             fprintf(stderr, "modx report: %s not found (a run directory holds run.json, results.jsonl and "
                             "analysis/*.json; see modx report --help)\n", path);
             return 1;

@@ -5,10 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/size.h"
+#include "io/file.h"
 #include "report/svg.h"
 
 /* ---- fixed page layout (CSS pixels) ---------------------------------------- */
@@ -813,55 +812,12 @@ void report_layout_free(ReportLayout *layout) {
 
 /* ---- files -------------------------------------------------------------------------- */
 
-ModxStatus report_write_file_atomic(const char *path, const char *data, size_t len) {
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp) return modx_fail(MODX_ERR_NOMEM, "%s: out of memory for the temporary name", path);
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        ModxStatus st = modx_fail(MODX_ERR_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
-        free(tmp);
-        return st;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            ModxStatus st = modx_fail(MODX_ERR_IO, "%s: write failed after %zu of %zu bytes: %s", tmp, off, len,
-                                      w < 0 ? strerror(errno) : "no progress");
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return st;
-        }
-        off += (size_t)w;
-    }
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-        ModxStatus st = modx_fail(MODX_ERR_IO, "%s: cannot finish writing: %s", tmp, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return st;
-    }
-    if (rename(tmp, path) != 0) {
-        ModxStatus st = modx_fail(MODX_ERR_IO, "%s: cannot rename the temporary file into place: %s", path,
-                                  strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return st;
-    }
-    free(tmp);
-    return MODX_OK;
-}
-
 ModxStatus report_write(const Report *r, const char *html_path, const char *regions_path) {
     StrBuf html;
     strbuf_init(&html);
     ReportLayout layout;
     ModxStatus st = report_render(r, &html, &layout);
-    if (st == MODX_OK) st = report_write_file_atomic(html_path, strbuf_cstr(&html), html.len);
+    if (st == MODX_OK) st = io_write_atomic(html_path, strbuf_cstr(&html), html.len);
     if (st == MODX_OK && regions_path) {
         StrBuf reg;
         strbuf_init(&reg);
@@ -872,7 +828,7 @@ ModxStatus report_write(const Report *r, const char *html_path, const char *regi
             strbuf_printf(&reg, "plot %s %d %d %d %d\n", g->id, g->x, g->y, g->w, g->h);
         }
         st = strbuf_status(&reg);
-        if (st == MODX_OK) st = report_write_file_atomic(regions_path, strbuf_cstr(&reg), reg.len);
+        if (st == MODX_OK) st = io_write_atomic(regions_path, strbuf_cstr(&reg), reg.len);
         strbuf_free(&reg);
     }
     report_layout_free(&layout);

@@ -119,7 +119,7 @@ typedef struct {
 ModxStatus report_render(const Report *r, StrBuf *html, ReportLayout *layout);
 void report_layout_free(ReportLayout *layout);
 
-/* Renders and writes `html_path` atomically (temporary file + rename); when
+/* Renders and writes `html_path` atomically (io_write_atomic); when
  * `regions_path` is not NULL, also writes the regions file:
  *   # comment lines
  *   page W H
@@ -128,11 +128,6 @@ ModxStatus report_write(const Report *r, const char *html_path, const char *regi
 
 /* Reads a regions file written by report_write. */
 ModxStatus report_regions_read(const char *path, ReportLayout *layout);
-
-/* Writes `len` bytes to `path` through a temporary file in the same directory,
- * fsync and rename, so readers see the old file or the new one, never a part.
- * (Local helper until a shared atomic writer exists in src/io.) */
-ModxStatus report_write_file_atomic(const char *path, const char *data, size_t len);
 
 /* ---- screenshot checks (pngcheck.c) ---- */
 

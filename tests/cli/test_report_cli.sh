@@ -9,7 +9,7 @@ tail -n 3 "$TMP/r.html" | grep -q '</html>'
 [ "$(grep -o 'class="plot"' "$TMP/r.html" | wc -l)" -eq 9 ]
 [ "$(grep -c '^plot ' "$TMP/r.regions")" -eq 9 ]
 if grep -q -e '<script' -e 'src=' -e 'href=' "$TMP/r.html"; then echo "report is not self-contained"; exit 1; fi
-ls "$TMP" | grep -q '\.tmp\.' && { echo "temporary file left behind"; exit 1; }
+ls "$TMP" | grep -q '\.tmp' && { echo "temporary file left behind"; exit 1; }
 
 expect_fail() { # RC PATTERN ARGS...
   local want=$1 pat=$2; shift 2
