@@ -295,8 +295,8 @@ static ModxStatus report_place_plot(ReportPage *pg, const char *id, StrBuf *svg,
 
 static const char *report_role_text(const ReportTestSet *t, char *buf, size_t cap) {
     switch (t->role) {
-    case REPORT_SET_HELDOUT: return "held-out: generalisation";
-    case REPORT_SET_TRAIN_SAMPLE: return "training items: fit";
+    case REPORT_SET_HELDOUT: return "held-out, generalisation";
+    case REPORT_SET_TRAIN_SAMPLE: return "training items, fit";
     default: snprintf(buf, cap, "domain trained from phase %d", t->domain_phase); return buf;
     }
 }
