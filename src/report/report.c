@@ -1,0 +1,897 @@
+#include "report/report.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/size.h"
+#include "io/file.h"
+#include "report/svg.h"
+
+/* ---- fixed page layout (CSS pixels) ---------------------------------------- */
+
+#define PAGE_W 1400
+#define PAGE_PAD 20             /* left/right padding of the content */
+#define PLOT_W 670
+#define PLOT_H 400
+#define PLOT_GAP 20             /* between the two plot columns */
+#define PLOT_ROW_H (PLOT_H + 16)
+#define H1_H 56
+#define H2_H 40
+#define NOTE_H 48
+#define ROW_H 28                /* one table row, border included */
+#define GAP_H 12
+
+/* ---- input checking and lookup -------------------------------------------- */
+
+typedef struct {
+    const Report *r;
+    size_t nphases;             /* max phase + 1 over every input */
+    const char **metrics;       /* distinct metric names in order of appearance */
+    size_t nmetrics;
+    double *values;             /* [strategy][phase][set][metric], NaN = missing */
+    uint8_t *present;
+    int m_i2t, m_t2i;           /* metric indices of the R@1 metrics, -1 if absent */
+} ReportIndex;
+
+static int report_strategy_index(const Report *r, const char *name) {
+    if (!name) return -1;
+    for (size_t i = 0; i < r->nstrategies; i++)
+        if (r->strategies[i] && !strcmp(r->strategies[i], name)) return (int)i;
+    return -1;
+}
+
+static int report_set_index(const Report *r, const char *name) {
+    if (!name) return -1;
+    for (size_t i = 0; i < r->ntest_sets; i++)
+        if (r->test_sets[i].name && !strcmp(r->test_sets[i].name, name)) return (int)i;
+    return -1;
+}
+
+static size_t report_cell(const ReportIndex *ix, size_t s, size_t p, size_t t, size_t m) {
+    return ((s * ix->nphases + p) * ix->r->ntest_sets + t) * ix->nmetrics + m;
+}
+
+static double report_value(const ReportIndex *ix, size_t s, size_t p, size_t t, int m) {
+    if (m < 0 || p >= ix->nphases) return NAN;
+    return ix->values[report_cell(ix, s, p, t, (size_t)m)];
+}
+
+static void report_index_free(ReportIndex *ix) {
+    free(ix->metrics);
+    free(ix->values);
+    free(ix->present);
+    memset(ix, 0, sizeof *ix);
+}
+
+#define REPORT_MAX_PHASE 100000
+#define REPORT_MAX_STRATEGIES 64
+
+static ModxStatus report_check_phase(const char *what, size_t i, int phase) {
+    if (phase < 0 || phase > REPORT_MAX_PHASE)
+        return modx_fail(MODX_ERR_INVALID, "report: %s %zu: phase %d, expected 0..%d", what, i, phase, REPORT_MAX_PHASE);
+    return MODX_OK;
+}
+
+static ModxStatus report_check_strategy(const Report *r, const char *what, size_t i, const char *name) {
+    if (report_strategy_index(r, name) < 0)
+        return modx_fail(MODX_ERR_INVALID, "report: %s %zu: strategy '%s' is not in the strategy list (%zu strategies)",
+                         what, i, name ? name : "(null)", r->nstrategies);
+    return MODX_OK;
+}
+
+static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
+    memset(ix, 0, sizeof *ix);
+    ix->r = r;
+    ix->m_i2t = ix->m_t2i = -1;
+    if ((r->nsummary && !r->summary) || (r->nstrategies && !r->strategies) || (r->ntest_sets && !r->test_sets) ||
+        (r->nresults && !r->results) || (r->nhists && !r->hists) || (r->ntopology && !r->topology) ||
+        (r->nintermodal && !r->intermodal))
+        return modx_fail(MODX_ERR_INVALID, "report: an input array is NULL but its count is not zero");
+    if (r->nstrategies > REPORT_MAX_STRATEGIES)
+        return modx_fail(MODX_ERR_INVALID, "report: %zu strategies, at most %d (colours and table rows)",
+                         r->nstrategies, REPORT_MAX_STRATEGIES);
+    for (size_t i = 0; i < r->nstrategies; i++) {
+        if (!r->strategies[i] || !r->strategies[i][0])
+            return modx_fail(MODX_ERR_INVALID, "report: strategy %zu has no name", i);
+        if (report_strategy_index(r, r->strategies[i]) != (int)i)
+            return modx_fail(MODX_ERR_INVALID, "report: strategy '%s' is listed twice", r->strategies[i]);
+    }
+    for (size_t i = 0; i < r->ntest_sets; i++) {
+        const ReportTestSet *t = &r->test_sets[i];
+        if (!t->name || !t->name[0]) return modx_fail(MODX_ERR_INVALID, "report: test set %zu has no name", i);
+        if (report_set_index(r, t->name) != (int)i)
+            return modx_fail(MODX_ERR_INVALID, "report: test set '%s' is listed twice", t->name);
+        if (t->role != REPORT_SET_DOMAIN && t->role != REPORT_SET_HELDOUT && t->role != REPORT_SET_TRAIN_SAMPLE)
+            return modx_fail(MODX_ERR_INVALID, "report: test set '%s': role %d, expected 0 (domain), 1 (held-out) or "
+                             "2 (train sample)", t->name, (int)t->role);
+        if (t->role == REPORT_SET_DOMAIN) MODX_TRY(report_check_phase("test set", i, t->domain_phase));
+    }
+    int maxp = -1;
+    ix->metrics = modx_calloc(r->nresults ? r->nresults : 1, sizeof *ix->metrics, "report metric names");
+    if (!ix->metrics) return MODX_ERR_NOMEM;
+    for (size_t i = 0; i < r->nresults; i++) {
+        const ReportResult *e = &r->results[i];
+        MODX_TRY(report_check_strategy(r, "result", i, e->strategy));
+        if (report_set_index(r, e->test_set) < 0)
+            return modx_fail(MODX_ERR_INVALID, "report: result %zu: test set '%s' is not in the test-set list", i,
+                             e->test_set ? e->test_set : "(null)");
+        if (!e->metric || !e->metric[0]) return modx_fail(MODX_ERR_INVALID, "report: result %zu has no metric name", i);
+        MODX_TRY(report_check_phase("result", i, e->phase));
+        if (e->phase > maxp) maxp = e->phase;
+        size_t m = 0;
+        while (m < ix->nmetrics && strcmp(ix->metrics[m], e->metric)) m++;
+        if (m == ix->nmetrics) ix->metrics[ix->nmetrics++] = e->metric;
+    }
+    for (size_t i = 0; i < r->ntopology; i++) {
+        MODX_TRY(report_check_strategy(r, "topology entry", i, r->topology[i].strategy));
+        MODX_TRY(report_check_phase("topology entry", i, r->topology[i].phase));
+        if (!r->topology[i].modality) return modx_fail(MODX_ERR_INVALID, "report: topology entry %zu has no modality", i);
+        if (r->topology[i].phase > maxp) maxp = r->topology[i].phase;
+    }
+    for (size_t i = 0; i < r->nintermodal; i++) {
+        MODX_TRY(report_check_strategy(r, "inter-modal entry", i, r->intermodal[i].strategy));
+        MODX_TRY(report_check_phase("inter-modal entry", i, r->intermodal[i].phase));
+        if (r->intermodal[i].phase > maxp) maxp = r->intermodal[i].phase;
+    }
+    for (size_t i = 0; i < r->nhists; i++) {
+        const ReportRotationHist *h = &r->hists[i];
+        MODX_TRY(report_check_strategy(r, "histogram", i, h->strategy));
+        if (!h->modality || !h->comparison)
+            return modx_fail(MODX_ERR_INVALID, "report: histogram %zu (%s) needs a modality and a comparison", i,
+                             h->strategy);
+        if (h->nbins == 0 || !h->edges_deg || !h->counts)
+            return modx_fail(MODX_ERR_INVALID, "report: histogram %zu (%s, %s): needs nbins >= 1, edges and counts", i,
+                             h->strategy, h->modality);
+    }
+    ix->nphases = (size_t)(maxp + 1);
+    for (size_t m = 0; m < ix->nmetrics; m++) {
+        if (!strcmp(ix->metrics[m], REPORT_METRIC_I2T_R1)) ix->m_i2t = (int)m;
+        if (!strcmp(ix->metrics[m], REPORT_METRIC_T2I_R1)) ix->m_t2i = (int)m;
+    }
+    size_t cells = 1;
+    if (!size_mul(r->nstrategies ? r->nstrategies : 1, ix->nphases ? ix->nphases : 1, &cells) ||
+        !size_mul(cells, r->ntest_sets ? r->ntest_sets : 1, &cells) ||
+        !size_mul(cells, ix->nmetrics ? ix->nmetrics : 1, &cells) || cells > ((size_t)1 << 28))
+        return modx_fail(MODX_ERR_INVALID, "report: %zu strategies x %zu phases x %zu test sets x %zu metrics is too "
+                         "many results to tabulate", r->nstrategies, ix->nphases, r->ntest_sets, ix->nmetrics);
+    ix->values = modx_calloc(cells, sizeof *ix->values, "report result table");
+    ix->present = modx_calloc(cells, 1, "report result table");
+    if (!ix->values || !ix->present) return MODX_ERR_NOMEM;
+    for (size_t c = 0; c < cells; c++) ix->values[c] = NAN;
+    for (size_t i = 0; i < r->nresults; i++) {
+        const ReportResult *e = &r->results[i];
+        size_t m = 0;
+        while (strcmp(ix->metrics[m], e->metric)) m++;
+        size_t c = report_cell(ix, (size_t)report_strategy_index(r, e->strategy), (size_t)e->phase,
+                               (size_t)report_set_index(r, e->test_set), m);
+        if (ix->present[c])
+            return modx_fail(MODX_ERR_INVALID, "report: result %zu: (%s, phase %d, %s, %s) appears twice", i,
+                             e->strategy, e->phase, e->test_set, e->metric);
+        ix->present[c] = 1;
+        ix->values[c] = e->value;
+    }
+    return MODX_OK;
+}
+
+/* ---- HTML helpers ------------------------------------------------------------- */
+
+static void html_text(StrBuf *sb, const char *tag, const char *attrs, const char *text) {
+    strbuf_printf(sb, "<%s%s%s>", tag, attrs ? " " : "", attrs ? attrs : "");
+    strbuf_escape(sb, text);
+    strbuf_printf(sb, "</%s>", tag);
+}
+
+static void html_number_cell(StrBuf *sb, double v, int bold) {
+    if (!isfinite(v)) {
+        strbuf_puts(sb, "<td class=\"num missing\">\xE2\x80\x93</td>");
+        return;
+    }
+    strbuf_puts(sb, bold ? "<td class=\"num best\">" : "<td class=\"num\">");
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%.2f", v);
+    strbuf_puts(sb, tmp);
+    strbuf_puts(sb, "</td>");
+}
+
+/* Opens a block of fixed height; every block before the last plot has one so
+ * that plot positions are known without a browser. */
+static void html_block(StrBuf *sb, int *y, int h, const char *cls) {
+    strbuf_printf(sb, "<div class=\"blk %s\" style=\"height:%dpx\">", cls, h);
+    *y += h;
+}
+
+static const char *report_css =
+    "html,body{margin:0;padding:0;background:#ffffff;color:#1d1d1d}\n"
+    "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;font-size:14px}\n"
+    ".page{width:1360px;padding:0 20px}\n"
+    ".blk{box-sizing:border-box;margin:0;overflow:hidden}\n"
+    "h1{margin:0;font-size:24px;line-height:56px;font-weight:bold}\n"
+    "h2{margin:0;padding-top:8px;font-size:18px;line-height:32px;font-weight:bold;border-bottom:2px solid #d0d0d0}\n"
+    "p.note{margin:0;padding-top:4px;font-size:13px;line-height:18px;color:#444444}\n"
+    "table{border-collapse:collapse;font-size:13px}\n"
+    "th,td{box-sizing:border-box;height:28px;padding:0 8px;white-space:nowrap;border-bottom:1px solid #dddddd;"
+    "text-align:left;line-height:27px}\n"
+    "th{background:#f2f2f2;font-weight:bold}\n"
+    "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}\n"
+    "td.best{font-weight:bold}\n"
+    "td.missing{color:#999999}\n"
+    "table.kv td.k{color:#555555;padding-right:6px}\n"
+    "table.kv td.v{font-weight:bold;padding-right:28px;max-width:300px;overflow:hidden;text-overflow:ellipsis}\n"
+    ".swatch{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:-1px;border-radius:2px}\n"
+    ".plots{display:flex;gap:20px;align-items:flex-start}\n"
+    ".cell{width:670px;height:400px;flex:none;border:0}\n"
+    ".cell svg{display:block}\n"
+    ".full{margin-top:16px;margin-bottom:40px}\n"
+    "footer{color:#777777;font-size:12px;margin:24px 0}\n";
+
+/* ---- the plot sections ----------------------------------------------------------- */
+
+typedef struct {
+    StrBuf *sb;
+    int y;                 /* page y of the next block */
+    int col;               /* 0 or 1: next free plot column in the open row */
+    int row_open;
+    ReportRegion *regions; /* grows */
+    size_t nregions, cap;
+} ReportPage;
+
+static ModxStatus report_page_add_region(ReportPage *pg, const char *id, const SvgBox *a, int cell_x, int cell_y) {
+    if (pg->nregions == pg->cap) {
+        size_t cap = pg->cap ? pg->cap * 2 : 16;
+        ReportRegion *p = realloc(pg->regions, cap * sizeof *p);
+        if (!p) return modx_fail(MODX_ERR_NOMEM, "report: out of memory for %zu plot regions", cap);
+        pg->regions = p;
+        pg->cap = cap;
+    }
+    ReportRegion *g = &pg->regions[pg->nregions++];
+    memset(g, 0, sizeof *g);
+    snprintf(g->id, sizeof g->id, "%s", id);
+    /* Inset by 2 px so the frame line is not part of the box. */
+    g->x = cell_x + (int)ceil(a->x) + 2;
+    g->y = cell_y + (int)ceil(a->y) + 2;
+    g->w = (int)floor(a->w) - 4;
+    g->h = (int)floor(a->h) - 4;
+    return MODX_OK;
+}
+
+static void report_page_close_row(ReportPage *pg) {
+    if (!pg->row_open) return;
+    strbuf_puts(pg->sb, "</div>\n");
+    pg->row_open = 0;
+    pg->col = 0;
+}
+
+static void report_section(ReportPage *pg, const char *title, const char *note) {
+    report_page_close_row(pg);
+    html_block(pg->sb, &pg->y, H2_H, "h2");
+    html_text(pg->sb, "h2", NULL, title);
+    strbuf_puts(pg->sb, "</div>\n");
+    if (note) {
+        html_block(pg->sb, &pg->y, NOTE_H, "note");
+        html_text(pg->sb, "p", "class=\"note\"", note);
+        strbuf_puts(pg->sb, "</div>\n");
+    }
+}
+
+/* Places a rendered plot (svg text) in the next grid cell. */
+static ModxStatus report_place_plot(ReportPage *pg, const char *id, StrBuf *svg, const SvgBox *area) {
+    if (!pg->row_open) {
+        html_block(pg->sb, &pg->y, PLOT_ROW_H, "plots");
+        pg->row_open = 1;
+        pg->col = 0;
+    }
+    int cell_x = PAGE_PAD + pg->col * (PLOT_W + PLOT_GAP);
+    int cell_y = pg->y - PLOT_ROW_H;
+    strbuf_puts(pg->sb, "<div class=\"cell\">");
+    strbuf_absorb(pg->sb, svg);
+    strbuf_puts(pg->sb, "</div>");
+    MODX_TRY(report_page_add_region(pg, id, area, cell_x, cell_y));
+    if (++pg->col == 2) report_page_close_row(pg);
+    return strbuf_status(pg->sb);
+}
+
+static const char *report_role_text(const ReportTestSet *t, char *buf, size_t cap) {
+    switch (t->role) {
+    case REPORT_SET_HELDOUT: return "held-out, generalisation";
+    case REPORT_SET_TRAIN_SAMPLE: return "training items, fit";
+    default: snprintf(buf, cap, "domain trained from phase %d", t->domain_phase); return buf;
+    }
+}
+
+static SvgLegendItem *report_strategy_legend(const Report *r, size_t extra, int with_line) {
+    SvgLegendItem *items = calloc(r->nstrategies + extra + 1, sizeof *items);
+    if (!items) return NULL;
+    for (size_t s = 0; s < r->nstrategies; s++)
+        items[s] = (SvgLegendItem){.name = r->strategies[s], .color = (int)s, .marker = (int)(s % SVG_MARKER_COUNT),
+                                   .line = with_line};
+    return items;
+}
+
+static ModxStatus report_r1_section(ReportPage *pg, const ReportIndex *ix) {
+    const Report *r = ix->r;
+    if (ix->m_i2t < 0 && ix->m_t2i < 0) return MODX_OK;
+    report_section(pg, "Retrieval R@1 after each phase",
+                   "R@1 (%) on each test set after training each phase. Colour and marker = strategy; solid line = "
+                   "image\xE2\x86\x92text, dashed = text\xE2\x86\x92image.");
+    size_t P = ix->nphases, S = r->nstrategies;
+    double *x = calloc(P ? P : 1, sizeof *x), *y = calloc((S ? S * 2 : 1) * (P ? P : 1), sizeof *y);
+    SvgSeries *series = calloc(S * 2 + 1, sizeof *series);
+    SvgLegendItem *legend = report_strategy_legend(r, 2, 1);
+    ModxStatus st = MODX_OK;
+    if (!x || !y || !series || !legend) {
+        st = modx_fail(MODX_ERR_NOMEM, "report: out of memory for the R@1 plots");
+        goto fail;
+    }
+    legend[S] = (SvgLegendItem){.name = "image\xE2\x86\x92text", .color_css = "#555555", .marker = -1, .line = 1};
+    legend[S + 1] = (SvgLegendItem){.name = "text\xE2\x86\x92image", .color_css = "#555555", .marker = -1, .line = 1,
+                                    .style = SVG_LINE_DASHED};
+    for (size_t p = 0; p < P; p++) x[p] = (double)p;
+    for (size_t t = 0; t < r->ntest_sets; t++) {
+        size_t ns = 0;
+        int any = 0;
+        for (size_t s = 0; s < S; s++) {
+            for (int dir = 0; dir < 2; dir++) {
+                int m = dir == 0 ? ix->m_i2t : ix->m_t2i;
+                double *ys = y + (s * 2 + (size_t)dir) * P;
+                int has = 0;
+                for (size_t p = 0; p < P; p++) {
+                    ys[p] = report_value(ix, s, p, t, m);
+                    has |= isfinite(ys[p]);
+                }
+                if (!has) continue;
+                any = 1;
+                series[ns++] = (SvgSeries){.x = x, .y = ys, .n = P, .color = (int)s,
+                                           .marker = (int)(s % SVG_MARKER_COUNT), .line = 1,
+                                           .style = dir ? SVG_LINE_DASHED : SVG_LINE_SOLID};
+            }
+        }
+        if (!any) continue;
+        char id[64], title[256], role[64];
+        snprintf(id, sizeof id, "r1-%zu", t);
+        snprintf(title, sizeof title, "%s (%s)", r->test_sets[t].name,
+                 report_role_text(&r->test_sets[t], role, sizeof role));
+        SvgPlot plot = {.id = id, .title = title, .x_label = "phase (evaluated after training it)",
+                        .y_label = "R@1 (%)", .width = PLOT_W, .height = PLOT_H, .x_integer = 1,
+                        .y_include_zero = 1, .legend = legend, .nlegend = S + 2};
+        StrBuf svg;
+        strbuf_init(&svg);
+        SvgBox area;
+        st = svg_xy_plot(&svg, &plot, series, ns, &area);
+        if (st != MODX_OK) {
+            strbuf_free(&svg);
+            goto fail;
+        }
+        st = report_place_plot(pg, id, &svg, &area);
+        if (st != MODX_OK) goto fail;
+    }
+fail:
+    free(x);
+    free(y);
+    free(series);
+    free(legend);
+    return st;
+}
+
+static ModxStatus report_hist_section(ReportPage *pg, const ReportIndex *ix) {
+    const Report *r = ix->r;
+    if (r->nhists == 0) return MODX_OK;
+    report_section(pg, "Rotation-angle histograms",
+                   "Per-sample rotation \xCE\xB8\xE1\xB5\xA2 = arccos\xE2\x9F\xA8" "f_a(x\xE1\xB5\xA2), "
+                   "f_b(x\xE1\xB5\xA2)\xE2\x9F\xA9 of the probe set between two checkpoints, per modality, as % of "
+                   "the probe samples; one outline per strategy.");
+    ModxStatus st = MODX_OK;
+    uint8_t *done = calloc(r->nhists, 1);
+    SvgHistSeries *series = calloc(r->nhists, sizeof *series);
+    double *pct = NULL;
+    size_t total_bins = 0;
+    for (size_t i = 0; i < r->nhists; i++)
+        if (!size_add(total_bins, r->hists[i].nbins, &total_bins)) total_bins = SIZE_MAX;
+    if (total_bins != SIZE_MAX) pct = calloc(total_bins, sizeof *pct);
+    if (!done || !series || !pct) {
+        st = modx_fail(MODX_ERR_NOMEM, "report: out of memory for %zu histograms", r->nhists);
+        goto fail;
+    }
+    size_t group = 0;
+    for (size_t i = 0; i < r->nhists; i++) {
+        if (done[i]) continue;
+        const ReportRotationHist *h0 = &r->hists[i];
+        size_t ns = 0, off = 0;
+        for (size_t j = 0; j < r->nhists; j++) {
+            const ReportRotationHist *h = &r->hists[j];
+            size_t this_off = off;
+            off += h->nbins;
+            if (done[j] || strcmp(h->modality, h0->modality) || strcmp(h->comparison, h0->comparison)) continue;
+            done[j] = 1;
+            if (h->nbins != h0->nbins || memcmp(h->edges_deg, h0->edges_deg, (h0->nbins + 1) * sizeof(double))) {
+                st = modx_fail(MODX_ERR_INVALID, "report: histograms for %s, %s: strategy '%s' has other bin edges "
+                               "than strategy '%s' (one plot needs the same bins)", h0->modality, h0->comparison,
+                               h->strategy, h0->strategy);
+                goto fail;
+            }
+            double total = 0;
+            for (size_t b = 0; b < h->nbins; b++)
+                if (isfinite(h->counts[b])) total += h->counts[b];
+            double *dst = pct + this_off;
+            for (size_t b = 0; b < h->nbins; b++)
+                dst[b] = total > 0 && isfinite(h->counts[b]) ? 100.0 * h->counts[b] / total : NAN;
+            series[ns++] = (SvgHistSeries){.name = h->strategy, .counts = dst,
+                                           .color = report_strategy_index(r, h->strategy)};
+        }
+        char id[64], title[256];
+        snprintf(id, sizeof id, "hist-%zu", group++);
+        snprintf(title, sizeof title, "%s rotation, %s", h0->modality, h0->comparison);
+        if (title[0] >= 'a' && title[0] <= 'z') title[0] = (char)(title[0] - 'a' + 'A');
+        SvgPlot plot = {.id = id, .title = title, .x_label = "rotation angle \xCE\xB8 (degrees)",
+                        .y_label = "probe samples (%)", .width = PLOT_W, .height = PLOT_H};
+        StrBuf svg;
+        strbuf_init(&svg);
+        SvgBox area;
+        st = svg_histogram(&svg, &plot, h0->edges_deg, h0->nbins, series, ns, SVG_HIST_OVERLAID, &area);
+        if (st != MODX_OK) {
+            strbuf_free(&svg);
+            goto fail;
+        }
+        st = report_place_plot(pg, id, &svg, &area);
+        if (st != MODX_OK) goto fail;
+    }
+fail:
+    free(done);
+    free(series);
+    free(pct);
+    return st;
+}
+
+/* Sorts entries of one strategy by phase (small n: insertion sort on indices). */
+static void report_sort_by_phase(size_t *idx, size_t n, const int *phase) {
+    for (size_t i = 1; i < n; i++) {
+        size_t v = idx[i];
+        size_t j = i;
+        while (j > 0 && phase[idx[j - 1]] > phase[v]) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = v;
+    }
+}
+
+static ModxStatus report_topology_section(ReportPage *pg, const ReportIndex *ix) {
+    const Report *r = ix->r;
+    size_t n = r->ntopology, S = r->nstrategies;
+    if (n == 0) return MODX_OK;
+    report_section(pg, "Topology change vs rotation",
+                   "Each point: one strategy, phase p\xE2\x88\x92" "1 \xE2\x86\x92 p (first and last p labelled). x = mean rotation "
+                   "angle of the probe samples; y = mean |S_a \xE2\x88\x92 S_b| of the pairwise angles. Far right "
+                   "and low = the space rotated but kept its shape.");
+    ModxStatus st = MODX_OK;
+    uint8_t *done = calloc(n, 1);
+    size_t *idx = calloc(n, sizeof *idx);
+    int *phase = calloc(n, sizeof *phase);
+    double *xs = calloc(n, sizeof *xs), *ys = calloc(n, sizeof *ys);
+    char (*labels)[16] = calloc(n, sizeof *labels);
+    const char **lab = calloc(n, sizeof *lab);
+    SvgSeries *series = calloc(S + 1, sizeof *series);
+    SvgLegendItem *legend = report_strategy_legend(r, 0, 1);
+    if (!done || !idx || !phase || !xs || !ys || !labels || !lab || !series || !legend) {
+        st = modx_fail(MODX_ERR_NOMEM, "report: out of memory for the topology plots");
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) phase[i] = r->topology[i].phase;
+    size_t group = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (done[i]) continue;
+        const char *mod = r->topology[i].modality;
+        size_t ns = 0, used = 0;
+        for (size_t s = 0; s < S; s++) {
+            size_t k = 0;
+            for (size_t j = 0; j < n; j++)
+                if (!done[j] && !strcmp(r->topology[j].modality, mod) &&
+                    report_strategy_index(r, r->topology[j].strategy) == (int)s)
+                    idx[k++] = j;
+            if (k == 0) continue;
+            report_sort_by_phase(idx, k, phase);
+            for (size_t q = 0; q < k; q++) {
+                const ReportTopology *e = &r->topology[idx[q]];
+                done[idx[q]] = 1;
+                xs[used + q] = e->rotation_deg;
+                ys[used + q] = e->topology_deg;
+                snprintf(labels[used + q], sizeof labels[0], "%d", e->phase);
+                /* Only the ends of each path are labelled; the dotted line gives the order. */
+                lab[used + q] = q == 0 || q + 1 == k ? labels[used + q] : NULL;
+            }
+            series[ns++] = (SvgSeries){.x = xs + used, .y = ys + used, .labels = lab + used, .n = k, .color = (int)s,
+                                       .marker = (int)(s % SVG_MARKER_COUNT), .line = 1, .line_width = 1.4,
+                                       .style = SVG_LINE_DOTTED};
+            used += k;
+        }
+        char id[64], title[256];
+        snprintf(id, sizeof id, "topo-%zu", group++);
+        snprintf(title, sizeof title, "%s: topology change vs rotation", mod);
+        if (title[0] >= 'a' && title[0] <= 'z') title[0] = (char)(title[0] - 'a' + 'A');
+        for (size_t s = 0; s < S; s++) legend[s].style = SVG_LINE_DOTTED;
+        SvgPlot plot = {.id = id, .title = title, .x_label = "mean rotation angle (degrees)",
+                        .y_label = "mean topology change |\xCE\x94S| (degrees)", .width = PLOT_W, .height = PLOT_H,
+                        .y_include_zero = 1, .legend = legend, .nlegend = S};
+        StrBuf svg;
+        strbuf_init(&svg);
+        SvgBox area;
+        st = svg_xy_plot(&svg, &plot, series, ns, &area);
+        if (st != MODX_OK) {
+            strbuf_free(&svg);
+            goto fail;
+        }
+        st = report_place_plot(pg, id, &svg, &area);
+        if (st != MODX_OK) goto fail;
+    }
+fail:
+    free(done);
+    free(idx);
+    free(phase);
+    free(xs);
+    free(ys);
+    free(labels);
+    free(lab);
+    free(series);
+    free(legend);
+    return st;
+}
+
+static ModxStatus report_intermodal_section(ReportPage *pg, const ReportIndex *ix) {
+    const Report *r = ix->r;
+    size_t n = r->nintermodal, S = r->nstrategies, P = ix->nphases;
+    if (n == 0) return MODX_OK;
+    report_section(pg, "Inter-modal relative rotation",
+                   r->intermodal_what ? r->intermodal_what
+                                      : "Angle between the rotation of the vision space and that of the text space "
+                                        "(orthogonal Procrustes maps R_V, R_T; angle spectrum of R_V\xE1\xB5\x80 R_T), "
+                                        "phase p\xE2\x88\x92" "1 \xE2\x86\x92 p. 0 = the modalities rotate in step.");
+    ModxStatus st = MODX_OK;
+    double *x = calloc(P, sizeof *x), *y = calloc(S * P + 1, sizeof *y);
+    SvgSeries *series = calloc(S + 1, sizeof *series);
+    if (!x || !y || !series) {
+        st = modx_fail(MODX_ERR_NOMEM, "report: out of memory for the inter-modal plot");
+        goto fail;
+    }
+    for (size_t p = 0; p < P; p++) x[p] = (double)p;
+    for (size_t c = 0; c < S * P; c++) y[c] = NAN;
+    for (size_t i = 0; i < n; i++) {
+        const ReportInterModal *e = &r->intermodal[i];
+        size_t s = (size_t)report_strategy_index(r, e->strategy);
+        if (!isnan(y[s * P + (size_t)e->phase])) {
+            st = modx_fail(MODX_ERR_INVALID, "report: inter-modal entry %zu: (%s, phase %d) appears twice", i,
+                           e->strategy, e->phase);
+            goto fail;
+        }
+        y[s * P + (size_t)e->phase] = e->angle_deg;
+    }
+    size_t ns = 0;
+    for (size_t s = 0; s < S; s++) {
+        int has = 0;
+        for (size_t p = 0; p < P; p++) has |= isfinite(y[s * P + p]);
+        if (has)
+            series[ns++] = (SvgSeries){.name = r->strategies[s], .x = x, .y = y + s * P, .n = P, .color = (int)s,
+                                       .marker = (int)(s % SVG_MARKER_COUNT), .line = 1};
+    }
+    SvgPlot plot = {.id = "intermodal", .title = "Relative rotation between vision and text",
+                    .x_label = "phase (comparison p\xE2\x88\x92" "1 \xE2\x86\x92 p)",
+                    .y_label = "relative rotation (degrees)", .width = PLOT_W, .height = PLOT_H, .x_integer = 1,
+                    .y_include_zero = 1};
+    StrBuf svg;
+    strbuf_init(&svg);
+    SvgBox area;
+    st = svg_xy_plot(&svg, &plot, series, ns, &area);
+    if (st != MODX_OK) {
+        strbuf_free(&svg);
+        goto fail;
+    }
+    st = report_place_plot(pg, "intermodal", &svg, &area);
+fail:
+    free(x);
+    free(y);
+    free(series);
+    return st;
+}
+
+/* ---- tables ----------------------------------------------------------------------- */
+
+static void report_summary(ReportPage *pg, const Report *r) {
+    if (r->nsummary == 0) return;
+    report_section(pg, "Experiment", NULL);
+    size_t cols = 3, rows = (r->nsummary + cols - 1) / cols;
+    html_block(pg->sb, &pg->y, (int)rows * ROW_H + GAP_H, "summary");
+    strbuf_puts(pg->sb, "<table class=\"kv\">\n");
+    for (size_t row = 0; row < rows; row++) {
+        strbuf_puts(pg->sb, "<tr>");
+        for (size_t c = 0; c < cols; c++) {
+            size_t i = row + c * rows; /* fill column by column */
+            if (i >= r->nsummary) {
+                strbuf_puts(pg->sb, "<td class=\"k\"></td><td class=\"v\"></td>");
+                continue;
+            }
+            html_text(pg->sb, "td", "class=\"k\"", r->summary[i].key ? r->summary[i].key : "");
+            strbuf_puts(pg->sb, "<td class=\"v\" title=\"");
+            strbuf_escape(pg->sb, r->summary[i].value ? r->summary[i].value : "");
+            strbuf_puts(pg->sb, "\">");
+            strbuf_escape(pg->sb, r->summary[i].value ? r->summary[i].value : "");
+            strbuf_puts(pg->sb, "</td>");
+        }
+        strbuf_puts(pg->sb, "</tr>\n");
+    }
+    strbuf_puts(pg->sb, "</table></div>\n");
+}
+
+/* Mean over the test sets selected by `pick` of metric m at (s, p); NaN when none is finite. */
+static double report_mean_sets(const ReportIndex *ix, size_t s, size_t p, int m, ReportSetRole role) {
+    double sum = 0;
+    int n = 0;
+    for (size_t t = 0; t < ix->r->ntest_sets; t++) {
+        if (ix->r->test_sets[t].role != role) continue;
+        double v = report_value(ix, s, p, t, m);
+        if (isfinite(v)) {
+            sum += v;
+            n++;
+        }
+    }
+    return n ? sum / n : NAN;
+}
+
+enum { TRADE_GROUPS = 5 };
+
+static void report_tradeoff(ReportPage *pg, const ReportIndex *ix) {
+    const Report *r = ix->r;
+    size_t S = r->nstrategies;
+    if (S == 0 || (ix->m_i2t < 0 && ix->m_t2i < 0)) return;
+    int earliest = -1, have_role[3] = {0, 0, 0};
+    for (size_t t = 0; t < r->ntest_sets; t++) {
+        const ReportTestSet *ts = &r->test_sets[t];
+        have_role[ts->role] = 1;
+        if (ts->role == REPORT_SET_DOMAIN && (earliest < 0 || ts->domain_phase < r->test_sets[earliest].domain_phase))
+            earliest = (int)t;
+    }
+    /* Per strategy: its final phase, the latest domain trained by then, and the ten figures. */
+    double vals[REPORT_MAX_STRATEGIES][TRADE_GROUPS * 2];
+    int final_phase[REPORT_MAX_STRATEGIES], latest[REPORT_MAX_STRATEGIES];
+    size_t rows = S; /* <= REPORT_MAX_STRATEGIES, checked in report_index_build */
+    for (size_t s = 0; s < rows; s++) {
+        final_phase[s] = -1;
+        for (size_t p = 0; p < ix->nphases; p++)
+            for (size_t t = 0; t < r->ntest_sets; t++)
+                if (isfinite(report_value(ix, s, p, t, ix->m_i2t)) || isfinite(report_value(ix, s, p, t, ix->m_t2i)))
+                    final_phase[s] = (int)p;
+        latest[s] = -1;
+        for (size_t t = 0; t < r->ntest_sets; t++) {
+            const ReportTestSet *ts = &r->test_sets[t];
+            if (ts->role == REPORT_SET_DOMAIN && ts->domain_phase <= final_phase[s] &&
+                (latest[s] < 0 || ts->domain_phase >= r->test_sets[latest[s]].domain_phase))
+                latest[s] = (int)t;
+        }
+        for (int dir = 0; dir < 2; dir++) {
+            int m = dir ? ix->m_t2i : ix->m_i2t;
+            size_t p = final_phase[s] < 0 ? ix->nphases : (size_t)final_phase[s];
+            vals[s][0 + dir] = earliest >= 0 ? report_value(ix, s, p, (size_t)earliest, m) : NAN;
+            vals[s][2 + dir] = latest[s] >= 0 ? report_value(ix, s, p, (size_t)latest[s], m) : NAN;
+            vals[s][4 + dir] = report_mean_sets(ix, s, p, m, REPORT_SET_DOMAIN);
+            vals[s][6 + dir] = report_mean_sets(ix, s, p, m, REPORT_SET_HELDOUT);
+            vals[s][8 + dir] = report_mean_sets(ix, s, p, m, REPORT_SET_TRAIN_SAMPLE);
+        }
+    }
+    int show[TRADE_GROUPS] = {1, 1, 1, have_role[REPORT_SET_HELDOUT], have_role[REPORT_SET_TRAIN_SAMPLE]};
+    int same_latest = 1;
+    for (size_t s = 1; s < rows; s++) same_latest &= latest[s] == latest[0];
+    char g0[200], g1[200];
+    snprintf(g0, sizeof g0, "Earliest domain%s%s", earliest >= 0 ? ": " : "",
+             earliest >= 0 ? r->test_sets[earliest].name : "");
+    snprintf(g1, sizeof g1, "Latest trained domain%s%s", same_latest && latest[0] >= 0 ? ": " : "",
+             same_latest && latest[0] >= 0 ? r->test_sets[latest[0]].name : "");
+    const char *groups[TRADE_GROUPS] = {g0, g1, "Mean over domains", "Held-out (generalisation)",
+                                        "Training sample (fit)"};
+
+    report_section(pg, "Trade-off at each strategy's final phase",
+                   "R@1 (%) in both directions. Earliest domain = what was kept; latest trained domain = what was "
+                   "just learned; mean over domains = the balance of the two. Bold = best in its column.");
+    html_block(pg->sb, &pg->y, (int)(rows + 2) * ROW_H + GAP_H, "tradeoff");
+    StrBuf *sb = pg->sb;
+    strbuf_puts(sb, "<table class=\"results\">\n<tr><th rowspan=\"2\">Strategy</th><th rowspan=\"2\" class=\"num\">"
+                    "Phase</th>");
+    for (int g = 0; g < TRADE_GROUPS; g++)
+        if (show[g]) {
+            strbuf_puts(sb, "<th colspan=\"2\" style=\"text-align:center\">");
+            strbuf_escape(sb, groups[g]);
+            strbuf_puts(sb, "</th>");
+        }
+    strbuf_puts(sb, "</tr>\n<tr>");
+    for (int g = 0; g < TRADE_GROUPS; g++)
+        if (show[g]) strbuf_puts(sb, "<th class=\"num\">I\xE2\x86\x92T</th><th class=\"num\">T\xE2\x86\x92I</th>");
+    strbuf_puts(sb, "</tr>\n");
+    for (size_t s = 0; s < rows; s++) {
+        strbuf_printf(sb, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>", svg_color((int)s));
+        strbuf_escape(sb, r->strategies[s]);
+        strbuf_puts(sb, "</td>");
+        if (final_phase[s] >= 0) strbuf_printf(sb, "<td class=\"num\">%d</td>", final_phase[s]);
+        else strbuf_puts(sb, "<td class=\"num missing\">\xE2\x80\x93</td>");
+        for (int g = 0; g < TRADE_GROUPS; g++) {
+            if (!show[g]) continue;
+            for (int dir = 0; dir < 2; dir++) {
+                int c = g * 2 + dir, best = isfinite(vals[s][c]);
+                for (size_t o = 0; o < rows && best; o++)
+                    if (isfinite(vals[o][c]) && vals[o][c] > vals[s][c]) best = 0;
+                html_number_cell(sb, vals[s][c], best && rows > 1);
+            }
+        }
+        strbuf_puts(sb, "</tr>\n");
+    }
+    strbuf_puts(sb, "</table></div>\n");
+}
+
+static void report_full_table(StrBuf *sb, const ReportIndex *ix) {
+    const Report *r = ix->r;
+    if (r->nresults == 0) return;
+    strbuf_puts(sb, "<div class=\"full\"><h2>All results</h2>\n<p class=\"note\">Every metric per strategy, phase "
+                    "and test set (R@K in %).</p>\n<table class=\"results\">\n<tr><th>Strategy</th><th class=\"num\">"
+                    "Phase</th><th>Test set</th>");
+    for (size_t m = 0; m < ix->nmetrics; m++) html_text(sb, "th", "class=\"num\"", ix->metrics[m]);
+    strbuf_puts(sb, "</tr>\n");
+    for (size_t s = 0; s < r->nstrategies; s++)
+        for (size_t p = 0; p < ix->nphases; p++)
+            for (size_t t = 0; t < r->ntest_sets; t++) {
+                int any = 0;
+                for (size_t m = 0; m < ix->nmetrics; m++) any |= ix->present[report_cell(ix, s, p, t, m)];
+                if (!any) continue;
+                strbuf_printf(sb, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>", svg_color((int)s));
+                strbuf_escape(sb, r->strategies[s]);
+                strbuf_printf(sb, "</td><td class=\"num\">%zu</td>", p);
+                html_text(sb, "td", NULL, r->test_sets[t].name);
+                for (size_t m = 0; m < ix->nmetrics; m++)
+                    html_number_cell(sb, ix->values[report_cell(ix, s, p, t, m)], 0);
+                strbuf_puts(sb, "</tr>\n");
+            }
+    strbuf_puts(sb, "</table></div>\n");
+}
+
+/* ---- the document ------------------------------------------------------------------- */
+
+ModxStatus report_render(const Report *r, StrBuf *html, ReportLayout *layout) {
+    if (layout) memset(layout, 0, sizeof *layout);
+    if (!r || !html) return modx_fail(MODX_ERR_INVALID, "report_render: NULL report or buffer");
+    ReportIndex ix;
+    ModxStatus st = report_index_build(r, &ix);
+    if (st != MODX_OK) {
+        report_index_free(&ix);
+        return st;
+    }
+    StrBuf doc;
+    strbuf_init(&doc);
+    ReportPage pg = {.sb = &doc, .y = 0};
+    const char *title = r->title ? r->title : "modx run report";
+    strbuf_puts(&doc, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
+    strbuf_escape(&doc, title);
+    strbuf_puts(&doc, "</title>\n<style>\n");
+    strbuf_puts(&doc, report_css);
+    strbuf_puts(&doc, "</style>\n</head>\n<body>\n<div class=\"page\">\n");
+    html_block(&doc, &pg.y, H1_H, "title");
+    html_text(&doc, "h1", NULL, title);
+    strbuf_puts(&doc, "</div>\n");
+    report_summary(&pg, r);
+    report_tradeoff(&pg, &ix);
+    st = report_r1_section(&pg, &ix);
+    if (st == MODX_OK) st = report_hist_section(&pg, &ix);
+    if (st == MODX_OK) st = report_topology_section(&pg, &ix);
+    if (st == MODX_OK) st = report_intermodal_section(&pg, &ix);
+    if (st == MODX_OK) {
+        report_page_close_row(&pg);
+        int plots_bottom = pg.y;
+        report_full_table(&doc, &ix);
+        strbuf_puts(&doc, "<footer>Written by modx report. One self-contained file: inline CSS and SVG, no "
+                          "scripts.</footer>\n</div>\n</body>\n</html>\n");
+        st = strbuf_status(&doc);
+        if (st == MODX_OK) {
+            strbuf_absorb(html, &doc);
+            st = strbuf_status(html);
+        }
+        if (st == MODX_OK && layout) {
+            layout->page_w = PAGE_W;
+            layout->page_h = plots_bottom + 20;
+            layout->regions = pg.regions;
+            layout->nregions = pg.nregions;
+            pg.regions = NULL;
+        }
+    }
+    free(pg.regions);
+    strbuf_free(&doc);
+    report_index_free(&ix);
+    return st;
+}
+
+void report_layout_free(ReportLayout *layout) {
+    if (!layout) return;
+    free(layout->regions);
+    memset(layout, 0, sizeof *layout);
+}
+
+/* ---- files -------------------------------------------------------------------------- */
+
+ModxStatus report_write(const Report *r, const char *html_path, const char *regions_path) {
+    StrBuf html;
+    strbuf_init(&html);
+    ReportLayout layout;
+    ModxStatus st = report_render(r, &html, &layout);
+    if (st == MODX_OK) st = io_write_atomic(html_path, strbuf_cstr(&html), html.len);
+    if (st == MODX_OK && regions_path) {
+        StrBuf reg;
+        strbuf_init(&reg);
+        strbuf_printf(&reg, "# modx report plot regions for %s\n# page WIDTH HEIGHT; plot ID X Y W H = data area in "
+                            "CSS pixels from the top-left\npage %d %d\n", html_path, layout.page_w, layout.page_h);
+        for (size_t i = 0; i < layout.nregions; i++) {
+            const ReportRegion *g = &layout.regions[i];
+            strbuf_printf(&reg, "plot %s %d %d %d %d\n", g->id, g->x, g->y, g->w, g->h);
+        }
+        st = strbuf_status(&reg);
+        if (st == MODX_OK) st = io_write_atomic(regions_path, strbuf_cstr(&reg), reg.len);
+        strbuf_free(&reg);
+    }
+    report_layout_free(&layout);
+    strbuf_free(&html);
+    return st;
+}
+
+ModxStatus report_regions_read(const char *path, ReportLayout *layout) {
+    memset(layout, 0, sizeof *layout);
+    FILE *f = fopen(path, "r");
+    if (!f) return modx_fail(MODX_ERR_IO, "%s: cannot open the regions file: %s", path, strerror(errno));
+    char line[512];
+    size_t lineno = 0, cap = 0;
+    int have_page = 0;
+    ModxStatus st = MODX_OK;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: line longer than %zu bytes", path, lineno, sizeof line - 2);
+            break;
+        }
+        if (line[0] == '#' || line[0] == '\n') continue;
+        int a, b, c, d, used = 0;
+        char id[64];
+        if (sscanf(line, "page %d %d %n", &a, &b, &used) == 2 && line[used] == '\0') {
+            if (a <= 0 || b <= 0 || a > 100000 || b > 100000) {
+                st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: page size %dx%d, expected 1..100000", path, lineno, a, b);
+                break;
+            }
+            layout->page_w = a;
+            layout->page_h = b;
+            have_page = 1;
+        } else if (sscanf(line, "plot %63s %d %d %d %d %n", id, &a, &b, &c, &d, &used) == 5 && line[used] == '\0') {
+            if (a < 0 || b < 0 || c <= 0 || d <= 0 || a > 100000 || b > 100000 || c > 100000 || d > 100000) {
+                st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: plot '%s' box %d,%d %dx%d, expected x,y >= 0 and w,h >= 1",
+                               path, lineno, id, a, b, c, d);
+                break;
+            }
+            if (layout->nregions == cap) {
+                cap = cap ? cap * 2 : 16;
+                ReportRegion *p = realloc(layout->regions, cap * sizeof *p);
+                if (!p) {
+                    st = modx_fail(MODX_ERR_NOMEM, "%s: out of memory for %zu regions", path, cap);
+                    break;
+                }
+                layout->regions = p;
+            }
+            ReportRegion *g = &layout->regions[layout->nregions++];
+            memset(g, 0, sizeof *g);
+            snprintf(g->id, sizeof g->id, "%s", id);
+            g->x = a;
+            g->y = b;
+            g->w = c;
+            g->h = d;
+        } else {
+            line[strcspn(line, "\n")] = '\0';
+            st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: expected 'page W H' or 'plot ID X Y W H', found '%.80s'", path,
+                           lineno, line);
+            break;
+        }
+    }
+    fclose(f);
+    if (st == MODX_OK && !have_page) st = modx_fail(MODX_ERR_FORMAT, "%s: no 'page W H' line", path);
+    if (st != MODX_OK) report_layout_free(layout);
+    return st;
+}

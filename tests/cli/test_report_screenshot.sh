@@ -1,0 +1,48 @@
+# The demo report renders in headless Chromium and every plot's data area in
+# the screenshot holds coloured (data) pixels and sits on its plot frame.
+# A negative control hides the data layers; the checker must then fail.
+# Installs Debian's chromium when absent (as root), via scripts/setup_chromium.sh.
+set -eu
+browser=$(bash scripts/setup_chromium.sh) || { echo "no headless chromium (see scripts/setup_chromium.sh)"; exit 1; }
+
+"$MODX" report --demo-data "$TMP/report.html" --regions "$TMP/report.regions"
+read -r page_w page_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/report.regions")
+[ "$page_w" -gt 0 ] && [ "$page_h" -gt 0 ]
+
+shoot() { # HTML PNG
+  local profile
+  profile=$(mktemp -d "$TMP/profile.XXXXXX")
+  timeout 180 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars \
+    --user-data-dir="$profile" --screenshot="$2" --window-size="$page_w,$page_h" "file://$1" \
+    >"$TMP/chromium.log" 2>&1 || true
+  if [ ! -s "$2" ]; then
+    echo "chromium wrote no screenshot $2:"; tail -n 20 "$TMP/chromium.log"; exit 1
+  fi
+}
+
+shoot "$TMP/report.html" "$TMP/report.png"
+"$MODX" report --check-png "$TMP/report.png" --regions "$TMP/report.regions" | tee "$TMP/check.out"
+grep -q '^9 plots rendered$' "$TMP/check.out"
+if [ -n "${MODX_REPORT_SCREENSHOT_KEEP:-}" ]; then cp "$TMP/report.png" "$MODX_REPORT_SCREENSHOT_KEEP"; fi
+
+# Negative control: the same page with every plot's data layer hidden.
+sed 's/<g class="data"/<g class="data" display="none"/g' "$TMP/report.html" >"$TMP/blank.html"
+[ "$(grep -c 'display="none"' "$TMP/blank.html")" -ge 1 ]
+shoot "$TMP/blank.html" "$TMP/blank.png"
+set +e
+"$MODX" report --check-png "$TMP/blank.png" --regions "$TMP/report.regions" >"$TMP/blank.out" 2>"$TMP/blank.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || { echo "checker accepted a page without plot data (rc $rc)"; cat "$TMP/blank.out"; exit 1; }
+grep -q 'looks blank' "$TMP/blank.err"
+[ "$(grep -c '^BLANK' "$TMP/blank.out")" -eq 9 ] || { echo "not every hidden plot was called blank:"; cat "$TMP/blank.out"; exit 1; }
+
+# Negative control: boxes shifted off the plot frames (a layout that did not hold) are caught.
+awk '$1 == "plot" { $3 += 9 } { print }' "$TMP/report.regions" >"$TMP/shifted.regions"
+set +e
+"$MODX" report --check-png "$TMP/report.png" --regions "$TMP/shifted.regions" >"$TMP/shift.out" 2>"$TMP/shift.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || { echo "checker accepted boxes off their frames (rc $rc)"; cat "$TMP/shift.out"; exit 1; }
+grep -q 'not on the plot frame' "$TMP/shift.err"
