@@ -15,7 +15,6 @@ Run with the system interpreter: /usr/bin/python3 tools/gen_nn_ref.py
 """
 import json
 import os
-import struct
 import sys
 from collections import OrderedDict
 
@@ -26,34 +25,7 @@ import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-
-
-def save(path, tensors, metadata=None):
-    """Writes a safetensors file (uses tools/safetensors_py.py when present)."""
-    try:
-        import safetensors_py  # noqa: F401
-        if hasattr(safetensors_py, "save"):
-            return safetensors_py.save(path, tensors, metadata or {})
-    except ImportError:
-        pass
-    dtypes = {np.dtype("float32"): "F32", np.dtype("int32"): "I32", np.dtype("int64"): "I64"}
-    header, blobs, off = OrderedDict(), [], 0
-    for name, arr in tensors.items():
-        arr = np.ascontiguousarray(arr)
-        b = arr.tobytes()
-        header[name] = {"dtype": dtypes[arr.dtype], "shape": list(arr.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    if metadata:
-        header["__metadata__"] = metadata
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(path + ".tmp", path)
+import safetensors_py as st  # noqa: E402
 
 
 def f32(t):
@@ -257,9 +229,9 @@ def main():
     d = os.path.join(ROOT, "tests", "fixtures")
     os.makedirs(d, exist_ok=True)
     meta = {"generator": "tools/gen_nn_ref.py", "torch": torch.__version__}
-    save(os.path.join(d, "nn_ref.safetensors"), layer_fixtures(), meta)
+    st.save(os.path.join(d, "nn_ref.safetensors"), layer_fixtures(), meta)
     tensors, cfg = model_fixture()
-    save(os.path.join(d, "clip_micro_ref.safetensors"), tensors, dict(meta, config=json.dumps(cfg)))
+    st.save(os.path.join(d, "clip_micro_ref.safetensors"), tensors, dict(meta, config=json.dumps(cfg)))
     for f in ("nn_ref.safetensors", "clip_micro_ref.safetensors"):
         print(f, os.path.getsize(os.path.join(d, f)), "bytes")
 
