@@ -355,6 +355,14 @@ TEST(clip_model_inference_matches_training_and_accumulates) {
     for (size_t i = 0; i < te->numel; i++) st += fabs(g1[te->offset + i]);
     for (size_t i = 0; i < cv->numel; i++) sv += fabs(g1[cv->offset + i]);
     EXPECT(st == 0 && sv > 0, "image-only backward: text grad %g, conv grad %g", st, sv);
+    /* the logit_scale index points at the parameter; a clone is equal and independent */
+    EXPECT(m->params[clip_logit_scale_index(m)] == clip_logit_scale(m), "logit_scale index");
+    ClipModel *old;
+    EXPECT(clip_model_clone(&old, m) == MODX_OK, "%s", modx_last_error());
+    EXPECT(!memcmp(old->params, m->params, P * sizeof(float)), "clone differs");
+    m->params[0] += 1.0f;
+    EXPECT(old->params[0] != m->params[0] && old->w.visual.class_embedding == old->params, "clone shares memory");
+    clip_model_free(old);
     free(g1), free(g2);
     model_ctx_free(&tr);
     model_ctx_free(&inf);
