@@ -355,6 +355,14 @@ TEST(clip_model_inference_matches_training_and_accumulates) {
     for (size_t i = 0; i < te->numel; i++) st += fabs(g1[te->offset + i]);
     for (size_t i = 0; i < cv->numel; i++) sv += fabs(g1[cv->offset + i]);
     EXPECT(st == 0 && sv > 0, "image-only backward: text grad %g, conv grad %g", st, sv);
+    /* the logit_scale index points at the parameter; a clone is equal and independent */
+    EXPECT(m->params[clip_logit_scale_index(m)] == clip_logit_scale(m), "logit_scale index");
+    ClipModel *old;
+    EXPECT(clip_model_clone(&old, m) == MODX_OK, "%s", modx_last_error());
+    EXPECT(!memcmp(old->params, m->params, P * sizeof(float)), "clone differs");
+    m->params[0] += 1.0f;
+    EXPECT(old->params[0] != m->params[0] && old->w.visual.class_embedding == old->params, "clone shares memory");
+    clip_model_free(old);
     free(g1), free(g2);
     model_ctx_free(&tr);
     model_ctx_free(&inf);
@@ -389,4 +397,71 @@ TEST(clip_model_text_ignores_tokens_after_eot) {
     EXPECT(clip_acts_new(&bad, &cfg, 0, 1) == MODX_ERR_INVALID, "max_B 0 accepted");
     clip_acts_free(a);
     clip_model_free(m);
+}
+
+/* ---------------- PyTorch reference (tests/fixtures/clip_micro_ref.safetensors) ---------------- */
+
+#include "io/safetensors.h"
+#include "refcheck.h"
+
+TEST(clip_model_pytorch_reference) {
+    SafeTensors *st;
+    EXPECT(safetensors_open(&st, "tests/fixtures/clip_micro_ref.safetensors") == MODX_OK, "%s", modx_last_error());
+    const char *cfg_json = safetensors_metadata(st, "config");
+    EXPECT(cfg_json, "fixture lacks the config metadata");
+    ClipConfig cfg;
+    EXPECT(clip_config_parse(&cfg, cfg_json, "fixture config") == MODX_OK, "%s", modx_last_error());
+    ClipModel *m;
+    EXPECT(clip_model_new(&m, &cfg) == MODX_OK, "%s", modx_last_error());
+    /* every table entry loads by its OpenCLIP name with the table's shape ... */
+    for (int i = 0; i < m->table.count; i++) {
+        const ParamInfo *p = &m->table.items[i];
+        EXPECT(safetensors_read_f32(st, p->name, p->ndim, p->shape, m->params + p->offset) == MODX_OK, "%s",
+               modx_last_error());
+    }
+    /* ... and the PyTorch state dict has no tensor the table lacks */
+    int n_state = 0;
+    for (int i = 0; i < safetensors_count(st); i++) {
+        const char *n = safetensors_at(st, i)->name;
+        if (!strncmp(n, "input.", 6) || !strncmp(n, "output.", 7) || !strncmp(n, "grad.", 5)) continue;
+        n_state++;
+        EXPECT(param_table_find(&m->table, n), "state-dict tensor '%s' is not in the parameter table", n);
+    }
+    EXPECT(n_state == m->table.count, "state dict has %d tensors, table %d", n_state, m->table.count);
+    int B = 3, S = cfg.vision.image_size, T = cfg.text.context_length, E = cfg.embed_dim;
+    float *images = ref_load(st, "input.images", NULL), *wv = ref_load(st, "input.wv", NULL);
+    float *wt = ref_load(st, "input.wt", NULL), *fv_ref = ref_load(st, "output.image_features", NULL);
+    float *ft_ref = ref_load(st, "output.text_features", NULL);
+    int32_t *tokens = malloc((size_t)B * T * sizeof(int32_t));
+    EXPECT(images && wv && wt && fv_ref && ft_ref, "fixture incomplete");
+    EXPECT(safetensors_read_i32(st, "input.tokens", 2, (const int64_t[]){B, T}, tokens) == MODX_OK, "%s",
+           modx_last_error());
+    (void)S;
+    ClipActs *a;
+    EXPECT(clip_acts_new(&a, &cfg, B, 1) == MODX_OK, "%s", modx_last_error());
+    float *fv = malloc((size_t)B * E * sizeof(float)), *ft = malloc((size_t)B * E * sizeof(float));
+    EXPECT(clip_forward(m, a, images, tokens, B, fv, ft) == MODX_OK, "%s", modx_last_error());
+    double e_fv = ref_rel_err(fv, fv_ref, (size_t)B * E), e_ft = ref_rel_err(ft, ft_ref, (size_t)B * E);
+    printf("    features vs PyTorch: image %.3e, text %.3e (max rel)\n", e_fv, e_ft);
+    EXPECT(e_fv <= 1e-5 && e_ft <= 1e-5, "features differ from PyTorch: %.3e %.3e", e_fv, e_ft);
+    float *g = calloc(m->table.total, sizeof(float));
+    clip_backward(m, a, wv, wt, g);
+    double worst = 0;
+    const char *worst_name = "";
+    for (int i = 0; i < m->table.count; i++) {
+        const ParamInfo *p = &m->table.items[i];
+        char n[PARAM_NAME_MAX + 8];
+        snprintf(n, sizeof n, "grad.%s", p->name);
+        float *gr = ref_load(st, n, NULL);
+        EXPECT(gr, "missing %s", n);
+        double e = ref_rel_err(g + p->offset, gr, p->numel);
+        free(gr);
+        if (e > worst) worst = e, worst_name = p->name;
+    }
+    printf("    gradients vs PyTorch: worst max rel %.3e (%s), %d tensors\n", worst, worst_name, m->table.count);
+    EXPECT(worst <= 1e-5, "gradient of %s differs from PyTorch: %.3e", worst_name, worst);
+    free(g), free(fv), free(ft), free(images), free(wv), free(wt), free(fv_ref), free(ft_ref), free(tokens);
+    clip_acts_free(a);
+    clip_model_free(m);
+    safetensors_close(st);
 }

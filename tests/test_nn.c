@@ -435,3 +435,135 @@ TEST(nn_residual_l2norm_pool_fd) {
     EXPECT(p2[0] == 1 && p2[1] == 0, "argmax positions %d %d (want first maximum: 1 0)", p2[0], p2[1]);
     free(c.a), free(c.b), free(c.y), free(c.norm), free(c.wy), free(da), free(db);
 }
+
+/* ---------------- PyTorch reference (tests/fixtures/nn_ref.safetensors) ---------------- */
+
+#include "io/safetensors.h"
+#include "refcheck.h"
+
+#define REF_TOL 1e-5
+#define REF_CMP(what, got, want, n, worst)                                   \
+    do {                                                                     \
+        double e_ = ref_rel_err((got), (want), (n));                         \
+        if (e_ > (worst)) (worst) = e_;                                      \
+        EXPECT(e_ <= REF_TOL, "%s: max rel error %.3e vs PyTorch", what, e_); \
+    } while (0)
+
+enum { REF_MAX = 64 };
+typedef struct {
+    SafeTensors *st;
+    float *t[REF_MAX];
+    int n;
+} RefSet;
+
+static float *ref_get(RefSet *r, const char *name) {
+    CHECK(r->n < REF_MAX, "too many fixture tensors");
+    float *x = ref_load(r->st, name, NULL);
+    r->t[r->n++] = x;
+    return x;
+}
+
+static void ref_free(RefSet *r) {
+    for (int i = 0; i < r->n; i++) free(r->t[i]);
+    safetensors_close(r->st);
+}
+
+TEST(nn_pytorch_reference_layers) {
+    RefSet r = {0};
+    EXPECT(safetensors_open(&r.st, "tests/fixtures/nn_ref.safetensors") == MODX_OK, "%s", modx_last_error());
+    double worst = 0;
+    float buf[4][1024];
+    /* linear 7x13 -> 5 */
+    {
+        float *x = ref_get(&r, "linear.x"), *w = ref_get(&r, "linear.w"), *b = ref_get(&r, "linear.b");
+        float *dy = ref_get(&r, "linear.dy"), *y = ref_get(&r, "linear.y"), *dx = ref_get(&r, "linear.dx");
+        float *dw = ref_get(&r, "linear.dw"), *db = ref_get(&r, "linear.db");
+        EXPECT(x && w && b && dy && y && dx && dw && db, "linear fixture incomplete");
+        memset(buf, 0, sizeof buf);
+        linear_forward(buf[0], x, w, b, 7, 13, 5);
+        REF_CMP("linear y", buf[0], y, 35, worst);
+        linear_backward(buf[1], buf[2], buf[3], dy, x, w, 7, 13, 5);
+        REF_CMP("linear dx", buf[1], dx, 91, worst);
+        REF_CMP("linear dw", buf[2], dw, 65, worst);
+        REF_CMP("linear db", buf[3], db, 5, worst);
+    }
+    /* layernorm 6x11 */
+    {
+        float *x = ref_get(&r, "layernorm.x"), *w = ref_get(&r, "layernorm.w"), *b = ref_get(&r, "layernorm.b");
+        float *dy = ref_get(&r, "layernorm.dy"), *y = ref_get(&r, "layernorm.y"), *dx = ref_get(&r, "layernorm.dx");
+        float *dw = ref_get(&r, "layernorm.dw"), *db = ref_get(&r, "layernorm.db");
+        EXPECT(x && w && b && dy && y && dx && dw && db, "layernorm fixture incomplete");
+        memset(buf, 0, sizeof buf);
+        float mean[6], rstd[6];
+        layernorm_forward(buf[0], mean, rstd, x, w, b, 6, 11);
+        REF_CMP("layernorm y", buf[0], y, 66, worst);
+        layernorm_backward(buf[1], buf[2], buf[3], dy, x, w, mean, rstd, 6, 11);
+        REF_CMP("layernorm dx", buf[1], dx, 66, worst);
+        REF_CMP("layernorm dw", buf[2], dw, 11, worst);
+        REF_CMP("layernorm db", buf[3], db, 11, worst);
+    }
+    /* activations and l2norm */
+    for (int k = 0; k < 3; k++) {
+        const char *pre = k == 0 ? "quickgelu" : k == 1 ? "gelu" : "l2norm";
+        char n1[64], n2[64], n3[64], n4[64];
+        snprintf(n1, 64, "%s.x", pre), snprintf(n2, 64, "%s.dy", pre), snprintf(n3, 64, "%s.y", pre);
+        snprintf(n4, 64, "%s.dx", pre);
+        float *x = ref_get(&r, n1), *dy = ref_get(&r, n2), *y = ref_get(&r, n3), *dx = ref_get(&r, n4);
+        EXPECT(x && dy && y && dx, "%s fixture incomplete", pre);
+        memset(buf, 0, sizeof buf);
+        size_t n = k < 2 ? 37 : 45;
+        float norm[5];
+        if (k == 0) quickgelu_forward(buf[0], x, n), quickgelu_backward(buf[1], dy, x, n);
+        if (k == 1) gelu_forward(buf[0], x, n), gelu_backward(buf[1], dy, x, n);
+        if (k == 2) l2norm_forward(buf[0], norm, x, 5, 9), l2norm_backward(buf[1], dy, buf[0], norm, 5, 9);
+        REF_CMP(n3, buf[0], y, n, worst);
+        REF_CMP(n4, buf[1], dx, n, worst);
+    }
+    /* patch embedding B=2 S=12 P=4 C=5 */
+    {
+        float *img = ref_get(&r, "patch.images"), *w = ref_get(&r, "patch.w"), *dy = ref_get(&r, "patch.dy");
+        float *y = ref_get(&r, "patch.y"), *dimg = ref_get(&r, "patch.dimages"), *dw = ref_get(&r, "patch.dw");
+        EXPECT(img && w && dy && y && dimg && dw, "patch fixture incomplete");
+        memset(buf, 0, sizeof buf);
+        float cols[18 * 48];
+        patch_embed_forward(buf[0], cols, img, w, 2, 12, 4, 5);
+        REF_CMP("patch y", buf[0], y, 90, worst);
+        patch_embed_backward(buf[1], buf[2], dy, cols, w, 2, 12, 4, 5);
+        REF_CMP("patch dimages", buf[1], dimg, 864, worst);
+        REF_CMP("patch dw", buf[2], dw, 240, worst);
+    }
+    /* torch.nn.MultiheadAttention: in_proj -> attention -> out_proj, B=2 N=5 C=12 NH=3 */
+    for (int causal = 0; causal < 2; causal++) {
+        const char *pre = causal ? "attn_causal" : "attn";
+        const char *names[] = {"x", "y", "dy", "dx", "in_proj_weight", "in_proj_bias", "out_proj.weight",
+                               "out_proj.bias", "din_proj_weight", "din_proj_bias", "dout_proj.weight",
+                               "dout_proj.bias"};
+        float *t[12];
+        for (int i = 0; i < 12; i++) {
+            char n[64];
+            snprintf(n, sizeof n, "%s.%s", pre, names[i]);
+            t[i] = ref_get(&r, n);
+            EXPECT(t[i], "%s missing", n);
+        }
+        enum { B = 2, N = 5, C = 12, NH = 3, R = B * N };
+        static float qkv[R * 3 * C], att[B * NH * N * N], atty[R * C], y[R * C];
+        static float datty[R * C], dqkv[R * 3 * C], datt[B * NH * N * N], dx[R * C];
+        static float dwi[3 * C * C], dbi[3 * C], dwo[C * C], dbo[C];
+        memset(datty, 0, sizeof datty), memset(dqkv, 0, sizeof dqkv), memset(dx, 0, sizeof dx);
+        memset(dwi, 0, sizeof dwi), memset(dbi, 0, sizeof dbi), memset(dwo, 0, sizeof dwo), memset(dbo, 0, sizeof dbo);
+        linear_forward(qkv, t[0], t[4], t[5], R, C, 3 * C);
+        attention_forward(atty, att, qkv, B, N, C, NH, causal);
+        linear_forward(y, atty, t[6], t[7], R, C, C);
+        REF_CMP(causal ? "causal attention y" : "attention y", y, t[1], R * C, worst);
+        linear_backward(datty, dwo, dbo, t[2], atty, t[6], R, C, C);
+        attention_backward(dqkv, datt, datty, qkv, att, B, N, C, NH, causal);
+        linear_backward(dx, dwi, dbi, dqkv, t[0], t[4], R, C, 3 * C);
+        REF_CMP("attention dx", dx, t[3], R * C, worst);
+        REF_CMP("attention d in_proj_weight", dwi, t[8], 3 * C * C, worst);
+        REF_CMP("attention d in_proj_bias", dbi, t[9], 3 * C, worst);
+        REF_CMP("attention d out_proj.weight", dwo, t[10], C * C, worst);
+        REF_CMP("attention d out_proj.bias", dbo, t[11], C, worst);
+    }
+    printf("    worst relative error vs PyTorch over all layers: %.3e\n", worst);
+    ref_free(&r);
+}

@@ -121,6 +121,12 @@ fail:
     return st;
 }
 
+ModxStatus clip_model_clone(ClipModel **out, const ClipModel *src) {
+    MODX_TRY(clip_model_new(out, &src->cfg));
+    memcpy((*out)->params, src->params, src->table.total * sizeof(float));
+    return MODX_OK;
+}
+
 void clip_model_free(ClipModel *m) {
     if (!m) return;
     param_table_free(&m->table);

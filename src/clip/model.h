@@ -10,7 +10,14 @@
  *
  * Layouts: images (B, 3, S, S) float, already normalised with the CLIP mean/std;
  * tokens (B, T) int32 with ids in [0, V); features (B, E) row-major.
- * The EOT position of a text row is the first position of its largest token id. */
+ * The EOT position of a text row is the first position of its largest token id.
+ *
+ * Threads: the kernels parallelise with OpenMP inside one call; GEMMs go to
+ * OpenBLAS, which has its own threads. Run OpenMP with OMP_WAIT_POLICY=passive
+ * (set in the environment before start-up): spinning OpenMP workers otherwise
+ * compete with the BLAS threads (measured 4-8x slower on 2 busy cores).
+ * One ClipActs must not be used by two calls at once; a model may be shared
+ * read-only by several forwards on different arenas. */
 #ifndef MODX_CLIP_MODEL_H
 #define MODX_CLIP_MODEL_H
 
@@ -68,6 +75,11 @@ size_t clip_model_num_params(const ClipModel *m);
 void clip_weights_bind(ClipWeights *w, const ClipModel *m, float *base);
 /* The logit_scale parameter (the losses use exp of it; the model does not). */
 static inline float clip_logit_scale(const ClipModel *m) { return m->w.logit_scale[0]; }
+/* Index of logit_scale in the flat buffers (where a loss adds its gradient). */
+static inline size_t clip_logit_scale_index(const ClipModel *m) { return (size_t)(m->w.logit_scale - m->params); }
+/* A deep copy (config, table, parameters), e.g. the frozen model of the
+ * previous phase. Free with clip_model_free. */
+ModxStatus clip_model_clone(ClipModel **out, const ClipModel *src);
 
 /* Allocates activations for batches of up to max_B pairs. training = 1 keeps
  * every layer's activations and the backward scratch; training = 0 keeps one

@@ -1,0 +1,40 @@
+/* Fuzz target: parse an OpenCLIP model config; a config that validates must
+ * give a consistent parameter table and survive a JSON round trip unchanged. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clip/config.h"
+#include "clip/params.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    char *s = malloc(size + 1);
+    if (!s) return 0;
+    memcpy(s, data, size);
+    s[size] = 0;
+    ClipConfig cfg, again;
+    ModxStatus st = clip_config_parse(&cfg, s, "fuzz.json");
+    free(s);
+    if (st != MODX_OK) {
+        if (!modx_last_error()[0]) __builtin_trap(); /* a failure always says why */
+        return 0;
+    }
+    if (cfg.vision.heads * cfg.vision.head_width != cfg.vision.width || cfg.text.width % cfg.text.heads ||
+        cfg.vision.grid * cfg.vision.patch_size != cfg.vision.image_size)
+        __builtin_trap();
+    ParamTable t;
+    if (param_table_build(&t, &cfg) == MODX_OK) {
+        size_t sum = 0;
+        for (int i = 0; i < t.count; i++) {
+            if (t.items[i].offset != sum) __builtin_trap();
+            sum += t.items[i].numel;
+        }
+        if (sum != t.total) __builtin_trap();
+        param_table_free(&t);
+    }
+    char *j = clip_config_to_json(&cfg);
+    if (!j) return 0;
+    if (clip_config_parse(&again, j, "roundtrip") != MODX_OK || memcmp(&cfg, &again, sizeof cfg)) __builtin_trap();
+    free(j);
+    return 0;
+}
