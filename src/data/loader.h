@@ -73,8 +73,4 @@ uint64_t loader_step(const DataLoader *ld);
 /* The caption drawn for image `image` in epoch `epoch` (index into the cache). */
 uint32_t loader_caption_for(const DataLoader *ld, uint64_t epoch, uint32_t image);
 
-/* Indices of the images whose split is in `mask` (1u << DatasetSplit), malloc'd.
- * An empty result is an error naming the splits present in the cache. */
-ModxStatus loader_subset_by_split(const Cache *c, unsigned mask, uint32_t **images, size_t *n);
-
 #endif

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "data/cache.h"
 
 typedef enum { PHASES_CONTIGUOUS = 0, PHASES_RANDOM, PHASES_DOMAIN } PhaseMode;
 
@@ -43,5 +44,10 @@ ModxStatus phases_split(PhaseStream *out, const uint32_t *images, size_t n, Phas
                         uint64_t seed, const uint32_t *image_domain, const char *const *domain_names, size_t n_domains,
                         const char *const *order, size_t n_order);
 void phases_free(PhaseStream *ps);
+
+/* Indices of the images whose split is in `mask` (1u << DatasetSplit), malloc'd.
+ * An empty result is an error naming the splits present in the cache. */
+ModxStatus phases_subset_by_split(const Cache *c, unsigned mask, uint32_t **images, size_t *n);
+
 
 #endif
