@@ -18,7 +18,7 @@
         {"--domain", 1, NULL}, {"--skip-bad", 0, NULL}
 #define N_READ_OPTS 6
 
-static const char READ_HELP[] =
+const char DATA_READ_HELP[] =
     "  --format F      manifest | karpathy | coco\n"
     "  --input FILE    manifest .jsonl, dataset_coco.json / dataset_flickr30k.json, or captions_*.json\n"
     "  --images DIR    image root (karpathy: DIR/filepath/filename or DIR/filename; coco: DIR/file_name);\n"
@@ -28,8 +28,10 @@ static const char READ_HELP[] =
     "                  \"dataset\", coco 'coco')\n"
     "  --skip-bad      leave bad items out and list them, instead of failing on the first\n";
 
-/* Reads the dataset named by opts[0..N_READ_OPTS). Returns an exit status (0 = ok). */
-static int read_dataset(const char *cmd, const CliOpt *o, Dataset *ds) {
+/* Reads the dataset named by opts[0..N_READ_OPTS). Returns an exit status (0 = ok).
+ * Shared with the prepare subcommand. */
+int data_read_dataset(const char *cmd, const CliOpt *o, Dataset *ds);
+int data_read_dataset(const char *cmd, const CliOpt *o, Dataset *ds) {
     const char *format = o[0].value, *input = o[1].value, *images = o[2].value;
     DatasetOptions opt = {.skip_bad = o[5].value != NULL, .domain = o[4].value};
     dataset_init(ds);
@@ -84,7 +86,7 @@ static int data_check(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         printf("usage: modx data check --format F --input FILE [--images DIR] [--split S] [--domain NAME] [--skip-bad]\n"
                "Reads a dataset's annotations (no images are opened) and prints its counts;\n"
-               "with --skip-bad, lists every item that was left out and why.\n%s", READ_HELP);
+               "with --skip-bad, lists every item that was left out and why.\n%s", DATA_READ_HELP);
         return 0;
     }
     CliOpt o[] = {READ_OPTS};
@@ -92,7 +94,7 @@ static int data_check(int argc, char **argv) {
     int npos;
     if (cli_parse(argc, argv, o, N_READ_OPTS, pos, 0, &npos)) return 2;
     Dataset ds;
-    int rc = read_dataset(cmd, o, &ds);
+    int rc = data_read_dataset(cmd, o, &ds);
     if (rc) return rc;
     print_dataset(&ds);
     print_skips(stdout, ds.skipped, ds.n_skipped);
