@@ -13,7 +13,7 @@ failed=0
 failures=()
 
 unit_log=$(mktemp)
-"$build/tests/unit" $filter 2>&1 | tee "$unit_log"
+MODX="$PWD/$build/modx" "$build/tests/unit" $filter 2>&1 | tee "$unit_log"
 unit_rc=${PIPESTATUS[0]}
 summary=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed$' "$unit_log" | tail -n 1)
 if [ -n "$summary" ]; then

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Prints the benchmark figures: a full training step (forward, backward, AdamW)
+# of modx and of the PyTorch peer (when Debian's python3-torch is installed),
+# side by side, for the tiny and small configs at batch 128 and 2 threads, and a
+# Mod-X step; then the loader and image benchmarks when built.
+#   bench/run.sh BUILD_DIR [STEPS]
+# Environment (each side in its best setting on this machine, see README):
+#   modx:  OMP_NUM_THREADS=2, OpenBLAS 2 threads, OMP_WAIT_POLICY=active
+#   torch: torch.set_num_threads(2), OMP_WAIT_POLICY=passive (its OpenMP threads
+#          do not spin between operations)
+# BENCH_OPENBLAS_CORETYPE, when set, replaces the machine's OPENBLAS_CORETYPE for both.
+set -u
+build=${1:-build}
+steps=${2:-10}
+cd "$(dirname "$0")/.."
+envs=(OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2)
+[ -n "${BENCH_OPENBLAS_CORETYPE:-}" ] && envs+=(OPENBLAS_CORETYPE="$BENCH_OPENBLAS_CORETYPE")
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); OPENBLAS_CORETYPE=${BENCH_OPENBLAS_CORETYPE:-${OPENBLAS_CORETYPE:-unset}}"
+have_torch=0
+/usr/bin/python3 -c 'import torch' 2>/dev/null && have_torch=1
+for cfg in configs/tiny.json configs/small.json; do
+  for mode in "" --modx; do
+    line=$(env "${envs[@]}" OMP_WAIT_POLICY=active "$build/bench/bench_step" "$cfg" --batch 128 --steps "$steps" $mode)
+    echo "$line"
+    if [ "$have_torch" = 1 ]; then
+      gflop=$(sed -E 's/.*\(([0-9.]+) GFLOP\/step.*/\1/' <<<"$line")
+      tline=$(env "${envs[@]}" OMP_WAIT_POLICY=passive /usr/bin/python3 bench/torch_step.py "$cfg" --batch 128 \
+              --steps "$steps" --gflop "$gflop" $mode)
+      echo "$tline"
+      m=$(sed -E 's/.*median ([0-9.]+) ms.*/\1/' <<<"$line"); t=$(sed -E 's/.*median ([0-9.]+) ms.*/\1/' <<<"$tline")
+      awk -v m="$m" -v t="$t" -v c="$cfg" -v mo="${mode:-clip}" \
+        'BEGIN { printf "ratio %s %s: modx/torch step time = %.2f (%s)\n", c, mo, m / t, (m <= t ? "modx faster or equal" : "modx slower") }'
+    else
+      echo "(python3-torch not installed: 'bash scripts/setup.sh tools' adds the PyTorch peer)"
+    fi
+  done
+done
+for b in "$build"/bench/bench_loader "$build"/bench/bench_image; do
+  [ -x "$b" ] && "$b"
+done
+exit 0

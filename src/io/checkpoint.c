@@ -1,0 +1,162 @@
+#include "io/checkpoint.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static ModxStatus add_params(SafeTensorsWriter *w, const ClipModel *m, const float *buf, const char *prefix,
+                             char (*names)[PARAM_NAME_MAX + 16]) {
+    for (int i = 0; i < m->table.count; i++) {
+        const ParamInfo *p = &m->table.items[i];
+        const char *name = p->name;
+        if (prefix) {
+            snprintf(names[i], sizeof names[i], "%s%s", prefix, p->name);
+            name = names[i];
+        }
+        MODX_TRY(safetensors_writer_add(w, name, ST_F32, p->ndim, p->shape, buf + p->offset));
+    }
+    return MODX_OK;
+}
+
+static ModxStatus add_meta(SafeTensorsWriter *w, const CheckpointMeta *meta, int n_meta) {
+    for (int i = 0; i < n_meta; i++) MODX_TRY(safetensors_writer_metadata(w, meta[i].key, meta[i].value));
+    return MODX_OK;
+}
+
+ModxStatus checkpoint_save(const char *path, const ClipModel *m, const float *params, const CheckpointMeta *meta,
+                           int n_meta) {
+    SafeTensorsWriter *w = NULL;
+    char *cfg = clip_config_to_json(&m->cfg);
+    ModxStatus st = cfg ? safetensors_writer_new(&w) : MODX_ERR_NOMEM;
+    if (st == MODX_OK) st = safetensors_writer_metadata(w, "modx.format", CHECKPOINT_FORMAT);
+    if (st == MODX_OK) st = safetensors_writer_metadata(w, "modx.config", cfg);
+    if (st == MODX_OK) st = add_meta(w, meta, n_meta);
+    if (st == MODX_OK) st = add_params(w, m, params, NULL, NULL);
+    if (st == MODX_OK) st = safetensors_writer_save(w, path);
+    if (st != MODX_OK) modx_error_prefix("writing checkpoint %s: ", path);
+    safetensors_writer_free(w);
+    free(cfg);
+    return st;
+}
+
+static int ignorable(const char *name) {
+    static const char *const skip[] = {"input_resolution", "context_length", "vocab_size", NULL};
+    for (int i = 0; skip[i]; i++)
+        if (!strcmp(name, skip[i])) return 1;
+    size_t n = strlen(name);
+    return n >= 9 && !strcmp(name + n - 9, "attn_mask");
+}
+
+ModxStatus checkpoint_read_params(const SafeTensors *st, const ClipModel *m, float *params) {
+    const char *path = safetensors_path(st);
+    for (int i = 0; i < safetensors_count(st); i++) {
+        const StTensorInfo *t = safetensors_at(st, i);
+        if (!param_table_find(&m->table, t->name) && !ignorable(t->name))
+            return modx_fail(MODX_ERR_FORMAT,
+                             "%s: tensor '%s' is not a parameter of this model (config: vision width %d, "
+                             "%d layers; text width %d, %d layers)",
+                             path, t->name, m->cfg.vision.width, m->cfg.vision.layers, m->cfg.text.width,
+                             m->cfg.text.layers);
+    }
+    for (int i = 0; i < m->table.count; i++) {
+        const ParamInfo *p = &m->table.items[i];
+        if (!safetensors_find(st, p->name)) {
+            char shape[96];
+            param_shape_str(p, shape, sizeof shape);
+            return modx_fail(MODX_ERR_FORMAT, "%s: missing parameter '%s' (expected F32 %s)", path, p->name, shape);
+        }
+        MODX_TRY(safetensors_read_f32(st, p->name, p->ndim, p->shape, params + p->offset));
+    }
+    return MODX_OK;
+}
+
+ModxStatus checkpoint_load(ClipModel **out, const char *path, const char *config_path) {
+    SafeTensors *st = NULL;
+    ClipConfig cfg;
+    ClipModel *m = NULL;
+    *out = NULL;
+    MODX_TRY(safetensors_open(&st, path));
+    ModxStatus s;
+    if (config_path) {
+        s = clip_config_load(&cfg, config_path);
+    } else {
+        const char *json = safetensors_metadata(st, "modx.config");
+        if (json) {
+            char source[512];
+            snprintf(source, sizeof source, "%s (metadata modx.config)", path);
+            s = clip_config_parse(&cfg, json, source);
+        } else {
+            s = modx_fail(MODX_ERR_INVALID,
+                          "%s: no 'modx.config' metadata; pass the model config with --config CFG.json", path);
+        }
+    }
+    if (s == MODX_OK) s = clip_model_new(&m, &cfg);
+    if (s == MODX_OK) s = checkpoint_read_params(st, m, m->params);
+    safetensors_close(st);
+    if (s != MODX_OK) {
+        clip_model_free(m);
+        return s;
+    }
+    *out = m;
+    return MODX_OK;
+}
+
+char *checkpoint_optim_path(const char *model_path) {
+    static const char ext[] = ".safetensors";
+    size_t n = strlen(model_path), ne = sizeof ext - 1;
+    size_t stem = (n > ne && !strcmp(model_path + n - ne, ext)) ? n - ne : n;
+    char *p = malloc(stem + sizeof ".optim.safetensors");
+    if (!p) {
+        modx_fail(MODX_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(p, model_path, stem);
+    strcpy(p + stem, ".optim.safetensors");
+    return p;
+}
+
+ModxStatus checkpoint_save_optim(const char *path, const ClipModel *m, const AdamW *opt, const CheckpointMeta *meta,
+                                 int n_meta) {
+    CHECK(opt->n == m->table.total, "optimizer layout (%zu floats) does not match the model (%zu)", opt->n,
+          m->table.total);
+    SafeTensorsWriter *w = NULL;
+    char (*names)[PARAM_NAME_MAX + 16] = calloc((size_t)m->table.count * 2, sizeof *names);
+    int64_t step = opt->step;
+    ModxStatus st = names ? safetensors_writer_new(&w) : modx_fail(MODX_ERR_NOMEM, "out of memory");
+    if (st == MODX_OK) st = safetensors_writer_metadata(w, "modx.format", CHECKPOINT_FORMAT "-optim");
+    if (st == MODX_OK) st = add_meta(w, meta, n_meta);
+    if (st == MODX_OK) st = safetensors_writer_add(w, "step", ST_I64, 0, NULL, &step);
+    if (st == MODX_OK) st = add_params(w, m, opt->m, "exp_avg.", names);
+    if (st == MODX_OK) st = add_params(w, m, opt->v, "exp_avg_sq.", names + m->table.count);
+    if (st == MODX_OK) st = safetensors_writer_save(w, path);
+    if (st != MODX_OK) modx_error_prefix("writing optimizer state %s: ", path);
+    safetensors_writer_free(w);
+    free(names);
+    return st;
+}
+
+ModxStatus checkpoint_load_optim(const char *path, const ClipModel *m, AdamW *opt) {
+    CHECK(opt->n == m->table.total, "optimizer layout (%zu floats) does not match the model (%zu)", opt->n,
+          m->table.total);
+    SafeTensors *st = NULL;
+    MODX_TRY(safetensors_open(&st, path));
+    ModxStatus s = MODX_OK;
+    int32_t step32 = 0;
+    const StTensorInfo *t = safetensors_find(st, "step");
+    if (!t) s = modx_fail(MODX_ERR_FORMAT, "%s: missing tensor 'step' (expected I64 scalar)", path);
+    if (s == MODX_OK) s = safetensors_read_i32(st, "step", 0, NULL, &step32);
+    for (int i = 0; s == MODX_OK && i < m->table.count; i++) {
+        const ParamInfo *p = &m->table.items[i];
+        char name[PARAM_NAME_MAX + 16];
+        for (int k = 0; k < 2 && s == MODX_OK; k++) {
+            snprintf(name, sizeof name, "%s%s", k ? "exp_avg_sq." : "exp_avg.", p->name);
+            if (!safetensors_find(st, name))
+                s = modx_fail(MODX_ERR_FORMAT, "%s: missing optimizer tensor '%s'", path, name);
+            else
+                s = safetensors_read_f32(st, name, p->ndim, p->shape, (k ? opt->v : opt->m) + p->offset);
+        }
+    }
+    if (s == MODX_OK) opt->step = step32;
+    safetensors_close(st);
+    return s;
+}

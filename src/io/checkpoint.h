@@ -1,0 +1,50 @@
+/* Model and optimizer checkpoints as safetensors files.
+ *
+ * Model file (e.g. run/phase1.safetensors): one F32 tensor per parameter, named
+ * by its OpenCLIP state-dict key, in parameter-table order, so a file written by
+ * PyTorch/OpenCLIP loads here and ours loads there (torch.load of a dict of
+ * tensors via the safetensors format). Metadata:
+ *   "modx.format" = "modx-checkpoint-1"
+ *   "modx.config" = the OpenCLIP model config as JSON (so `modx inspect` and
+ *                   `--ckpt` alone are enough to rebuild the model)
+ * plus any caller entries (step, phase, strategy, ...). Reading accepts F32, F16
+ * and BF16 tensors; every parameter of the table must be present with its exact
+ * shape, and a tensor that is not a parameter is an error naming it (except the
+ * non-parameter entries OpenAI state dicts carry: input_resolution,
+ * context_length, vocab_size, and attn_mask buffers).
+ *
+ * Optimizer file (checkpoint_optim_path: X.safetensors → X.optim.safetensors):
+ * "exp_avg.<name>" and "exp_avg_sq.<name>" per parameter (PyTorch's AdamW state
+ * names), "step" (I64 scalar), plus caller metadata (RNG state, loader position).
+ * Both files are written atomically (tmp + fsync + rename). */
+#ifndef MODX_IO_CHECKPOINT_H
+#define MODX_IO_CHECKPOINT_H
+
+#include "clip/model.h"
+#include "core/error.h"
+#include "io/safetensors.h"
+#include "train/optim.h"
+
+#define CHECKPOINT_FORMAT "modx-checkpoint-1"
+
+typedef struct {
+    const char *key, *value;
+} CheckpointMeta;
+
+/* Writes the model's parameters (params: the model's flat layout, e.g. m->params). */
+ModxStatus checkpoint_save(const char *path, const ClipModel *m, const float *params, const CheckpointMeta *meta,
+                           int n_meta);
+/* Opens a checkpoint and builds its model: the config comes from `config_path`
+ * when given, else from the file's "modx.config" metadata (error when neither). */
+ModxStatus checkpoint_load(ClipModel **out, const char *path, const char *config_path);
+/* Reads every parameter of m's table from an open file into params. */
+ModxStatus checkpoint_read_params(const SafeTensors *st, const ClipModel *m, float *params);
+
+/* "dir/x.safetensors" → "dir/x.optim.safetensors" (malloc'd; "x" → "x.optim.safetensors"). */
+char *checkpoint_optim_path(const char *model_path);
+ModxStatus checkpoint_save_optim(const char *path, const ClipModel *m, const AdamW *opt, const CheckpointMeta *meta,
+                                 int n_meta);
+/* Restores m, v and step into an AdamW initialised for m's layout. */
+ModxStatus checkpoint_load_optim(const char *path, const ClipModel *m, AdamW *opt);
+
+#endif

@@ -1,0 +1,17 @@
+/* Elementwise activations of the MLP. OpenCLIP picks one per model through the
+ * config's "quick_gelu" flag:
+ *   quickgelu(x) = x·sigmoid(1.702·x)            (OpenAI CLIP)
+ *   gelu(x)      = x·Φ(x) = ½x(1 + erf(x/√2))    (torch.nn.GELU(), exact, no tanh)
+ * Forward writes out (n); backward adds dinp (n) += f'(inp)·dout. Parallel over
+ * fixed chunks (elementwise, so deterministic). */
+#ifndef MODX_NN_GELU_H
+#define MODX_NN_GELU_H
+
+#include <stddef.h>
+
+void quickgelu_forward(float *out, const float *inp, size_t n);
+void quickgelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+void gelu_forward(float *out, const float *inp, size_t n);
+void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
+#endif

@@ -1,0 +1,108 @@
+#include "nn/linear.h"
+#include "nn/parallel.h"
+
+#include <cblas.h>
+#include <stddef.h>
+
+#include "core/error.h"
+
+void linear_forward(float *out, const float *inp, const float *weight, const float *bias, int R, int C, int OC) {
+    CHECK(R >= 0 && C > 0 && OC > 0, "bad dims R=%d C=%d OC=%d", R, C, OC);
+    if (R == 0) return;
+    float beta = 0.0f;
+    if (bias) {
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)R * OC)
+        for (int r = 0; r < R; r++) {
+            float *o = out + (size_t)r * OC;
+            for (int j = 0; j < OC; j++) o[j] = bias[j];
+        }
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, OC, C, 1.0f, inp, C, weight, C, beta, out, OC);
+}
+
+void linear_forward_naive(float *out, const float *inp, const float *weight, const float *bias, int R, int C,
+                          int OC) {
+    for (int r = 0; r < R; r++)
+        for (int o = 0; o < OC; o++) {
+            float s = bias ? bias[o] : 0.0f;
+            for (int i = 0; i < C; i++) s += inp[(size_t)r * C + i] * weight[(size_t)o * C + i];
+            out[(size_t)r * OC + o] = s;
+        }
+}
+
+void bias_backward(float *dbias, const float *dout, int R, int OC) {
+    enum { BLK = 32 };
+    int nblk = (OC + BLK - 1) / BLK;
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)R * OC)
+    for (int b = 0; b < nblk; b++) {
+        int o0 = b * BLK, o1 = o0 + BLK < OC ? o0 + BLK : OC;
+        float acc[BLK] = {0};
+        for (int r = 0; r < R; r++) {
+            const float *d = dout + (size_t)r * OC;
+            for (int o = o0; o < o1; o++) acc[o - o0] += d[o];
+        }
+        for (int o = o0; o < o1; o++) dbias[o] += acc[o - o0];
+    }
+}
+
+void linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                     const float *weight, int R, int C, int OC) {
+    CHECK(R >= 0 && C > 0 && OC > 0, "bad dims R=%d C=%d OC=%d", R, C, OC);
+    if (R == 0) return;
+    if (dinp)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
+    if (dweight)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, R, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+    if (dbias) bias_backward(dbias, dout, R, OC);
+}
+
+void linear_backward_naive(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                           const float *weight, int R, int C, int OC) {
+    for (int r = 0; r < R; r++)
+        for (int o = 0; o < OC; o++) {
+            float d = dout[(size_t)r * OC + o];
+            if (dbias) dbias[o] += d;
+            for (int i = 0; i < C; i++) {
+                if (dinp) dinp[(size_t)r * C + i] += d * weight[(size_t)o * C + i];
+                if (dweight) dweight[(size_t)o * C + i] += d * inp[(size_t)r * C + i];
+            }
+        }
+}
+
+void matmul_forward(float *out, const float *inp, const float *proj, int R, int C, int OC) {
+    CHECK(R >= 0 && C > 0 && OC > 0, "bad dims R=%d C=%d OC=%d", R, C, OC);
+    if (R == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, OC, C, 1.0f, inp, C, proj, OC, 0.0f, out, OC);
+}
+
+void matmul_forward_naive(float *out, const float *inp, const float *proj, int R, int C, int OC) {
+    for (int r = 0; r < R; r++)
+        for (int o = 0; o < OC; o++) {
+            float s = 0.0f;
+            for (int i = 0; i < C; i++) s += inp[(size_t)r * C + i] * proj[(size_t)i * OC + o];
+            out[(size_t)r * OC + o] = s;
+        }
+}
+
+void matmul_backward(float *dinp, float *dproj, const float *dout, const float *inp, const float *proj, int R,
+                     int C, int OC) {
+    CHECK(R >= 0 && C > 0 && OC > 0, "bad dims R=%d C=%d OC=%d", R, C, OC);
+    if (R == 0) return;
+    if (dinp)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, C, OC, 1.0f, dout, OC, proj, OC, 1.0f, dinp, C);
+    if (dproj)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, OC, R, 1.0f, inp, C, dout, OC, 1.0f, dproj, OC);
+}
+
+void matmul_backward_naive(float *dinp, float *dproj, const float *dout, const float *inp, const float *proj,
+                           int R, int C, int OC) {
+    for (int r = 0; r < R; r++)
+        for (int o = 0; o < OC; o++) {
+            float d = dout[(size_t)r * OC + o];
+            for (int i = 0; i < C; i++) {
+                if (dinp) dinp[(size_t)r * C + i] += d * proj[(size_t)i * OC + o];
+                if (dproj) dproj[(size_t)i * OC + o] += d * inp[(size_t)r * C + i];
+            }
+        }
+}
