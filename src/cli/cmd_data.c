@@ -1,4 +1,6 @@
 /* modx data <sub>: dataset formats, the binary cache and the emoji data.
+ *   prepare  decode + tokenize a dataset into a binary cache (cmd_data_build.c)
+ *   emoji    build the embedded emoji data (cmd_data_build.c)
  *   check    read a dataset's annotations and report counts and skipped items
  *   info     validate a cache and print what it holds
  *   phases   print how a cache's images are cut into phases */
@@ -196,13 +198,18 @@ typedef struct {
     int (*run)(int argc, char **argv);
 } DataSub;
 
+int data_prepare_cmd(int argc, char **argv); /* cmd_data_build.c */
+int data_emoji_cmd(int argc, char **argv);
+
 static const DataSub SUBS[] = {
+    {"prepare", "decode + tokenize a dataset into a binary cache", data_prepare_cmd},
+    {"emoji", "build the embedded emoji data (one domain per vendor)", data_emoji_cmd},
     {"check", "read a dataset's annotations, print counts and skipped items", data_check},
     {"info", "validate a dataset cache and print what it holds", data_info},
     {"phases", "print how a cache's images are cut into phases", data_phases},
 };
 
-MODX_COMMAND(data, "data", "datasets: check, info, phases") {
+MODX_COMMAND(data, "data", "datasets: prepare, emoji, check, info, phases") {
     size_t n_subs = sizeof SUBS / sizeof *SUBS;
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         printf("usage: modx data <command> [options]   (modx data <command> --help for its options)\n");

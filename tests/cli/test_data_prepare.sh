@@ -21,7 +21,6 @@ grep -q "nope.png" "$TMP/err"
 "$MODX" data prepare --format manifest --input "$TMP/bad.jsonl" --vocab $V --size 8 --skip-bad --out "$TMP/b" >"$TMP/out"
 grep -q "5 images, 11 captions" "$TMP/out"
 grep -q "skipped 1 item" "$TMP/out"
-# a vocab that is not the one the cache was built with is reported by the loader side (cache_check_compat)
 if [ -d third_party/npm/node_modules/emojibase-data ]; then
   "$MODX" data emoji --npm third_party/npm --vocab $V --size 16 --context 32 --out "$TMP/e" >"$TMP/e.txt"
   cat "$TMP/e.txt"

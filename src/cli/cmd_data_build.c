@@ -1,8 +1,4 @@
-/* modx data prepare / modx data emoji. Kept out of the build (src/cli/pending/)
- * until the image and tokenizer implementations are on main; then this file
- * moves to src/cli/ and the two entries below join SUBS in cmd_data.c:
- *   {"prepare", "decode + tokenize a dataset into a binary cache", data_prepare_cmd},
- *   {"emoji", "build the embedded emoji data (one domain per vendor)", data_emoji_cmd}, */
+/* modx data prepare / modx data emoji (dispatched from cmd_data.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +91,7 @@ int data_emoji_cmd(int argc, char **argv) {
                "from the npm packages in DIR (default third_party/npm; install with scripts/setup_npm.sh),\n"
                "four caption templates per image (see src/data/emoji.h), a train/test split by emoji\n"
                "(seeded, default seed 0, 10%% test, the same for every vendor). Writes DIR/dataset.cache and\n"
-               "DIR/captions.txt (every caption once per line, e.g. to train a tokenizer). Re-running gives\n"
+               "DIR/captions.txt (one line per caption, e.g. to train a tokenizer). Re-running gives\n"
                "byte-identical files. Without --vocab only captions.txt is written.\n");
         return 0;
     }
