@@ -1,0 +1,149 @@
+/* modx data prepare / modx data emoji (dispatched from cmd_data.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "data/dataset.h"
+#include "data/emoji.h"
+#include "data/prepare.h"
+
+int data_read_dataset(const char *cmd, const CliOpt *o, Dataset *ds); /* cmd_data.c */
+extern const char DATA_READ_HELP[];
+
+static int make_dir(const char *cmd, const char *dir) {
+    if (mkdir(dir, 0755) != 0) {
+        struct stat sb;
+        if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "modx %s: cannot create the output folder %s\n", cmd, dir);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int run_prepare(const char *cmd, const Dataset *ds, const char *vocab, long size, long context, int skip_bad,
+                       const char *out_dir) {
+    if (make_dir(cmd, out_dir)) return 1;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/dataset.cache", out_dir);
+    PrepareOptions po = {.vocab_path = vocab, .image_size = (int)size, .context = (int)context, .skip_bad = skip_bad};
+    PrepareReport rep;
+    if (data_prepare(ds, &po, path, &rep) != MODX_OK) {
+        prepare_report_free(&rep);
+        return cli_report_error(cmd);
+    }
+    printf("wrote %s: %zu images, %zu captions, %zu domains, %ld px, context %ld\n", path, rep.n_images, rep.n_captions,
+           ds->n_domains, size, context);
+    if (rep.n_skipped) {
+        printf("skipped %zu item(s) while decoding/tokenizing:\n", rep.n_skipped);
+        for (size_t i = 0; i < rep.n_skipped; i++) printf("  %s\n", rep.skipped[i]);
+    }
+    prepare_report_free(&rep);
+    return 0;
+}
+
+int data_prepare_cmd(int argc, char **argv) {
+    const char *cmd = "data prepare";
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: modx data prepare --format F --input FILE [--images DIR] [--split S] [--domain NAME]\n"
+               "                         --vocab FILE --size S [--context T] [--skip-bad] --out DIR\n"
+               "Decodes every image once (resize shorter side to S, bicubic, centre crop), tokenizes every\n"
+               "caption (context T, default 77) and writes DIR/dataset.cache (see src/data/cache.h).\n%s"
+               "  --vocab FILE    BPE merges file; its CRC-32 is stored so a mismatched tokenizer is detected\n"
+               "  --size S        image size in pixels\n",
+               DATA_READ_HELP);
+        return 0;
+    }
+    CliOpt o[] = {{"--format", 1, NULL}, {"--input", 1, NULL}, {"--images", 1, NULL}, {"--split", 1, NULL},
+                  {"--domain", 1, NULL}, {"--skip-bad", 0, NULL}, {"--vocab", 1, NULL}, {"--size", 1, NULL},
+                  {"--context", 1, NULL}, {"--out", 1, NULL}};
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, o, 10, pos, 0, &npos)) return 2;
+    long size = 0, context = 77;
+    if (!o[6].value || !o[7].value || !o[9].value) {
+        fprintf(stderr, "modx %s: --vocab, --size and --out are required (see --help)\n", cmd);
+        return 2;
+    }
+    if (cli_int(cmd, "--size", o[7].value, 1, 4096, &size)) return 2;
+    if (o[8].value && cli_int(cmd, "--context", o[8].value, 2, 4096, &context)) return 2;
+    Dataset ds;
+    int rc = data_read_dataset(cmd, o, &ds);
+    if (rc) return rc;
+    if (ds.n_skipped) {
+        printf("skipped %zu item(s) while reading:\n", ds.n_skipped);
+        for (size_t i = 0; i < ds.n_skipped; i++) printf("  %s\n", ds.skipped[i]);
+    }
+    rc = run_prepare(cmd, &ds, o[6].value, size, context, o[5].value != NULL, o[9].value);
+    dataset_free(&ds);
+    return rc;
+}
+
+int data_emoji_cmd(int argc, char **argv) {
+    const char *cmd = "data emoji";
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: modx data emoji [--npm DIR] [--vocab FILE --size S] [--context T] [--seed N] [--test-fraction F]\n"
+               "                       --out DIR\n"
+               "Builds the embedded emoji data: one domain per vendor (apple, google, twitter, facebook)\n"
+               "from the npm packages in DIR (default third_party/npm; install with scripts/setup_npm.sh),\n"
+               "four caption templates per image (see src/data/emoji.h), a train/test split by emoji\n"
+               "(seeded, default seed 0, 10%% test, the same for every vendor). Writes DIR/dataset.cache and\n"
+               "DIR/captions.txt (one line per caption, e.g. to train a tokenizer). Re-running gives\n"
+               "byte-identical files. Without --vocab only captions.txt is written.\n");
+        return 0;
+    }
+    CliOpt o[] = {{"--npm", 1, NULL}, {"--vocab", 1, NULL}, {"--size", 1, NULL}, {"--context", 1, NULL},
+                  {"--seed", 1, NULL}, {"--test-fraction", 1, NULL}, {"--out", 1, NULL}};
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, o, 7, pos, 0, &npos)) return 2;
+    if (!o[6].value || (o[1].value && !o[2].value)) {
+        fprintf(stderr, "modx %s: --out is required, and --size with --vocab (see --help)\n", cmd);
+        return 2;
+    }
+    long size = 0, context = 77, seed = 0;
+    double frac = 0.1;
+    if (o[2].value && cli_int(cmd, "--size", o[2].value, 1, 4096, &size)) return 2;
+    if (o[3].value && cli_int(cmd, "--context", o[3].value, 2, 4096, &context)) return 2;
+    if (o[4].value && cli_int(cmd, "--seed", o[4].value, 0, 2147483647L, &seed)) return 2;
+    if (o[5].value && cli_double(cmd, "--test-fraction", o[5].value, &frac)) return 2;
+    Dataset ds;
+    dataset_init(&ds);
+    EmojiOptions eo = {.seed = (uint64_t)seed, .test_fraction = frac};
+    EmojiReport er;
+    if (emoji_build_dataset(&ds, o[0].value ? o[0].value : "third_party/npm", &eo, &er) != MODX_OK) {
+        dataset_free(&ds);
+        return cli_report_error(cmd);
+    }
+    printf("emoji: %zu base emojis, %zu of them test (seed %ld)\n", er.n_base_emoji, er.n_test_base_emoji, seed);
+    for (int v = 0; v < EMOJI_N_VENDORS; v++) {
+        printf("  %-9s train %zu images / %zu captions, test %zu images / %zu captions", EMOJI_VENDORS[v], er.images[v][0],
+               er.captions[v][0], er.images[v][1], er.captions[v][1]);
+        if (er.unlabelled[v]) printf(", %zu images without a label left out (e.g. %s)", er.unlabelled[v], er.first_unlabelled[v]);
+        printf("\n");
+    }
+    int rc = make_dir(cmd, o[6].value);
+    if (!rc) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/captions.txt", o[6].value);
+        FILE *f = fopen(path, "w");
+        if (!f) {
+            fprintf(stderr, "modx %s: cannot write %s\n", cmd, path);
+            rc = 1;
+        } else {
+            for (size_t i = 0; i < ds.n_captions; i++) fprintf(f, "%s\n", ds.captions[i].text);
+            if (fclose(f) != 0) {
+                fprintf(stderr, "modx %s: cannot write %s\n", cmd, path);
+                rc = 1;
+            }
+        }
+    }
+    if (!rc && o[1].value) rc = run_prepare(cmd, &ds, o[1].value, size, context, 0, o[6].value);
+    else if (!rc) printf("no --vocab: wrote only %s/captions.txt (train a tokenizer on it, then run again with --vocab)\n",
+                         o[6].value);
+    dataset_free(&ds);
+    return rc;
+}

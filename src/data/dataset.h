@@ -1,0 +1,130 @@
+/* In-memory description of an image–caption dataset, and its readers.
+ *
+ * A Dataset lists images (path, domain, split) and captions (UTF-8 text, the
+ * index of their image). Every image has at least one caption; captions of one
+ * image are stored next to each other. Three on-disk formats are read:
+ *
+ *   manifest  JSON Lines, one image per line:
+ *             {"image": "path", "captions": ["...", ...], "domain": "name", "split": "train"}
+ *             ("domain" and "split" optional; relative paths are relative to the
+ *             manifest's directory)
+ *   karpathy  dataset_coco.json / dataset_flickr30k.json: {"images": [{"filepath"?,
+ *             "filename", "split", "sentences": [{"raw": ...}]}]}; paths are
+ *             root/filepath/filename (COCO) or root/filename (Flickr30K)
+ *   coco      captions_*.json: {"images": [{"id", "file_name"}],
+ *             "annotations": [{"image_id", "caption"}]}; paths are root/file_name
+ *
+ * Errors name the file, the line or item and what was expected. A file-level
+ * problem (missing file, malformed JSON document, wrong top-level type) always
+ * fails. A per-item problem (a bad JSONL line, a wrong field type, a caption that
+ * is empty or not UTF-8, an annotation for an unknown image, an image left with
+ * no caption) fails unless `skip_bad` is set, in which case the item is left out
+ * and its message is appended to Dataset.skipped (never silent). */
+#ifndef MODX_DATA_DATASET_H
+#define MODX_DATA_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef enum {
+    DATASET_SPLIT_NONE = 0, /* the format gives no split */
+    DATASET_SPLIT_TRAIN = 1,
+    DATASET_SPLIT_VAL = 2,
+    DATASET_SPLIT_TEST = 3,
+    DATASET_SPLIT_RESTVAL = 4,
+} DatasetSplit;
+
+/* Bit mask of splits: 1u << DatasetSplit. DATASET_SPLITS_ALL keeps everything. */
+#define DATASET_SPLITS_ALL 0x1Fu
+
+typedef struct {
+    char *path;      /* owned; joined with the root directory */
+    uint32_t domain; /* index into Dataset.domains */
+    uint8_t split;   /* DatasetSplit */
+} DatasetImage;
+
+typedef struct {
+    char *text;     /* owned, valid non-empty UTF-8 */
+    uint32_t image; /* index into Dataset.images */
+} DatasetCaption;
+
+typedef struct {
+    DatasetImage *images; /* n_images */
+    size_t n_images, cap_images;
+    DatasetCaption *captions; /* n_captions, grouped by image in image order */
+    size_t n_captions, cap_captions;
+    char **domains; /* n_domains owned names, in order of first use */
+    size_t n_domains;
+    char **skipped; /* n_skipped owned messages (only with skip_bad) */
+    size_t n_skipped;
+    size_t n_filtered; /* images left out because their split was not selected */
+} Dataset;
+
+typedef struct {
+    int skip_bad;          /* per-item errors become entries of Dataset.skipped */
+    unsigned splits;       /* mask of splits to keep (0 = DATASET_SPLITS_ALL) */
+    const char *domain;    /* domain name for items that name none (NULL = format default) */
+} DatasetOptions;
+
+void dataset_init(Dataset *ds);
+void dataset_free(Dataset *ds);
+
+/* Parses "train", "val", "test", "restval", "none" joined by '+' (e.g. "train+restval")
+ * into a mask; "all" keeps everything. */
+ModxStatus dataset_parse_splits(const char *text, unsigned *mask);
+const char *dataset_split_name(int split);
+
+/* Readers of whole files. `root` is the image directory (NULL: the manifest's own
+ * directory for manifests; required for karpathy and coco). */
+ModxStatus dataset_read_manifest(Dataset *ds, const char *path, const DatasetOptions *opt);
+ModxStatus dataset_read_karpathy(Dataset *ds, const char *path, const char *root, const DatasetOptions *opt);
+ModxStatus dataset_read_coco(Dataset *ds, const char *path, const char *root, const DatasetOptions *opt);
+
+/* The same from memory (used by the file readers and by the fuzz targets);
+ * `name` is used in messages, `root` prefixes relative image paths ("" = none). */
+ModxStatus dataset_parse_manifest(Dataset *ds, const char *text, size_t n, const char *name, const char *root,
+                                  const DatasetOptions *opt);
+ModxStatus dataset_parse_karpathy(Dataset *ds, const char *text, size_t n, const char *name, const char *root,
+                                  const DatasetOptions *opt);
+ModxStatus dataset_parse_coco(Dataset *ds, const char *text, size_t n, const char *name, const char *root,
+                              const DatasetOptions *opt);
+
+/* Building blocks shared by the readers (and the emoji builder). */
+ModxStatus dataset_domain_id(Dataset *ds, const char *name, uint32_t *id);
+/* Appends an image; *index receives its index. `path` is copied. */
+ModxStatus dataset_add_image(Dataset *ds, const char *path, uint32_t domain, int split, uint32_t *index);
+/* Appends a caption of the last image added (keeps captions grouped). `text` is copied. */
+ModxStatus dataset_add_caption(Dataset *ds, const char *text, size_t len);
+/* A per-item error: with skip_bad, records "<message>" in ds->skipped and returns
+ * MODX_OK (the caller leaves the item out); otherwise records it as the error and
+ * returns MODX_ERR_FORMAT. */
+ModxStatus dataset_bad_item(Dataset *ds, int skip_bad, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Records a skipped item; printf-style. */
+ModxStatus dataset_add_skip(Dataset *ds, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* NULL when `text` (n bytes) is an acceptable caption, else a short reason
+ * ("empty caption", "not valid UTF-8 at byte 7", ...) in a static/thread buffer. */
+const char *dataset_caption_problem(const char *text, size_t n);
+/* Joins root and a relative path into a malloc'd string (absolute paths and an
+ * empty root are copied as they are). NULL on out of memory (message recorded). */
+char *dataset_join_path(const char *root, const char *path);
+
+/* 1 when s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points
+ * above U+10FFFF). *bad_at receives the offset of the first bad byte otherwise. */
+int utf8_valid(const char *s, size_t n, size_t *bad_at);
+
+/* Parses exactly one JSON value from text[0..n) (only whitespace may follow it).
+ * NULL on malformed input, with *err_off = the byte offset of the problem. */
+struct cJSON;
+struct cJSON *dataset_json_parse(const char *text, size_t n, size_t *err_off);
+
+/* The same for a whole file's text: on failure records "name:line:col: expected a
+ * JSON document, found malformed JSON" and returns MODX_ERR_FORMAT. */
+ModxStatus dataset_json_document(const char *text, size_t n, const char *name, struct cJSON **out);
+
+/* Reads a whole file into a malloc'd, NUL-terminated buffer. */
+ModxStatus dataset_read_file(const char *path, char **data, size_t *n);
+
+#endif

@@ -1,0 +1,149 @@
+/* Manifest reader: JSON Lines, one image per line (see dataset.h). */
+#include <cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/dataset.h"
+
+static ModxStatus split_from_name(const char *s, int *split) {
+    for (int k = DATASET_SPLIT_NONE; k <= DATASET_SPLIT_RESTVAL; k++)
+        if (!strcmp(s, dataset_split_name(k))) {
+            *split = k;
+            return MODX_OK;
+        }
+    return MODX_ERR_FORMAT;
+}
+
+/* One line (not NUL-terminated). Returns MODX_OK when the line was added or skipped. */
+static ModxStatus parse_line(Dataset *ds, const char *line, size_t len, const char *name, size_t lineno,
+                             const char *root, const DatasetOptions *opt, unsigned mask) {
+    int skip = opt->skip_bad;
+    size_t off = 0;
+    cJSON *obj = dataset_json_parse(line, len, &off);
+    ModxStatus st = MODX_OK;
+    char *path = NULL;
+    if (!obj) {
+        return dataset_bad_item(ds, skip, "%s:%zu: expected one JSON object per line, found malformed JSON near column %zu",
+                                name, lineno, off + 1);
+    }
+    if (!cJSON_IsObject(obj)) {
+        st = dataset_bad_item(ds, skip, "%s:%zu: expected a JSON object {\"image\": ..., \"captions\": [...]}, found %s",
+                              name, lineno, cJSON_IsArray(obj) ? "an array" : "a scalar");
+        goto done;
+    }
+    const cJSON *img = cJSON_GetObjectItemCaseSensitive(obj, "image");
+    if (!cJSON_IsString(img) || !img->valuestring[0]) {
+        st = dataset_bad_item(ds, skip, "%s:%zu: \"image\": expected a non-empty string path, found %s", name, lineno,
+                              !img ? "no such field" : cJSON_IsString(img) ? "\"\"" : "another type");
+        goto done;
+    }
+    const char *domain_name = opt->domain ? opt->domain : "default";
+    const cJSON *dom = cJSON_GetObjectItemCaseSensitive(obj, "domain");
+    if (dom) {
+        if (!cJSON_IsString(dom) || !dom->valuestring[0]) {
+            st = dataset_bad_item(ds, skip, "%s:%zu: \"domain\": expected a non-empty string", name, lineno);
+            goto done;
+        }
+        domain_name = dom->valuestring;
+    }
+    int split = DATASET_SPLIT_NONE;
+    const cJSON *spl = cJSON_GetObjectItemCaseSensitive(obj, "split");
+    if (spl) {
+        if (!cJSON_IsString(spl) || split_from_name(spl->valuestring, &split) != MODX_OK) {
+            st = dataset_bad_item(ds, skip, "%s:%zu: \"split\": expected one of \"train\", \"val\", \"test\", \"restval\"",
+                                  name, lineno);
+            goto done;
+        }
+    }
+    const cJSON *caps = cJSON_GetObjectItemCaseSensitive(obj, "captions");
+    if (!cJSON_IsArray(caps)) {
+        st = dataset_bad_item(ds, skip, "%s:%zu: \"captions\": expected an array of strings, found %s", name, lineno,
+                              caps ? "another type" : "no such field");
+        goto done;
+    }
+    /* Validate every caption first so the image is added only with at least one. */
+    int n_good = 0, k = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, caps) {
+        const char *why = !cJSON_IsString(c) ? "expected a string"
+                                             : dataset_caption_problem(c->valuestring, strlen(c->valuestring));
+        if (why) {
+            st = dataset_bad_item(ds, skip, "%s:%zu: captions[%d]: %s", name, lineno, k, why);
+            if (st != MODX_OK) goto done;
+        } else {
+            n_good++;
+        }
+        k++;
+    }
+    if (n_good == 0) {
+        st = dataset_bad_item(ds, skip, "%s:%zu: image '%s': expected at least one caption, found %s", name, lineno,
+                              img->valuestring, k ? "none valid" : "an empty list");
+        goto done;
+    }
+    if (!(mask & (1u << split))) {
+        ds->n_filtered++;
+        goto done;
+    }
+    uint32_t domain;
+    if ((st = dataset_domain_id(ds, domain_name, &domain)) != MODX_OK) goto done;
+    if (!(path = dataset_join_path(root, img->valuestring))) {
+        st = MODX_ERR_NOMEM;
+        goto done;
+    }
+    if ((st = dataset_add_image(ds, path, domain, split, NULL)) != MODX_OK) goto done;
+    cJSON_ArrayForEach(c, caps) {
+        if (cJSON_IsString(c) && !dataset_caption_problem(c->valuestring, strlen(c->valuestring)))
+            if ((st = dataset_add_caption(ds, c->valuestring, strlen(c->valuestring))) != MODX_OK) goto done;
+    }
+done:
+    free(path);
+    cJSON_Delete(obj);
+    return st;
+}
+
+ModxStatus dataset_parse_manifest(Dataset *ds, const char *text, size_t n, const char *name, const char *root,
+                                  const DatasetOptions *opt) {
+    DatasetOptions defaults = {0};
+    if (!opt) opt = &defaults;
+    unsigned mask = opt->splits ? opt->splits : DATASET_SPLITS_ALL;
+    size_t lineno = 0, pos = 0, n_items = 0;
+    while (pos < n) {
+        const char *line = text + pos;
+        const char *nl = memchr(line, '\n', n - pos);
+        size_t len = nl ? (size_t)(nl - line) : n - pos;
+        pos += len + (nl ? 1 : 0);
+        lineno++;
+        size_t k = 0;
+        while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
+        if (k == len) continue; /* blank line */
+        n_items++;
+        MODX_TRY(parse_line(ds, line, len, name, lineno, root, opt, mask));
+    }
+    if (n_items == 0) return modx_fail(MODX_ERR_FORMAT, "%s: expected JSON Lines with one image per line, found no items", name);
+    if (ds->n_images == 0 && ds->n_filtered == 0)
+        return modx_fail(MODX_ERR_FORMAT, "%s: no usable item (%zu skipped; the first: %s)", name, ds->n_skipped,
+                         ds->n_skipped ? ds->skipped[0] : "-");
+    return MODX_OK;
+}
+
+ModxStatus dataset_read_manifest(Dataset *ds, const char *path, const DatasetOptions *opt) {
+    char *text;
+    size_t n;
+    MODX_TRY(dataset_read_file(path, &text, &n));
+    const char *slash = strrchr(path, '/');
+    char *root = NULL;
+    if (slash) {
+        root = malloc((size_t)(slash - path) + 2);
+        if (!root) {
+            free(text);
+            return modx_fail(MODX_ERR_NOMEM, "out of memory");
+        }
+        size_t nr = slash == path ? 1 : (size_t)(slash - path);
+        memcpy(root, path, nr);
+        root[nr] = '\0';
+    }
+    ModxStatus st = dataset_parse_manifest(ds, text, n, path, root ? root : "", opt);
+    free(root);
+    free(text);
+    return st;
+}
