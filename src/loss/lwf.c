@@ -8,18 +8,29 @@
 
 size_t lwf_scratch_floats(int B) {
     CHECK(B >= 1, "batch %d", B);
-    return 2 * (size_t)B * (size_t)B + 6 * (size_t)B;
+    return 2 * (size_t)B * (size_t)B + 7 * (size_t)B;
 }
 
-/* logsumexp of x[k·stride]/tau over n entries, max-subtracted, in double. */
-static double lse_strided(const float *x, int n, size_t stride, double inv_tau) {
+/* The largest of n floats at `stride`. */
+static float max_strided(const float *x, int n, size_t stride) {
     float mx = x[0];
     for (int j = 1; j < n; j++)
         if (x[(size_t)j * stride] > mx) mx = x[(size_t)j * stride];
-    const double m = (double)mx * inv_tau;
+    return mx;
+}
+
+/* logsumexp of x[k·stride]/tau over n entries MINUS mx/tau (mx = the largest
+ * entry), in double: a number in [0, log n] that keeps its relative precision
+ * when stored as float, however large the logits are. */
+static double lse_rel_strided(const float *x, int n, size_t stride, double inv_tau, float mx) {
     double sum = 0.0;
-    for (int j = 0; j < n; j++) sum += exp((double)x[(size_t)j * stride] * inv_tau - m);
-    return m + log(sum);
+    for (int j = 0; j < n; j++) sum += exp(((double)x[(size_t)j * stride] - mx) * inv_tau);
+    return log(sum);
+}
+
+static double lse_strided(const float *x, int n, size_t stride, double inv_tau) {
+    const float mx = max_strided(x, n, stride);
+    return (double)mx * inv_tau + lse_rel_strided(x, n, stride, inv_tau, mx);
 }
 
 /* H(softmax(q/τ), softmax(x/τ)) = lse(x/τ) − Σ softmax(q/τ)·x/τ, given both lse. */
@@ -39,8 +50,10 @@ float lwf_forward_backward(float *dV, float *dT, float *dlogit_scale, float *scr
     const size_t BB = (size_t)B * (size_t)B;
     float *Z = scratch;       /* (B, B) s·V·Tᵀ, later the gradient G */
     float *Zo = Z + BB;       /* (B, B) s°·V°·T°ᵀ */
-    float *pcol = Zo + BB;    /* (B) logsumexp of Z's column j / τ */
-    float *qcol = pcol + B;   /* (B) of Zo's column j / τ */
+    float *pmax = Zo + BB;    /* (B) largest entry of Z's column j */
+    float *qmax = pmax + B;   /* (B) of Zo's column j */
+    float *pcol = qmax + B;   /* (B) logsumexp of Z's column j / τ, minus pmax/τ */
+    float *qcol = pcol + B;   /* (B) the same for Zo */
     float *hcol = qcol + B;   /* (B) soft CE of column j */
     float *hrow = hcol + B;   /* (B) soft CE of row i */
     float *drow = hrow + B;   /* (B) row i's share of Σ G∘Z */
@@ -50,13 +63,20 @@ float lwf_forward_backward(float *dV, float *dT, float *dlogit_scale, float *scr
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, B, E, s, V, E, T, E, 0.0f, Z, B);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, B, E, so, V_old, E, T_old, E, 0.0f, Zo, B);
 
-    /* Columns (text→image rows) first: the row pass overwrites Z with G. */
+    /* Columns (text→image rows) first: the row pass overwrites Z with G.
+     * Each column keeps its max and its logsumexp relative to it, so the
+     * row pass can form the column softmax without float rounding of a large
+     * logsumexp (p − q is tiny when both are nearly one-hot, at s = 100). */
 #pragma omp parallel for schedule(static)
     for (int j = 0; j < B; j++) {
-        const double lp = lse_strided(Z + j, B, (size_t)B, inv_tau), lq = lse_strided(Zo + j, B, (size_t)B, inv_tau);
-        pcol[j] = (float)lp;
-        qcol[j] = (float)lq;
-        hcol[j] = (float)soft_ce_strided(Z + j, Zo + j, B, (size_t)B, inv_tau, lp, lq);
+        pmax[j] = max_strided(Z + j, B, (size_t)B);
+        qmax[j] = max_strided(Zo + j, B, (size_t)B);
+        const double rp = lse_rel_strided(Z + j, B, (size_t)B, inv_tau, pmax[j]);
+        const double rq = lse_rel_strided(Zo + j, B, (size_t)B, inv_tau, qmax[j]);
+        pcol[j] = (float)rp;
+        qcol[j] = (float)rq;
+        hcol[j] = (float)soft_ce_strided(Z + j, Zo + j, B, (size_t)B, inv_tau, (double)pmax[j] * inv_tau + rp,
+                                         (double)qmax[j] * inv_tau + rq);
     }
 
     const int want_grad = dV || dT || dlogit_scale;
@@ -71,8 +91,9 @@ float lwf_forward_backward(float *dV, float *dT, float *dlogit_scale, float *scr
         double part = 0.0;
         for (int j = 0; j < B; j++) {
             const double u = (double)zi[j] * inv_tau, uo = (double)oi[j] * inv_tau;
-            const double g =
-                gscale * ((exp(u - lp) - exp(uo - lq)) + (exp(u - (double)pcol[j]) - exp(uo - (double)qcol[j])));
+            const double pc = exp(((double)zi[j] - pmax[j]) * inv_tau - (double)pcol[j]);
+            const double qc = exp(((double)oi[j] - qmax[j]) * inv_tau - (double)qcol[j]);
+            const double g = gscale * ((exp(u - lp) - exp(uo - lq)) + (pc - qc));
             part += g * zi[j];
             zi[j] = (float)g;
         }

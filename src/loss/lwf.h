@@ -45,7 +45,7 @@
 #define LWF_TAU_DEFAULT 1.0f
 
 /* Floats of scratch memory lwf_forward_backward needs for batch B
- * (2·B·B + 6·B). Allocate it once, outside the step loop. */
+ * (2·B·B + 7·B). Allocate it once, outside the step loop. */
 size_t lwf_scratch_floats(int B);
 
 /* Returns L_lwf (before the weight) and adds weight·dL_lwf/d{V, T, logit_scale}.
