@@ -23,7 +23,7 @@ void merge_params(float *out, const float *a, const float *b, size_t n, double t
 
 ModxStatus merge_check_mix(double t) {
     if (!isfinite(t) || t < 0.0 || t > 1.0)
-        return modx_fail(MODX_ERR_INVALID, "merge: mix t = %g, expected a number in [0, 1] (0 = A, 1 = B)", t);
+        return modx_fail(MODX_ERR_INVALID, "mix t = %g, expected a number in [0, 1] (0 = A, 1 = B)", t);
     return MODX_OK;
 }
 
@@ -49,14 +49,28 @@ ModxStatus merge_check_compatible(const ClipModel *a, const ClipModel *b, const 
                          (more_a ? ta : tb)->items[n].name, more_a ? name_a : name_b, more_a ? name_b : name_a);
     }
     /* Same shapes; settings such as heads or quick_gelu may still differ. */
-    char *ja = clip_config_to_json(&a->cfg), *jb = clip_config_to_json(&b->cfg);
+    const ClipConfig *ca = &a->cfg, *cb = &b->cfg;
+    const struct {
+        const char *key;
+        double va, vb;
+    } f[] = {{"quick_gelu", ca->quick_gelu, cb->quick_gelu},
+             {"vision_cfg.image_size", ca->vision.image_size, cb->vision.image_size},
+             {"vision_cfg.head_width", ca->vision.head_width, cb->vision.head_width},
+             {"vision_cfg.mlp_ratio", ca->vision.mlp_ratio, cb->vision.mlp_ratio},
+             {"text_cfg.heads", ca->text.heads, cb->text.heads},
+             {"text_cfg.mlp_ratio", ca->text.mlp_ratio, cb->text.mlp_ratio}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].va != f[i].vb)
+            return modx_fail(MODX_ERR_INVALID,
+                             "configs differ although every parameter shape agrees: %s is %g in %s but %g in %s",
+                             f[i].key, f[i].va, name_a, f[i].vb, name_b);
+    /* anything else the JSON form carries */
+    char *ja = clip_config_to_json(ca), *jb = clip_config_to_json(cb);
     ModxStatus st = MODX_OK;
     if (!ja || !jb)
         st = MODX_ERR_NOMEM;
     else if (strcmp(ja, jb))
-        st = modx_fail(MODX_ERR_INVALID,
-                       "configs differ although every parameter shape agrees: %s has %s, %s has %s", name_a, ja,
-                       name_b, jb);
+        st = modx_fail(MODX_ERR_INVALID, "configs differ: %s has %s, %s has %s", name_a, ja, name_b, jb);
     free(ja), free(jb);
     return st;
 }
