@@ -12,6 +12,7 @@
 #include "clip/model.h"
 #include "core/rng.h"
 #include "gradcheck.h"
+#include "features_util.h"
 #include "harness.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
@@ -24,40 +25,6 @@
 
 #define MICRO_CFG "tests/fixtures/clip_micro.json"
 
-static void unit_rows(Rng *r, float *x, int B, int E) {
-    for (int i = 0; i < B; i++) {
-        double n2 = 0.0;
-        for (int k = 0; k < E; k++) {
-            x[(size_t)i * E + k] = (float)rng_normal(r);
-            n2 += (double)x[(size_t)i * E + k] * x[(size_t)i * E + k];
-        }
-        for (int k = 0; k < E; k++) x[(size_t)i * E + k] = (float)(x[(size_t)i * E + k] / sqrt(n2));
-    }
-}
-
-/* rows of y = unit(x + noise·N(0,1)) */
-static void unit_noisy(Rng *r, float *y, const float *x, int B, int E, double noise) {
-    for (int i = 0; i < B; i++) {
-        double n2 = 0.0;
-        for (int k = 0; k < E; k++) {
-            double v = x[(size_t)i * E + k] + noise * rng_normal(r);
-            y[(size_t)i * E + k] = (float)v;
-            n2 += v * v;
-        }
-        for (int k = 0; k < E; k++) y[(size_t)i * E + k] = (float)(y[(size_t)i * E + k] / sqrt(n2));
-    }
-}
-
-static float *zf(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
-
-static double max_rel_diff(const float *got, const float *want, size_t n) {
-    double mx = 0.0, d = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        mx = fmax(mx, fabs(want[i]));
-        d = fmax(d, fabs((double)got[i] - want[i]));
-    }
-    return d / fmax(mx, 1e-30);
-}
 
 /* ---------------------------------------------------------------- LwF */
 
@@ -86,12 +53,12 @@ TEST(strat_lwf_blas_matches_naive) {
             const int B = LWF_SHAPES[si][0], E = LWF_SHAPES[si][1];
             const size_t n = (size_t)B * E;
             const float ls = scales[ti][0], lso = scales[ti][1], tau = taus[ti], w = 1.7f;
-            float *V = zf(n), *T = zf(n), *Vo = zf(n), *To = zf(n), *dV = zf(n), *dT = zf(n), *nV = zf(n),
-                  *nT = zf(n), *scratch = zf(lwf_scratch_floats(B));
-            unit_rows(&r, V, B, E);
-            unit_noisy(&r, T, V, B, E, 0.7);
-            unit_noisy(&r, Vo, V, B, E, 0.4);
-            unit_noisy(&r, To, Vo, B, E, 0.9);
+            float *V = fzalloc(n), *T = fzalloc(n), *Vo = fzalloc(n), *To = fzalloc(n), *dV = fzalloc(n), *dT = fzalloc(n), *nV = fzalloc(n),
+                  *nT = fzalloc(n), *scratch = fzalloc(lwf_scratch_floats(B));
+            rand_unit_rows(&r, V, B, E);
+            noisy_copy(&r, T, V, B, E, 0.7);
+            noisy_copy(&r, Vo, V, B, E, 0.4);
+            noisy_copy(&r, To, Vo, B, E, 0.9);
             float dls = 0.0f, nls = 0.0f;
             float loss = lwf_forward_backward(dV, dT, &dls, scratch, V, T, Vo, To, ls, lso, tau, w, B, E);
             double want = lwf_forward_backward_naive(nV, nT, &nls, V, T, Vo, To, ls, lso, tau, w, B, E);
@@ -100,7 +67,7 @@ TEST(strat_lwf_blas_matches_naive) {
                      harness_close_f32(__FILE__, __LINE__, "lwf dV blas vs naive", dV, nV, n, 1e-9, 1e-4) &&
                      harness_close_f32(__FILE__, __LINE__, "lwf dT blas vs naive", dT, nT, n, 1e-9, 1e-4);
             if (B > 1) /* B = 1: one-entry softmaxes, p = q = 1, every gradient is 0 */
-                worst = fmax(worst, fmax(max_rel_diff(dV, nV, n), max_rel_diff(dT, nT, n)));
+                worst = fmax(worst, fmax(rel_err(dV, nV, n), rel_err(dT, nT, n)));
             /* forward only: same loss; gradients are added, not written */
             float loss2 = lwf_forward_backward(NULL, NULL, NULL, scratch, V, T, Vo, To, ls, lso, tau, w, B, E);
             float dls2 = 1.0f;
@@ -120,10 +87,10 @@ TEST(strat_lwf_finite_difference) {
     float V[B * E], T[B * E], Vo[B * E], To[B * E];
     Rng r;
     rng_seed(&r, 6);
-    unit_rows(&r, V, B, E);
-    unit_noisy(&r, T, V, B, E, 0.8);
-    unit_noisy(&r, Vo, V, B, E, 0.5);
-    unit_noisy(&r, To, Vo, B, E, 1.0);
+    rand_unit_rows(&r, V, B, E);
+    noisy_copy(&r, T, V, B, E, 0.8);
+    noisy_copy(&r, Vo, V, B, E, 0.5);
+    noisy_copy(&r, To, Vo, B, E, 1.0);
     const float taus[] = {1.0f, 2.0f};
     for (int ti = 0; ti < 2; ti++) {
         LwfCtx c = {V, T, Vo, To, 1.3f, 0.9f, taus[ti], B, E};
@@ -150,8 +117,8 @@ TEST(strat_lwf_identity_same_model) {
     float V[B * E], T[B * E], dV[B * E] = {0}, dT[B * E] = {0}, dls = 0.0f, scratch[2 * B * B + 7 * B];
     Rng r;
     rng_seed(&r, 17);
-    unit_rows(&r, V, B, E);
-    unit_noisy(&r, T, V, B, E, 0.6);
+    rand_unit_rows(&r, V, B, E);
+    noisy_copy(&r, T, V, B, E, 0.6);
     const float ls = 2.3f, tau = 1.5f;
     float loss = lwf_forward_backward(dV, dT, &dls, scratch, V, T, V, T, ls, ls, tau, 1.0f, B, E);
     double ent = 0.0, s = exp(ls);
@@ -192,8 +159,8 @@ TEST(strat_lwf_identity_onehot_is_contrastive) {
     for (int i = 0; i < B; i++) O[i * E + i] = 1.0f;
     Rng r;
     rng_seed(&r, 29);
-    unit_rows(&r, V, B, E);
-    unit_noisy(&r, T, V, B, E, 0.7);
+    rand_unit_rows(&r, V, B, E);
+    noisy_copy(&r, T, V, B, E, 0.7);
     const float ls = 2.0f, ls_old = 10.0f; /* s° = 22026: off-diagonal targets e^-22026 = 0 */
     float dV[B * E] = {0}, dT[B * E] = {0}, dls = 0.0f, cV[B * E] = {0}, cT[B * E] = {0}, cls = 0.0f;
     float loss = lwf_forward_backward(dV, dT, &dls, scratch, V, T, O, O, ls, ls_old, 1.0f, 1.0f, B, E);
@@ -234,7 +201,7 @@ TEST(strat_lwf_pytorch_reference) {
         float dV[B * E] = {0}, dT[B * E] = {0}, dls = 0.0f, scratch[2 * B * B + 7 * B];
         float loss = lwf_forward_backward(dV, dT, &dls, scratch, V, T, Vo, To, ls, lso, tau, 1.0f, B, E);
         printf("    lwf vs pytorch tau %g: loss %.7g (rel %.2g), dV %.2g, dT %.2g, dls %.2g\n", tau, loss,
-               fabs(loss - want_loss) / want_loss, max_rel_diff(dV, wV, B * E), max_rel_diff(dT, wT, B * E),
+               fabs(loss - want_loss) / want_loss, rel_err(dV, wV, B * E), rel_err(dT, wT, B * E),
                fabs(dls - want_dls) / fabs(want_dls));
         EXPECT(fabs(loss - want_loss) <= 1e-5 * fabs(want_loss), "tau %g: loss %.9g, torch %.9g", tau, loss,
                want_loss);
@@ -263,7 +230,7 @@ static double ewc_ctx_loss(void *p) {
 
 TEST(strat_ewc_penalty_value_and_gradient) {
     enum { N = 1000 }; /* more than EWC_CHUNKS, not a multiple of it */
-    float *theta = zf(N), *star = zf(N), *fisher = zf(N), *g = zf(N), *g0 = zf(N), *g0copy = zf(N);
+    float *theta = fzalloc(N), *star = fzalloc(N), *fisher = fzalloc(N), *g = fzalloc(N), *g0 = fzalloc(N), *g0copy = fzalloc(N);
     Rng r;
     rng_seed(&r, 44);
     for (int k = 0; k < N; k++) {
@@ -279,7 +246,7 @@ TEST(strat_ewc_penalty_value_and_gradient) {
         want += 0.5 * lambda * fisher[k] * d * d;
     }
     int ok = fabs(pen - want) <= 1e-12 * want;
-    float *dpen = zf(N);
+    float *dpen = fzalloc(N);
     for (int k = 0; k < N; k++) dpen[k] = g[k] - g0[k];
     EwcCtx c = {theta, star, fisher, lambda, N};
     GradcheckResult gr = gradcheck_tensor(ewc_ctx_loss, &c, theta, dpen, N, 1e-2f, 200, 9);
@@ -320,7 +287,7 @@ TEST(strat_ewc_fisher_accumulate_finish) {
     ParamTable t;
     EXPECT(clip_config_load(&cfg, MICRO_CFG) == MODX_OK && param_table_build(&t, &cfg) == MODX_OK, "%s",
            modx_last_error());
-    float *big = zf(t.total);
+    float *big = fzalloc(t.total);
     const ParamInfo *p = param_table_find(&t, "visual.proj");
     big[p->offset + 5] = INFINITY;
     ModxStatus st = ewc_fisher_finish(big, t.total, 2, &t);
@@ -482,7 +449,7 @@ TEST(strat_merge_endpoints_and_midpoint) {
                a->params[bad], b->params[bad]);
     }
     /* midpoint: (a + b)/2 within one rounding */
-    float *mid = zf(n);
+    float *mid = fzalloc(n);
     merge_params(mid, a->params, b->params, n, 0.5);
     double worst = 0.0;
     for (size_t k = 0; k < n; k++) {
@@ -492,7 +459,7 @@ TEST(strat_merge_endpoints_and_midpoint) {
     free(mid);
     EXPECT(worst <= 6e-8, "midpoint rel err %.3g", worst);
     /* in place: out aliasing a */
-    float *cp = zf(n);
+    float *cp = fzalloc(n);
     memcpy(cp, a->params, n * sizeof *cp);
     merge_params(cp, cp, b->params, n, 1.0);
     int same = !memcmp(cp, b->params, n * sizeof *cp);
@@ -532,9 +499,9 @@ TEST(strat_step_loss_kinds) {
     const ClipConfig *c = &m->cfg;
     const int B = (int)safetensors_find(batch, "images")->shape[0];
     int64_t is[4] = {B, 3, c->vision.image_size, c->vision.image_size}, ts[2] = {B, c->text.context_length};
-    float *images = zf((size_t)(is[0] * is[1] * is[2] * is[3]));
+    float *images = fzalloc((size_t)(is[0] * is[1] * is[2] * is[3]));
     int32_t *texts = calloc((size_t)(ts[0] * ts[1]), sizeof *texts);
-    float *g1 = zf(m->table.total), *g2 = zf(m->table.total);
+    float *g1 = fzalloc(m->table.total), *g2 = fzalloc(m->table.total);
     ClipStep *s = NULL, *s0 = NULL;
     int ok = !safetensors_read_f32(batch, "images", 4, is, images) &&
              !safetensors_read_i32(batch, "texts", 2, ts, texts) && !clip_step_new(&s, m, old, B) &&
@@ -548,10 +515,10 @@ TEST(strat_step_loss_kinds) {
     int same = ok && l1.loss == l2.loss && !memcmp(g1, g2, m->table.total * sizeof *g1);
     /* LwF, old == current: loss = L_con + λ·entropy, gradient = contrastive's */
     ok = ok && !clip_step_run_loss(s, images, texts, B, &lwf, g2, &l2);
-    double grel = ok ? max_rel_diff(g2, g1, m->table.total) : 1;
+    double grel = ok ? rel_err(g2, g1, m->table.total) : 1;
     /* Mod-X without selection via both entry points */
     StepLoss l3, l4;
-    float *g3 = zf(m->table.total);
+    float *g3 = fzalloc(m->table.total);
     ok = ok && !clip_step_run(s, images, texts, B, 3.0f, 0, g1, &l3) &&
          !clip_step_run_loss(s, images, texts, B, &mx, g3, &l4);
     int same_mx = ok && l3.loss == l4.loss && !memcmp(g1, g3, m->table.total * sizeof *g1);
