@@ -1,4 +1,5 @@
 #include "loss/lwf.h"
+#include "loss/rowmath.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -11,27 +12,6 @@ size_t lwf_scratch_floats(int B) {
     return 2 * (size_t)B * (size_t)B + 7 * (size_t)B;
 }
 
-/* The largest of n floats at `stride`. */
-static float max_strided(const float *x, int n, size_t stride) {
-    float mx = x[0];
-    for (int j = 1; j < n; j++)
-        if (x[(size_t)j * stride] > mx) mx = x[(size_t)j * stride];
-    return mx;
-}
-
-/* logsumexp of x[k·stride]/tau over n entries MINUS mx/tau (mx = the largest
- * entry), in double: a number in [0, log n] that keeps its relative precision
- * when stored as float, however large the logits are. */
-static double lse_rel_strided(const float *x, int n, size_t stride, double inv_tau, float mx) {
-    double sum = 0.0;
-    for (int j = 0; j < n; j++) sum += exp(((double)x[(size_t)j * stride] - mx) * inv_tau);
-    return log(sum);
-}
-
-static double lse_strided(const float *x, int n, size_t stride, double inv_tau) {
-    const float mx = max_strided(x, n, stride);
-    return (double)mx * inv_tau + lse_rel_strided(x, n, stride, inv_tau, mx);
-}
 
 /* H(softmax(q/τ), softmax(x/τ)) = lse(x/τ) − Σ softmax(q/τ)·x/τ, given both lse. */
 static double soft_ce_strided(const float *x, const float *q, int n, size_t stride, double inv_tau, double lse_x,
@@ -69,10 +49,10 @@ float lwf_forward_backward(float *dV, float *dT, float *dlogit_scale, float *scr
      * logsumexp (p − q is tiny when both are nearly one-hot, at s = 100). */
 #pragma omp parallel for schedule(static)
     for (int j = 0; j < B; j++) {
-        pmax[j] = max_strided(Z + j, B, (size_t)B);
-        qmax[j] = max_strided(Zo + j, B, (size_t)B);
-        const double rp = lse_rel_strided(Z + j, B, (size_t)B, inv_tau, pmax[j]);
-        const double rq = lse_rel_strided(Zo + j, B, (size_t)B, inv_tau, qmax[j]);
+        pmax[j] = row_max_strided(Z + j, B, (size_t)B);
+        qmax[j] = row_max_strided(Zo + j, B, (size_t)B);
+        const double rp = row_lse_rel_strided(Z + j, B, (size_t)B, inv_tau, pmax[j]);
+        const double rq = row_lse_rel_strided(Zo + j, B, (size_t)B, inv_tau, qmax[j]);
         pcol[j] = (float)rp;
         qcol[j] = (float)rq;
         hcol[j] = (float)soft_ce_strided(Z + j, Zo + j, B, (size_t)B, inv_tau, (double)pmax[j] * inv_tau + rp,
@@ -85,7 +65,7 @@ float lwf_forward_backward(float *dV, float *dT, float *dlogit_scale, float *scr
     for (int i = 0; i < B; i++) {
         float *zi = Z + (size_t)i * B;
         const float *oi = Zo + (size_t)i * B;
-        const double lp = lse_strided(zi, B, 1, inv_tau), lq = lse_strided(oi, B, 1, inv_tau);
+        const double lp = row_lse_strided(zi, B, 1, inv_tau), lq = row_lse_strided(oi, B, 1, inv_tau);
         hrow[i] = (float)soft_ce_strided(zi, oi, B, 1, inv_tau, lp, lq);
         if (!want_grad) continue;
         double part = 0.0;
@@ -117,11 +97,6 @@ float lwf_forward_backward(float *dV, float *dT, float *dlogit_scale, float *scr
     return loss;
 }
 
-static double dot_d(const float *a, const float *b, int n) {
-    double d = 0.0;
-    for (int k = 0; k < n; k++) d += (double)a[k] * b[k];
-    return d;
-}
 
 /* Straight from the definition: both logit matrices in double, then for each
  * direction and row the softmaxes, −Σ q log p, and p − q pushed back. */
@@ -137,8 +112,8 @@ double lwf_forward_backward_naive(float *dV, float *dT, float *dlogit_scale, con
     double *Z = buf, *Zo = buf + BB, *G = buf + 2 * BB, *x = buf + 3 * BB, *y = x + B;
     for (int i = 0; i < B; i++)
         for (int j = 0; j < B; j++) {
-            Z[(size_t)i * B + j] = s * dot_d(V + (size_t)i * E, T + (size_t)j * E, E);
-            Zo[(size_t)i * B + j] = so * dot_d(V_old + (size_t)i * E, T_old + (size_t)j * E, E);
+            Z[(size_t)i * B + j] = s * row_dot_f64(V + (size_t)i * E, T + (size_t)j * E, E);
+            Zo[(size_t)i * B + j] = so * row_dot_f64(V_old + (size_t)i * E, T_old + (size_t)j * E, E);
             G[(size_t)i * B + j] = 0.0;
         }
     double total = 0.0;
