@@ -140,10 +140,13 @@ static ModxStatus load_resume(const TrainPhase *ph, const TrainSpec *sp, AdamW *
     if (s == MODX_OK) s = meta_int(st, "modx.resume.steps", &tot);
     if (s == MODX_OK) s = meta_int(st, "modx.resume.metrics_bytes", &mb);
     if (s == MODX_OK) s = meta_int(st, "modx.resume.replay_k", &rk);
-    if (s == MODX_OK) s = meta_int(st, "modx.resume.seed", &seed);
-    if (s == MODX_OK && (tot != steps || (uint64_t)seed != sp->seed || stp < 0 || stp > steps))
-        s = modx_fail(MODX_ERR_INVALID, "%s: checkpoint of a phase of %lld steps (seed %lld) at step %lld; this phase has "
-                      "%lld steps (seed %llu) — was the experiment changed?", m[0], tot, seed, stp, (long long)steps,
+    const char *seed_text = safetensors_metadata(st, "modx.resume.seed");
+    unsigned long long useed = seed_text ? strtoull(seed_text, NULL, 10) : 0;
+    (void)seed;
+    if (s == MODX_OK && !seed_text) s = modx_fail(MODX_ERR_FORMAT, "%s: missing metadata 'modx.resume.seed'", m[0]);
+    if (s == MODX_OK && (tot != steps || (uint64_t)useed != sp->seed || stp < 0 || stp > steps))
+        s = modx_fail(MODX_ERR_INVALID, "%s: checkpoint of a phase of %lld steps (seed %llu) at step %lld; this phase has "
+                      "%lld steps (seed %llu) — was the experiment changed?", m[0], tot, useed, stp, (long long)steps,
                       (unsigned long long)sp->seed);
     if (s == MODX_OK) s = checkpoint_read_params(st, ph->model, ph->model->params);
     safetensors_close(st);
