@@ -577,3 +577,9 @@ void experiment_free(Experiment *e) {
 }
 
 char *experiment_to_json(const Experiment *e) { return cJSON_Print(e->json); }
+
+void experiment_set_seed(Experiment *e, uint64_t seed) {
+    e->hp.seed = seed;
+    cJSON *t = cJSON_GetObjectItemCaseSensitive((cJSON *)e->json, "train");
+    if (t) cJSON_ReplaceItemInObjectCaseSensitive(t, "seed", cJSON_CreateNumber((double)seed));
+}

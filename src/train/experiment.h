@@ -139,6 +139,8 @@ void experiment_free(Experiment *e);
 /* The experiment with every path absolute, as a malloc'd JSON text (the run's copy). */
 char *experiment_to_json(const Experiment *e);
 ExpHyper experiment_default_hyper(void);
+/* Overrides train.seed (model init, loader order, samples, replay), in the resolved copy too. */
+void experiment_set_seed(Experiment *e, uint64_t seed);
 /* Index of a dataset or test set by name, −1 when absent. */
 int experiment_find_test(const Experiment *e, const char *name);
 
