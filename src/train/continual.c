@@ -477,7 +477,8 @@ static ModxStatus run_phase0(Run *r) {
                              .out_path = out, .log = &r->log, .progress = &r->progress};
             TrainResult res;
             st = trainer_run(&sp, &ph, &res);
-            if (st == MODX_OK && res.interrupted) st = MODX_ERR_IO, modx_fail(st, "interrupted");
+            if (st == MODX_OK && res.interrupted)
+                st = modx_fail(MODX_ERR_IO, "interrupted during phase 0; resume with --resume %s", r->dir);
         }
     }
     if (st == MODX_OK) st = finish_phase(r, m, "phase0", 0);
