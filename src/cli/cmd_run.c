@@ -1,0 +1,81 @@
+/* modx run / modx continual: an experiment over its whole stream (every
+ * strategy, or one), into a run directory (docs/run-directory.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "train/continual.h"
+#include "train/experiment.h"
+#include "train/trainer.h"
+
+static const char run_usage[] =
+    "usage: modx run EXPERIMENT.json --out RUN_DIR [--seed N] [--quiet]\n"
+    "       modx run --resume RUN_DIR [--quiet]\n"
+    "Runs every strategy of the experiment over its whole stream: phase 0 once, then each\n"
+    "strategy's phases 1..N from the same phase-0 checkpoint, evaluating every test set after\n"
+    "each phase. Writes RUN_DIR as docs/run-directory.md describes and prints the results table.\n"
+    "SIGINT/SIGTERM stop after the current step with a resume checkpoint; --resume continues a\n"
+    "stopped or killed run and ends bit-identical to an uninterrupted one (same machine and\n"
+    "thread count). Set OMP_WAIT_POLICY=passive for speed (see src/clip/model.h).\n"
+    "  --seed N  override the experiment's train.seed (recorded in RUN_DIR/experiment.json)\n"
+    "  --quiet   no progress line\n";
+
+static const char continual_usage[] =
+    "usage: modx continual EXPERIMENT.json --strategy NAME --out RUN_DIR [--quiet]\n"
+    "       modx continual --resume RUN_DIR --strategy NAME [--quiet]\n"
+    "One strategy of the experiment over its stream (phase 0 first when the run has none yet).\n"
+    "Several `modx continual` calls on one RUN_DIR (with --resume after the first) build up\n"
+    "the same run as `modx run`.\n";
+
+static int print_table(const char *run_dir) {
+    char *table = NULL;
+    if (continual_final_table(run_dir, &table) != MODX_OK) return 1;
+    printf("\n%s\nresults: %s/results.md, %s/results.csv\n", table, run_dir, run_dir);
+    free(table);
+    return 0;
+}
+
+static int run_common(const char *cmd, int argc, char **argv, int one_strategy) {
+    if (cli_wants_help(argc, argv)) return fputs(one_strategy ? continual_usage : run_usage, stdout), 0;
+    CliOpt o[] = {{"--out", 1, 0}, {"--resume", 1, 0}, {"--quiet", 0, 0}, {"--seed", 1, 0}, {"--strategy", 1, 0}};
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, o, one_strategy ? 5 : 4, pos, 1, &npos)) return 2;
+    const char *out = o[0].value, *resume = o[1].value;
+    if ((resume && (npos || out)) || (!resume && (npos != 1 || !out)) || (one_strategy && !o[4].value) || (resume && o[3].value)) {
+        fputs(one_strategy ? continual_usage : run_usage, stderr);
+        return 2;
+    }
+    RunOptions ro = {.quiet = o[2].value != NULL, .resume = resume != NULL, .only_strategy = -1};
+    if (one_strategy) {
+        StrategyKind k;
+        if (strategy_parse(o[4].value, &k) != MODX_OK) return cli_report_error(cmd);
+        ro.only_strategy = (int)k;
+    }
+    Experiment e;
+    const char *dir = resume ? resume : out;
+    ModxStatus st = resume ? continual_load_run_experiment(&e, resume) : experiment_load(&e, pos[0]);
+    if (st != MODX_OK) return cli_report_error(cmd);
+    long seed;
+    if (o[3].value) {
+        if (cli_int(cmd, "--seed", o[3].value, 0, 2147483647L, &seed)) return experiment_free(&e), 2;
+        experiment_set_seed(&e, (uint64_t)seed);
+    }
+    /* modx continual on a new folder, or a further strategy on an existing one. */
+    if (one_strategy && !resume) ro.resume = 0;
+    trainer_install_signals();
+    st = continual_run(&e, dir, &ro);
+    experiment_free(&e);
+    if (st != MODX_OK) return cli_report_error(cmd);
+    return print_table(dir) ? cli_report_error(cmd) : 0;
+}
+
+MODX_COMMAND(run, "run", "run an experiment: every strategy over the whole stream (or --resume a run)") {
+    return run_common("run", argc, argv, 0);
+}
+
+MODX_COMMAND(continual, "continual", "one strategy of an experiment over its stream of phases") {
+    return run_common("continual", argc, argv, 1);
+}

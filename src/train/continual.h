@@ -1,0 +1,50 @@
+/* The continual driver: every strategy of an experiment over the whole
+ * stream, writing the run directory of docs/run-directory.md.
+ *
+ * Order: phase 0 once (trained on the experiment's phase-0 set, or the
+ * initialised model, or a given checkpoint), evaluated and probed; then for
+ * each strategy in the experiment's order, phases 1..N, each starting from the
+ * previous phase's saved checkpoint (phase 1 from phase0/model.safetensors),
+ * the distilling strategies with a frozen copy of those weights as the old
+ * model (forward only). After each phase: checkpoint, probe features, every
+ * test set evaluated, results.csv/md and run.json rewritten. `joint` trains
+ * once on the union of all phases from phase 0 and reports at phase N.
+ *
+ * Strategy details: EWC's Fisher is the empirical batch Fisher of the
+ * contrastive loss of the previous phase's model on the previous phase's data
+ * (train.ewc_batches batches), θ* = those weights; phase 1 uses phase 0's data
+ * (no penalty when there is no phase-0 data). Replay's reservoir is filled
+ * with phase 0's pairs (one caption per image) before phase 1 and then with
+ * every pair trained; it is saved beside each phase checkpoint
+ * (replay.safetensors). WiSE-FT mixes each phase's result with the previous
+ * phase's weights: θ = (1 − t)·θ_{k−1} + t·θ_k, and phase k+1 starts from θ.
+ * The optimizer is fresh at the start of every phase (its schedule is per phase).
+ * Loader seeds: phase k of every strategy uses the same seed (mix of the
+ * experiment seed and k), so the strategies see the same batches.
+ *
+ * Resume: run.json's "completed" says which phases are done; a strategy's
+ * unfinished phase continues from its resume checkpoint (trainer.h), and
+ * metrics.jsonl is cut back to where that checkpoint was written. */
+#ifndef MODX_TRAIN_CONTINUAL_H
+#define MODX_TRAIN_CONTINUAL_H
+
+#include "core/error.h"
+#include "train/experiment.h"
+
+typedef struct {
+    int quiet;          /* no progress output */
+    int resume;         /* continue the run in run_dir (its experiment.json) */
+    int only_strategy;  /* ≥ 0: run just this StrategyKind (modx continual); −1: all */
+} RunOptions;
+
+/* Runs (or resumes) the experiment into run_dir. Everything about the
+ * experiment and its data is checked before any training starts. */
+ModxStatus continual_run(const Experiment *e, const char *run_dir, const RunOptions *opt);
+
+/* Loads RUN_DIR/experiment.json (the resolved copy a run wrote). */
+ModxStatus continual_load_run_experiment(Experiment *e, const char *run_dir);
+
+/* The results table after the last phase, as Markdown (malloc'd), from RUN_DIR's metrics. */
+ModxStatus continual_final_table(const char *run_dir, char **table);
+
+#endif

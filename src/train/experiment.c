@@ -1,0 +1,585 @@
+#include "train/experiment.h"
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/dataset.h"
+#include "io/file.h"
+
+static const char *const STRATEGY_NAMES[STRATEGY_COUNT] = {
+    "joint", "finetune", "modx", "modx-noselect", "lwf", "ewc", "replay", "modx+replay", "wiseft"};
+
+const char *strategy_name(StrategyKind k) { return (unsigned)k < STRATEGY_COUNT ? STRATEGY_NAMES[k] : "?"; }
+
+ModxStatus strategy_parse(const char *name, StrategyKind *out) {
+    for (int k = 0; k < STRATEGY_COUNT; k++)
+        if (!strcmp(name, STRATEGY_NAMES[k])) {
+            *out = (StrategyKind)k;
+            return MODX_OK;
+        }
+    return modx_fail(MODX_ERR_INVALID,
+                     "unknown strategy '%s' (expected one of joint, finetune, modx, modx-noselect, lwf, ewc, replay, "
+                     "modx+replay, wiseft)",
+                     name);
+}
+
+int strategy_uses_old_model(StrategyKind k) {
+    return k == STRATEGY_MODX || k == STRATEGY_MODX_NOSELECT || k == STRATEGY_LWF || k == STRATEGY_MODX_REPLAY;
+}
+int strategy_uses_replay(StrategyKind k) { return k == STRATEGY_REPLAY || k == STRATEGY_MODX_REPLAY; }
+
+const char *testset_role_name(TestSetRole r) {
+    return r == TESTSET_DOMAIN ? "domain" : r == TESTSET_HELDOUT ? "heldout" : "train_sample";
+}
+
+ExpHyper experiment_default_hyper(void) {
+    return (ExpHyper){.epochs = 1, .phase0_epochs = 1, .joint_epochs = 0, .batch = 32, .lr = 5e-4, .warmup = 0.2,
+                      .weight_decay = 0.1, .joint_weight_decay = 0.01, .grad_clip = 0, .alpha = 1.0,
+                      .lwf_lambda = 1.0, .lwf_tau = 1.0, .ewc_lambda = 1.0, .ewc_batches = 0, .buffer = 1000,
+                      .replay_fraction = 0.5, .wiseft_mix = 0.5, .seed = 0, .log_every = 10,
+                      .checkpoint_every = 0, .eval_batch = 128};
+}
+
+/* Parsing context: the file name for messages and the folder for paths. */
+typedef struct {
+    const char *file, *base;
+} Ctx;
+
+static const char *json_type_name(const cJSON *v) {
+    if (!v) return "nothing";
+    if (cJSON_IsString(v)) return "a string";
+    if (cJSON_IsNumber(v)) return "a number";
+    if (cJSON_IsBool(v)) return "a boolean";
+    if (cJSON_IsNull(v)) return "null";
+    if (cJSON_IsArray(v)) return "an array";
+    if (cJSON_IsObject(v)) return "an object";
+    return "an invalid value";
+}
+
+static ModxStatus bad(const Ctx *c, const char *key, const char *expected, const cJSON *found) {
+    return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected %s, found %s", c->file, key, expected, json_type_name(found));
+}
+
+/* Every key of object `o` must be in allowed[]. */
+static ModxStatus check_keys(const Ctx *c, const cJSON *o, const char *where, const char *const *allowed) {
+    for (const cJSON *it = o->child; it; it = it->next) {
+        int ok = 0;
+        for (int k = 0; allowed[k]; k++) ok |= !strcmp(it->string, allowed[k]);
+        if (!ok) {
+            char list[512] = "";
+            for (int k = 0; allowed[k]; k++) {
+                strncat(list, k ? ", " : "", sizeof list - strlen(list) - 1);
+                strncat(list, allowed[k], sizeof list - strlen(list) - 1);
+            }
+            return modx_fail(MODX_ERR_INVALID, "%s: unknown key '%s%s%s' (expected one of: %s)", c->file,
+                             where[0] ? where : "", where[0] ? "." : "", it->string, list);
+        }
+    }
+    return MODX_OK;
+}
+
+static ModxStatus get_obj(const Ctx *c, const cJSON *o, const char *key, const char *full, int required,
+                          const cJSON **out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    *out = NULL;
+    if (!v) return required ? modx_fail(MODX_ERR_INVALID, "%s: missing key '%s' (an object)", c->file, full) : MODX_OK;
+    if (!cJSON_IsObject(v)) return bad(c, full, "an object", v);
+    *out = v;
+    return MODX_OK;
+}
+
+static ModxStatus get_str(const Ctx *c, const cJSON *o, const char *key, const char *full, int required,
+                          const char **out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    *out = NULL;
+    if (!v) return required ? modx_fail(MODX_ERR_INVALID, "%s: missing key '%s' (a string)", c->file, full) : MODX_OK;
+    if (!cJSON_IsString(v) || !v->valuestring[0]) return bad(c, full, "a non-empty string", v);
+    *out = v->valuestring;
+    return MODX_OK;
+}
+
+static ModxStatus get_num(const Ctx *c, const cJSON *o, const char *key, const char *full, double lo, double hi,
+                          double *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) return MODX_OK; /* keeps the default */
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return bad(c, full, "a number", v);
+    if (v->valuedouble < lo || v->valuedouble > hi)
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected a number in [%g, %g], found %g", c->file, full, lo, hi,
+                         v->valuedouble);
+    *out = v->valuedouble;
+    return MODX_OK;
+}
+
+static ModxStatus get_int(const Ctx *c, const cJSON *o, const char *key, const char *full, long lo, long hi,
+                          int *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) return MODX_OK;
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)) return bad(c, full, "an integer", v);
+    if (v->valuedouble < (double)lo || v->valuedouble > (double)hi)
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected an integer in [%ld, %ld], found %g", c->file, full, lo,
+                         hi, v->valuedouble);
+    *out = (int)v->valuedouble;
+    return MODX_OK;
+}
+
+/* Joins base and rel; the result must exist (a file, or a folder when dir = 1). */
+static ModxStatus resolve_path(const Ctx *c, const char *key, const char *rel, int dir, char **out) {
+    char *joined = rel[0] == '/' ? strdup(rel) : dataset_join_path(c->base, rel);
+    if (!joined) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    if (dir ? !io_dir_exists(joined) : !io_file_exists(joined)) {
+        ModxStatus st = modx_fail(MODX_ERR_INVALID, "%s: '%s': %s %s does not exist (relative paths are relative to %s)",
+                                  c->file, key, dir ? "folder" : "file", joined, c->base);
+        free(joined);
+        return st;
+    }
+    char *abs = realpath(joined, NULL);
+    free(joined);
+    if (!abs) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    *out = abs;
+    return MODX_OK;
+}
+
+static int find_dataset(const Experiment *e, const char *name) {
+    for (int i = 0; i < e->n_datasets; i++)
+        if (!strcmp(e->datasets[i].name, name)) return i;
+    return -1;
+}
+
+int experiment_find_test(const Experiment *e, const char *name) {
+    for (int i = 0; i < e->n_tests; i++)
+        if (!strcmp(e->tests[i].name, name)) return i;
+    return -1;
+}
+
+static ModxStatus copy_name(const Ctx *c, const char *key, const char *v, char *dst) {
+    if (strlen(v) >= EXP_NAME_MAX)
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': name '%s' is longer than %d characters", c->file, key, v,
+                         EXP_NAME_MAX - 1);
+    for (const char *p = v; *p; p++)
+        if (*p == '/' || *p == '"' || *p == '\\' || *p == ',' || (unsigned char)*p < 32)
+            return modx_fail(MODX_ERR_INVALID, "%s: '%s': name '%s' may not contain '/', '\"', '\\\\', ',' or control characters",
+                             c->file, key, v);
+    strcpy(dst, v);
+    return MODX_OK;
+}
+
+/* {"dataset", "split", "domains"} (plus the caller's own keys). */
+static ModxStatus parse_selection(const Ctx *c, Experiment *e, const cJSON *o, const char *where,
+                                  const char *default_split, ExpSelection *sel) {
+    char key[128];
+    const char *ds, *split;
+    snprintf(key, sizeof key, "%s.dataset", where);
+    MODX_TRY(get_str(c, o, "dataset", key, 1, &ds));
+    sel->dataset = find_dataset(e, ds);
+    if (sel->dataset < 0)
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': dataset '%s' is not defined under \"datasets\"", c->file, key, ds);
+    snprintf(key, sizeof key, "%s.split", where);
+    MODX_TRY(get_str(c, o, "split", key, 0, &split));
+    if (dataset_parse_splits(split ? split : default_split, &sel->split_mask) != MODX_OK) {
+        modx_error_prefix("%s: '%s': ", c->file, key);
+        return MODX_ERR_INVALID;
+    }
+    snprintf(key, sizeof key, "%s.domains", where);
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "domains");
+    if (d) {
+        if (!cJSON_IsArray(d) || cJSON_GetArraySize(d) < 1) return bad(c, key, "a non-empty array of domain names", d);
+        if (cJSON_GetArraySize(d) > EXP_MAX_DOMAINS)
+            return modx_fail(MODX_ERR_INVALID, "%s: '%s': at most %d domains", c->file, key, EXP_MAX_DOMAINS);
+        const cJSON *it;
+        cJSON_ArrayForEach(it, d) {
+            if (!cJSON_IsString(it) || !it->valuestring[0]) return bad(c, key, "domain names (strings)", it);
+            for (int k = 0; k < sel->n_domains; k++)
+                if (!strcmp(sel->domains[k], it->valuestring))
+                    return modx_fail(MODX_ERR_INVALID, "%s: '%s': domain '%s' is listed twice", c->file, key,
+                                     it->valuestring);
+            if (!(sel->domains[sel->n_domains++] = strdup(it->valuestring)))
+                return modx_fail(MODX_ERR_NOMEM, "out of memory");
+        }
+    }
+    return MODX_OK;
+}
+
+static ModxStatus parse_datasets(const Ctx *c, Experiment *e, const cJSON *root) {
+    const cJSON *o;
+    MODX_TRY(get_obj(c, root, "datasets", "datasets", 1, &o));
+    int n = cJSON_GetArraySize(o);
+    if (n < 1) return modx_fail(MODX_ERR_INVALID, "%s: 'datasets': expected at least one dataset, found none", c->file);
+    e->datasets = calloc((size_t)n, sizeof *e->datasets);
+    if (!e->datasets) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    static const char *const keys[] = {"cache", "format", "input", "images", "split", NULL};
+    for (const cJSON *it = o->child; it; it = it->next) {
+        char where[160], key[200];
+        snprintf(where, sizeof where, "datasets.%s", it->string);
+        if (!cJSON_IsObject(it)) return bad(c, where, "an object with \"cache\" or \"format\" + \"input\"", it);
+        ExpDataset *d = &e->datasets[e->n_datasets++];
+        MODX_TRY(copy_name(c, where, it->string, d->name));
+        MODX_TRY(check_keys(c, it, where, keys));
+        const char *cache, *format, *input, *images, *split;
+        snprintf(key, sizeof key, "%s.cache", where);
+        MODX_TRY(get_str(c, it, "cache", key, 0, &cache));
+        snprintf(key, sizeof key, "%s.format", where);
+        MODX_TRY(get_str(c, it, "format", key, 0, &format));
+        if (!cache == !format)
+            return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected either \"cache\" (a prepared cache) or \"format\" + "
+                             "\"input\" (a dataset to prepare), found %s", c->file, where, cache ? "both" : "neither");
+        if (cache) {
+            for (int k = 2; keys[k]; k++)
+                if (cJSON_GetObjectItemCaseSensitive(it, keys[k]))
+                    return modx_fail(MODX_ERR_INVALID, "%s: '%s.%s': not used with \"cache\" (a cache is already prepared)",
+                                     c->file, where, keys[k]);
+            snprintf(key, sizeof key, "%s.cache", where);
+            MODX_TRY(resolve_path(c, key, cache, 0, &d->cache));
+            continue;
+        }
+        if (strcmp(format, "manifest") && strcmp(format, "karpathy") && strcmp(format, "coco"))
+            return modx_fail(MODX_ERR_INVALID, "%s: '%s.format': expected manifest, karpathy or coco, found '%s'",
+                             c->file, where, format);
+        if (!(d->format = strdup(format))) return MODX_ERR_NOMEM;
+        snprintf(key, sizeof key, "%s.input", where);
+        MODX_TRY(get_str(c, it, "input", key, 1, &input));
+        MODX_TRY(resolve_path(c, key, input, 0, &d->input));
+        snprintf(key, sizeof key, "%s.images", where);
+        MODX_TRY(get_str(c, it, "images", key, strcmp(format, "manifest") != 0, &images));
+        if (images) MODX_TRY(resolve_path(c, key, images, 1, &d->images));
+        snprintf(key, sizeof key, "%s.split", where);
+        MODX_TRY(get_str(c, it, "split", key, 0, &split));
+        if (split) {
+            unsigned mask;
+            if (dataset_parse_splits(split, &mask) != MODX_OK) {
+                modx_error_prefix("%s: '%s': ", c->file, key);
+                return MODX_ERR_INVALID;
+            }
+            if (!(d->splits = strdup(split))) return MODX_ERR_NOMEM;
+        }
+    }
+    return MODX_OK;
+}
+
+static ModxStatus parse_hyper(const Ctx *c, ExpHyper *h, const cJSON *t) {
+    static const char *const keys[] = {"epochs", "phase0_epochs", "joint_epochs", "batch", "lr", "warmup",
+                                       "weight_decay", "joint_weight_decay", "grad_clip", "alpha", "lwf_lambda",
+                                       "lwf_tau", "ewc_lambda", "ewc_batches", "buffer", "replay_fraction",
+                                       "wiseft_mix", "seed", "log_every", "checkpoint_every", "eval_batch", NULL};
+    MODX_TRY(check_keys(c, t, "train", keys));
+    int seed = 0;
+    MODX_TRY(get_int(c, t, "epochs", "train.epochs", 1, 100000, &h->epochs));
+    h->phase0_epochs = h->epochs;
+    MODX_TRY(get_int(c, t, "phase0_epochs", "train.phase0_epochs", 1, 100000, &h->phase0_epochs));
+    MODX_TRY(get_int(c, t, "joint_epochs", "train.joint_epochs", 1, 100000, &h->joint_epochs));
+    MODX_TRY(get_int(c, t, "batch", "train.batch", 2, 65536, &h->batch));
+    MODX_TRY(get_num(c, t, "lr", "train.lr", 0, 10, &h->lr));
+    MODX_TRY(get_num(c, t, "warmup", "train.warmup", 0, 1, &h->warmup));
+    MODX_TRY(get_num(c, t, "weight_decay", "train.weight_decay", 0, 10, &h->weight_decay));
+    MODX_TRY(get_num(c, t, "joint_weight_decay", "train.joint_weight_decay", 0, 10, &h->joint_weight_decay));
+    MODX_TRY(get_num(c, t, "grad_clip", "train.grad_clip", 0, 1e9, &h->grad_clip));
+    MODX_TRY(get_num(c, t, "alpha", "train.alpha", 0, 1e6, &h->alpha));
+    MODX_TRY(get_num(c, t, "lwf_lambda", "train.lwf_lambda", 0, 1e6, &h->lwf_lambda));
+    MODX_TRY(get_num(c, t, "lwf_tau", "train.lwf_tau", 1e-3, 1e3, &h->lwf_tau));
+    MODX_TRY(get_num(c, t, "ewc_lambda", "train.ewc_lambda", 0, 1e12, &h->ewc_lambda));
+    MODX_TRY(get_int(c, t, "ewc_batches", "train.ewc_batches", 0, 1000000, &h->ewc_batches));
+    MODX_TRY(get_int(c, t, "buffer", "train.buffer", 1, INT_MAX, &h->buffer));
+    MODX_TRY(get_num(c, t, "replay_fraction", "train.replay_fraction", 0, 0.9, &h->replay_fraction));
+    MODX_TRY(get_num(c, t, "wiseft_mix", "train.wiseft_mix", 0, 1, &h->wiseft_mix));
+    MODX_TRY(get_int(c, t, "seed", "train.seed", 0, INT_MAX, &seed));
+    h->seed = (uint64_t)seed;
+    MODX_TRY(get_int(c, t, "log_every", "train.log_every", 1, INT_MAX, &h->log_every));
+    MODX_TRY(get_int(c, t, "checkpoint_every", "train.checkpoint_every", 0, INT_MAX, &h->checkpoint_every));
+    MODX_TRY(get_int(c, t, "eval_batch", "train.eval_batch", 1, 65536, &h->eval_batch));
+    return MODX_OK;
+}
+
+static ModxStatus parse_tests(const Ctx *c, Experiment *e, const cJSON *root) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "test_sets");
+    if (!a) return modx_fail(MODX_ERR_INVALID, "%s: missing key 'test_sets' (an array of test sets)", c->file);
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1) return bad(c, "test_sets", "a non-empty array", a);
+    int n = cJSON_GetArraySize(a);
+    e->tests = calloc((size_t)n, sizeof *e->tests);
+    if (!e->tests) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    static const char *const keys[] = {"name", "dataset", "split", "domains", "role", "first_phase", "sample", NULL};
+    const cJSON *it;
+    cJSON_ArrayForEach(it, a) {
+        char where[64], key[128];
+        snprintf(where, sizeof where, "test_sets[%d]", e->n_tests);
+        if (!cJSON_IsObject(it)) return bad(c, where, "an object", it);
+        ExpTestSet *t = &e->tests[e->n_tests++];
+        t->first_phase = -1;
+        MODX_TRY(check_keys(c, it, where, keys));
+        const char *name, *role;
+        snprintf(key, sizeof key, "%s.name", where);
+        MODX_TRY(get_str(c, it, "name", key, 1, &name));
+        MODX_TRY(copy_name(c, key, name, t->name));
+        for (int k = 0; k < e->n_tests - 1; k++)
+            if (!strcmp(e->tests[k].name, name))
+                return modx_fail(MODX_ERR_INVALID, "%s: '%s': test set name '%s' is used twice", c->file, key, name);
+        MODX_TRY(parse_selection(c, e, it, where, "test", &t->sel));
+        snprintf(key, sizeof key, "%s.role", where);
+        MODX_TRY(get_str(c, it, "role", key, 0, &role));
+        if (!role || !strcmp(role, "domain")) t->role = TESTSET_DOMAIN;
+        else if (!strcmp(role, "heldout")) t->role = TESTSET_HELDOUT;
+        else if (!strcmp(role, "train_sample")) t->role = TESTSET_TRAIN_SAMPLE;
+        else
+            return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected domain, heldout or train_sample, found '%s'", c->file,
+                             key, role);
+        snprintf(key, sizeof key, "%s.first_phase", where);
+        MODX_TRY(get_int(c, it, "first_phase", key, 0, 100000, &t->first_phase));
+        snprintf(key, sizeof key, "%s.sample", where);
+        MODX_TRY(get_int(c, it, "sample", key, 1, INT_MAX, &t->sample));
+    }
+    return MODX_OK;
+}
+
+static ModxStatus parse_root(const Ctx *c, Experiment *e, const cJSON *root) {
+    static const char *const keys[] = {"name", "model", "tokenizer", "datasets", "phase0", "stream", "test_sets",
+                                       "strategies", "probe", "train", NULL};
+    if (!cJSON_IsObject(root)) return bad(c, "(top level)", "an object", root);
+    MODX_TRY(check_keys(c, root, "", keys));
+    const char *s;
+    MODX_TRY(get_str(c, root, "name", "name", 1, &s));
+    MODX_TRY(copy_name(c, "name", s, e->name));
+    MODX_TRY(get_str(c, root, "model", "model", 1, &s));
+    MODX_TRY(resolve_path(c, "model", s, 0, &e->model));
+    MODX_TRY(get_str(c, root, "tokenizer", "tokenizer", 0, &s));
+    if (s) MODX_TRY(resolve_path(c, "tokenizer", s, 0, &e->tokenizer));
+    MODX_TRY(parse_datasets(c, e, root));
+    for (int i = 0; i < e->n_datasets; i++)
+        if (!e->datasets[i].cache && !e->tokenizer)
+            return modx_fail(MODX_ERR_INVALID, "%s: 'datasets.%s' must be prepared, which needs \"tokenizer\" (a BPE "
+                             "merges file)", c->file, e->datasets[i].name);
+
+    const cJSON *train;
+    e->hp = experiment_default_hyper();
+    MODX_TRY(get_obj(c, root, "train", "train", 0, &train));
+    if (train) MODX_TRY(parse_hyper(c, &e->hp, train));
+    if (!e->hp.joint_epochs) e->hp.joint_epochs = e->hp.epochs;
+
+    const cJSON *p0;
+    MODX_TRY(get_obj(c, root, "phase0", "phase0", 0, &p0));
+    if (p0) {
+        const cJSON *ck = cJSON_GetObjectItemCaseSensitive(p0, "checkpoint");
+        if (ck) {
+            static const char *const ckeys[] = {"checkpoint", NULL};
+            MODX_TRY(check_keys(c, p0, "phase0", ckeys));
+            MODX_TRY(get_str(c, p0, "checkpoint", "phase0.checkpoint", 1, &s));
+            MODX_TRY(resolve_path(c, "phase0.checkpoint", s, 0, &e->phase0_checkpoint));
+        } else {
+            static const char *const pkeys[] = {"dataset", "split", "domains", "epochs", NULL};
+            MODX_TRY(check_keys(c, p0, "phase0", pkeys));
+            MODX_TRY(parse_selection(c, e, p0, "phase0", "train", &e->phase0));
+            MODX_TRY(get_int(c, p0, "epochs", "phase0.epochs", 1, 100000, &e->hp.phase0_epochs));
+            e->has_phase0 = 1;
+        }
+    }
+
+    const cJSON *stream;
+    MODX_TRY(get_obj(c, root, "stream", "stream", 1, &stream));
+    static const char *const skeys[] = {"dataset", "split", "domains", "mode", "phases", NULL};
+    MODX_TRY(check_keys(c, stream, "stream", skeys));
+    MODX_TRY(parse_selection(c, e, stream, "stream", "train", &e->stream));
+    MODX_TRY(get_str(c, stream, "mode", "stream.mode", 1, &s));
+    if (phases_parse_mode(s, &e->mode) != MODX_OK) {
+        modx_error_prefix("%s: 'stream.mode': ", c->file);
+        return MODX_ERR_INVALID;
+    }
+    const cJSON *np = cJSON_GetObjectItemCaseSensitive(stream, "phases");
+    if (e->mode != PHASES_DOMAIN && !np)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'stream.phases': mode '%s' needs the number of phases (an integer >= 1)",
+                         c->file, s);
+    MODX_TRY(get_int(c, stream, "phases", "stream.phases", 1, 10000, &e->n_phases));
+    if (e->mode == PHASES_DOMAIN && e->n_phases && e->stream.n_domains && e->n_phases != e->stream.n_domains)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'stream.phases': %d phases but %d domains listed (domain mode has one "
+                         "phase per domain)", c->file, e->n_phases, e->stream.n_domains);
+
+    MODX_TRY(parse_tests(c, e, root));
+
+    const cJSON *sa = cJSON_GetObjectItemCaseSensitive(root, "strategies");
+    if (!sa) return modx_fail(MODX_ERR_INVALID, "%s: missing key 'strategies' (an array of strategy names)", c->file);
+    if (!cJSON_IsArray(sa) || cJSON_GetArraySize(sa) < 1) return bad(c, "strategies", "a non-empty array of names", sa);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, sa) {
+        if (!cJSON_IsString(it)) return bad(c, "strategies", "strategy names (strings)", it);
+        StrategyKind k;
+        if (strategy_parse(it->valuestring, &k) != MODX_OK) {
+            modx_error_prefix("%s: 'strategies': ", c->file);
+            return MODX_ERR_INVALID;
+        }
+        for (int j = 0; j < e->n_strategies; j++)
+            if (e->strategies[j] == k)
+                return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': '%s' is listed twice", c->file, it->valuestring);
+        e->strategies[e->n_strategies++] = k;
+    }
+
+    const cJSON *probe;
+    MODX_TRY(get_obj(c, root, "probe", "probe", 0, &probe));
+    strcpy(e->probe_test, e->tests[0].name);
+    e->probe_pairs = 500;
+    if (probe) {
+        static const char *const pkeys[] = {"test_set", "pairs", NULL};
+        MODX_TRY(check_keys(c, probe, "probe", pkeys));
+        MODX_TRY(get_str(c, probe, "test_set", "probe.test_set", 0, &s));
+        if (s) {
+            if (experiment_find_test(e, s) < 0)
+                return modx_fail(MODX_ERR_INVALID, "%s: 'probe.test_set': '%s' is not one of the test sets", c->file, s);
+            strcpy(e->probe_test, s);
+        }
+        MODX_TRY(get_int(c, probe, "pairs", "probe.pairs", 1, 1000000, &e->probe_pairs));
+    }
+    return MODX_OK;
+}
+
+static cJSON *str_or_null(const char *s) { return s ? cJSON_CreateString(s) : cJSON_CreateNull(); }
+
+static cJSON *selection_json(const Experiment *e, const ExpSelection *s, cJSON *o) {
+    cJSON_AddStringToObject(o, "dataset", e->datasets[s->dataset].name);
+    static const char *const names[] = {"none", "train", "val", "test", "restval"};
+    char split[64] = "";
+    for (int k = 0; k < 5; k++)
+        if (s->split_mask & (1u << k)) {
+            if (split[0]) strcat(split, "+");
+            strcat(split, names[k]);
+        }
+    cJSON_AddStringToObject(o, "split", split);
+    if (s->n_domains) cJSON_AddItemToObject(o, "domains", cJSON_CreateStringArray((const char *const *)s->domains, s->n_domains));
+    return o;
+}
+
+static void build_json(Experiment *e) {
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "name", e->name);
+    cJSON_AddStringToObject(r, "model", e->model);
+    if (e->tokenizer) cJSON_AddStringToObject(r, "tokenizer", e->tokenizer);
+    cJSON *ds = cJSON_AddObjectToObject(r, "datasets");
+    for (int i = 0; i < e->n_datasets; i++) {
+        const ExpDataset *d = &e->datasets[i];
+        cJSON *o = cJSON_AddObjectToObject(ds, d->name);
+        if (d->cache) {
+            cJSON_AddStringToObject(o, "cache", d->cache);
+            continue;
+        }
+        cJSON_AddStringToObject(o, "format", d->format);
+        cJSON_AddStringToObject(o, "input", d->input);
+        if (d->images) cJSON_AddStringToObject(o, "images", d->images);
+        if (d->splits) cJSON_AddItemToObject(o, "split", str_or_null(d->splits));
+    }
+    if (e->phase0_checkpoint) {
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "phase0"), "checkpoint", e->phase0_checkpoint);
+    } else if (e->has_phase0) {
+        cJSON *p = selection_json(e, &e->phase0, cJSON_AddObjectToObject(r, "phase0"));
+        cJSON_AddNumberToObject(p, "epochs", e->hp.phase0_epochs);
+    }
+    cJSON *s = selection_json(e, &e->stream, cJSON_AddObjectToObject(r, "stream"));
+    cJSON_AddStringToObject(s, "mode", e->mode == PHASES_DOMAIN ? "domain" : e->mode == PHASES_RANDOM ? "random" : "contiguous");
+    if (e->n_phases) cJSON_AddNumberToObject(s, "phases", e->n_phases);
+    cJSON *ts = cJSON_AddArrayToObject(r, "test_sets");
+    for (int i = 0; i < e->n_tests; i++) {
+        const ExpTestSet *t = &e->tests[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", t->name);
+        selection_json(e, &t->sel, o);
+        cJSON_AddStringToObject(o, "role", testset_role_name(t->role));
+        if (t->first_phase >= 0) cJSON_AddNumberToObject(o, "first_phase", t->first_phase);
+        if (t->sample) cJSON_AddNumberToObject(o, "sample", t->sample);
+        cJSON_AddItemToArray(ts, o);
+    }
+    cJSON *sa = cJSON_AddArrayToObject(r, "strategies");
+    for (int i = 0; i < e->n_strategies; i++) cJSON_AddItemToArray(sa, cJSON_CreateString(strategy_name(e->strategies[i])));
+    cJSON *p = cJSON_AddObjectToObject(r, "probe");
+    cJSON_AddStringToObject(p, "test_set", e->probe_test);
+    cJSON_AddNumberToObject(p, "pairs", e->probe_pairs);
+    const ExpHyper *h = &e->hp;
+    cJSON *t = cJSON_AddObjectToObject(r, "train");
+    cJSON_AddNumberToObject(t, "epochs", h->epochs);
+    if (!e->has_phase0) cJSON_AddNumberToObject(t, "phase0_epochs", h->phase0_epochs);
+    cJSON_AddNumberToObject(t, "joint_epochs", h->joint_epochs);
+    cJSON_AddNumberToObject(t, "batch", h->batch);
+    cJSON_AddNumberToObject(t, "lr", h->lr);
+    cJSON_AddNumberToObject(t, "warmup", h->warmup);
+    cJSON_AddNumberToObject(t, "weight_decay", h->weight_decay);
+    cJSON_AddNumberToObject(t, "joint_weight_decay", h->joint_weight_decay);
+    cJSON_AddNumberToObject(t, "grad_clip", h->grad_clip);
+    cJSON_AddNumberToObject(t, "alpha", h->alpha);
+    cJSON_AddNumberToObject(t, "lwf_lambda", h->lwf_lambda);
+    cJSON_AddNumberToObject(t, "lwf_tau", h->lwf_tau);
+    cJSON_AddNumberToObject(t, "ewc_lambda", h->ewc_lambda);
+    cJSON_AddNumberToObject(t, "ewc_batches", h->ewc_batches);
+    cJSON_AddNumberToObject(t, "buffer", h->buffer);
+    cJSON_AddNumberToObject(t, "replay_fraction", h->replay_fraction);
+    cJSON_AddNumberToObject(t, "wiseft_mix", h->wiseft_mix);
+    cJSON_AddNumberToObject(t, "seed", (double)h->seed);
+    cJSON_AddNumberToObject(t, "log_every", h->log_every);
+    cJSON_AddNumberToObject(t, "checkpoint_every", h->checkpoint_every);
+    cJSON_AddNumberToObject(t, "eval_batch", h->eval_batch);
+    e->json = r;
+}
+
+ModxStatus experiment_parse(Experiment *e, const char *text, size_t n, const char *name, const char *base_dir) {
+    memset(e, 0, sizeof *e);
+    e->path = strdup(name);
+    cJSON *root = NULL;
+    ModxStatus st = dataset_json_document(text, n, name, &root);
+    if (st == MODX_OK) {
+        Ctx c = {name, base_dir};
+        st = parse_root(&c, e, root);
+    }
+    cJSON_Delete(root);
+    if (st == MODX_OK) {
+        build_json(e);
+        if (!e->json) st = modx_fail(MODX_ERR_NOMEM, "out of memory");
+    }
+    if (st != MODX_OK) experiment_free(e);
+    return st;
+}
+
+ModxStatus experiment_load(Experiment *e, const char *path) {
+    memset(e, 0, sizeof *e);
+    uint8_t *buf;
+    size_t n;
+    MODX_TRY(io_read_file(path, &buf, &n));
+    char *copy = strdup(path);
+    if (!copy) {
+        free(buf);
+        return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    }
+    char *slash = strrchr(copy, '/');
+    const char *base = ".";
+    if (slash) {
+        slash[slash == copy ? 1 : 0] = 0;
+        base = copy;
+    }
+    ModxStatus st = experiment_parse(e, (const char *)buf, n, path, base);
+    free(copy);
+    free(buf);
+    return st;
+}
+
+static void selection_free(ExpSelection *s) {
+    for (int k = 0; k < s->n_domains; k++) free(s->domains[k]);
+    s->n_domains = 0;
+}
+
+void experiment_free(Experiment *e) {
+    if (!e) return;
+    for (int i = 0; i < e->n_datasets; i++) {
+        ExpDataset *d = &e->datasets[i];
+        free(d->cache), free(d->format), free(d->input), free(d->images), free(d->splits);
+    }
+    free(e->datasets);
+    for (int i = 0; i < e->n_tests; i++) selection_free(&e->tests[i].sel);
+    free(e->tests);
+    selection_free(&e->phase0);
+    selection_free(&e->stream);
+    free(e->path), free(e->model), free(e->tokenizer), free(e->phase0_checkpoint);
+    cJSON_Delete(e->json);
+    memset(e, 0, sizeof *e);
+}
+
+char *experiment_to_json(const Experiment *e) { return cJSON_Print(e->json); }
+
+void experiment_set_seed(Experiment *e, uint64_t seed) {
+    e->hp.seed = seed;
+    cJSON *t = cJSON_GetObjectItemCaseSensitive((cJSON *)e->json, "train");
+    if (t) cJSON_ReplaceItemInObjectCaseSensitive(t, "seed", cJSON_CreateNumber((double)seed));
+}

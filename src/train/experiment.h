@@ -1,0 +1,147 @@
+/* Experiment files: what `modx run` trains and compares, as JSON.
+ *
+ *   {"name": "emoji",
+ *    "model": "../configs/tiny.json",                 OpenCLIP model config
+ *    "tokenizer": "../data/emoji/bpe.txt",            BPE merges the captions were tokenized with
+ *    "datasets": {                                    name → a prepared cache, or a source to prepare
+ *       "emoji": {"cache": "../data/emoji/dataset.cache"},
+ *       "coco":  {"format": "karpathy", "input": "dataset_coco.json", "images": "coco/images"}},
+ *    "phase0": {"dataset": "emoji", "split": "train", "domains": ["apple"], "epochs": 8},
+ *    "stream": {"dataset": "emoji", "split": "train", "mode": "domain",
+ *               "domains": ["google", "twitter", "facebook"]},     or mode contiguous|random + "phases": N
+ *    "test_sets": [{"name": "apple", "dataset": "emoji", "split": "test", "domains": ["apple"]},
+ *                  {"name": "fit", "dataset": "emoji", "split": "train", "sample": 400, "role": "train_sample"}],
+ *    "strategies": ["joint", "finetune", "modx"],
+ *    "probe": {"test_set": "apple", "pairs": 200},
+ *    "train": {"epochs": 2, "batch": 64, "lr": 5e-4, "warmup": 0.2, "weight_decay": 0.1,
+ *              "joint_weight_decay": 0.01, "alpha": 1.0, "seed": 0, ...}}
+ *
+ * Paths are relative to the experiment file's folder; the loaded experiment
+ * holds them absolute (experiment_to_json writes that resolved copy).
+ * "phase0" is optional: without it phase 0 is the freshly initialised model
+ * ("phase0": {"checkpoint": PATH} starts from a given model instead).
+ * Every key is checked: an unknown key, a wrong type, a value out of range,
+ * an unknown strategy, a dataset name not defined under "datasets", a file
+ * that does not exist — each is an error naming the file, the key, what was
+ * expected and what was found. Checks that need the data (a domain the cache
+ * does not hold, more phases than images) run in the driver before any
+ * training (continual.h). */
+#ifndef MODX_TRAIN_EXPERIMENT_H
+#define MODX_TRAIN_EXPERIMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "data/phases.h"
+
+typedef enum {
+    STRATEGY_JOINT = 0,    /* the union of all phases at once, from phase 0 (upper bound) */
+    STRATEGY_FINETUNE,     /* plain sequential fine-tuning (CLIP_ct) */
+    STRATEGY_MODX,         /* L_con + α·L_kl with selection (SPEC §3) */
+    STRATEGY_MODX_NOSELECT,/* the ablation without selection */
+    STRATEGY_LWF,          /* L_con + λ·L_lwf */
+    STRATEGY_EWC,          /* L_con + λ/2·Σ F (θ − θ*)² */
+    STRATEGY_REPLAY,       /* reservoir buffer of past pairs mixed into batches */
+    STRATEGY_MODX_REPLAY,  /* Mod-X with replay batches */
+    STRATEGY_WISEFT,       /* fine-tune, then mix with the previous phase's weights */
+    STRATEGY_COUNT
+} StrategyKind;
+
+/* "joint", "finetune", "modx", "modx-noselect", "lwf", "ewc", "replay", "modx+replay", "wiseft". */
+const char *strategy_name(StrategyKind k);
+/* MODX_ERR_INVALID listing the known names when `name` is none of them. */
+ModxStatus strategy_parse(const char *name, StrategyKind *out);
+/* 1 for the strategies that distil from (or need) the previous phase's frozen model. */
+int strategy_uses_old_model(StrategyKind k);
+int strategy_uses_replay(StrategyKind k);
+
+typedef enum { TESTSET_DOMAIN = 0, TESTSET_HELDOUT, TESTSET_TRAIN_SAMPLE } TestSetRole;
+const char *testset_role_name(TestSetRole r);
+
+#define EXP_NAME_MAX 64
+#define EXP_MAX_DOMAINS 64
+
+typedef struct {
+    char name[EXP_NAME_MAX];
+    char *cache;  /* absolute path of a prepared cache, or NULL with a source */
+    char *format; /* source: manifest | karpathy | coco */
+    char *input, *images;
+    char *splits; /* source: splits to keep when preparing (NULL = all) */
+} ExpDataset;
+
+/* A set of images: a dataset's images whose split is in split_mask and, when
+ * domains are given, whose domain is one of them (in that order for streams). */
+typedef struct {
+    int dataset; /* index into Experiment.datasets */
+    unsigned split_mask;
+    char *domains[EXP_MAX_DOMAINS];
+    int n_domains;
+} ExpSelection;
+
+typedef struct {
+    char name[EXP_NAME_MAX];
+    ExpSelection sel;
+    TestSetRole role;
+    int first_phase; /* domain sets: the phase that first trains on it (−1 = derive from the data) */
+    int sample;      /* > 0: a fixed seeded sample of this many images */
+} ExpTestSet;
+
+typedef struct {
+    int epochs;          /* per continual phase */
+    int phase0_epochs;
+    int joint_epochs;    /* joint sees the union this many times (default: epochs) */
+    int batch;
+    double lr, warmup;   /* warmup: fraction of a phase's steps */
+    double weight_decay, joint_weight_decay; /* continual phases; phase 0 and joint */
+    double grad_clip;    /* ≤ 0: none */
+    double alpha;        /* Mod-X */
+    double lwf_lambda, lwf_tau;
+    double ewc_lambda;
+    int ewc_batches;     /* batches of the finished phase for the Fisher (0 = all of one epoch) */
+    int buffer;          /* replay buffer size in pairs */
+    double replay_fraction;
+    double wiseft_mix;   /* t: θ = (1 − t)·θ_prev + t·θ_new */
+    uint64_t seed;
+    int log_every;       /* steps between metrics lines */
+    int checkpoint_every;/* steps between mid-phase resume checkpoints (0 = only at signals) */
+    int eval_batch;
+} ExpHyper;
+
+typedef struct {
+    char *path; /* the file as given */
+    char name[EXP_NAME_MAX];
+    char *model;     /* absolute path of the model config */
+    char *tokenizer; /* absolute path of the BPE merges, or NULL (caches only) */
+    ExpDataset *datasets;
+    int n_datasets;
+    int has_phase0;       /* 1: train phase 0 on phase0 */
+    char *phase0_checkpoint; /* or start from this checkpoint (absolute), or NULL */
+    ExpSelection phase0;
+    ExpSelection stream;
+    PhaseMode mode;
+    int n_phases;         /* contiguous/random: the phase count; domain: the domains (or 0 = all) */
+    ExpTestSet *tests;
+    int n_tests;
+    StrategyKind strategies[STRATEGY_COUNT];
+    int n_strategies;
+    char probe_test[EXP_NAME_MAX];
+    int probe_pairs;
+    ExpHyper hp;
+    void *json; /* cJSON of the resolved copy */
+} Experiment;
+
+/* Reads and validates an experiment file. */
+ModxStatus experiment_load(Experiment *e, const char *path);
+/* The same from text; `name` names it in messages and `base_dir` resolves relative paths. */
+ModxStatus experiment_parse(Experiment *e, const char *text, size_t n, const char *name, const char *base_dir);
+void experiment_free(Experiment *e);
+/* The experiment with every path absolute, as a malloc'd JSON text (the run's copy). */
+char *experiment_to_json(const Experiment *e);
+ExpHyper experiment_default_hyper(void);
+/* Overrides train.seed (model init, loader order, samples, replay), in the resolved copy too. */
+void experiment_set_seed(Experiment *e, uint64_t seed);
+/* Index of a dataset or test set by name, −1 when absent. */
+int experiment_find_test(const Experiment *e, const char *name);
+
+#endif

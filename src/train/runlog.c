@@ -1,0 +1,267 @@
+#include "train/runlog.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/file.h"
+
+static ModxStatus add_eval(RunLog *log, const char *strategy, int phase, const char *test, const RetrievalMetrics *m) {
+    if (log->n_evals == log->cap_evals) {
+        int cap = log->cap_evals ? 2 * log->cap_evals : 64;
+        EvalRecord *e = realloc(log->evals, (size_t)cap * sizeof *e);
+        if (!e) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+        log->evals = e, log->cap_evals = cap;
+    }
+    EvalRecord *r = &log->evals[log->n_evals++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->strategy, sizeof r->strategy, "%s", strategy);
+    snprintf(r->test_set, sizeof r->test_set, "%s", test);
+    r->phase = phase;
+    r->m = *m;
+    return MODX_OK;
+}
+
+static double num(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* Reads the evaluations of an existing metrics.jsonl up to `limit` bytes. */
+static ModxStatus read_evals(RunLog *log, uint64_t limit) {
+    log->n_evals = 0;
+    if (!io_file_exists(log->path)) return MODX_OK;
+    uint8_t *buf;
+    size_t n;
+    MODX_TRY(io_read_file(log->path, &buf, &n));
+    if (n > limit) n = (size_t)limit;
+    ModxStatus st = MODX_OK;
+    size_t line = 0;
+    for (size_t a = 0; a < n && st == MODX_OK;) {
+        size_t b = a;
+        while (b < n && buf[b] != '\n') b++;
+        line++;
+        if (b == n) break; /* an unfinished last line (a killed run) is dropped */
+        cJSON *o = cJSON_ParseWithLength((const char *)buf + a, b - a);
+        if (!o) {
+            st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: expected a JSON object per line", log->path, line);
+            break;
+        }
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
+        if (cJSON_IsString(type) && !strcmp(type->valuestring, "eval")) {
+            const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "strategy");
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "test_set");
+            if (!cJSON_IsString(s) || !cJSON_IsString(t)) {
+                st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: eval line without strategy/test_set", log->path, line);
+            } else {
+                RetrievalMetrics m = {0};
+                m.i2t_r1 = num(o, "i2t_R@1"), m.i2t_r5 = num(o, "i2t_R@5"), m.i2t_r10 = num(o, "i2t_R@10");
+                m.t2i_r1 = num(o, "t2i_R@1"), m.t2i_r5 = num(o, "t2i_R@5"), m.t2i_r10 = num(o, "t2i_R@10");
+                m.rsum = num(o, "rsum");
+                m.i2t_median_rank = num(o, "i2t_medr"), m.i2t_mean_rank = num(o, "i2t_meanr");
+                m.t2i_median_rank = num(o, "t2i_medr"), m.t2i_mean_rank = num(o, "t2i_meanr");
+                m.n_images = (int)num(o, "images"), m.n_captions = (int)num(o, "captions");
+                st = add_eval(log, s->valuestring, (int)num(o, "phase"), t->valuestring, &m);
+            }
+        }
+        cJSON_Delete(o);
+        a = b + 1;
+    }
+    free(buf);
+    return st;
+}
+
+ModxStatus runlog_open(RunLog *log, const char *run_dir) {
+    memset(log, 0, sizeof *log);
+    size_t n = strlen(run_dir) + sizeof "/metrics.jsonl";
+    if (!(log->path = malloc(n))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    snprintf(log->path, n, "%s/metrics.jsonl", run_dir);
+    ModxStatus st = read_evals(log, UINT64_MAX);
+    if (st == MODX_OK && !(log->f = fopen(log->path, "a")))
+        st = modx_fail(MODX_ERR_IO, "%s: cannot open for appending", log->path);
+    if (st != MODX_OK) runlog_close(log);
+    return st;
+}
+
+void runlog_close(RunLog *log) {
+    if (log->f) fclose(log->f);
+    free(log->path);
+    free(log->evals);
+    memset(log, 0, sizeof *log);
+}
+
+uint64_t runlog_offset(RunLog *log) {
+    fflush(log->f);
+    long p = ftell(log->f);
+    return p < 0 ? 0 : (uint64_t)p;
+}
+
+ModxStatus runlog_truncate(RunLog *log, uint64_t offset) {
+    fflush(log->f);
+    if (offset > runlog_offset(log))
+        return modx_fail(MODX_ERR_FORMAT, "%s is shorter (%llu bytes) than the checkpoint recorded (%llu bytes)",
+                         log->path, (unsigned long long)runlog_offset(log), (unsigned long long)offset);
+    if (ftruncate(fileno(log->f), (off_t)offset) != 0)
+        return modx_fail(MODX_ERR_IO, "%s: cannot truncate to %llu bytes", log->path, (unsigned long long)offset);
+    fseek(log->f, 0, SEEK_END);
+    return read_evals(log, offset);
+}
+
+static ModxStatus put_line(RunLog *log, const char *line) {
+    if (fputs(line, log->f) < 0 || fputc('\n', log->f) < 0 || fflush(log->f) != 0)
+        return modx_fail(MODX_ERR_IO, "%s: write failed", log->path);
+    return MODX_OK;
+}
+
+ModxStatus runlog_step(RunLog *log, const StepRecord *r) {
+    char line[512];
+    snprintf(line, sizeof line,
+             "{\"type\": \"step\", \"strategy\": \"%s\", \"phase\": %d, \"step\": %lld, \"steps\": %lld, \"loss\": %.6g, "
+             "\"loss_con\": %.6g, \"loss_kl\": %.6g, \"lr\": %.6g, \"samples_per_s\": %.1f}",
+             r->strategy, r->phase, (long long)r->step, (long long)r->steps, r->loss, r->loss_con, r->loss_kl, r->lr,
+             r->samples_per_s);
+    return put_line(log, line);
+}
+
+ModxStatus runlog_eval(RunLog *log, const char *strategy, int phase, const char *test_set, const RetrievalMetrics *m) {
+    char line[768];
+    snprintf(line, sizeof line,
+             "{\"type\": \"eval\", \"strategy\": \"%s\", \"phase\": %d, \"test_set\": \"%s\", \"images\": %d, "
+             "\"captions\": %d, \"i2t_R@1\": %.4f, \"i2t_R@5\": %.4f, \"i2t_R@10\": %.4f, \"t2i_R@1\": %.4f, "
+             "\"t2i_R@5\": %.4f, \"t2i_R@10\": %.4f, \"rsum\": %.4f, \"i2t_medr\": %g, \"i2t_meanr\": %.4f, "
+             "\"t2i_medr\": %g, \"t2i_meanr\": %.4f}",
+             strategy, phase, test_set, m->n_images, m->n_captions, m->i2t_r1, m->i2t_r5, m->i2t_r10, m->t2i_r1,
+             m->t2i_r5, m->t2i_r10, m->rsum, m->i2t_median_rank, m->i2t_mean_rank, m->t2i_median_rank,
+             m->t2i_mean_rank);
+    MODX_TRY(put_line(log, line));
+    /* Stored as the line will read back (4 decimals), so a resumed run's tables equal an uninterrupted run's. */
+    RetrievalMetrics r = *m;
+    double *f[] = {&r.i2t_r1, &r.i2t_r5, &r.i2t_r10, &r.t2i_r1, &r.t2i_r5, &r.t2i_r10, &r.rsum, &r.i2t_mean_rank,
+                   &r.t2i_mean_rank};
+    for (size_t k = 0; k < sizeof f / sizeof *f; k++) {
+        char b[64];
+        snprintf(b, sizeof b, "%.4f", *f[k]);
+        *f[k] = strtod(b, NULL);
+    }
+    return add_eval(log, strategy, phase, test_set, &r);
+}
+
+const EvalRecord *runlog_find_eval(const RunLog *log, const char *strategy, int phase, const char *test_set) {
+    for (int i = log->n_evals - 1; i >= 0; i--) {
+        const EvalRecord *r = &log->evals[i];
+        if (r->phase == phase && !strcmp(r->strategy, strategy) && !strcmp(r->test_set, test_set)) return r;
+    }
+    return NULL;
+}
+
+/* A growing text buffer. */
+typedef struct {
+    char *s;
+    size_t n, cap;
+    int oom;
+} Buf;
+
+static void bprintf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(Buf *b, const char *fmt, ...) {
+    if (b->oom) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (b->n + (size_t)k + 1 > b->cap) {
+        size_t cap = (b->cap ? 2 * b->cap : 4096) + (size_t)k;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->oom = 1;
+            return;
+        }
+        b->s = s, b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)k;
+}
+
+static double r1(const RetrievalMetrics *m) { return 0.5 * (m->i2t_r1 + m->t2i_r1); }
+
+/* The phase whose results a strategy reports last: N, or 0 for "phase0". */
+static int final_phase(const char *strategy, int n_phases) { return strcmp(strategy, "phase0") ? n_phases : 0; }
+
+static void final_table(Buf *b, const RunLog *log, const char *const *strategies, int ns, const char *const *tests,
+                        int nt, int n_phases) {
+    bprintf(b, "| strategy |");
+    for (int t = 0; t < nt; t++) bprintf(b, " %s |", tests[t]);
+    bprintf(b, " mean |\n|---|");
+    for (int t = 0; t <= nt; t++) bprintf(b, "---:|");
+    bprintf(b, "\n");
+    for (int s = -1; s < ns; s++) {
+        const char *name = s < 0 ? "phase0" : strategies[s];
+        int ph = final_phase(name, n_phases);
+        bprintf(b, "| %s%s |", name, s < 0 ? " (start)" : "");
+        double sum = 0;
+        int cnt = 0;
+        for (int t = 0; t < nt; t++) {
+            const EvalRecord *r = runlog_find_eval(log, name, ph, tests[t]);
+            if (r) bprintf(b, " %.1f |", r1(&r->m)), sum += r1(&r->m), cnt++;
+            else bprintf(b, " – |");
+        }
+        if (cnt == nt && cnt) bprintf(b, " %.1f |\n", sum / cnt);
+        else bprintf(b, " – |\n");
+    }
+}
+
+char *runlog_final_table(const RunLog *log, const char *const *strategies, int ns, const char *const *tests, int nt,
+                         int n_phases) {
+    Buf b = {0};
+    final_table(&b, log, strategies, ns, tests, nt, n_phases);
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
+ModxStatus runlog_write_results(const RunLog *log, const char *run_dir, const char *title, const char *const *strategies,
+                                int ns, const char *const *tests, const char *const *roles, int nt, int n_phases) {
+    Buf csv = {0}, md = {0};
+    bprintf(&csv, "strategy,phase,test_set,role,images,captions,i2t_R@1,i2t_R@5,i2t_R@10,t2i_R@1,t2i_R@5,t2i_R@10,rsum,"
+                  "i2t_medr,i2t_meanr,t2i_medr,t2i_meanr\n");
+    bprintf(&md, "# Results: %s\n\nRetrieval R@1 in %%, the mean of image→text and text→image, on every test set "
+                 "after the last phase (phase %d); `phase0 (start)` is the shared starting model. The mean is over "
+                 "all test sets.\n\n", title, n_phases);
+    final_table(&md, log, strategies, ns, tests, nt, n_phases);
+    bprintf(&md, "\n## Every phase\n\nR@1/R@5/R@10 image→text and text→image, rsum.\n\n"
+                 "| strategy | phase | test set | role | i2t R@1 | i2t R@5 | i2t R@10 | t2i R@1 | t2i R@5 | t2i R@10 | rsum |\n"
+                 "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (int s = -1; s < ns; s++) {
+        const char *name = s < 0 ? "phase0" : strategies[s];
+        for (int ph = 0; ph <= n_phases; ph++)
+            for (int t = 0; t < nt; t++) {
+                const EvalRecord *r = runlog_find_eval(log, name, ph, tests[t]);
+                if (!r) continue;
+                const RetrievalMetrics *m = &r->m;
+                bprintf(&csv, "%s,%d,%s,%s,%d,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%g,%.4f,%g,%.4f\n", name, ph,
+                        tests[t], roles[t], m->n_images, m->n_captions, m->i2t_r1, m->i2t_r5, m->i2t_r10, m->t2i_r1,
+                        m->t2i_r5, m->t2i_r10, m->rsum, m->i2t_median_rank, m->i2t_mean_rank, m->t2i_median_rank,
+                        m->t2i_mean_rank);
+                bprintf(&md, "| %s | %d | %s | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", name, ph,
+                        tests[t], roles[t], m->i2t_r1, m->i2t_r5, m->i2t_r10, m->t2i_r1, m->t2i_r5, m->t2i_r10, m->rsum);
+            }
+    }
+    ModxStatus st = MODX_OK;
+    if (csv.oom || md.oom) st = modx_fail(MODX_ERR_NOMEM, "out of memory");
+    char path[4096];
+    if (st == MODX_OK) {
+        snprintf(path, sizeof path, "%s/results.csv", run_dir);
+        st = io_write_atomic(path, csv.s, csv.n);
+    }
+    if (st == MODX_OK) {
+        snprintf(path, sizeof path, "%s/results.md", run_dir);
+        st = io_write_atomic(path, md.s, md.n);
+    }
+    free(csv.s), free(md.s);
+    return st;
+}

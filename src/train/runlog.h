@@ -1,0 +1,65 @@
+/* The run's records (docs/run-directory.md): metrics.jsonl, one JSON object
+ * per line (a logged training step or an evaluation), appended and flushed
+ * line by line; and results.csv / results.md, strategy × phase × test set,
+ * rewritten atomically from the evaluations so far.
+ *
+ * A resumed run truncates metrics.jsonl back to the size it had when the
+ * checkpoint it resumes from was written (runlog_offset / runlog_truncate),
+ * so steps that are trained again are not logged twice. */
+#ifndef MODX_TRAIN_RUNLOG_H
+#define MODX_TRAIN_RUNLOG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/error.h"
+#include "eval/retrieval.h"
+
+typedef struct {
+    char strategy[32];
+    int phase;
+    char test_set[64];
+    RetrievalMetrics m;
+} EvalRecord;
+
+typedef struct {
+    char *path; /* metrics.jsonl */
+    FILE *f;
+    EvalRecord *evals;
+    int n_evals, cap_evals;
+} RunLog;
+
+/* Opens RUN_DIR/metrics.jsonl for appending (created when missing) and reads
+ * back the evaluations already in it (a resumed run). */
+ModxStatus runlog_open(RunLog *log, const char *run_dir);
+void runlog_close(RunLog *log);
+/* Current size of metrics.jsonl in bytes. */
+uint64_t runlog_offset(RunLog *log);
+/* Cuts metrics.jsonl back to `offset` bytes and forgets evaluations past it. */
+ModxStatus runlog_truncate(RunLog *log, uint64_t offset);
+
+typedef struct {
+    const char *strategy;
+    int phase;
+    int64_t step, steps;
+    double loss, loss_con, loss_kl, lr, samples_per_s;
+} StepRecord;
+
+ModxStatus runlog_step(RunLog *log, const StepRecord *r);
+ModxStatus runlog_eval(RunLog *log, const char *strategy, int phase, const char *test_set, const RetrievalMetrics *m);
+
+/* The latest evaluation of (strategy, phase, test set), NULL when none. */
+const EvalRecord *runlog_find_eval(const RunLog *log, const char *strategy, int phase, const char *test_set);
+
+/* Writes RUN_DIR/results.csv and RUN_DIR/results.md from the evaluations.
+ * strategies[0..ns) in display order ("phase0" first is added by the writer),
+ * tests[0..nt) test set names, roles[] their roles, n_phases N. */
+ModxStatus runlog_write_results(const RunLog *log, const char *run_dir, const char *title, const char *const *strategies,
+                                int ns, const char *const *tests, const char *const *roles, int nt, int n_phases);
+
+/* The results table after the last phase (R@1 mean of both directions per test
+ * set, and their mean), as Markdown, malloc'd. */
+char *runlog_final_table(const RunLog *log, const char *const *strategies, int ns, const char *const *tests, int nt,
+                         int n_phases);
+
+#endif

@@ -1,0 +1,122 @@
+/* Engine unit cases: strategy names, experiment parsing and its resolved
+ * round trip, and the run log's truncation. (End-to-end runs, resume and bad
+ * experiment files are in tests/cli/test_engine_*.sh.) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "train/experiment.h"
+#include "train/runlog.h"
+
+TEST(engine_strategy_names) {
+    for (int k = 0; k < STRATEGY_COUNT; k++) {
+        StrategyKind got;
+        EXPECT(strategy_parse(strategy_name((StrategyKind)k), &got) == MODX_OK && got == (StrategyKind)k, "strategy %d", k);
+    }
+    StrategyKind x;
+    EXPECT(strategy_parse("modx_replay", &x) == MODX_ERR_INVALID, "unknown name accepted");
+    EXPECT(strstr(modx_last_error(), "modx+replay") != NULL, "message lists the names: %s", modx_last_error());
+    EXPECT(strategy_uses_old_model(STRATEGY_MODX_REPLAY) && !strategy_uses_old_model(STRATEGY_EWC), "old model flags");
+    EXPECT(strategy_uses_replay(STRATEGY_MODX_REPLAY) && !strategy_uses_replay(STRATEGY_MODX), "replay flags");
+}
+
+static const char GOOD[] =
+    "{\"name\": \"t\", \"model\": \"configs/micro.json\",\n"
+    " \"datasets\": {\"d\": {\"cache\": \"tests/fixtures/engine/micro.json\"}},\n"
+    " \"phase0\": {\"dataset\": \"d\", \"domains\": [\"a\"], \"epochs\": 3},\n"
+    " \"stream\": {\"dataset\": \"d\", \"mode\": \"random\", \"phases\": 4, \"split\": \"train+val\"},\n"
+    " \"test_sets\": [{\"name\": \"x\", \"dataset\": \"d\"}, {\"name\": \"y\", \"dataset\": \"d\", \"split\": \"train\","
+    " \"sample\": 5, \"role\": \"train_sample\"}],\n"
+    " \"strategies\": [\"modx\", \"wiseft\", \"joint\"],\n"
+    " \"probe\": {\"test_set\": \"y\", \"pairs\": 7},\n"
+    " \"train\": {\"epochs\": 2, \"batch\": 8, \"alpha\": 43.75, \"seed\": 3, \"wiseft_mix\": 0.25}}";
+
+TEST(engine_experiment_parse_and_round_trip) {
+    Experiment e;
+    ModxStatus st = experiment_parse(&e, GOOD, strlen(GOOD), "good.json", ".");
+    EXPECT(st == MODX_OK, "parse: %s", modx_last_error());
+    if (st != MODX_OK) return;
+    EXPECT(e.n_phases == 4 && e.mode == PHASES_RANDOM, "stream %d phases, mode %d", e.n_phases, (int)e.mode);
+    EXPECT(e.stream.split_mask == ((1u << 1) | (1u << 2)), "split mask %x", e.stream.split_mask);
+    EXPECT(e.has_phase0 && e.hp.phase0_epochs == 3 && e.hp.epochs == 2 && e.hp.joint_epochs == 2, "epochs %d %d %d",
+           e.hp.phase0_epochs, e.hp.epochs, e.hp.joint_epochs);
+    EXPECT(e.hp.batch == 8 && e.hp.alpha == 43.75 && e.hp.seed == 3 && e.hp.wiseft_mix == 0.25, "hyper");
+    EXPECT(e.hp.lr == 5e-4 && e.hp.warmup == 0.2 && e.hp.weight_decay == 0.1 && e.hp.joint_weight_decay == 0.01,
+           "defaults (SPEC §4)");
+    EXPECT(e.n_strategies == 3 && e.strategies[1] == STRATEGY_WISEFT, "strategies");
+    EXPECT(e.n_tests == 2 && e.tests[1].role == TESTSET_TRAIN_SAMPLE && e.tests[1].sample == 5, "test sets");
+    EXPECT(!strcmp(e.probe_test, "y") && e.probe_pairs == 7, "probe");
+    EXPECT(e.model[0] == '/' && e.datasets[0].cache[0] == '/', "paths made absolute: %s", e.model);
+    /* The resolved copy parses to the same experiment. */
+    char *json = experiment_to_json(&e);
+    Experiment f;
+    st = experiment_parse(&f, json, strlen(json), "copy.json", "/nonexistent");
+    EXPECT(st == MODX_OK, "copy: %s", modx_last_error());
+    if (st == MODX_OK) {
+        char *json2 = experiment_to_json(&f);
+        EXPECT(!strcmp(json, json2), "round trip differs:\n%s\n%s", json, json2);
+        free(json2);
+        experiment_free(&f);
+    }
+    free(json);
+    experiment_free(&e);
+}
+
+TEST(engine_experiment_errors_name_the_key) {
+    struct {
+        const char *from, *to, *want;
+    } cases[] = {
+        {"\"batch\": 8", "\"batch\": 8.5", "'train.batch': expected an integer, found a number"},
+        {"\"pairs\": 7", "\"pairs\": 7, \"size\": 1", "unknown key 'probe.size'"},
+        {"\"test_set\": \"y\"", "\"test_set\": \"z\"", "'probe.test_set': 'z' is not one of the test sets"},
+        {"\"wiseft_mix\": 0.25", "\"wiseft_mix\": 2", "'train.wiseft_mix': expected a number in [0, 1], found 2"},
+        {"{\"name\": \"x\", \"dataset\": \"d\"}", "{\"name\": \"y\", \"dataset\": \"d\"}", "test set name 'y' is used twice"},
+        {"\"joint\"]", "\"joint\", \"modx\"]", "'modx' is listed twice"},
+        {"\"cache\": \"tests/fixtures/engine/micro.json\"", "\"cache\": \"x\", \"format\": \"coco\"", "found both"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *at = strstr(GOOD, cases[i].from);
+        EXPECT(at != NULL, "case %zu: pattern", i);
+        if (!at) continue;
+        char text[4096];
+        snprintf(text, sizeof text, "%.*s%s%s", (int)(at - GOOD), GOOD, cases[i].to, at + strlen(cases[i].from));
+        Experiment e;
+        ModxStatus st = experiment_parse(&e, text, strlen(text), "bad.json", ".");
+        EXPECT(st != MODX_OK, "case %zu accepted", i);
+        if (st == MODX_OK) {
+            experiment_free(&e);
+            continue;
+        }
+        EXPECT(strstr(modx_last_error(), cases[i].want) && strstr(modx_last_error(), "bad.json"),
+               "case %zu: '%s' lacks '%s'", i, modx_last_error(), cases[i].want);
+    }
+}
+
+TEST(engine_runlog_truncate) {
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/runlog", harness_tmpdir());
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
+    EXPECT(system(cmd) == 0, "mkdir");
+    RunLog log;
+    EXPECT(runlog_open(&log, dir) == MODX_OK, "open: %s", modx_last_error());
+    RetrievalMetrics m = {.n_images = 2, .n_captions = 4, .i2t_r1 = 50, .t2i_r1 = 25, .rsum = 400};
+    StepRecord r = {"modx", 1, 5, 10, 1.5, 1.25, 0.25, 1e-4, 100};
+    EXPECT(runlog_eval(&log, "phase0", 0, "a", &m) == MODX_OK, "eval");
+    uint64_t off = runlog_offset(&log);
+    EXPECT(runlog_step(&log, &r) == MODX_OK, "step");
+    m.i2t_r1 = 75;
+    EXPECT(runlog_eval(&log, "modx", 1, "a", &m) == MODX_OK, "eval 2");
+    EXPECT(log.n_evals == 2 && runlog_find_eval(&log, "modx", 1, "a")->m.i2t_r1 == 75, "two evals");
+    EXPECT(runlog_truncate(&log, off) == MODX_OK, "truncate: %s", modx_last_error());
+    EXPECT(log.n_evals == 1 && !runlog_find_eval(&log, "modx", 1, "a"), "eval past the offset forgotten");
+    EXPECT(runlog_offset(&log) == off, "size %llu, want %llu", (unsigned long long)runlog_offset(&log),
+           (unsigned long long)off);
+    runlog_close(&log);
+    /* Reopening reads the evaluation back with its values. */
+    EXPECT(runlog_open(&log, dir) == MODX_OK, "reopen");
+    const EvalRecord *e = runlog_find_eval(&log, "phase0", 0, "a");
+    EXPECT(e && e->m.i2t_r1 == 50 && e->m.rsum == 400 && e->m.n_captions == 4, "read back");
+    runlog_close(&log);
+}
