@@ -591,12 +591,19 @@ static ModxStatus run_strategy_phase(Run *r, StrategyKind kind, int k) {
             have_rb = st == MODX_OK;
         }
     }
-    /* The phase's data: phase k, or for joint the union of all phases. */
+    /* The phase's data: phase k, or for joint the union of all the data: the
+     * phase-0 set (when it lives in the stream's dataset) and every phase. */
     if (st == MODX_OK) {
         if (joint) {
-            size_t tot = 0;
+            const Experiment *ex = r->e;
+            int with0 = ex->has_phase0 && ex->phase0.dataset == ex->stream.dataset;
+            size_t tot = with0 ? r->phase0.n : 0;
             for (int j = 0; j < r->N; j++) tot += r->stream.phases[j].n_images;
             if (!(data.images = malloc(tot * sizeof(uint32_t)))) st = modx_fail(MODX_ERR_NOMEM, "out of memory");
+            if (st == MODX_OK && with0) {
+                memcpy(data.images, r->phase0.images, r->phase0.n * sizeof(uint32_t));
+                data.n = r->phase0.n;
+            }
             for (int j = 0; st == MODX_OK && j < r->N; j++) {
                 memcpy(data.images + data.n, r->stream.phases[j].images, r->stream.phases[j].n_images * sizeof(uint32_t));
                 data.n += r->stream.phases[j].n_images;
