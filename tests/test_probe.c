@@ -13,7 +13,9 @@
 #include "core/rng.h"
 #include "data/cache.h"
 #include "data/image.h"
+#include "eval/encode.h"
 #include "eval/probe.h"
+#include "eval/zeroshot_run.h"
 #include "harness.h"
 #include "io/file.h"
 #include "report/run_report.h"
@@ -225,4 +227,56 @@ TEST(probe_run_analysis_known_rotations) {
     EXPECT(write_text(p, "{\"type\": \"eval\", \"strategy\": \"lwf\", \"phase\": 1, \"test_set\": \"t\"}\n"), "write");
     EXPECT(report_run_write(dir, html, NULL) == MODX_ERR_FORMAT && strstr(modx_last_error(), "metrics.jsonl:1: strategy"),
            "%s", modx_last_error());
+}
+
+/* zeroshot_run (batched prompts, class-major) equals the same steps called one
+ * by one: prompts tokenized and encoded in one batch, zeroshot_classifier,
+ * eval_encode, zeroshot_evaluate. */
+TEST(eval_zeroshot_run_matches_direct) {
+    ClipConfig cfg;
+    ClipModel *m = NULL;
+    Bpe *bpe = NULL;
+    EXPECT(!clip_config_load(&cfg, "configs/micro.json"), "%s", modx_last_error());
+    cfg.text.vocab_size = 49408;
+    cfg.embed_dim = 4;
+    EXPECT(!clip_model_new(&m, &cfg) && !bpe_load(&bpe, "data/bpe_simple_vocab_16e6.txt.gz"), "%s", modx_last_error());
+    clip_model_init(m, 8);
+    char path[512];
+    snprintf(path, sizeof path, "%s/zs.cache", harness_tmpdir());
+    Cache *c = NULL;
+    EXPECT(!probe_test_cache(&c, &cfg, path, 7, 12), "%s", modx_last_error());
+    const char *classes[3] = {"cat", "dog", "red car"}, *templates[2] = {"a photo of a {}.", "{}, drawn"};
+    uint32_t images[5] = {4, 0, 2, 5, 1};
+    int32_t labels[5] = {0, 2, 1, 1, 0}, pred[5], want_pred[5];
+    ZeroShotResult z, w;
+    EXPECT(!zeroshot_run(&z, m, bpe, c, "zs.cache", images, labels, 5, classes, 3, templates, 2, 2, pred), "%s",
+           modx_last_error());
+    int T = cfg.text.context_length, E = cfg.embed_dim;
+    int32_t tok[6 * 64];
+    float pf[6 * 4], cls[3 * 4];
+    char prompt[128];
+    for (int k = 0; k < 3; k++)
+        for (int p = 0; p < 2; p++) {
+            int used;
+            EXPECT(!zeroshot_format_prompt(prompt, sizeof prompt, templates[p], classes[k]) &&
+                       !bpe_encode(bpe, prompt, tok + (k * 2 + p) * T, T, &used), "%s", modx_last_error());
+        }
+    ClipActs *a = NULL;
+    EXPECT(!clip_acts_new(&a, &cfg, 6, 0) && !clip_encode_text(m, a, tok, 6, pf) && !zeroshot_classifier(cls, pf, 3, 2, E),
+           "%s", modx_last_error());
+    EncodedSet s;
+    EXPECT(!eval_encode(&s, m, c, "zs.cache", images, 5, 5), "%s", modx_last_error());
+    EXPECT(!zeroshot_evaluate(&w, s.image_features, 5, cls, 3, E, labels, want_pred), "%s", modx_last_error());
+    EXPECT(z.n == 5 && z.top1 == w.top1 && z.top5 == w.top5 && z.top5 == 100.0, "top-1 %g vs %g, top-5 %g vs %g", z.top1,
+           w.top1, z.top5, w.top5);
+    for (int i = 0; i < 5; i++) EXPECT(pred[i] == want_pred[i], "image %d: class %d vs %d", i, pred[i], want_pred[i]);
+    /* a label out of range is refused */
+    labels[2] = 3;
+    EXPECT(zeroshot_run(&z, m, bpe, c, "zs.cache", images, labels, 5, classes, 3, templates, 2, 2, NULL) ==
+               MODX_ERR_INVALID, "label 3 of 3 classes accepted");
+    encoded_set_free(&s);
+    clip_acts_free(a);
+    cache_close(c);
+    bpe_free(bpe);
+    clip_model_free(m);
 }
