@@ -12,6 +12,7 @@ CC       ?= cc
 BUILD    ?= build
 OPT      ?= -O2 -march=native -g
 SAN      ?=
+NPROC    := $(shell nproc 2>/dev/null || echo 2)
 PKGS     := libcjson spng libjpeg zlib libutf8proc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson -lspng -ljpeg -lz -lutf8proc)
@@ -36,7 +37,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 .DEFAULT_GOAL := all
 
 all: setup
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory -j$(NPROC) build
 
 build: $(BUILD)/modx $(BUILD)/tests/unit $(BENCH_BIN) $(FUZZ_BIN)
 
@@ -83,23 +84,23 @@ $(BUILD)/obj/%.o: %.c
 
 test: setup
 	@bash scripts/setup.sh test
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory -j$(NPROC) build
 	@bash tests/run.sh $(BUILD)
 
 asan: setup
 	@bash scripts/setup.sh test
-	@$(MAKE) --no-print-directory build BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	@$(MAKE) --no-print-directory -j$(NPROC) build BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	   SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	   MODX_ASAN=1 bash tests/run.sh build-asan
 
 demo: setup
 	@bash scripts/setup.sh demo
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory -j$(NPROC) build
 	@bash scripts/demo.sh $(BUILD)
 
 bench: setup
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory -j$(NPROC) build
 	@bash bench/run.sh $(BUILD)
 
 fuzz: setup

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what modx needs and is missing; safe to run any number of times.
 #   scripts/setup.sh build   compiler and libraries (OpenBLAS, cJSON, libspng, libjpeg-turbo, zlib, utf8proc)
-#   scripts/setup.sh test    build + what the test suite needs
+#   scripts/setup.sh test    build + what the test suite needs (Node.js/npm and the emoji data packages)
 #   scripts/setup.sh demo    build + Node.js/npm and the emoji data packages (third_party/npm)
 #   scripts/setup.sh fuzz    build + clang with libFuzzer
 #   scripts/setup.sh tools   build + python3-torch, Pillow, numpy (only to regenerate fixtures / run the PyTorch peer)
@@ -15,7 +15,7 @@ build_pkgs=(gcc make pkg-config libc6-dev libopenblas-dev libcjson-dev libspng-d
 pkgs=("${build_pkgs[@]}")
 case "$mode" in
   build) ;;
-  test) ;;
+  test) pkgs+=(nodejs npm) ;;
   demo) pkgs+=(nodejs npm) ;;
   fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
   tools) pkgs+=(python3 python3-torch python3-numpy python3-pil python3-regex) ;;
@@ -28,7 +28,7 @@ for p in "${pkgs[@]}"; do
   case "$status" in *"install ok installed"*) ;; *) missing+=("$p") ;; esac
 done
 # nodejs may come from elsewhere than Debian; a working node and npm is enough.
-if [ "$mode" = demo ] && command -v node >/dev/null && command -v npm >/dev/null; then
+if { [ "$mode" = demo ] || [ "$mode" = test ]; } && command -v node >/dev/null && command -v npm >/dev/null; then
   keep=(); for p in "${missing[@]}"; do case "$p" in nodejs|npm) ;; *) keep+=("$p") ;; esac; done
   missing=("${keep[@]+"${keep[@]}"}")
 fi
@@ -45,7 +45,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "$mode" = demo ] && [ -x scripts/setup_npm.sh ]; then
+if { [ "$mode" = demo ] || [ "$mode" = test ]; } && [ -x scripts/setup_npm.sh ]; then
   bash scripts/setup_npm.sh
 fi
 exit 0

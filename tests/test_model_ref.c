@@ -15,6 +15,11 @@
 #define FIX "tests/fixtures/"
 #define CFG FIX "clip_micro.json"
 
+/* Two PyTorch-written cases: the micro config (QuickGELU, modx.config in the
+ * metadata) and another ViT shape with exact GELU and MLP ratio 2, written with
+ * no modx metadata (so its config comes from --config). */
+static const char *const CASES[] = {"clip_micro", "clip_gelu"};
+
 typedef struct {
     ClipModel *m, *old;
     SafeTensors *batch, *exp;
@@ -31,12 +36,16 @@ static void ref_free(Ref *r) {
     free(r->images), free(r->grads), free(r->texts);
 }
 
-static int ref_open(Ref *r) {
+static int ref_open(Ref *r, const char *prefix) {
+    char cfg[256], ckpt[256], old[256], batch[256], exp[256];
+    snprintf(cfg, sizeof cfg, FIX "%s.json", prefix);
+    snprintf(ckpt, sizeof ckpt, FIX "%s_ckpt.safetensors", prefix);
+    snprintf(old, sizeof old, FIX "%s_old.safetensors", prefix);
+    snprintf(batch, sizeof batch, FIX "%s_batch.safetensors", prefix);
+    snprintf(exp, sizeof exp, FIX "%s_expected.safetensors", prefix);
     memset(r, 0, sizeof *r);
-    if (checkpoint_load(&r->m, FIX "clip_micro_ckpt.safetensors", CFG) ||
-        checkpoint_load(&r->old, FIX "clip_micro_old.safetensors", CFG) ||
-        safetensors_open(&r->batch, FIX "clip_micro_batch.safetensors") ||
-        safetensors_open(&r->exp, FIX "clip_micro_expected.safetensors"))
+    if (checkpoint_load(&r->m, ckpt, cfg) || checkpoint_load(&r->old, old, cfg) || safetensors_open(&r->batch, batch) ||
+        safetensors_open(&r->exp, exp))
         return 0;
     const ClipConfig *c = &r->m->cfg;
     r->B = (int)safetensors_find(r->batch, "images")->shape[0];
@@ -87,46 +96,54 @@ static int check_against(const Ref *r, const char *which, const float *V, const 
         }
         if (maxw > 0 && maxd / maxw > worst) worst = maxd / maxw, worst_name = p->name;
     }
-    if (ok) printf("    %s: worst gradient rel. error %.2e (%s)\n", which, worst, worst_name);
+    if (ok) printf("%s: worst gradient rel. error %.2e (%s)\n", which, worst, worst_name);
     if (!want) harness_fail(__FILE__, __LINE__, "out of memory");
     else if (!ok && modx_last_error()[0]) harness_fail(__FILE__, __LINE__, "%s", modx_last_error());
     free(want);
     return ok;
 }
 
-static void run_case(const char *which, int modx) {
+static void run_case(const char *prefix, const char *which, int modx) {
     Ref r;
     ClipStep *s = NULL;
     StepLoss l;
-    int ok = ref_open(&r) && !clip_step_new(&s, r.m, modx ? r.old : NULL, r.B) &&
+    int ok = ref_open(&r, prefix) && !clip_step_new(&s, r.m, modx ? r.old : NULL, r.B) &&
              !clip_step_run(s, r.images, r.texts, r.B, 2.0f, 1, r.grads, &l);
-    if (!ok) harness_fail(__FILE__, __LINE__, "setup failed: %s", modx_last_error());
-    if (ok && modx) ok = l.selected_i2t > 0 && l.selected_i2t < r.B && l.selected_t2i > 0 && l.selected_t2i < r.B;
-    if (ok) check_against(&r, which, s->V, s->T, l.loss, l.loss_con, l.loss_kl, r.grads);
-    else harness_fail(__FILE__, __LINE__, "Mod-X case must mix selected and excluded rows");
+    if (!ok) {
+        harness_fail(__FILE__, __LINE__, "%s: setup failed: %s", prefix, modx_last_error());
+    } else if (modx && !(l.selected_i2t > 0 && l.selected_i2t < r.B && l.selected_t2i > 0 && l.selected_t2i < r.B)) {
+        harness_fail(__FILE__, __LINE__, "%s: the Mod-X case must mix selected and excluded rows", prefix);
+    } else {
+        printf("    %s, ", prefix);
+        check_against(&r, which, s->V, s->T, l.loss, l.loss_con, l.loss_kl, r.grads);
+    }
     clip_step_free(s);
     ref_free(&r);
 }
 
-TEST(model_ref_contrastive_matches_pytorch) { run_case("contrastive", 0); }
+TEST(model_ref_contrastive_matches_pytorch) {
+    for (int c = 0; c < 2; c++) run_case(CASES[c], "contrastive", 0);
+}
 
-TEST(model_ref_modx_matches_pytorch) { run_case("modx", 1); }
+TEST(model_ref_modx_matches_pytorch) {
+    for (int c = 0; c < 2; c++) run_case(CASES[c], "modx", 1);
+}
 
 /* Same check through the command line: `modx grad` writes a file that must
  * reproduce the PyTorch features, losses and gradients. */
-TEST(model_ref_grad_cli_matches_pytorch) {
+static void grad_cli_case(const char *prefix) {
     const char *modx = getenv("MODX");
     EXPECT(modx && modx[0], "MODX (path of the modx binary) is not set; run through tests/run.sh");
     char out[512], cmd[2048];
-    snprintf(out, sizeof out, "%s/grad.safetensors", harness_tmpdir());
+    snprintf(out, sizeof out, "%s/grad-%s.safetensors", harness_tmpdir(), prefix);
     snprintf(cmd, sizeof cmd,
-             "'%s' grad --config " CFG " --ckpt " FIX "clip_micro_ckpt.safetensors --batch " FIX
-             "clip_micro_batch.safetensors --old " FIX "clip_micro_old.safetensors --alpha 2 --out '%s' >/dev/null 2>&1",
-             modx, out);
+             "'%s' grad --config " FIX "%s.json --ckpt " FIX "%s_ckpt.safetensors --batch " FIX
+             "%s_batch.safetensors --old " FIX "%s_old.safetensors --alpha 2 --out '%s' >/dev/null 2>&1",
+             modx, prefix, prefix, prefix, prefix, out);
     EXPECT(system(cmd) == 0, "modx grad failed: %s", cmd);
     Ref r;
     SafeTensors *got = NULL;
-    EXPECT(ref_open(&r), "setup: %s", modx_last_error());
+    EXPECT(ref_open(&r, prefix), "setup: %s", modx_last_error());
     int E = r.m->cfg.embed_dim;
     int64_t fs[2] = {r.B, E};
     float *V = calloc((size_t)r.B * E, sizeof(float)), *T = calloc((size_t)r.B * E, sizeof(float)), l[3];
@@ -141,10 +158,14 @@ TEST(model_ref_grad_cli_matches_pytorch) {
         ok = !safetensors_read_f32(got, name, p->ndim, p->shape, r.grads + p->offset);
     }
     if (!ok) harness_fail(__FILE__, __LINE__, "reading %s: %s", out, modx_last_error());
-    else check_against(&r, "modx", V, T, l[0], l[1], l[2], r.grads);
+    else printf("    %s via modx grad, ", prefix), check_against(&r, "modx", V, T, l[0], l[1], l[2], r.grads);
     safetensors_close(got);
     free(V), free(T);
     ref_free(&r);
+}
+
+TEST(model_ref_grad_cli_matches_pytorch) {
+    for (int c = 0; c < 2; c++) grad_cli_case(CASES[c]);
 }
 
 TEST(checkpoint_round_trip_and_config_metadata) {

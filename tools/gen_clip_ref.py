@@ -74,13 +74,26 @@ def state(model):
     return {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
 
 
-def make_batch():
+# A second case: another ViT shape (4x4 patches, 3 heads of 8, one image layer,
+# three text layers of 4 heads, MLP ratio 2) with exact GELU, written without
+# modx metadata, as a file from any PyTorch CLIP would be.
+GELU_CONFIG = {
+    "embed_dim": 8,
+    "quick_gelu": False,
+    "vision_cfg": {"image_size": 12, "layers": 1, "width": 24, "patch_size": 4, "head_width": 8, "mlp_ratio": 2.0},
+    "text_cfg": {"context_length": 6, "vocab_size": 50, "width": 16, "heads": 4, "layers": 3, "mlp_ratio": 2.0},
+}
+CASES = [("clip_micro", CONFIG, [2, 7, 4, 5, 3, 6], True), ("clip_gelu", GELU_CONFIG, [1, 5, 3, 2, 4], False)]
+
+
+def make_batch(config, positions):
     g = torch.Generator().manual_seed(2023)
-    images = torch.randn(B, 3, 16, 16, generator=g, dtype=torch.float64).float().double()
-    vocab, ctx = CONFIG["text_cfg"]["vocab_size"], CONFIG["text_cfg"]["context_length"]
+    size = config["vision_cfg"]["image_size"]
+    images = torch.randn(len(positions), 3, size, size, generator=g, dtype=torch.float64).float().double()
+    vocab, ctx = config["text_cfg"]["vocab_size"], config["text_cfg"]["context_length"]
     sot, eot = vocab - 2, vocab - 1
-    texts = torch.zeros(B, ctx, dtype=torch.int64)
-    for i, pos in enumerate([2, 7, 4, 5, 3, 6]):
+    texts = torch.zeros(len(positions), ctx, dtype=torch.int64)
+    for i, pos in enumerate(positions):
         texts[i, 0] = sot
         texts[i, 1:pos] = torch.randint(1, sot, (pos - 1,), generator=g)
         texts[i, pos] = eot
@@ -92,10 +105,9 @@ def argmax_gap(Q):
     return (top[:, 0] - top[:, 1]).min().item()
 
 
-def main():
-    torch.set_default_dtype(torch.float64)
-    os.makedirs(OUT, exist_ok=True)
-    images, texts = make_batch()
+def generate(prefix, CONFIG, positions, with_metadata):
+    B = len(positions)
+    images, texts = make_batch(CONFIG, positions)
     model = CLIP(CONFIG).double()
     randomise(model, 1)
     idx = torch.arange(B)
@@ -149,18 +161,28 @@ def main():
     out["modx.keep_i2t"] = keep.to(torch.int64)
     out["modx.keep_t2i"] = keep_p.to(torch.int64)
 
-    with open(os.path.join(OUT, "clip_micro.json"), "w") as f:
+    with open(os.path.join(OUT, f"{prefix}.json"), "w") as f:
         json.dump(CONFIG, f, indent=2)
         f.write("\n")
-    meta = {"generator": "tools/gen_clip_ref.py", "modx.config": json.dumps(CONFIG, separators=(",", ":"))}
-    st.save(os.path.join(OUT, "clip_micro_ckpt.safetensors"), state(model), metadata=meta)
-    st.save(os.path.join(OUT, "clip_micro_old.safetensors"), state(old), metadata={**meta, "seed": str(seed)})
-    st.save(os.path.join(OUT, "clip_micro_batch.safetensors"), {"images": images.float(), "texts": texts},
-            metadata={"generator": "tools/gen_clip_ref.py", "sot": "62", "eot": "63"})
-    st.save(os.path.join(OUT, "clip_micro_expected.safetensors"), out,
+    meta = {"generator": "tools/gen_clip_ref.py"}
+    if with_metadata:
+        meta["modx.config"] = json.dumps(CONFIG, separators=(",", ":"))
+    vocab = CONFIG["text_cfg"]["vocab_size"]
+    st.save(os.path.join(OUT, f"{prefix}_ckpt.safetensors"), state(model), metadata=meta)
+    st.save(os.path.join(OUT, f"{prefix}_old.safetensors"), state(old), metadata={**meta, "seed": str(seed)})
+    st.save(os.path.join(OUT, f"{prefix}_batch.safetensors"), {"images": images.float(), "texts": texts},
+            metadata={"generator": "tools/gen_clip_ref.py", "sot": str(vocab - 2), "eot": str(vocab - 1)})
+    st.save(os.path.join(OUT, f"{prefix}_expected.safetensors"), out,
             metadata={"generator": "tools/gen_clip_ref.py", "alpha": str(ALPHA)})
     n = sum(p.numel() for p in model.parameters())
-    print(f"{len(list(model.parameters()))} tensors, {n} parameters")
+    print(f"{prefix}: {len(list(model.parameters()))} tensors, {n} parameters")
+
+
+def main():
+    torch.set_default_dtype(torch.float64)
+    os.makedirs(OUT, exist_ok=True)
+    for case in CASES:
+        generate(*case)
 
 
 if __name__ == "__main__":

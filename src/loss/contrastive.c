@@ -1,4 +1,5 @@
 #include "loss/contrastive.h"
+#include "loss/rowmath.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -11,21 +12,7 @@ size_t contrastive_scratch_floats(int B) {
     return (size_t)B * (size_t)B + 3 * (size_t)B;
 }
 
-static double dot_naive(const float *a, const float *b, int n) {
-    double d = 0.0;
-    for (int k = 0; k < n; k++) d += (double)a[k] * b[k];
-    return d;
-}
 
-/* logsumexp of n floats at stride `stride`, max-subtracted, summed in double. */
-static double lse_strided(const float *x, int n, size_t stride) {
-    float mx = x[0];
-    for (int j = 1; j < n; j++)
-        if (x[(size_t)j * stride] > mx) mx = x[(size_t)j * stride];
-    double sum = 0.0;
-    for (int j = 0; j < n; j++) sum += exp((double)x[(size_t)j * stride] - (double)mx);
-    return (double)mx + log(sum);
-}
 
 float contrastive_forward_backward(float *dV, float *dT, float *dlogit_scale, float *scratch,
                                    const float *V, const float *T, float logit_scale, int B, int E) {
@@ -47,8 +34,8 @@ float contrastive_forward_backward(float *dV, float *dT, float *dlogit_scale, fl
     for (int i = 0; i < B; i++) {
         const double d = logits[(size_t)i * B + i];
         diag[i] = (float)d;
-        row_r[i] = (float)(lse_strided(logits + (size_t)i * B, B, 1) - d);
-        col_r[i] = (float)(lse_strided(logits + i, B, (size_t)B) - d);
+        row_r[i] = (float)(row_lse_strided(logits + (size_t)i * B, B, 1, 1.0) - d);
+        col_r[i] = (float)(row_lse_strided(logits + i, B, (size_t)B, 1.0) - d);
     }
     double loss_sum = 0.0;
     for (int i = 0; i < B; i++) loss_sum += (double)row_r[i] + (double)col_r[i];
@@ -95,7 +82,7 @@ double contrastive_forward_backward_naive(float *dV, float *dT, float *dlogit_sc
     double *row_lse = malloc(2 * (size_t)B * sizeof *row_lse);
     CHECK(row_lse != NULL, "contrastive naive: out of memory for B %d", B);
     double *col_lse = row_lse + B;
-#define LOGIT(i, j) (s * dot_naive(V + (size_t)(i) * E, T + (size_t)(j) * E, E))
+#define LOGIT(i, j) (s * row_dot_f64(V + (size_t)(i) * E, T + (size_t)(j) * E, E))
     for (int i = 0; i < B; i++) {
         double mr = -INFINITY, mc = -INFINITY;
         for (int j = 0; j < B; j++) {

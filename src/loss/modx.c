@@ -1,4 +1,5 @@
 #include "loss/modx.h"
+#include "loss/rowmath.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -19,15 +20,6 @@ size_t modx_scratch_floats(int B) {
     return need > con ? need : con;
 }
 
-/* logsumexp of n floats at `stride`, max-subtracted, summed in double. */
-static double lse_strided(const float *x, int n, size_t stride) {
-    float mx = x[0];
-    for (int j = 1; j < n; j++)
-        if (x[(size_t)j * stride] > mx) mx = x[(size_t)j * stride];
-    double sum = 0.0;
-    for (int j = 0; j < n; j++) sum += exp((double)x[(size_t)j * stride] - (double)mx);
-    return (double)mx + log(sum);
-}
 
 /* First index of the maximum (torch.argmax: a NaN counts as the maximum). */
 static int argmax_strided(const float *x, int n, size_t stride) {
@@ -68,7 +60,7 @@ float modx_kl_forward_backward(float *dV, float *dT, float *scratch, uint8_t *ke
     for (int j = 0; j < B; j++) {
         mrow[j] = !select || argmax_strided(Q + (size_t)j * B, B, 1) == j ? 1.0f : 0.0f;
         mcol[j] = !select || argmax_strided(Q + j, B, (size_t)B) == j ? 1.0f : 0.0f;
-        const double pl = lse_strided(P + j, B, (size_t)B), ql = lse_strided(Q + j, B, (size_t)B);
+        const double pl = row_lse_strided(P + j, B, (size_t)B, 1.0), ql = row_lse_strided(Q + j, B, (size_t)B, 1.0);
         pcol[j] = (float)pl;
         qcol[j] = (float)ql;
         double kl = 0.0;
@@ -89,7 +81,7 @@ float modx_kl_forward_backward(float *dV, float *dT, float *scratch, uint8_t *ke
         float *pi = P + (size_t)i * B;
         const float *qi = Q + (size_t)i * B;
         const int keep_r = mrow[i] != 0.0f;
-        const double pl = lse_strided(pi, B, 1), ql = lse_strided(qi, B, 1);
+        const double pl = row_lse_strided(pi, B, 1, 1.0), ql = row_lse_strided(qi, B, 1, 1.0);
         double kl = 0.0;
         for (int j = 0; j < B; j++) {
             double g = 0.0;
@@ -138,11 +130,6 @@ void modx_loss_forward_backward(ModxLossResult *out, float *dV, float *dT, float
     out->selected_t2i = nc;
 }
 
-static double dot_d(const float *a, const float *b, int n) {
-    double d = 0.0;
-    for (int k = 0; k < n; k++) d += (double)a[k] * b[k];
-    return d;
-}
 
 /* Straight from the definition: build P, Q, P', Q' in double, pick the rows,
  * sum KL(q‖p) row by row, and push p − q back through P and P'. */
@@ -157,10 +144,10 @@ double modx_kl_forward_backward_naive(float *dV, float *dT, uint8_t *keep_i2t, u
     X[0] = buf; X[1] = buf + BB; Y[0] = buf + 2 * BB; Y[1] = buf + 3 * BB;
     for (int i = 0; i < B; i++)
         for (int j = 0; j < B; j++) {
-            X[0][(size_t)i * B + j] = dot_d(V + (size_t)i * E, T + (size_t)j * E, E);
-            X[1][(size_t)i * B + j] = dot_d(T + (size_t)i * E, V + (size_t)j * E, E);
-            Y[0][(size_t)i * B + j] = dot_d(V_old + (size_t)i * E, T_old + (size_t)j * E, E);
-            Y[1][(size_t)i * B + j] = dot_d(T_old + (size_t)i * E, V_old + (size_t)j * E, E);
+            X[0][(size_t)i * B + j] = row_dot_f64(V + (size_t)i * E, T + (size_t)j * E, E);
+            X[1][(size_t)i * B + j] = row_dot_f64(T + (size_t)i * E, V + (size_t)j * E, E);
+            Y[0][(size_t)i * B + j] = row_dot_f64(V_old + (size_t)i * E, T_old + (size_t)j * E, E);
+            Y[1][(size_t)i * B + j] = row_dot_f64(T_old + (size_t)i * E, V_old + (size_t)j * E, E);
             G[(size_t)i * B + j] = 0.0;
         }
     double total = 0.0;

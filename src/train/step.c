@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "loss/contrastive.h"
+#include "loss/lwf.h"
 #include "loss/modx.h"
 
 void clip_step_free(ClipStep *s) {
@@ -25,6 +26,7 @@ ModxStatus clip_step_new(ClipStep **out, const ClipModel *m, const ClipModel *ol
     size_t nf = (size_t)max_B * (size_t)s->E;
     size_t ns = contrastive_scratch_floats(max_B);
     if (modx_scratch_floats(max_B) > ns) ns = modx_scratch_floats(max_B);
+    if (lwf_scratch_floats(max_B) > ns) ns = lwf_scratch_floats(max_B);
     ModxStatus st = MODX_OK;
     if (!(s->V = modx_calloc(nf, sizeof(float), "features")) || !(s->T = modx_calloc(nf, sizeof(float), "features")) ||
         !(s->dV = modx_calloc(nf, sizeof(float), "feature gradients")) ||
@@ -45,9 +47,39 @@ ModxStatus clip_step_new(ClipStep **out, const ClipModel *m, const ClipModel *ol
     return MODX_OK;
 }
 
-ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts, int B, float alpha, int select,
-                         float *grads, StepLoss *out) {
+static const char *const kind_names[] = {"contrastive", "modx", "modx-noselect", "lwf"};
+
+/* The loss and its gradient w.r.t. the features (into s->dV, s->dT, *dscale). */
+static void step_loss(ClipStep *s, const StepLossSpec *spec, int B, float *dscale, StepLoss *out) {
+    const float ls = clip_logit_scale(s->m);
+    if (spec->kind == STEP_LOSS_CONTRASTIVE) {
+        out->loss = out->loss_con =
+            contrastive_forward_backward(s->dV, s->dT, dscale, s->scratch, s->V, s->T, ls, B, s->E);
+        out->selected_i2t = out->selected_t2i = 0;
+    } else if (spec->kind == STEP_LOSS_LWF) {
+        out->loss_con = contrastive_forward_backward(s->dV, s->dT, dscale, s->scratch, s->V, s->T, ls, B, s->E);
+        out->loss_kl = lwf_forward_backward(s->dV, s->dT, dscale, s->scratch, s->V, s->T, s->Vo, s->To, ls,
+                                            clip_logit_scale(s->old), spec->tau, spec->weight, B, s->E);
+        out->loss = (float)((double)out->loss_con + (double)spec->weight * out->loss_kl);
+        out->selected_i2t = out->selected_t2i = B;
+    } else {
+        ModxLossResult r;
+        modx_loss_forward_backward(&r, s->dV, s->dT, dscale, s->scratch, s->V, s->T, s->Vo, s->To, ls, spec->weight,
+                                   spec->kind == STEP_LOSS_MODX, B, s->E);
+        out->loss = r.loss, out->loss_con = r.loss_con, out->loss_kl = r.loss_kl;
+        out->selected_i2t = r.selected_i2t, out->selected_t2i = r.selected_t2i;
+    }
+}
+
+ModxStatus clip_step_run_loss(ClipStep *s, const float *images, const int32_t *texts, int B,
+                              const StepLossSpec *spec, float *grads, StepLoss *out) {
     CHECK(B >= 1 && B <= s->max_B, "batch %d outside [1, %d]", B, s->max_B);
+    CHECK((unsigned)spec->kind <= STEP_LOSS_LWF, "unknown step loss kind %d", (int)spec->kind);
+    if (spec->kind != STEP_LOSS_CONTRASTIVE && !s->old)
+        return modx_fail(MODX_ERR_INVALID, "the %s loss needs the old model (the previous phase's weights)",
+                         kind_names[spec->kind]);
+    if (spec->kind == STEP_LOSS_LWF && !(spec->tau > 0.0f))
+        return modx_fail(MODX_ERR_INVALID, "LwF temperature %g, expected > 0", spec->tau);
     const ClipModel *m = s->m;
     size_t nf = (size_t)B * (size_t)s->E;
     memset(s->dV, 0, nf * sizeof(float));
@@ -55,21 +87,20 @@ ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts,
     memset(grads, 0, m->table.total * sizeof(float));
     memset(out, 0, sizeof *out);
     MODX_TRY(clip_forward(m, s->acts, images, texts, B, s->V, s->T));
-    float dscale = 0;
-    if (s->old) {
+    if (spec->kind != STEP_LOSS_CONTRASTIVE)
         MODX_TRY(clip_forward(s->old, s->old_acts, images, texts, B, s->Vo, s->To));
-        ModxLossResult r;
-        modx_loss_forward_backward(&r, s->dV, s->dT, &dscale, s->scratch, s->V, s->T, s->Vo, s->To,
-                                   clip_logit_scale(m), alpha, select, B, s->E);
-        out->loss = r.loss, out->loss_con = r.loss_con, out->loss_kl = r.loss_kl;
-        out->selected_i2t = r.selected_i2t, out->selected_t2i = r.selected_t2i;
-    } else {
-        out->loss = out->loss_con = contrastive_forward_backward(s->dV, s->dT, &dscale, s->scratch, s->V, s->T,
-                                                                 clip_logit_scale(m), B, s->E);
-    }
+    float dscale = 0;
+    step_loss(s, spec, B, &dscale, out);
     clip_backward(m, s->acts, s->dV, s->dT, grads);
     grads[m->w.logit_scale - m->params] += dscale;
     return MODX_OK;
+}
+
+ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts, int B, float alpha, int select,
+                         float *grads, StepLoss *out) {
+    StepLossSpec spec = {STEP_LOSS_CONTRASTIVE, alpha, 1.0f};
+    if (s->old) spec.kind = select ? STEP_LOSS_MODX : STEP_LOSS_MODX_NOSELECT;
+    return clip_step_run_loss(s, images, texts, B, &spec, grads, out);
 }
 
 ModxStatus clip_optim_segments(const ClipModel *m, OptimSegment **segs, int *n) {

@@ -32,5 +32,5 @@ if [ -d third_party/npm/node_modules/emojibase-data ]; then
   cmp "$TMP/e/dataset.cache" "$TMP/e2/dataset.cache"
   cmp "$TMP/e/captions.txt" "$TMP/e2/captions.txt"
 else
-  echo "emoji part not run: npm packages not installed (scripts/setup_npm.sh)"
+  echo "the emoji data packages are missing: run scripts/setup.sh test (make test does)"; exit 1
 fi
