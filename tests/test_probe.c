@@ -280,3 +280,28 @@ TEST(eval_zeroshot_run_matches_direct) {
     bpe_free(bpe);
     clip_model_free(m);
 }
+
+/* report_run_finish = analyze + report of the run built above. */
+TEST(probe_run_finish_writes_both) {
+    char dir[512], p[700];
+    snprintf(dir, sizeof dir, "%s/run", harness_tmpdir());
+    snprintf(p, sizeof p, "%s/run.json", dir);
+    if (!io_file_exists(p)) probe_run_analysis_known_rotations();
+    snprintf(p, sizeof p, "%s/metrics.jsonl", dir);
+    EXPECT(write_text(p, "{\"type\": \"eval\", \"strategy\": \"same\", \"phase\": 1, \"test_set\": \"t\", \"i2t_R@1\": 5}\n"),
+           "write");
+    snprintf(p, sizeof p, "%s/finish.log", harness_tmpdir());
+    FILE *log = fopen(p, "w");
+    EXPECT(log, "cannot open %s", p);
+    ModxStatus st = report_run_finish(dir, log);
+    fclose(log);
+    EXPECT(st == MODX_OK, "%s", modx_last_error());
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    EXPECT(!io_read_file(p, &buf, &n), "%s", modx_last_error());
+    char want[700];
+    snprintf(want, sizeof want, "report: %s/report.html\n", dir);
+    int ok = strstr((const char *)buf, want) && strstr((const char *)buf, "analysis.json");
+    free(buf);
+    EXPECT(ok, "log lacks '%s'", want);
+}

@@ -475,3 +475,13 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
     run_info_free(&run);
     return st;
 }
+
+ModxStatus report_run_finish(const char *dir, FILE *log) {
+    MODX_TRY(run_analyze(dir, NULL, log));
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/report.html", dir) >= (int)sizeof path)
+        return modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
+    MODX_TRY(report_run_write(dir, path, NULL));
+    if (log) fprintf(log, "report: %s\n", path);
+    return MODX_OK;
+}

@@ -18,6 +18,8 @@
 #ifndef MODX_REPORT_RUN_REPORT_H
 #define MODX_REPORT_RUN_REPORT_H
 
+#include <stdio.h>
+
 #include "core/error.h"
 
 /* Writes html_path (atomically) and, when regions_path is not NULL, the plot
@@ -25,5 +27,10 @@
  * metrics.jsonl): missing run.json / metrics.jsonl / analysis.json, malformed
  * JSON, an unknown strategy or test set, a missing or mistyped field. */
 ModxStatus report_run_write(const char *dir, const char *html_path, const char *regions_path);
+
+/* The end of `modx run` (unless --no-report): run_analyze(dir) (writes
+ * DIR/analysis.json, table to `log`), then DIR/report.html, whose path is
+ * printed to `log` ("report: PATH"). log may be NULL. */
+ModxStatus report_run_finish(const char *dir, FILE *log);
 
 #endif
