@@ -68,3 +68,19 @@ void probe_features_free(ProbeFeatures *f) {
     free(f->text);
     f->image = f->text = NULL;
 }
+
+ModxStatus probe_features_save(const ProbeFeatures *f, const char *path, const char *const (*meta)[2], int n_meta) {
+    if (f->n < 1 || f->e < 1 || !f->image || !f->text)
+        return modx_fail(MODX_ERR_INVALID, "%s: no probe features to write (%d x %d)", path, f->n, f->e);
+    SafeTensorsWriter *w = NULL;
+    MODX_TRY(safetensors_writer_new(&w));
+    int64_t shape[2] = {f->n, f->e};
+    ModxStatus st = safetensors_writer_metadata(w, "modx.format", FEATURES_FORMAT);
+    for (int i = 0; st == MODX_OK && i < n_meta; i++) st = safetensors_writer_metadata(w, meta[i][0], meta[i][1]);
+    if (st == MODX_OK) st = safetensors_writer_add(w, FEATURES_IMAGE_TENSOR, ST_F32, 2, shape, f->image);
+    if (st == MODX_OK) st = safetensors_writer_add(w, FEATURES_TEXT_TENSOR, ST_F32, 2, shape, f->text);
+    if (st == MODX_OK) st = safetensors_writer_save(w, path);
+    safetensors_writer_free(w);
+    if (st != MODX_OK) modx_error_prefix("writing probe features: ");
+    return st;
+}

@@ -8,6 +8,7 @@
 
 #define FEATURES_IMAGE_TENSOR "image_features"
 #define FEATURES_TEXT_TENSOR "text_features"
+#define FEATURES_FORMAT "modx-probe-1"
 
 typedef struct {
     int n, e;
@@ -21,5 +22,10 @@ typedef struct {
  * probe_features_free. */
 ModxStatus probe_features_load(ProbeFeatures *out, const char *path);
 void probe_features_free(ProbeFeatures *f);
+
+/* Writes f as a features file (both tensors F32 (n, e)) atomically, with the
+ * metadata entries meta[0..n_meta) (key/value strings; may be NULL when
+ * n_meta = 0) plus "modx.format" = "modx-probe-1". */
+ModxStatus probe_features_save(const ProbeFeatures *f, const char *path, const char *const (*meta)[2], int n_meta);
 
 #endif

@@ -1,14 +1,9 @@
 /* modx report: the run report (one self-contained HTML file).
  *
- *   modx report RUN_DIR [--out FILE]
- *       Writes RUN_DIR/report.html. Not wired yet: run directories are still
- *       being designed. The planned inputs are
- *         RUN_DIR/run.json                experiment summary (key/value pairs), strategies, test sets
- *         RUN_DIR/results.jsonl           one retrieval result per line (strategy, phase, test set, metric, value)
- *         RUN_DIR/analysis/rotation.json  rotation-angle histograms per strategy, modality and comparison
- *         RUN_DIR/analysis/topology.json  mean rotation and topology change per strategy, modality and phase
- *         RUN_DIR/analysis/intermodal.json relative rotation between the modalities per strategy and phase
- *       Each maps one-to-one onto the structs in src/report/report.h.
+ *   modx report RUN_DIR [--out FILE] [--regions FILE]
+ *       Writes RUN_DIR/report.html from RUN_DIR/run.json, RUN_DIR/metrics.jsonl
+ *       and RUN_DIR/analysis.json (see src/report/run_report.h and
+ *       docs/run-directory.md).
  *   modx report --demo-data OUT.html [--regions FILE]
  *       (development) a report from built-in synthetic data covering every plot.
  *   modx report --check-png PNG --regions FILE [--min-pixels N]
@@ -24,26 +19,29 @@
 #include "io/file.h"
 #include "report/demo.h"
 #include "report/report.h"
+#include "report/run_report.h"
 
-static const char *const report_inputs[] = {"run.json", "results.jsonl", "analysis/rotation.json",
-                                            "analysis/topology.json", "analysis/intermodal.json"};
+static const char *const report_inputs[] = {"run.json        strategies, phases, test sets, status",
+                                            "metrics.jsonl   \"eval\" lines: the results",
+                                            "analysis.json   rotation, topology, relative rotation (modx analyze RUN_DIR)",
+                                            "experiment.json (optional) settings shown in the summary"};
 
 static void report_usage(FILE *f) {
     fprintf(f,
-            "usage: modx report RUN_DIR [--out FILE]\n"
+            "usage: modx report RUN_DIR [--out FILE] [--regions FILE]\n"
             "       modx report --demo-data OUT.html [--regions FILE]\n"
             "       modx report --check-png PNG --regions FILE [--min-pixels N]\n\n"
             "Writes RUN_DIR/report.html (or FILE): one self-contained HTML file with inline SVG plots\n"
             "(experiment summary, results and trade-off tables, R@1 per phase, rotation histograms,\n"
             "topology change vs rotation, inter-modal relative rotation). No scripts, no external files.\n\n"
-            "Inputs read from RUN_DIR (planned; reading run directories is not wired yet):\n");
+            "Inputs read from RUN_DIR (docs/run-directory.md):\n");
     for (size_t i = 0; i < sizeof report_inputs / sizeof report_inputs[0]; i++)
         fprintf(f, "  RUN_DIR/%s\n", report_inputs[i]);
     fprintf(f,
             "\noptions:\n"
             "  --out FILE         write the report here instead of RUN_DIR/report.html\n"
             "  --demo-data FILE   (development) write a report from built-in synthetic data\n"
-            "  --regions FILE     with --demo-data: also write each plot's data-area box (page pixels);\n"
+            "  --regions FILE     with RUN_DIR or --demo-data: also write each plot's data-area box (page pixels);\n"
             "                     with --check-png: the boxes to check\n"
             "  --check-png PNG    (development) check a screenshot of the report: every plot box must\n"
             "                     hold at least --min-pixels coloured pixels (default 400) and sit on\n"
@@ -99,24 +97,22 @@ static int report_check_png_cmd(const char *png, const char *regions, long min_p
     return bad ? 1 : 0;
 }
 
-static int report_run_dir(const char *dir, const char *out) {
+static int report_run_dir(const char *dir, const char *out, const char *regions) {
     if (!io_dir_exists(dir)) {
         fprintf(stderr, "modx report: %s: not a directory (expected a run directory)\n", dir);
         return 1;
     }
-    for (size_t i = 0; i < sizeof report_inputs / sizeof report_inputs[0]; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, report_inputs[i]);
-        if (!io_file_exists(path)) {
-            fprintf(stderr, "modx report: %s not found (a run directory holds run.json, results.jsonl and "
-                            "analysis/*.json; see modx report --help)\n", path);
+    char path[4096];
+    if (!out) {
+        if (snprintf(path, sizeof path, "%s/report.html", dir) >= (int)sizeof path) {
+            fprintf(stderr, "modx report: %s: path too long\n", dir);
             return 1;
         }
+        out = path;
     }
-    (void)out;
-    fprintf(stderr, "modx report: %s: reading run directories is not implemented yet (the run-directory format is "
-                    "still being designed); try modx report --demo-data OUT.html\n", dir);
-    return 1;
+    if (report_run_write(dir, out, regions) != MODX_OK) return cli_report_error("report");
+    printf("wrote %s\n", out);
+    return 0;
 }
 
 MODX_COMMAND(report, "report", "write a run's report as one self-contained HTML file") {
@@ -162,9 +158,5 @@ MODX_COMMAND(report, "report", "write a run's report as one self-contained HTML 
         printf("wrote %s%s%s\n", demo, regions ? " and " : "", regions ? regions : "");
         return 0;
     }
-    if (regions) {
-        fprintf(stderr, "modx report: --regions goes with --demo-data or --check-png\n");
-        return 2;
-    }
-    return report_run_dir(pos[0], out);
+    return report_run_dir(pos[0], out, regions);
 }

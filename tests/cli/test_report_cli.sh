@@ -1,7 +1,8 @@
 # modx report: help, argument errors, the demo report file, and the clear
-# "not found" errors for a run directory without the expected inputs.
+# "not found" errors for a run directory without the expected inputs
+# (complete run directories: test_analyze_run.sh).
 set -eu
-"$MODX" report --help | grep -q 'RUN_DIR/results.jsonl'
+"$MODX" report --help | grep -q 'RUN_DIR/metrics.jsonl'
 
 "$MODX" report --demo-data "$TMP/r.html" --regions "$TMP/r.regions" | grep -q "wrote $TMP/r.html"
 head -c 15 "$TMP/r.html" | grep -q '<!DOCTYPE html>'
@@ -26,9 +27,11 @@ expect_fail 2 'needs --regions' --check-png "$TMP/x.png"
 expect_fail 2 "unknown option '--bogus'" --bogus
 expect_fail 1 'not a directory' "$TMP/missing-run"
 mkdir -p "$TMP/run"
-expect_fail 1 "$TMP/run/run.json not found" "$TMP/run"
+expect_fail 1 "$TMP/run/run.json" "$TMP/run"
 touch "$TMP/run/run.json"
-expect_fail 1 "$TMP/run/results.jsonl not found" "$TMP/run"
+expect_fail 1 "$TMP/run/run.json: not valid JSON" "$TMP/run"
+echo '{"format": "modx-run-1", "name": "x", "strategies": ["a"], "phases": 1, "test_sets": [], "status": "done"}' >"$TMP/run/run.json"
+expect_fail 1 "$TMP/run/metrics.jsonl not found" "$TMP/run"
 expect_fail 1 'cannot open' --check-png "$TMP/none.png" --regions "$TMP/r.regions"
 printf 'not a png' >"$TMP/bad.png"
 expect_fail 1 'not a readable PNG' --check-png "$TMP/bad.png" --regions "$TMP/r.regions"

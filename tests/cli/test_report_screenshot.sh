@@ -1,5 +1,6 @@
-# The demo report renders in headless Chromium and every plot's data area in
-# the screenshot holds coloured (data) pixels and sits on its plot frame.
+# The demo report, and the report of a fabricated run directory
+# (tests/cli/fake_run.sh), render in headless Chromium and every plot's data
+# area in the screenshot holds coloured (data) pixels and sits on its plot frame.
 # A negative control hides the data layers; the checker must then fail.
 # Installs Debian's chromium when absent (as root), via scripts/setup_chromium.sh.
 set -eu
@@ -9,12 +10,12 @@ browser=$(bash scripts/setup_chromium.sh) || { echo "no headless chromium (see s
 read -r page_w page_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/report.regions")
 [ "$page_w" -gt 0 ] && [ "$page_h" -gt 0 ]
 
-shoot() { # HTML PNG
+shoot() { # HTML PNG [W H]
   local profile
   profile=$(mktemp -d "$TMP/profile.XXXXXX")
   timeout 180 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars \
-    --user-data-dir="$profile" --screenshot="$2" --window-size="$page_w,$page_h" "file://$1" \
+    --user-data-dir="$profile" --screenshot="$2" --window-size="${3:-$page_w},${4:-$page_h}" "file://$1" \
     >"$TMP/chromium.log" 2>&1 || true
   if [ ! -s "$2" ]; then
     echo "chromium wrote no screenshot $2:"; tail -n 20 "$TMP/chromium.log"; exit 1
@@ -46,3 +47,14 @@ rc=$?
 set -e
 [ "$rc" -eq 1 ] || { echo "checker accepted boxes off their frames (rc $rc)"; cat "$TMP/shift.out"; exit 1; }
 grep -q 'not on the plot frame' "$TMP/shift.err"
+
+# The report of a run directory: analysis and metrics read from the files.
+source tests/cli/fake_run.sh
+fake_run "$TMP/run" "$TMP/work"
+"$MODX" analyze "$TMP/run" >/dev/null
+"$MODX" report "$TMP/run" --regions "$TMP/run.regions" >/dev/null
+read -r run_w run_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/run.regions")
+shoot "$TMP/run/report.html" "$TMP/run.png" "$run_w" "$run_h"
+"$MODX" report --check-png "$TMP/run.png" --regions "$TMP/run.regions" | tee "$TMP/run.out"
+grep -q '^8 plots rendered$' "$TMP/run.out"
+if [ -n "${MODX_REPORT_SCREENSHOT_KEEP:-}" ]; then cp "$TMP/run.png" "${MODX_REPORT_SCREENSHOT_KEEP%.png}-run.png"; fi

@@ -1,0 +1,203 @@
+#include "analysis/rundir.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/file.h"
+
+void run_info_free(RunInfo *r) {
+    if (!r) return;
+    free(r->name);
+    for (int i = 0; i < r->nstrategies; i++) free(r->strategies[i]);
+    free(r->strategies);
+    for (int i = 0; i < r->nphase_names; i++) free(r->phase_names[i]);
+    free(r->phase_names);
+    for (int i = 0; i < r->ntest_sets; i++) free(r->test_sets[i].name);
+    free(r->test_sets);
+    free(r->probe_test_set);
+    free(r->status);
+    free(r->completed);
+    memset(r, 0, sizeof *r);
+}
+
+static char *dup_str(const char *s) {
+    char *d = strdup(s);
+    if (!d) modx_fail(MODX_ERR_NOMEM, "out of memory");
+    return d;
+}
+
+/* A string member (required unless `optional`); *out NULL when absent and optional. */
+static ModxStatus get_string(const char *path, const cJSON *o, const char *key, int optional, char **out) {
+    *out = NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v && optional) return MODX_OK;
+    if (!v) return modx_fail(MODX_ERR_FORMAT, "%s: missing \"%s\" (a string)", path, key);
+    if (!cJSON_IsString(v) || !v->valuestring)
+        return modx_fail(MODX_ERR_FORMAT, "%s: \"%s\" must be a string", path, key);
+    *out = dup_str(v->valuestring);
+    return *out ? MODX_OK : MODX_ERR_NOMEM;
+}
+
+static ModxStatus get_int(const char *path, const char *what, const cJSON *v, int lo, int hi, int *out) {
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi)
+        return modx_fail(MODX_ERR_FORMAT, "%s: %s must be an integer in [%d, %d]", path, what, lo, hi);
+    *out = (int)v->valuedouble;
+    return MODX_OK;
+}
+
+static ModxStatus get_string_array(const char *path, const cJSON *o, const char *key, int optional, char ***out,
+                                   int *n) {
+    *out = NULL, *n = 0;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!a && optional) return MODX_OK;
+    if (!cJSON_IsArray(a)) return modx_fail(MODX_ERR_FORMAT, "%s: \"%s\" must be an array of strings", path, key);
+    int k = cJSON_GetArraySize(a);
+    *out = modx_calloc((size_t)k + 1, sizeof(char *), key);
+    if (!*out) return MODX_ERR_NOMEM;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, a) {
+        if (!cJSON_IsString(v) || !v->valuestring || !v->valuestring[0])
+            return modx_fail(MODX_ERR_FORMAT, "%s: \"%s\"[%d] must be a non-empty string", path, key, *n);
+        if (!((*out)[*n] = dup_str(v->valuestring))) return MODX_ERR_NOMEM;
+        (*n)++;
+    }
+    return MODX_OK;
+}
+
+static ModxStatus parse_test_sets(const char *path, const cJSON *root, RunInfo *r) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "test_sets");
+    if (!cJSON_IsArray(a)) return modx_fail(MODX_ERR_FORMAT, "%s: \"test_sets\" must be an array of objects", path);
+    int k = cJSON_GetArraySize(a);
+    r->test_sets = modx_calloc((size_t)k + 1, sizeof *r->test_sets, "test sets");
+    if (!r->test_sets) return MODX_ERR_NOMEM;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, a) {
+        int i = r->ntest_sets;
+        RunTestSet *ts = &r->test_sets[i];
+        char item[64];
+        snprintf(item, sizeof item, "test_sets[%d]", i);
+        if (!cJSON_IsObject(t)) return modx_fail(MODX_ERR_FORMAT, "%s: %s must be an object", path, item);
+        char *role = NULL;
+        ModxStatus st = get_string(path, t, "name", 0, &ts->name);
+        r->ntest_sets++;
+        if (!st) st = get_string(path, t, "role", 0, &role);
+        if (st) {
+            modx_error_prefix("%s: ", item);
+            free(role);
+            return st;
+        }
+        ts->first_phase = -1;
+        if (!strcmp(role, "domain")) ts->role = RUN_SET_DOMAIN;
+        else if (!strcmp(role, "heldout")) ts->role = RUN_SET_HELDOUT;
+        else if (!strcmp(role, "train_sample")) ts->role = RUN_SET_TRAIN_SAMPLE;
+        else st = modx_fail(MODX_ERR_FORMAT, "%s: %s (\"%s\"): role \"%s\" is not domain, heldout or train_sample", path,
+                            item, ts->name, role);
+        free(role);
+        if (st) return st;
+        if (ts->role == RUN_SET_DOMAIN) {
+            const cJSON *fp = cJSON_GetObjectItemCaseSensitive(t, "first_phase");
+            char what[128];
+            snprintf(what, sizeof what, "%s (\"%s\") \"first_phase\"", item, ts->name);
+            if (!fp) return modx_fail(MODX_ERR_FORMAT, "%s: %s is missing (a domain test set needs it)", path, what);
+            MODX_TRY(get_int(path, what, fp, 0, r->phases, &ts->first_phase));
+        }
+        for (int j = 0; j < i; j++)
+            if (!strcmp(r->test_sets[j].name, ts->name))
+                return modx_fail(MODX_ERR_FORMAT, "%s: test set \"%s\" is listed twice", path, ts->name);
+    }
+    return MODX_OK;
+}
+
+static ModxStatus parse_run(const char *path, const cJSON *root, RunInfo *r) {
+    if (!cJSON_IsObject(root)) return modx_fail(MODX_ERR_FORMAT, "%s: expected a JSON object", path);
+    char *format = NULL;
+    MODX_TRY(get_string(path, root, "format", 0, &format));
+    int bad = strcmp(format, RUN_FORMAT) != 0;
+    if (bad) modx_fail(MODX_ERR_FORMAT, "%s: \"format\" is \"%s\", expected \"%s\"", path, format, RUN_FORMAT);
+    free(format);
+    if (bad) return MODX_ERR_FORMAT;
+    MODX_TRY(get_string(path, root, "name", 0, &r->name));
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
+    r->seed = cJSON_IsNumber(seed) ? seed->valuedouble : NAN;
+    MODX_TRY(get_int(path, "\"phases\"", cJSON_GetObjectItemCaseSensitive(root, "phases"), 0, 100000, &r->phases));
+    MODX_TRY(get_string_array(path, root, "strategies", 0, &r->strategies, &r->nstrategies));
+    for (int i = 0; i < r->nstrategies; i++) {
+        if (!strcmp(r->strategies[i], RUN_PHASE0))
+            return modx_fail(MODX_ERR_FORMAT, "%s: \"strategies\"[%d]: \"%s\" is reserved for phase-0 evaluations", path,
+                             i, RUN_PHASE0);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(r->strategies[i], r->strategies[j]))
+                return modx_fail(MODX_ERR_FORMAT, "%s: strategy \"%s\" is listed twice", path, r->strategies[i]);
+    }
+    MODX_TRY(get_string_array(path, root, "phase_names", 1, &r->phase_names, &r->nphase_names));
+    MODX_TRY(parse_test_sets(path, root, r));
+    const cJSON *probe = cJSON_GetObjectItemCaseSensitive(root, "probe");
+    if (probe) {
+        if (!cJSON_IsObject(probe)) return modx_fail(MODX_ERR_FORMAT, "%s: \"probe\" must be an object", path);
+        MODX_TRY(get_string(path, probe, "test_set", 1, &r->probe_test_set));
+        const cJSON *pp = cJSON_GetObjectItemCaseSensitive(probe, "pairs");
+        if (pp) MODX_TRY(get_int(path, "\"probe\".\"pairs\"", pp, 0, 0x7fffffff, &r->probe_pairs));
+    }
+    MODX_TRY(get_string(path, root, "status", 0, &r->status));
+    if (strcmp(r->status, "running") && strcmp(r->status, "done"))
+        return modx_fail(MODX_ERR_FORMAT, "%s: \"status\" is \"%s\", expected \"running\" or \"done\"", path, r->status);
+    int done = !strcmp(r->status, "done");
+    r->completed = modx_calloc((size_t)r->nstrategies + 1, sizeof(int), "completed");
+    if (!r->completed) return MODX_ERR_NOMEM;
+    const cJSON *comp = cJSON_GetObjectItemCaseSensitive(root, "completed");
+    if (comp && !cJSON_IsObject(comp)) return modx_fail(MODX_ERR_FORMAT, "%s: \"completed\" must be an object", path);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, comp) {
+        int s = -1;
+        for (int i = 0; i < r->nstrategies; i++)
+            if (!strcmp(r->strategies[i], c->string)) s = i;
+        if (s < 0)
+            return modx_fail(MODX_ERR_FORMAT, "%s: \"completed\" names \"%s\", which is not one of \"strategies\"", path,
+                             c->string);
+    }
+    for (int s = 0; s < r->nstrategies; s++) {
+        const cJSON *v = comp ? cJSON_GetObjectItemCaseSensitive(comp, r->strategies[s]) : NULL;
+        char what[160];
+        snprintf(what, sizeof what, "\"completed\".\"%s\"", r->strategies[s]);
+        if (v) MODX_TRY(get_int(path, what, v, 0, r->phases, &r->completed[s]));
+        else r->completed[s] = done ? r->phases : 0;
+    }
+    return MODX_OK;
+}
+
+ModxStatus run_info_load(RunInfo *out, const char *dir) {
+    memset(out, 0, sizeof *out);
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/run.json", dir) >= (int)sizeof path)
+        return modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    MODX_TRY(io_read_file(path, &buf, &n));
+    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
+    ModxStatus st;
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr();
+        long off = at && at >= (const char *)buf && at <= (const char *)buf + n ? (long)(at - (const char *)buf) : -1;
+        st = modx_fail(MODX_ERR_FORMAT, "%s: not valid JSON (near byte %ld)", path, off);
+    } else {
+        st = parse_run(path, root, out);
+    }
+    cJSON_Delete(root);
+    free(buf);
+    if (st) run_info_free(out);
+    return st;
+}
+
+int run_info_last_phase(const RunInfo *r, int s) {
+    if (!strcmp(r->strategies[s], RUN_JOINT)) return r->completed[s] >= 1 ? r->phases : 0;
+    return r->completed[s];
+}
+
+int run_probe_relpath(char *buf, size_t cap, const RunInfo *r, int s, int phase) {
+    int k = phase == 0 ? snprintf(buf, cap, "phase0/probe.safetensors")
+                       : snprintf(buf, cap, "%s/phase%d/probe.safetensors", r->strategies[s], phase);
+    return k >= 0 && (size_t)k < cap;
+}

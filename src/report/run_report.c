@@ -1,0 +1,487 @@
+#include "report/run_report.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/rotation.h"
+#include "analysis/run_analysis.h"
+#include "analysis/rundir.h"
+#include "io/file.h"
+#include "report/report.h"
+#include "report/strbuf.h"
+
+#define MAX_EXPERIMENT_KV 16
+
+static const char phase0_name[] = RUN_PHASE0; /* results of phase-0 lines point here until copied */
+
+typedef struct {
+    const RunInfo *run;
+    char path[4096];   /* the file being read, for messages */
+    char **strs;       /* owned strings the Report points at */
+    size_t nstrs, capstrs;
+    ReportKV *kv;
+    size_t nkv, capkv;
+    ReportTestSet *sets;
+    ReportResult *res;
+    size_t nres, capres;
+    ReportRotationHist *hists;
+    size_t nh, caph, capcounts;
+    double **counts;   /* (nh) owned, ANGLE_HIST_BINS each */
+    double *edges;     /* shared by every histogram */
+    ReportTopology *topo;
+    size_t ntopo, captopo;
+    ReportInterModal *im;
+    size_t nim, capim;
+    int undetermined;  /* step comparisons without a relative rotation (N < E) */
+    int pairs, embed_dim;
+} RunReport;
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return 1;
+    size_t c = *cap ? *cap * 2 : 16;
+    while (c < need) c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q) return 0;
+    *p = q;
+    *cap = c;
+    return 1;
+}
+
+static const char *pool(RunReport *rr, const char *s) {
+    char *d = strdup(s);
+    if (!d || !grow((void **)&rr->strs, &rr->capstrs, rr->nstrs + 1, sizeof *rr->strs)) {
+        free(d);
+        modx_fail(MODX_ERR_NOMEM, "report: out of memory");
+        return NULL;
+    }
+    return rr->strs[rr->nstrs++] = d;
+}
+
+static ModxStatus add_kv(RunReport *rr, const char *key, const char *value) {
+    const char *k = pool(rr, key), *v = k ? pool(rr, value) : NULL;
+    if (!v || !grow((void **)&rr->kv, &rr->capkv, rr->nkv + 1, sizeof *rr->kv))
+        return modx_fail(MODX_ERR_NOMEM, "report: out of memory");
+    rr->kv[rr->nkv++] = (ReportKV){k, v};
+    return MODX_OK;
+}
+
+static void run_report_free(RunReport *rr) {
+    for (size_t i = 0; i < rr->nstrs; i++) free(rr->strs[i]);
+    for (size_t i = 0; i < rr->nh; i++) free(rr->counts[i]);
+    free(rr->strs), free(rr->kv), free(rr->sets), free(rr->res), free(rr->hists), free(rr->counts), free(rr->edges);
+    free(rr->topo), free(rr->im);
+}
+
+static ModxStatus read_json(const char *path, cJSON **out) {
+    *out = NULL;
+    if (!io_file_exists(path)) return modx_fail(MODX_ERR_IO, "%s not found", path);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    MODX_TRY(io_read_file(path, &buf, &n));
+    *out = cJSON_ParseWithLength((const char *)buf, n);
+    free(buf);
+    if (!*out || !cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        return modx_fail(MODX_ERR_FORMAT, "%s: not a valid JSON object", path);
+    }
+    return MODX_OK;
+}
+
+/* ---- summary ---- */
+
+static ModxStatus summary_fill(RunReport *rr, const char *dir) {
+    const RunInfo *r = rr->run;
+    StrBuf sb;
+    char num[64];
+    MODX_TRY(add_kv(rr, "run", r->name));
+    strbuf_init(&sb);
+    strbuf_puts(&sb, r->status);
+    if (!strcmp(r->status, "running")) {
+        strbuf_puts(&sb, " (completed:");
+        for (int s = 0; s < r->nstrategies; s++)
+            strbuf_printf(&sb, "%s %s %d/%d", s ? "," : "", r->strategies[s], r->completed[s], r->phases);
+        strbuf_puts(&sb, ")");
+    }
+    ModxStatus st = strbuf_status(&sb) ? strbuf_status(&sb) : add_kv(rr, "status", strbuf_cstr(&sb));
+    strbuf_free(&sb);
+    MODX_TRY(st);
+    strbuf_init(&sb);
+    for (int s = 0; s < r->nstrategies; s++) strbuf_printf(&sb, "%s%s", s ? ", " : "", r->strategies[s]);
+    st = strbuf_status(&sb) ? strbuf_status(&sb) : add_kv(rr, "strategies", strbuf_cstr(&sb));
+    strbuf_free(&sb);
+    MODX_TRY(st);
+    strbuf_init(&sb);
+    strbuf_printf(&sb, "%d after phase 0", r->phases);
+    for (int i = 0; i < r->nphase_names; i++) strbuf_printf(&sb, "%s%d %s", i ? ", " : ": ", i, r->phase_names[i]);
+    st = strbuf_status(&sb) ? strbuf_status(&sb) : add_kv(rr, "phases", strbuf_cstr(&sb));
+    strbuf_free(&sb);
+    MODX_TRY(st);
+    strbuf_init(&sb);
+    for (int i = 0; i < r->ntest_sets; i++) {
+        const RunTestSet *t = &r->test_sets[i];
+        strbuf_printf(&sb, "%s%s (", i ? ", " : "", t->name);
+        if (t->role == RUN_SET_DOMAIN) strbuf_printf(&sb, "domain from phase %d)", t->first_phase);
+        else strbuf_puts(&sb, t->role == RUN_SET_HELDOUT ? "held-out)" : "training sample)");
+    }
+    st = strbuf_status(&sb) ? strbuf_status(&sb) : add_kv(rr, "test sets", strbuf_cstr(&sb));
+    strbuf_free(&sb);
+    MODX_TRY(st);
+    if (rr->pairs > 0) {
+        char probe[512];
+        snprintf(probe, sizeof probe, "%d image\xE2\x80\x93text pairs%s%s, embedding width %d", rr->pairs,
+                 r->probe_test_set ? " of " : "", r->probe_test_set ? r->probe_test_set : "", rr->embed_dim);
+        MODX_TRY(add_kv(rr, "probe set", probe));
+    }
+    if (isfinite(r->seed)) {
+        snprintf(num, sizeof num, "%.17g", r->seed);
+        MODX_TRY(add_kv(rr, "seed", num));
+    }
+    /* experiment.json: its top-level scalar settings, when the file exists */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/experiment.json", dir);
+    if (!io_file_exists(path)) return MODX_OK;
+    cJSON *root = NULL;
+    MODX_TRY(read_json(path, &root));
+    const cJSON *v;
+    int n = 0;
+    st = MODX_OK;
+    cJSON_ArrayForEach(v, root) {
+        if (n >= MAX_EXPERIMENT_KV || st) break;
+        char val[512];
+        if (cJSON_IsString(v)) snprintf(val, sizeof val, "%s", v->valuestring);
+        else if (cJSON_IsNumber(v)) snprintf(val, sizeof val, "%.10g", v->valuedouble);
+        else if (cJSON_IsBool(v)) snprintf(val, sizeof val, "%s", cJSON_IsTrue(v) ? "true" : "false");
+        else continue;
+        if (!strcmp(v->string, "name") || !strcmp(v->string, "seed")) continue;
+        st = add_kv(rr, v->string, val);
+        n++;
+    }
+    cJSON_Delete(root);
+    return st;
+}
+
+/* ---- metrics.jsonl ---- */
+
+static int strategy_index(const RunInfo *r, const char *name) {
+    for (int s = 0; s < r->nstrategies; s++)
+        if (!strcmp(r->strategies[s], name)) return s;
+    return -1;
+}
+
+static int set_index(const RunInfo *r, const char *name) {
+    for (int i = 0; i < r->ntest_sets; i++)
+        if (!strcmp(r->test_sets[i].name, name)) return i;
+    return -1;
+}
+
+/* Sets (strategy, phase, set, metric) = value, replacing an earlier value. */
+static ModxStatus put_result(RunReport *rr, const char *strategy, int phase, const char *set, const char *metric,
+                             double value) {
+    for (size_t i = 0; i < rr->nres; i++) {
+        ReportResult *e = &rr->res[i];
+        if (e->phase == phase && e->strategy == strategy && e->test_set == set && !strcmp(e->metric, metric)) {
+            e->value = value;
+            return MODX_OK;
+        }
+    }
+    const char *m = NULL;
+    for (size_t i = 0; i < rr->nres && !m; i++)
+        if (!strcmp(rr->res[i].metric, metric)) m = rr->res[i].metric;
+    if (!m && !(m = pool(rr, metric))) return MODX_ERR_NOMEM;
+    if (!grow((void **)&rr->res, &rr->capres, rr->nres + 1, sizeof *rr->res))
+        return modx_fail(MODX_ERR_NOMEM, "report: out of memory");
+    rr->res[rr->nres++] = (ReportResult){.strategy = strategy, .phase = phase, .test_set = set, .metric = m, .value = value};
+    return MODX_OK;
+}
+
+static ModxStatus eval_line(RunReport *rr, const cJSON *o, long line, int *own_phase0) {
+    const RunInfo *r = rr->run;
+    const cJSON *js = cJSON_GetObjectItemCaseSensitive(o, "strategy"), *jp = cJSON_GetObjectItemCaseSensitive(o, "phase"),
+                *jt = cJSON_GetObjectItemCaseSensitive(o, "test_set");
+    if (!cJSON_IsString(js) || !cJSON_IsString(jt) || !cJSON_IsNumber(jp))
+        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: an eval line needs \"strategy\" and \"test_set\" (strings) and "
+                         "\"phase\" (a number)", rr->path, line);
+    double ph = jp->valuedouble;
+    if (ph != floor(ph) || ph < 0 || ph > r->phases)
+        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: \"phase\" is %g, expected an integer in [0, %d] (run.json phases)",
+                         rr->path, line, ph, r->phases);
+    int phase = (int)ph;
+    const char *strategy;
+    int s = strategy_index(r, js->valuestring);
+    if (s >= 0) strategy = r->strategies[s];
+    else if (!strcmp(js->valuestring, RUN_PHASE0)) strategy = phase0_name;
+    else
+        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: strategy \"%s\" is not in run.json's \"strategies\" (nor \"%s\")",
+                         rr->path, line, js->valuestring, RUN_PHASE0);
+    if (strategy == phase0_name && phase != 0)
+        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: strategy \"%s\" at phase %d; phase-0 lines have phase 0", rr->path,
+                         line, RUN_PHASE0, phase);
+    int t = set_index(r, jt->valuestring);
+    if (t < 0)
+        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: test set \"%s\" is not in run.json's \"test_sets\"", rr->path, line,
+                         jt->valuestring);
+    if (s >= 0 && phase == 0) own_phase0[s] = 1;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, o) {
+        if (!cJSON_IsNumber(v) || !strcmp(v->string, "phase")) continue;
+        MODX_TRY(put_result(rr, strategy, phase, r->test_sets[t].name, v->string, v->valuedouble));
+    }
+    return MODX_OK;
+}
+
+static ModxStatus metrics_read(RunReport *rr, const char *dir) {
+    snprintf(rr->path, sizeof rr->path, "%s/metrics.jsonl", dir);
+    if (!io_file_exists(rr->path))
+        return modx_fail(MODX_ERR_IO, "%s not found (the run's metrics; written by modx run)", rr->path);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    MODX_TRY(io_read_file(rr->path, &buf, &n));
+    int *own = calloc((size_t)rr->run->nstrategies + 1, sizeof *own);
+    ModxStatus st = own ? MODX_OK : modx_fail(MODX_ERR_NOMEM, "report: out of memory");
+    long line = 0;
+    for (size_t i = 0; i < n && st == MODX_OK;) {
+        size_t j = i;
+        while (j < n && buf[j] != '\n') j++;
+        line++;
+        size_t k = i;
+        while (k < j && (buf[k] == ' ' || buf[k] == '\t' || buf[k] == '\r')) k++;
+        if (k < j) {
+            cJSON *o = cJSON_ParseWithLength((const char *)buf + i, j - i);
+            if (!cJSON_IsObject(o)) {
+                st = modx_fail(MODX_ERR_FORMAT, "%s:%ld: not a JSON object", rr->path, line);
+            } else {
+                const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
+                if (!cJSON_IsString(type))
+                    st = modx_fail(MODX_ERR_FORMAT, "%s:%ld: missing \"type\" (\"step\" or \"eval\")", rr->path, line);
+                else if (!strcmp(type->valuestring, "eval"))
+                    st = eval_line(rr, o, line, own);
+            }
+            cJSON_Delete(o);
+        }
+        i = j + 1;
+    }
+    /* phase-0 results start every strategy's curve */
+    size_t n0 = rr->nres;
+    for (size_t i = 0; i < n0 && st == MODX_OK; i++) {
+        if (rr->res[i].strategy != phase0_name) continue;
+        for (int s = 0; s < rr->run->nstrategies && st == MODX_OK; s++)
+            if (!own[s]) {
+                ReportResult e = rr->res[i];
+                st = put_result(rr, rr->run->strategies[s], 0, e.test_set, e.metric, e.value);
+            }
+    }
+    size_t w = 0; /* drop the "phase0" pseudo-strategy */
+    for (size_t i = 0; i < rr->nres; i++)
+        if (rr->res[i].strategy != phase0_name) rr->res[w++] = rr->res[i];
+    rr->nres = w;
+    free(own);
+    free(buf);
+    return st;
+}
+
+/* ---- analysis.json ---- */
+
+static double num_or_nan(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static ModxStatus need_obj(const RunReport *rr, long i, const cJSON *parent, const char *key, const cJSON **out) {
+    *out = cJSON_GetObjectItemCaseSensitive(parent, key);
+    if (!cJSON_IsObject(*out))
+        return modx_fail(MODX_ERR_FORMAT, "%s: comparisons[%ld]: missing object \"%s\"", rr->path, i, key);
+    return MODX_OK;
+}
+
+static ModxStatus need_num(const RunReport *rr, long i, const char *what, const cJSON *o, const char *key,
+                           double *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v))
+        return modx_fail(MODX_ERR_FORMAT, "%s: comparisons[%ld]: %s \"%s\" must be a number", rr->path, i, what, key);
+    *out = v->valuedouble;
+    return MODX_OK;
+}
+
+static ModxStatus add_hist(RunReport *rr, long i, const char *strategy, const char *modality, const char *comparison,
+                           const cJSON *rot) {
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(rot, "hist");
+    double width = num_or_nan(rot, "hist_bin_width_deg");
+    if (!cJSON_IsArray(h) || cJSON_GetArraySize(h) != ANGLE_HIST_BINS || width != ANGLE_HIST_WIDTH_DEG)
+        return modx_fail(MODX_ERR_FORMAT, "%s: comparisons[%ld]: %s \"hist\" must be %d counts of %g-degree bins", rr->path,
+                         i, modality, ANGLE_HIST_BINS, ANGLE_HIST_WIDTH_DEG);
+    double *c = calloc(ANGLE_HIST_BINS, sizeof *c);
+    if (!c || !grow((void **)&rr->hists, &rr->caph, rr->nh + 1, sizeof *rr->hists) ||
+        !grow((void **)&rr->counts, &rr->capcounts, rr->nh + 1, sizeof *rr->counts)) {
+        free(c);
+        return modx_fail(MODX_ERR_NOMEM, "report: out of memory");
+    }
+    int b = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, h) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0) {
+            free(c);
+            return modx_fail(MODX_ERR_FORMAT, "%s: comparisons[%ld]: %s \"hist\"[%d] must be a count", rr->path, i,
+                             modality, b);
+        }
+        c[b++] = v->valuedouble;
+    }
+    rr->counts[rr->nh] = c;
+    rr->hists[rr->nh++] = (ReportRotationHist){.strategy = strategy, .modality = modality, .comparison = comparison,
+                                               .counts = c, .nbins = ANGLE_HIST_BINS};
+    return MODX_OK;
+}
+
+static ModxStatus comparison_read(RunReport *rr, long i, const cJSON *c) {
+    const RunInfo *r = rr->run;
+    const cJSON *js = cJSON_GetObjectItemCaseSensitive(c, "strategy"), *jk = cJSON_GetObjectItemCaseSensitive(c, "kind");
+    if (!cJSON_IsString(js) || !cJSON_IsString(jk))
+        return modx_fail(MODX_ERR_FORMAT, "%s: comparisons[%ld]: \"strategy\" and \"kind\" must be strings", rr->path, i);
+    int s = strategy_index(r, js->valuestring);
+    if (s < 0)
+        return modx_fail(MODX_ERR_FORMAT, "%s: comparisons[%ld]: strategy \"%s\" is not in run.json's \"strategies\"",
+                         rr->path, i, js->valuestring);
+    const char *strategy = r->strategies[s];
+    double from = 0, to = 0;
+    MODX_TRY(need_num(rr, i, "", c, "from_phase", &from));
+    MODX_TRY(need_num(rr, i, "", c, "to_phase", &to));
+    if (from != floor(from) || to != floor(to) || from < 0 || to <= from || to > r->phases)
+        return modx_fail(MODX_ERR_FORMAT, "%s: comparisons[%ld]: phases %g -> %g, expected 0 <= from < to <= %d",
+                         rr->path, i, from, to, r->phases);
+    const cJSON *res, *rv, *rt, *tv, *tt, *rel;
+    MODX_TRY(need_obj(rr, i, c, "result", &res));
+    MODX_TRY(need_obj(rr, i, res, "rotation_v", &rv));
+    MODX_TRY(need_obj(rr, i, res, "rotation_t", &rt));
+    MODX_TRY(need_obj(rr, i, res, "topology_v", &tv));
+    MODX_TRY(need_obj(rr, i, res, "topology_t", &tt));
+    MODX_TRY(need_obj(rr, i, res, "relative_rotation", &rel));
+    if (!strcmp(jk->valuestring, ANALYSIS_KIND_OVERALL)) {
+        char label[64];
+        snprintf(label, sizeof label, "phase %d \xE2\x86\x92 phase %d", (int)from, (int)to);
+        const char *lab = pool(rr, label);
+        if (!lab) return MODX_ERR_NOMEM;
+        MODX_TRY(add_hist(rr, i, strategy, "vision", lab, rv));
+        return add_hist(rr, i, strategy, "text", lab, rt);
+    }
+    if (strcmp(jk->valuestring, ANALYSIS_KIND_STEP))
+        return modx_fail(MODX_ERR_FORMAT, "%s: comparisons[%ld]: kind \"%s\", expected \"%s\" or \"%s\"", rr->path, i,
+                         jk->valuestring, ANALYSIS_KIND_STEP, ANALYSIS_KIND_OVERALL);
+    double rot_v, rot_t, top_v, top_t;
+    MODX_TRY(need_num(rr, i, "rotation_v", rv, "mean_deg", &rot_v));
+    MODX_TRY(need_num(rr, i, "rotation_t", rt, "mean_deg", &rot_t));
+    MODX_TRY(need_num(rr, i, "topology_v", tv, "mean_abs_change_deg", &top_v));
+    MODX_TRY(need_num(rr, i, "topology_t", tt, "mean_abs_change_deg", &top_t));
+    if (!grow((void **)&rr->topo, &rr->captopo, rr->ntopo + 2, sizeof *rr->topo) ||
+        !grow((void **)&rr->im, &rr->capim, rr->nim + 1, sizeof *rr->im))
+        return modx_fail(MODX_ERR_NOMEM, "report: out of memory");
+    rr->topo[rr->ntopo++] = (ReportTopology){strategy, "vision", (int)to, rot_v, top_v};
+    rr->topo[rr->ntopo++] = (ReportTopology){strategy, "text", (int)to, rot_t, top_t};
+    const cJSON *det = cJSON_GetObjectItemCaseSensitive(rel, "determined");
+    if (cJSON_IsTrue(det)) {
+        double mean;
+        MODX_TRY(need_num(rr, i, "relative_rotation", rel, "mean_deg", &mean));
+        rr->im[rr->nim++] = (ReportInterModal){strategy, (int)to, mean};
+    } else if (cJSON_IsFalse(det)) {
+        rr->undetermined++;
+    } else {
+        return modx_fail(MODX_ERR_FORMAT, "%s: comparisons[%ld]: relative_rotation \"determined\" must be true or false",
+                         rr->path, i);
+    }
+    return MODX_OK;
+}
+
+static ModxStatus analysis_read(RunReport *rr, const char *dir) {
+    snprintf(rr->path, sizeof rr->path, "%s/analysis.json", dir);
+    if (!io_file_exists(rr->path))
+        return modx_fail(MODX_ERR_IO, "%s not found (run `modx analyze %s` first; modx run writes it unless disabled)",
+                         rr->path, dir);
+    cJSON *root = NULL;
+    MODX_TRY(read_json(rr->path, &root));
+    ModxStatus st = MODX_OK;
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format"),
+                *list = cJSON_GetObjectItemCaseSensitive(root, "comparisons");
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, ANALYSIS_FORMAT))
+        st = modx_fail(MODX_ERR_FORMAT, "%s: \"format\" must be \"%s\"", rr->path, ANALYSIS_FORMAT);
+    else if (!cJSON_IsArray(list))
+        st = modx_fail(MODX_ERR_FORMAT, "%s: \"comparisons\" must be an array", rr->path);
+    rr->pairs = (int)num_or_nan(root, "pairs");
+    rr->embed_dim = (int)num_or_nan(root, "embed_dim");
+    long i = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, list) {
+        if (st) break;
+        st = cJSON_IsObject(c) ? comparison_read(rr, i, c)
+                               : modx_fail(MODX_ERR_FORMAT, "%s: comparisons[%ld] must be an object", rr->path, i);
+        i++;
+    }
+    cJSON_Delete(root);
+    if (st) return st;
+    /* one set of bin edges for every histogram: 5-degree bins up to one past the largest angle seen */
+    size_t nb = 4;
+    for (size_t h = 0; h < rr->nh; h++)
+        for (size_t b = 0; b < ANGLE_HIST_BINS; b++)
+            if (rr->counts[h][b] > 0 && b + 2 > nb) nb = b + 2;
+    if (nb > ANGLE_HIST_BINS) nb = ANGLE_HIST_BINS;
+    rr->edges = calloc(nb + 1, sizeof *rr->edges);
+    if (!rr->edges) return modx_fail(MODX_ERR_NOMEM, "report: out of memory");
+    for (size_t b = 0; b <= nb; b++) rr->edges[b] = ANGLE_HIST_WIDTH_DEG * (double)b;
+    for (size_t h = 0; h < rr->nh; h++) {
+        /* counts in trimmed-away bins are zero by construction; keep the total by adding any rest to the last bin */
+        for (size_t b = nb; b < ANGLE_HIST_BINS; b++) rr->counts[h][nb - 1] += rr->counts[h][b];
+        rr->hists[h].edges_deg = rr->edges;
+        rr->hists[h].nbins = nb;
+    }
+    return MODX_OK;
+}
+
+ModxStatus report_run_write(const char *dir, const char *html_path, const char *regions_path) {
+    RunInfo run;
+    MODX_TRY(run_info_load(&run, dir));
+    RunReport rr;
+    memset(&rr, 0, sizeof rr);
+    rr.run = &run;
+    ModxStatus st = metrics_read(&rr, dir);
+    if (!st) st = analysis_read(&rr, dir);
+    if (!st) st = summary_fill(&rr, dir);
+    if (!st && !(rr.sets = calloc((size_t)run.ntest_sets + 1, sizeof *rr.sets)))
+        st = modx_fail(MODX_ERR_NOMEM, "report: out of memory");
+    for (int i = 0; !st && i < run.ntest_sets; i++) {
+        const RunTestSet *t = &run.test_sets[i];
+        rr.sets[i] = (ReportTestSet){.name = t->name,
+                                     .role = t->role == RUN_SET_DOMAIN    ? REPORT_SET_DOMAIN
+                                             : t->role == RUN_SET_HELDOUT ? REPORT_SET_HELDOUT
+                                                                          : REPORT_SET_TRAIN_SAMPLE,
+                                     .domain_phase = t->role == RUN_SET_DOMAIN ? t->first_phase : 0};
+    }
+    char title[512], what[512];
+    snprintf(title, sizeof title, "modx report \xE2\x80\x94 %s", run.name);
+    snprintf(what, sizeof what,
+             "Mean angle of the spectrum of R_V\xE1\xB5\x80 R_T (orthogonal Procrustes maps of the vision and text "
+             "probe features, phase p\xE2\x88\x92" "1 \xE2\x86\x92 p). 0 = the modalities rotate in step.%s",
+             rr.undetermined ? " Not determined for some comparisons: fewer probe pairs than embedding dimensions." : "");
+    if (!st) {
+        Report rep = {.title = title, .summary = rr.kv, .nsummary = rr.nkv,
+                      .strategies = (const char *const *)run.strategies, .nstrategies = (size_t)run.nstrategies,
+                      .test_sets = rr.sets, .ntest_sets = (size_t)run.ntest_sets,
+                      .results = rr.res, .nresults = rr.nres, .hists = rr.hists, .nhists = rr.nh,
+                      .topology = rr.topo, .ntopology = rr.ntopo, .intermodal = rr.im, .nintermodal = rr.nim,
+                      .intermodal_what = what};
+        st = report_write(&rep, html_path, regions_path);
+    }
+    run_report_free(&rr);
+    run_info_free(&run);
+    return st;
+}
+
+ModxStatus report_run_finish(const char *dir, FILE *log) {
+    MODX_TRY(run_analyze(dir, NULL, log));
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/report.html", dir) >= (int)sizeof path)
+        return modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
+    MODX_TRY(report_run_write(dir, path, NULL));
+    if (log) fprintf(log, "report: %s\n", path);
+    return MODX_OK;
+}
