@@ -154,8 +154,8 @@ static ModxStatus parse_run(const char *path, const cJSON *root, RunInfo *r) {
         int s = -1;
         for (int i = 0; i < r->nstrategies; i++)
             if (!strcmp(r->strategies[i], c->string)) s = i;
-        if (s < 0)
-            return modx_fail(MODX_ERR_FORMAT, "%s: \"completed\" names \"%s\", which is not one of \"strategies\"", path,
+        if (s < 0 && strcmp(c->string, "phase0")) /* "phase0": the shared phase-0 model is done */
+            return modx_fail(MODX_ERR_FORMAT, "%s: \"completed\" names \"%s\", which is neither \"phase0\" nor one of \"strategies\"", path,
                              c->string);
     }
     for (int s = 0; s < r->nstrategies; s++) {

@@ -6,13 +6,14 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "report/run_report.h"
 #include "train/continual.h"
 #include "train/experiment.h"
 #include "train/trainer.h"
 
 static const char run_usage[] =
-    "usage: modx run EXPERIMENT.json --out RUN_DIR [--seed N] [--quiet]\n"
-    "       modx run --resume RUN_DIR [--quiet]\n"
+    "usage: modx run EXPERIMENT.json --out RUN_DIR [--seed N] [--quiet] [--no-report]\n"
+    "       modx run --resume RUN_DIR [--quiet] [--no-report]\n"
     "Runs every strategy of the experiment over its whole stream: phase 0 once, then each\n"
     "strategy's phases 1..N from the same phase-0 checkpoint, evaluating every test set after\n"
     "each phase. Writes RUN_DIR as docs/run-directory.md describes and prints the results table.\n"
@@ -20,11 +21,15 @@ static const char run_usage[] =
     "stopped or killed run and ends bit-identical to an uninterrupted one (same machine and\n"
     "thread count). Set OMP_WAIT_POLICY=passive for speed (see src/clip/model.h).\n"
     "  --seed N  override the experiment's train.seed (recorded in RUN_DIR/experiment.json)\n"
-    "  --quiet   no progress line\n";
+    "Then it analyses the run (RUN_DIR/analysis.json, as `modx analyze RUN_DIR`) and writes\n"
+    "RUN_DIR/report.html (as `modx report RUN_DIR`).\n"
+    "  --seed N     override the experiment's train.seed (recorded in RUN_DIR/experiment.json)\n"
+    "  --quiet      no progress line\n"
+    "  --no-report  skip the analysis and the report\n";
 
 static const char continual_usage[] =
-    "usage: modx continual EXPERIMENT.json --strategy NAME --out RUN_DIR [--quiet]\n"
-    "       modx continual --resume RUN_DIR --strategy NAME [--quiet]\n"
+    "usage: modx continual EXPERIMENT.json --strategy NAME --out RUN_DIR [--quiet] [--no-report]\n"
+    "       modx continual --resume RUN_DIR --strategy NAME [--quiet] [--no-report]\n"
     "One strategy of the experiment over its stream (phase 0 first when the run has none yet).\n"
     "Several `modx continual` calls on one RUN_DIR (with --resume after the first) build up\n"
     "the same run as `modx run`.\n";
@@ -39,19 +44,20 @@ static int print_table(const char *run_dir) {
 
 static int run_common(const char *cmd, int argc, char **argv, int one_strategy) {
     if (cli_wants_help(argc, argv)) return fputs(one_strategy ? continual_usage : run_usage, stdout), 0;
-    CliOpt o[] = {{"--out", 1, 0}, {"--resume", 1, 0}, {"--quiet", 0, 0}, {"--seed", 1, 0}, {"--strategy", 1, 0}};
+    CliOpt o[] = {{"--out", 1, 0},  {"--resume", 1, 0},    {"--quiet", 0, 0},
+                  {"--seed", 1, 0}, {"--no-report", 0, 0}, {"--strategy", 1, 0}};
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, one_strategy ? 5 : 4, pos, 1, &npos)) return 2;
+    if (cli_parse(argc, argv, o, one_strategy ? 6 : 5, pos, 1, &npos)) return 2;
     const char *out = o[0].value, *resume = o[1].value;
-    if ((resume && (npos || out)) || (!resume && (npos != 1 || !out)) || (one_strategy && !o[4].value) || (resume && o[3].value)) {
+    if ((resume && (npos || out)) || (!resume && (npos != 1 || !out)) || (one_strategy && !o[5].value) || (resume && o[3].value)) {
         fputs(one_strategy ? continual_usage : run_usage, stderr);
         return 2;
     }
     RunOptions ro = {.quiet = o[2].value != NULL, .resume = resume != NULL, .only_strategy = -1};
     if (one_strategy) {
         StrategyKind k;
-        if (strategy_parse(o[4].value, &k) != MODX_OK) return cli_report_error(cmd);
+        if (strategy_parse(o[5].value, &k) != MODX_OK) return cli_report_error(cmd);
         ro.only_strategy = (int)k;
     }
     Experiment e;
@@ -69,7 +75,9 @@ static int run_common(const char *cmd, int argc, char **argv, int one_strategy) 
     st = continual_run(&e, dir, &ro);
     experiment_free(&e);
     if (st != MODX_OK) return cli_report_error(cmd);
-    return print_table(dir) ? cli_report_error(cmd) : 0;
+    if (print_table(dir)) return cli_report_error(cmd);
+    if (!o[4].value && report_run_finish(dir, stdout) != MODX_OK) return cli_report_error(cmd);
+    return 0;
 }
 
 MODX_COMMAND(run, "run", "run an experiment: every strategy over the whole stream (or --resume a run)") {

@@ -12,7 +12,9 @@
 #include "data/loader.h"
 #include "data/phases.h"
 #include "data/prepare.h"
+#include "analysis/features_file.h"
 #include "eval/encode.h"
+#include "eval/probe.h"
 #include "io/checkpoint.h"
 #include "io/file.h"
 #include "io/safetensors.h"
@@ -352,33 +354,20 @@ static ModxStatus write_probe(const Run *r, const ClipModel *m, const char *labe
     const Experiment *e = r->e;
     const ImageList *pl = &r->tests[r->probe_test];
     const ExpTestSet *ts = &e->tests[r->probe_test];
-    EncodedSet es;
-    MODX_TRY(eval_encode(&es, m, r->caches[ts->sel.dataset], ts->name, pl->images, r->probe_pairs, e->hp.eval_batch));
-    int P = (int)r->probe_pairs, E = es.E;
-    float *txt = malloc((size_t)P * (size_t)E * sizeof(float));
-    ModxStatus st = txt ? MODX_OK : modx_fail(MODX_ERR_NOMEM, "out of memory");
-    int *have = calloc((size_t)P, sizeof(int));
-    if (!have) st = modx_fail(MODX_ERR_NOMEM, "out of memory");
-    /* The first caption (lowest caption index) of each probe image. */
-    for (int j = 0; st == MODX_OK && j < es.n_captions; j++) {
-        int i = es.caption_image[j];
-        if (!have[i]) memcpy(txt + (size_t)i * E, es.text_features + (size_t)j * E, (size_t)E * sizeof(float)), have[i] = 1;
+    const Cache *c = r->caches[ts->sel.dataset];
+    ProbeSet ps;
+    ProbeFeatures f;
+    MODX_TRY(probe_select(&ps, c, ts->name, pl->images, pl->n, (int)r->probe_pairs));
+    ModxStatus st = probe_encode(&f, m, c, ts->name, &ps, e->hp.eval_batch);
+    if (st == MODX_OK) {
+        char path[4096], ph[16];
+        path_of(path, sizeof path, r, label, phase, "probe.safetensors");
+        snprintf(ph, sizeof ph, "%d", phase);
+        const char *const meta[3][2] = {{"modx.probe.test_set", ts->name}, {"modx.strategy", label}, {"modx.phase", ph}};
+        st = probe_features_save(&f, path, meta, 3);
+        probe_features_free(&f);
     }
-    SafeTensorsWriter *w = NULL;
-    char path[4096], ph[16];
-    path_of(path, sizeof path, r, label, phase, "probe.safetensors");
-    snprintf(ph, sizeof ph, "%d", phase);
-    int64_t shape[2] = {P, E};
-    if (st == MODX_OK) st = safetensors_writer_new(&w);
-    if (st == MODX_OK) st = safetensors_writer_metadata(w, "modx.probe.test_set", ts->name);
-    if (st == MODX_OK) st = safetensors_writer_metadata(w, "modx.strategy", label);
-    if (st == MODX_OK) st = safetensors_writer_metadata(w, "modx.phase", ph);
-    if (st == MODX_OK) st = safetensors_writer_add(w, "image_features", ST_F32, 2, shape, es.image_features);
-    if (st == MODX_OK) st = safetensors_writer_add(w, "text_features", ST_F32, 2, shape, txt);
-    if (st == MODX_OK) st = safetensors_writer_save(w, path);
-    safetensors_writer_free(w);
-    free(txt), free(have);
-    encoded_set_free(&es);
+    probe_set_free(&ps);
     return st;
 }
 
