@@ -5,7 +5,9 @@
 # Mod-X step; then the loader and image benchmarks when built.
 #   bench/run.sh BUILD_DIR [STEPS]
 # Environment (each side in its best setting on this machine, see README):
-#   modx:  OMP_NUM_THREADS=2, OpenBLAS 2 threads, OMP_WAIT_POLICY=active
+#   modx:  OMP_NUM_THREADS=2, OpenBLAS (its OpenMP build) sharing those threads,
+#          OMP_WAIT_POLICY=passive (waiting threads sleep: on a shared machine a
+#          spinning thread steals the core its partner needs)
 #   torch: torch.set_num_threads(2), OMP_WAIT_POLICY=passive (its OpenMP threads
 #          do not spin between operations)
 # BENCH_OPENBLAS_CORETYPE, when set, replaces the machine's OPENBLAS_CORETYPE for both.
@@ -20,7 +22,7 @@ have_torch=0
 /usr/bin/python3 -c 'import torch' 2>/dev/null && have_torch=1
 for cfg in configs/tiny.json configs/small.json; do
   for mode in "" --modx; do
-    line=$(env "${envs[@]}" OMP_WAIT_POLICY=active "$build/bench/bench_step" "$cfg" --batch 128 --steps "$steps" $mode)
+    line=$(env "${envs[@]}" OMP_WAIT_POLICY=passive "$build/bench/bench_step" "$cfg" --batch 128 --steps "$steps" $mode)
     echo "$line"
     if [ "$have_torch" = 1 ]; then
       gflop=$(sed -E 's/.*\(([0-9.]+) GFLOP\/step.*/\1/' <<<"$line")
