@@ -7,6 +7,11 @@
 
 #include "core/error.h"
 
+/* The softmax's exp comes vectorised from glibc's libmvec (see nn/gelu.c). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((simd("notinbranch"))) float expf(float);
+#endif
+
 static void check_dims(int B, int N, int C, int NH) {
     CHECK(B >= 0 && N > 0 && C > 0 && NH > 0 && C % NH == 0, "bad attention dims B=%d N=%d C=%d NH=%d", B, N, C,
           NH);
@@ -28,11 +33,10 @@ static void attention_head_forward(float *out, float *att, const float *qkv, int
         int jn = causal ? i + 1 : N;
         float mx = -INFINITY;
         for (int j = 0; j < jn; j++) mx = p[j] > mx ? p[j] : mx;
+#pragma omp simd
+        for (int j = 0; j < jn; j++) p[j] = expf(p[j] - mx);
         float sum = 0.0f;
-        for (int j = 0; j < jn; j++) {
-            p[j] = expf(p[j] - mx);
-            sum += p[j];
-        }
+        for (int j = 0; j < jn; j++) sum += p[j];
         float inv = 1.0f / sum;
         for (int j = 0; j < jn; j++) p[j] *= inv;
         for (int j = jn; j < N; j++) p[j] = 0.0f;
