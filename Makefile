@@ -18,7 +18,14 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson -lspng -ljpeg -lz -lutf8proc)
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
             -Iinclude -Isrc -fopenmp $(PKG_CFLAGS) $(OPT) $(SAN) -MMD -MP
-LDLIBS   += $(PKG_LIBS) -lopenblas -lm -lpthread
+# OpenBLAS: the OpenMP build (Debian's libopenblas-openmp-dev), linked by path
+# with an rpath so the alternatives system does not matter; BLAS then shares our
+# OpenMP thread pool (the pthreads build's threads oversubscribe the cores and
+# make OpenMP's waiting threads spin against them). Falls back to -lopenblas.
+BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
+BLAS_RPATH := -Wl,-rpath,$(BLAS_DIR)
+BLAS_LIBS := $(if $(wildcard $(BLAS_DIR)/libopenblas.so),-L$(BLAS_DIR) $(BLAS_RPATH)) -lopenblas
+LDLIBS   += $(PKG_LIBS) $(BLAS_LIBS) -lm -lpthread
 LDFLAGS  += -fopenmp $(SAN)
 
 LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
@@ -77,6 +84,10 @@ $(BUILD)/gen/commands.c: $(CLI_SRC)
 $(BUILD)/obj/gen/commands.o: $(BUILD)/gen/commands.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The training step's elementwise kernels: -O3 vectorises their loops (still
+# no FP contraction or reassociation under -std=c11, so results are unchanged).
+$(BUILD)/obj/src/nn/%.o: CFLAGS += $(if $(SAN),,-O3)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)

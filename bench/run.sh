@@ -5,9 +5,13 @@
 # Mod-X step; then the loader and image benchmarks when built.
 #   bench/run.sh BUILD_DIR [STEPS]
 # Environment (each side in its best setting on this machine, see README):
-#   modx:  OMP_NUM_THREADS=2, OpenBLAS 2 threads, OMP_WAIT_POLICY=active
+#   modx:  OMP_NUM_THREADS=2, OpenBLAS (its OpenMP build) sharing those threads,
+#          OMP_WAIT_POLICY=passive (waiting threads sleep: on a shared machine a
+#          spinning thread steals the core its partner needs)
 #   torch: torch.set_num_threads(2), OMP_WAIT_POLICY=passive (its OpenMP threads
-#          do not spin between operations)
+#          do not spin between operations; unset, a step takes 10x longer here),
+#          and the same OpenMP build of OpenBLAS (LD_LIBRARY_PATH; ~8% faster
+#          for it than the pthreads build the alternatives system picks)
 # BENCH_OPENBLAS_CORETYPE, when set, replaces the machine's OPENBLAS_CORETYPE for both.
 set -u
 build=${1:-build}
@@ -15,16 +19,19 @@ steps=${2:-10}
 cd "$(dirname "$0")/.."
 envs=(OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2)
 [ -n "${BENCH_OPENBLAS_CORETYPE:-}" ] && envs+=(OPENBLAS_CORETYPE="$BENCH_OPENBLAS_CORETYPE")
+torch_envs=()
+omp_blas=/usr/lib/x86_64-linux-gnu/openblas-openmp
+[ -e "$omp_blas/libopenblas.so.0" ] && torch_envs+=(LD_LIBRARY_PATH="$omp_blas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); OPENBLAS_CORETYPE=${BENCH_OPENBLAS_CORETYPE:-${OPENBLAS_CORETYPE:-unset}}"
 have_torch=0
 /usr/bin/python3 -c 'import torch' 2>/dev/null && have_torch=1
 for cfg in configs/tiny.json configs/small.json; do
   for mode in "" --modx; do
-    line=$(env "${envs[@]}" OMP_WAIT_POLICY=active "$build/bench/bench_step" "$cfg" --batch 128 --steps "$steps" $mode)
+    line=$(env "${envs[@]}" OMP_WAIT_POLICY=passive "$build/bench/bench_step" "$cfg" --batch 128 --steps "$steps" $mode)
     echo "$line"
     if [ "$have_torch" = 1 ]; then
       gflop=$(sed -E 's/.*\(([0-9.]+) GFLOP\/step.*/\1/' <<<"$line")
-      tline=$(env "${envs[@]}" OMP_WAIT_POLICY=passive /usr/bin/python3 bench/torch_step.py "$cfg" --batch 128 \
+      tline=$(env "${envs[@]}" "${torch_envs[@]}" OMP_WAIT_POLICY=passive /usr/bin/python3 bench/torch_step.py "$cfg" --batch 128 \
               --steps "$steps" --gflop "$gflop" $mode)
       echo "$tline"
       m=$(sed -E 's/.*median ([0-9.]+) ms.*/\1/' <<<"$line"); t=$(sed -E 's/.*median ([0-9.]+) ms.*/\1/' <<<"$tline")

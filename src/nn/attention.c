@@ -1,62 +1,48 @@
 #include "nn/attention.h"
 #include "nn/parallel.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stddef.h>
 
 #include "core/error.h"
 
-/* Dot product with four partial sums (fixed order, so deterministic). */
-static inline float dot4(const float *a, const float *b, int n) {
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < n; i++) s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
-}
-
-static inline void axpy(float *y, float a, const float *x, int n) {
-    for (int i = 0; i < n; i++) y[i] += a * x[i];
-}
+/* The softmax's exp comes vectorised from glibc's libmvec (see nn/gelu.c). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((simd("notinbranch"))) float expf(float);
+#endif
 
 static void check_dims(int B, int N, int C, int NH) {
     CHECK(B >= 0 && N > 0 && C > 0 && NH > 0 && C % NH == 0, "bad attention dims B=%d N=%d C=%d NH=%d", B, N, C,
           NH);
 }
 
+/* One (batch, head): S = scale·Q·Kᵀ (N, N) into att, row softmax in place
+ * (masked entries exactly 0), then out = P·V. Q, K, V are strided views of
+ * qkv (leading dimension 3C); the products are single-threaded sgemm calls,
+ * as each runs inside the parallel loop over (batch, head). */
 static void attention_head_forward(float *out, float *att, const float *qkv, int b, int h, int N, int C, int NH,
                                    int causal) {
     int HS = C / NH, C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)HS);
-    const float *base = qkv + (size_t)b * N * C3;
+    const float *Q = qkv + (size_t)b * N * C3 + (size_t)h * HS, *K = Q + C, *V = Q + 2 * C;
     float *P = att + ((size_t)b * NH + h) * N * N;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, HS, scale, Q, C3, K, C3, 0.0f, P, N);
     for (int i = 0; i < N; i++) {
-        const float *q = base + (size_t)i * C3 + h * HS;
         float *p = P + (size_t)i * N;
         int jn = causal ? i + 1 : N;
         float mx = -INFINITY;
-        for (int j = 0; j < jn; j++) {
-            const float *k = base + (size_t)j * C3 + C + h * HS;
-            p[j] = dot4(q, k, HS) * scale;
-            if (p[j] > mx) mx = p[j];
-        }
+        for (int j = 0; j < jn; j++) mx = p[j] > mx ? p[j] : mx;
+#pragma omp simd
+        for (int j = 0; j < jn; j++) p[j] = expf(p[j] - mx);
         float sum = 0.0f;
-        for (int j = 0; j < jn; j++) {
-            p[j] = expf(p[j] - mx);
-            sum += p[j];
-        }
+        for (int j = 0; j < jn; j++) sum += p[j];
         float inv = 1.0f / sum;
         for (int j = 0; j < jn; j++) p[j] *= inv;
         for (int j = jn; j < N; j++) p[j] = 0.0f;
-        float *o = out + ((size_t)b * N + i) * C + h * HS;
-        for (int d = 0; d < HS; d++) o[d] = 0.0f;
-        for (int j = 0; j < jn; j++) axpy(o, p[j], base + (size_t)j * C3 + 2 * C + h * HS, HS);
     }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, HS, N, 1.0f, P, N, V, C3, 0.0f,
+                out + (size_t)b * N * C + (size_t)h * HS, C);
 }
 
 void attention_forward(float *out, float *att, const float *qkv, int B, int N, int C, int NH, int causal) {
@@ -97,36 +83,33 @@ void attention_forward_naive(float *out, float *att, const float *qkv, int B, in
             }
 }
 
+/* One (batch, head), with dY the head's slice of dout:
+ *   dP = dY·Vᵀ,  dV += Pᵀ·dY,  dS = P∘(dP − rowsum(P∘dP))·scale,
+ *   dQ += dS·K,  dK += dSᵀ·Q.
+ * Masked probabilities are exactly 0, so their dS is 0 as well. */
 static void attention_head_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
                                     const float *att, int b, int h, int N, int C, int NH, int causal) {
     int HS = C / NH, C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)HS);
-    const float *base = qkv + (size_t)b * N * C3;
-    float *dbase = dqkv + (size_t)b * N * C3;
+    size_t off = (size_t)b * N * C3 + (size_t)h * HS;
+    const float *Q = qkv + off, *K = Q + C, *V = Q + 2 * C;
+    float *dQ = dqkv + off, *dK = dQ + C, *dV = dQ + 2 * C;
+    const float *dY = dout + (size_t)b * N * C + (size_t)h * HS;
     const float *P = att + ((size_t)b * NH + h) * N * N;
     float *dS = datt + ((size_t)b * NH + h) * N * N;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, HS, 1.0f, dY, C, V, C3, 0.0f, dS, N);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, HS, N, 1.0f, P, N, dY, C, 1.0f, dV, C3);
     for (int i = 0; i < N; i++) {
-        const float *dy = dout + ((size_t)b * N + i) * C + h * HS;
         const float *p = P + (size_t)i * N;
         float *ds = dS + (size_t)i * N;
         int jn = causal ? i + 1 : N;
         float dot = 0.0f;
-        for (int j = 0; j < jn; j++) {
-            /* dP_ij = dy_i · v_j;  dv_j += p_ij dy_i */
-            ds[j] = dot4(dy, base + (size_t)j * C3 + 2 * C + h * HS, HS);
-            dot += ds[j] * p[j];
-            axpy(dbase + (size_t)j * C3 + 2 * C + h * HS, p[j], dy, HS);
-        }
+        for (int j = 0; j < jn; j++) dot += ds[j] * p[j];
         for (int j = 0; j < jn; j++) ds[j] = p[j] * (ds[j] - dot) * scale;
         for (int j = jn; j < N; j++) ds[j] = 0.0f;
-        /* dq_i += Σ_j ds_ij k_j;  dk_j += ds_ij q_i */
-        float *dq = dbase + (size_t)i * C3 + h * HS;
-        const float *q = base + (size_t)i * C3 + h * HS;
-        for (int j = 0; j < jn; j++) {
-            axpy(dq, ds[j], base + (size_t)j * C3 + C + h * HS, HS);
-            axpy(dbase + (size_t)j * C3 + C + h * HS, ds[j], q, HS);
-        }
     }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, HS, N, 1.0f, dS, N, K, C3, 1.0f, dQ, C3);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, HS, N, 1.0f, dS, N, Q, C3, 1.0f, dK, C3);
 }
 
 void attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att, int B,

@@ -10,7 +10,9 @@
  * above the diagonal when causal); out (B*N, C) is the heads concatenated.
  *
  * The fast kernels run one OpenMP task per (batch, head) with fixed disjoint
- * outputs, so results do not depend on the thread count. */
+ * outputs, so results do not depend on the thread count; each task's products
+ * are sgemm calls on strided views of qkv (single-threaded inside the parallel
+ * loop with the OpenMP build of OpenBLAS, see Makefile). */
 #ifndef MODX_NN_ATTENTION_H
 #define MODX_NN_ATTENTION_H
 
