@@ -293,6 +293,20 @@ static ModxStatus report_place_plot(ReportPage *pg, const char *id, StrBuf *svg,
     return strbuf_status(pg->sb);
 }
 
+/* Renders an x–y plot and places it in the next grid cell. */
+static ModxStatus report_place_xy(ReportPage *pg, const char *id, const SvgPlot *plot, const SvgSeries *series,
+                                  size_t ns) {
+    StrBuf svg;
+    SvgBox area;
+    strbuf_init(&svg);
+    ModxStatus st = svg_xy_plot(&svg, plot, series, ns, &area);
+    if (st != MODX_OK) {
+        strbuf_free(&svg);
+        return st;
+    }
+    return report_place_plot(pg, id, &svg, &area);
+}
+
 static const char *report_role_text(const ReportTestSet *t, char *buf, size_t cap) {
     switch (t->role) {
     case REPORT_SET_HELDOUT: return "held-out, generalisation";
@@ -356,15 +370,7 @@ static ModxStatus report_r1_section(ReportPage *pg, const ReportIndex *ix) {
         SvgPlot plot = {.id = id, .title = title, .x_label = "phase (evaluated after training it)",
                         .y_label = "R@1 (%)", .width = PLOT_W, .height = PLOT_H, .x_integer = 1,
                         .y_include_zero = 1, .legend = legend, .nlegend = S + 2};
-        StrBuf svg;
-        strbuf_init(&svg);
-        SvgBox area;
-        st = svg_xy_plot(&svg, &plot, series, ns, &area);
-        if (st != MODX_OK) {
-            strbuf_free(&svg);
-            goto fail;
-        }
-        st = report_place_plot(pg, id, &svg, &area);
+        st = report_place_xy(pg, id, &plot, series, ns);
         if (st != MODX_OK) goto fail;
     }
 fail:
@@ -514,15 +520,7 @@ static ModxStatus report_topology_section(ReportPage *pg, const ReportIndex *ix)
         SvgPlot plot = {.id = id, .title = title, .x_label = "mean rotation angle (degrees)",
                         .y_label = "mean topology change |\xCE\x94S| (degrees)", .width = PLOT_W, .height = PLOT_H,
                         .y_include_zero = 1, .legend = legend, .nlegend = S};
-        StrBuf svg;
-        strbuf_init(&svg);
-        SvgBox area;
-        st = svg_xy_plot(&svg, &plot, series, ns, &area);
-        if (st != MODX_OK) {
-            strbuf_free(&svg);
-            goto fail;
-        }
-        st = report_place_plot(pg, id, &svg, &area);
+        st = report_place_xy(pg, id, &plot, series, ns);
         if (st != MODX_OK) goto fail;
     }
 fail:
@@ -578,15 +576,7 @@ static ModxStatus report_intermodal_section(ReportPage *pg, const ReportIndex *i
                     .x_label = "phase (comparison p\xE2\x88\x92" "1 \xE2\x86\x92 p)",
                     .y_label = "relative rotation (degrees)", .width = PLOT_W, .height = PLOT_H, .x_integer = 1,
                     .y_include_zero = 1};
-    StrBuf svg;
-    strbuf_init(&svg);
-    SvgBox area;
-    st = svg_xy_plot(&svg, &plot, series, ns, &area);
-    if (st != MODX_OK) {
-        strbuf_free(&svg);
-        goto fail;
-    }
-    st = report_place_plot(pg, "intermodal", &svg, &area);
+    st = report_place_xy(pg, "intermodal", &plot, series, ns);
 fail:
     free(x);
     free(y);
