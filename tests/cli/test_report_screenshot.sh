@@ -1,5 +1,5 @@
-# The demo report, and the report of a fabricated run directory
-# (tests/cli/fake_run.sh), render in headless Chromium and every plot's data
+# The demo-data report, the report of a fabricated run directory
+# (tests/cli/fake_run.sh) and that of a real tiny `modx run` render in headless Chromium and every plot's data
 # area in the screenshot holds coloured (data) pixels and sits on its plot frame.
 # A negative control hides the data layers; the checker must then fail.
 # Installs Debian's chromium when absent (as root), via scripts/setup_chromium.sh.
@@ -58,3 +58,32 @@ shoot "$TMP/run/report.html" "$TMP/run.png" "$run_w" "$run_h"
 "$MODX" report --check-png "$TMP/run.png" --regions "$TMP/run.regions" | tee "$TMP/run.out"
 grep -q '^8 plots rendered$' "$TMP/run.out"
 if [ -n "${MODX_REPORT_SCREENSHOT_KEEP:-}" ]; then cp "$TMP/run.png" "${MODX_REPORT_SCREENSHOT_KEEP%.png}-run.png"; fi
+
+# The report of a real run (modx run on the tiny fabricated dataset, as the
+# demo does on the emoji data): every plot of it renders. The probe has more
+# pairs than the embedding has dimensions (20 > 16), so the inter-modal
+# relative rotation is determined and plotted too.
+export OMP_WAIT_POLICY=passive
+bash tests/fixtures/engine/make_toy.sh "$MODX" "$TMP/toy"
+cat > "$TMP/toy/exp.json" <<JSON
+{"name": "toy",
+ "model": "$PWD/tests/fixtures/engine/micro.json",
+ "tokenizer": "bpe.txt",
+ "datasets": {"toy": {"format": "manifest", "input": "manifest.jsonl"}},
+ "phase0": {"dataset": "toy", "split": "train", "domains": ["red"], "epochs": 2},
+ "stream": {"dataset": "toy", "split": "train", "mode": "domain", "domains": ["green", "blue"]},
+ "test_sets": [{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
+               {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]},
+               {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]},
+               {"name": "fit", "dataset": "toy", "split": "train", "sample": 24, "role": "train_sample"}],
+ "strategies": ["joint", "finetune", "modx"],
+ "probe": {"test_set": "fit", "pairs": 20},
+ "train": {"epochs": 2, "batch": 4, "lr": 1e-3, "alpha": 1, "log_every": 1, "eval_batch": 8}}
+JSON
+"$MODX" run "$TMP/toy/exp.json" --out "$TMP/real" --quiet > "$TMP/real.out"
+grep -q "report: $TMP/real/report.html" "$TMP/real.out"
+"$MODX" report "$TMP/real" --regions "$TMP/real.regions" >/dev/null
+read -r real_w real_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/real.regions")
+shoot "$TMP/real/report.html" "$TMP/real.png" "$real_w" "$real_h"
+"$MODX" report --check-png "$TMP/real.png" --regions "$TMP/real.regions" | tee "$TMP/real.check"
+grep -q '^9 plots rendered$' "$TMP/real.check"
