@@ -117,7 +117,9 @@ static ModxStatus open_data(Run *r) {
         char name[8448];
         snprintf(name, sizeof name, "%s: dataset '%s' (%s)", e->path, d->name, path);
         if (e->tokenizer) MODX_TRY(cache_check_compat(c, name, r->cfg.vision.image_size, r->cfg.text.context_length, vocab_crc));
-        else MODX_TRY(cache_check_compat(c, name, r->cfg.vision.image_size, r->cfg.text.context_length, c->vocab_crc));
+        else /* no tokenizer named: every cache must share the first one's */
+            MODX_TRY(cache_check_compat(c, name, r->cfg.vision.image_size, r->cfg.text.context_length,
+                                        r->caches[0]->vocab_crc));
         if (c->vocab_size > r->cfg.text.vocab_size)
             return modx_fail(MODX_ERR_INVALID, "%s: the tokenizer has %d ids but the model's vocab_size is %d (%s)", name,
                              c->vocab_size, r->cfg.text.vocab_size, e->model);
@@ -274,8 +276,22 @@ static ModxStatus setup_data(Run *r) {
             if (selection_covers(r, &ts->sel, r->stream_dataset, &pl)) r->first_phase[t] = k + 1;
         }
     }
+    for (int t = 0; t < e->n_tests; t++)
+        if (e->tests[t].role == TESTSET_DOMAIN && r->first_phase[t] < 0)
+            return modx_fail(MODX_ERR_INVALID,
+                             "%s: test set '%s' is a domain test set but no phase trains its domain; give it "
+                             "\"first_phase\" or \"role\": \"heldout\"",
+                             e->path, e->tests[t].name);
     r->probe_test = experiment_find_test(e, e->probe_test);
     r->probe_pairs = r->tests[r->probe_test].n < (size_t)e->probe_pairs ? r->tests[r->probe_test].n : (size_t)e->probe_pairs;
+    /* The probe is checked here, before any training, not when phase 0 ends. */
+    {
+        const ExpTestSet *pts = &e->tests[r->probe_test];
+        ProbeSet ps;
+        MODX_TRY(probe_select(&ps, r->caches[pts->sel.dataset], pts->name, r->tests[r->probe_test].images,
+                              r->tests[r->probe_test].n, (int)r->probe_pairs));
+        probe_set_free(&ps);
+    }
     return MODX_OK;
 }
 
@@ -337,11 +353,23 @@ static ModxStatus read_run_json(Run *r) {
     const cJSON *mb = cJSON_GetObjectItemCaseSensitive(o, "metrics_bytes");
     if (cJSON_IsNumber(mb) && mb->valuedouble >= 0) r->metrics_bytes = (uint64_t)mb->valuedouble;
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "completed");
+    if (c && !cJSON_IsObject(c)) {
+        cJSON_Delete(o);
+        return modx_fail(MODX_ERR_FORMAT, "%s: \"completed\" must be an object of phase numbers", path);
+    }
     for (const cJSON *it = c ? c->child : NULL; it; it = it->next) {
-        if (!cJSON_IsNumber(it)) continue;
+        if (!cJSON_IsNumber(it) || !it->string) continue;
         StrategyKind k;
-        if (!strcmp(it->string, "phase0")) r->phase0_done = 1;
-        else if (strategy_parse(it->string, &k) == MODX_OK) r->completed[k] = (int)it->valuedouble;
+        if (!strcmp(it->string, "phase0")) {
+            r->phase0_done = 1;
+        } else if (strategy_parse(it->string, &k) == MODX_OK) {
+            if (!(it->valuedouble >= 0 && it->valuedouble <= r->N)) {
+                cJSON_Delete(o);
+                return modx_fail(MODX_ERR_FORMAT, "%s: \"completed\".\"%s\" is %g, expected a phase in [0, %d]", path,
+                                 it->string, it->valuedouble, r->N);
+            }
+            r->completed[k] = (int)it->valuedouble;
+        }
     }
     modx_clear_error();
     cJSON_Delete(o);
@@ -513,18 +541,27 @@ static ModxStatus compute_fisher(const Run *r, const ClipModel *m, const Cache *
     return st;
 }
 
-/* Fills a fresh reservoir with phase 0's pairs: each image with its epoch-0 caption, in image order. */
-static ModxStatus replay_seed_phase0(const Run *r, ReplayBuffer *rb) {
-    if (!r->phase0.n) return MODX_OK;
-    const Experiment *e = r->e;
-    LoaderConfig lc = {.cache = r->caches[e->phase0.dataset], .images = r->phase0.images, .n_images = r->phase0.n,
-                       .batch = 1, .seed = phase_seed(r, 0), .drop_last = 1, .shuffle = 0, .prefetch = 0};
+/* Offers a finished phase's pairs to the reservoir once each: every image with
+ * its epoch-0 caption, in image order. So the buffer is a uniform sample of the
+ * pairs of all PAST phases (each pair offered once, whatever the epochs), and a
+ * phase replays only what came before it. */
+static ModxStatus replay_offer_phase(const Cache *c, const uint32_t *images, size_t n, uint64_t seed, ReplayBuffer *rb) {
+    LoaderConfig lc = {.cache = c, .images = images, .n_images = n, .batch = 1, .seed = seed, .drop_last = 1,
+                       .shuffle = 0, .prefetch = 0};
     DataLoader *ld;
     MODX_TRY(loader_create(&ld, &lc));
-    for (size_t i = 0; i < r->phase0.n; i++)
-        replay_offer(rb, r->phase0.images[i], loader_caption_for(ld, 0, r->phase0.images[i]));
+    for (size_t i = 0; i < n; i++) replay_offer(rb, images[i], loader_caption_for(ld, 0, images[i]));
     loader_free(ld);
     return MODX_OK;
+}
+
+/* Fills a fresh reservoir with phase 0's pairs. The buffer holds indices into
+ * the stream's cache, which the trainer reads replayed pairs from, so a phase 0
+ * drawn from another dataset is not replayed (documented in README). */
+static ModxStatus replay_seed_phase0(const Run *r, ReplayBuffer *rb) {
+    const Experiment *e = r->e;
+    if (!r->phase0.n || e->phase0.dataset != r->stream_dataset) return MODX_OK;
+    return replay_offer_phase(r->caches[e->phase0.dataset], r->phase0.images, r->phase0.n, phase_seed(r, 0), rb);
 }
 
 static ModxStatus run_strategy_phase(Run *r, StrategyKind kind, int k) {
@@ -625,14 +662,16 @@ static ModxStatus run_strategy_phase(Run *r, StrategyKind kind, int k) {
         st = checkpoint_save(out, m, m->params, meta, 3);
     }
     if (st == MODX_OK && have_rb) {
+        st = replay_offer_phase(r->caches[r->stream_dataset], data.images, data.n, phase_seed(r, k), &rb);
         path_of(rpath, sizeof rpath, r, name, k, "replay.safetensors");
-        st = replay_save(&rb, rpath);
+        if (st == MODX_OK) st = replay_save(&rb, rpath);
     }
     if (st == MODX_OK) st = finish_phase(r, m, name, k);
     if (st == MODX_OK) {
+        /* Resume files go first: a crash between the two retrains phase k, never blocks phase k+1. */
+        trainer_resume_remove(resume);
         r->completed[kind] = k;
         st = write_run_json(r, 0);
-        trainer_resume_remove(resume);
     }
     if (joint) free(data.images);
     if (have_rb) replay_free(&rb);

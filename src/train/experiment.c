@@ -425,7 +425,7 @@ static ModxStatus parse_root(const Ctx *c, Experiment *e, const cJSON *root) {
                 return modx_fail(MODX_ERR_INVALID, "%s: 'probe.test_set': '%s' is not one of the test sets", c->file, s);
             strcpy(e->probe_test, s);
         }
-        MODX_TRY(get_int(c, probe, "pairs", "probe.pairs", 1, 1000000, &e->probe_pairs));
+        MODX_TRY(get_int(c, probe, "pairs", "probe.pairs", 2, 1000000, &e->probe_pairs));
     }
     return MODX_OK;
 }

@@ -27,6 +27,10 @@ void trainer_install_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    /* The first signal asks for a clean stop after the current step (with a
+     * resume checkpoint); the handler then resets, so a second one ends the
+     * process at once. */
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -294,8 +298,6 @@ ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *r
         if ((st = optim_check_finite(loss, 0, s)) != MODX_OK) break;
         double lr = schedule_cosine_lr(sp->lr, s, warmup, steps);
         if ((st = adamw_step(&opt, model->params, grads, lr, NULL)) != MODX_OK) break;
-        if (ph->replay)
-            for (int j = 0; j < b->count; j++) replay_offer(ph->replay, b->image_index[j], b->caption_index[j]);
         res->last_loss = loss;
         win_samples += B;
         int last = s + 1 == steps;

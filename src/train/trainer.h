@@ -55,7 +55,7 @@ typedef struct {
     const Cache *cache;
     const uint32_t *images; /* the phase's images (indices into cache) */
     size_t n_images;
-    ReplayBuffer *replay;  /* replay strategies: the buffer (updated with the phase's pairs), else NULL */
+    ReplayBuffer *replay;  /* replay strategies: the buffer of past phases' pairs to draw from (the driver offers this phase's pairs when it ends), else NULL */
     const float *ewc_fisher, *ewc_theta; /* EWC: F and θ* (model layout), else NULL */
     const char *resume_path; /* where mid-phase checkpoints go (NULL: none) */
     const char *out_path;    /* the final model checkpoint (+ its .optim file), or NULL */
