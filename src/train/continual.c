@@ -733,7 +733,19 @@ ModxStatus continual_run(const Experiment *e, const char *run_dir, const RunOpti
     progress_note(&r.progress, "run %s: %d phase(s) after phase 0 (%s), %d strategies, %d test set(s)", e->name, r.N,
                   r.phase0_name, e->n_strategies, e->n_tests);
     r.resume_pending = opt->resume;
-    if (!r.phase0_done) st = run_phase0(&r);
+    /* A stopped strategy's resume checkpoint records where metrics.jsonl ended; running
+     * another strategy first would append after that point, so the stopped one goes first. */
+    for (int i = 0; st == MODX_OK && opt->only_strategy >= 0 && i < e->n_strategies; i++) {
+        char pending[4096];
+        const char *other = strategy_name(e->strategies[i]);
+        path_of(pending, sizeof pending, &r, other, -1, "resume.safetensors");
+        if (e->strategies[i] != (StrategyKind)opt->only_strategy && io_file_exists(pending))
+            st = modx_fail(MODX_ERR_INVALID,
+                           "%s: strategy '%s' was stopped mid-phase (%s); finish it first with "
+                           "modx continual --resume %s --strategy %s",
+                           run_dir, other, pending, run_dir, other);
+    }
+    if (st == MODX_OK && !r.phase0_done) st = run_phase0(&r);
     for (int i = 0; st == MODX_OK && i < e->n_strategies; i++) {
         StrategyKind kind = e->strategies[i];
         if (opt->only_strategy >= 0 && kind != (StrategyKind)opt->only_strategy) continue;
