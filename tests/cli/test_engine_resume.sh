@@ -53,3 +53,17 @@ for f in modx/phase2/model.safetensors replay/phase2/replay.safetensors wiseft/p
 done
 # resuming a finished run does nothing more and still prints the table
 "$MODX" run --resume "$TMP/a" | grep -q "| modx |"
+# modx continual, one strategy at a time: a strategy stopped mid-phase must be
+# finished before another one runs (it recorded where metrics.jsonl ended).
+rc=0; MODX_TEST_KILL_AFTER_STEPS=11 "$MODX" continual "$D/exp.json" --strategy finetune --out "$TMP/d" --quiet --no-report \
+  > /dev/null 2>&1 || rc=$?
+[ "$rc" -eq 137 ] || { echo "expected SIGKILL (137), got $rc"; exit 1; }
+[ -f "$TMP/d/finetune/resume.safetensors" ] || { echo "no pending resume checkpoint for finetune"; exit 1; }
+if "$MODX" continual --resume "$TMP/d" --strategy modx --quiet --no-report > /dev/null 2> "$TMP/d.err"; then
+  echo "another strategy ran over a pending resume checkpoint"; exit 1
+fi
+grep -q "strategy 'finetune' was stopped mid-phase" "$TMP/d.err"
+"$MODX" continual --resume "$TMP/d" --strategy finetune --quiet --no-report > /dev/null
+"$MODX" continual --resume "$TMP/d" --strategy modx --quiet --no-report > /dev/null
+cmp "$TMP/a/finetune/phase2/model.safetensors" "$TMP/d/finetune/phase2/model.safetensors"
+cmp "$TMP/a/modx/phase2/model.safetensors" "$TMP/d/modx/phase2/model.safetensors"
