@@ -249,6 +249,7 @@ static ModxStatus metrics_read(RunReport *rr, const char *dir) {
         line++;
         size_t k = i;
         while (k < j && (buf[k] == ' ' || buf[k] == '\t' || buf[k] == '\r')) k++;
+        if (j == n && k < j) break; /* a last line without its newline is still being written: left out */
         if (k < j) {
             cJSON *o = cJSON_ParseWithLength((const char *)buf + i, j - i);
             if (!cJSON_IsObject(o)) {
@@ -407,8 +408,9 @@ static ModxStatus analysis_read(RunReport *rr, const char *dir) {
         st = modx_fail(MODX_ERR_FORMAT, "%s: \"format\" must be \"%s\"", rr->path, ANALYSIS_FORMAT);
     else if (!cJSON_IsArray(list))
         st = modx_fail(MODX_ERR_FORMAT, "%s: \"comparisons\" must be an array", rr->path);
-    rr->pairs = (int)num_or_nan(root, "pairs");
-    rr->embed_dim = (int)num_or_nan(root, "embed_dim");
+    double pairs = num_or_nan(root, "pairs"), edim = num_or_nan(root, "embed_dim");
+    rr->pairs = pairs >= 0 && pairs <= 1e9 ? (int)pairs : 0; /* 0: unknown (missing or out of range) */
+    rr->embed_dim = edim >= 0 && edim <= 1e9 ? (int)edim : 0;
     long i = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, list) {

@@ -702,6 +702,10 @@ ModxStatus continual_run(const Experiment *e, const char *run_dir, const RunOpti
     for (int k = 0; k < STRATEGY_COUNT; k++) r.completed[k] = -1;
     progress_init(&r.progress, opt->quiet);
     char path[4096];
+    /* Every file of the run is RUN_DIR/<strategy>/phase<k>/<name>: keep them well inside PATH buffers. */
+    if (strlen(run_dir) > 3000)
+        return modx_fail(MODX_ERR_INVALID, "run directory path is %zu characters long; at most 3000 are supported",
+                         strlen(run_dir));
     snprintf(path, sizeof path, "%s/run.json", run_dir);
     if (!opt->resume && io_file_exists(path))
         return modx_fail(MODX_ERR_INVALID, "%s already holds a run (run.json); continue it with --resume %s or choose "
