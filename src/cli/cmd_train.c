@@ -25,6 +25,10 @@ static int select_images(const char *cmd, const Cache *c, const char *splits, co
     int any = domains == NULL;
     if (domains) {
         char *copy = strdup(domains);
+        if (!copy) {
+            fprintf(stderr, "modx %s: out of memory\n", cmd);
+            return 1;
+        }
         for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
             uint64_t d = 0;
             while (d < c->n_domains && strcmp(c->domain_names[d], tok)) d++;
@@ -108,6 +112,10 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     if (!rc && c->vocab_size > m->cfg.text.vocab_size) {
         fprintf(stderr, "modx train: %s: the tokenizer has %d ids but the model's vocab_size is %d\n", o[0].value,
                 c->vocab_size, m->cfg.text.vocab_size);
+        rc = 2;
+    }
+    if (!rc && strlen(o[3].value) > 3000) {
+        fprintf(stderr, "modx train: --out path is %zu characters long; at most 3000 are supported\n", strlen(o[3].value));
         rc = 2;
     }
     if (!rc) rc = select_images(cmd, c, o[4].value ? o[4].value : "train", o[5].value, &images, &n);
