@@ -66,6 +66,8 @@ TEST(data_manifest_bad_cases) {
         {"{\"image\": \"a.png\", \"captions\": []}\n", "expected at least one caption, found an empty list"},
         {"{\"image\": \"a.png\", \"captions\": [\"x\"], \"domain\": 4}\n", "\"domain\": expected"},
         {"{\"image\": \"a.png\", \"captions\": [\"x\"], \"split\": \"dev\"}\n", "\"split\": expected"},
+        {"{\"image\": \"a.png\", \"captions\": [\"a dog\\u0000 hidden\"]}\n", "malformed JSON near column 39"},
+        {"{\"image\": \"a.png\", \"captions\": [\"x\"], \"domain\": \"d\\u0000x\"}\n", "malformed JSON"},
         {"\n  \n", "found no items"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
@@ -73,7 +75,7 @@ TEST(data_manifest_bad_cases) {
         ModxStatus st = manifest_text(&ds, cases[k].text, 0);
         EXPECT(st == MODX_ERR_FORMAT, "case %zu: status %d", k, st);
         EXPECT(has(modx_last_error(), cases[k].want), "case %zu: message '%s' lacks '%s'", k, modx_last_error(), cases[k].want);
-        if (k < 16) EXPECT(has(modx_last_error(), "m.jsonl:"), "case %zu: no file:line in '%s'", k, modx_last_error());
+        if (k < 18) EXPECT(has(modx_last_error(), "m.jsonl:"), "case %zu: no file:line in '%s'", k, modx_last_error());
         dataset_free(&ds);
     }
 }

@@ -200,11 +200,16 @@ TEST(checkpoint_optimizer_round_trip) {
     EXPECT(op && strstr(op, "/x.optim.safetensors"), "optim path %s", op ? op : "(null)");
     ModxStatus s1 = checkpoint_save_optim(op, m, &a, NULL, 0), s2 = checkpoint_load_optim(op, m, &b);
     int same = !memcmp(a.m, b.m, a.n * sizeof(float)) && !memcmp(a.v, b.v, a.n * sizeof(float)) && b.step == 17;
+    /* a negative second moment would make the next update NaN: refused, naming the tensor */
+    a.v[3] = -1.0f;
+    ModxStatus s3 = checkpoint_save_optim(op, m, &a, NULL, 0), s4 = checkpoint_load_optim(op, m, &b);
+    int named = s4 == MODX_ERR_FORMAT && strstr(modx_last_error(), "exp_avg_sq.") != NULL;
     free(op);
     adamw_free(&a), adamw_free(&b);
     clip_model_free(m);
-    EXPECT(s1 == MODX_OK && s2 == MODX_OK, "%s", modx_last_error());
+    EXPECT(s1 == MODX_OK && s2 == MODX_OK && s3 == MODX_OK, "save/load failed");
     EXPECT(same, "optimizer state differs after round trip");
+    EXPECT(named, "a negative exp_avg_sq was accepted or not named (status %d)", s4);
 }
 
 /* A checkpoint for another model: missing, extra and mis-shaped tensors are

@@ -250,7 +250,32 @@ ModxStatus dataset_read_file(const char *path, char **data, size_t *n) {
     return MODX_OK;
 }
 
+/* Offset of a NUL that JSON text would smuggle into a C string (a raw 0 byte,
+ * or \u0000 inside a string), or n when there is none. cJSON would keep the
+ * string only up to it, silently cutting a caption or a name. */
+static size_t json_nul_at(const char *text, size_t n) {
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = text[i];
+        if (ch == '\0') return i;
+        if (!in_str) {
+            in_str = ch == '"';
+        } else if (ch == '"') {
+            in_str = 0;
+        } else if (ch == '\\' && i + 1 < n) {
+            if (text[i + 1] == 'u' && i + 5 < n && !memcmp(text + i + 2, "0000", 4)) return i;
+            i++; /* the escaped character */
+        }
+    }
+    return n;
+}
+
 cJSON *dataset_json_parse(const char *text, size_t n, size_t *err_off) {
+    size_t nul = json_nul_at(text, n);
+    if (nul < n) {
+        *err_off = nul;
+        return NULL;
+    }
     const char *end = NULL;
     cJSON *v = cJSON_ParseWithLengthOpts(text, n, &end, 0);
     if (!v) {

@@ -1,5 +1,6 @@
 #include "io/checkpoint.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,20 @@ ModxStatus checkpoint_load_optim(const char *path, const ClipModel *m, AdamW *op
                 s = modx_fail(MODX_ERR_FORMAT, "%s: missing optimizer tensor '%s'", path, name);
             else
                 s = safetensors_read_f32(st, name, p->ndim, p->shape, (k ? opt->v : opt->m) + p->offset);
+        }
+    }
+    if (s == MODX_OK && step32 < 0) s = modx_fail(MODX_ERR_FORMAT, "%s: tensor 'step' is %d, expected >= 0", path, step32);
+    /* Moments that would turn the next update into inf/NaN are refused here, naming the tensor. */
+    for (int i = 0; s == MODX_OK && i < m->table.count; i++) {
+        const ParamInfo *p = &m->table.items[i];
+        for (size_t j = 0; j < p->numel; j++) {
+            float a = opt->m[p->offset + j], b = opt->v[p->offset + j];
+            if (!isfinite(a) || !isfinite(b) || b < 0) {
+                s = modx_fail(MODX_ERR_FORMAT, "%s: tensor '%s.%s' element %zu is %g, expected a finite%s value", path,
+                              isfinite(a) ? "exp_avg_sq" : "exp_avg", p->name, j, isfinite(a) ? (double)b : (double)a,
+                              isfinite(a) ? " non-negative" : "");
+                break;
+            }
         }
     }
     if (s == MODX_OK) opt->step = step32;

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-build-fuzz}
 san="-fsanitize=address,undefined -fno-sanitize-recover=all"
-make --no-print-directory "$out/libmodx.a" BUILD="$out" CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+make --no-print-directory "$out/libmodx.a" BUILD="$out" CC=clang OPT="-O1 -g -fno-omit-frame-pointer -Wno-pass-failed" \
   SAN="$san -fsanitize=fuzzer-no-link"
 mkdir -p "$out/fuzz"
 libs="$(pkg-config --libs libcjson spng libjpeg zlib libutf8proc) -lopenblas -lm -lpthread"
