@@ -319,6 +319,25 @@ TEST(tok_trailing_empty_line_is_an_entry_like_simpletokenizer) {
     bpe_free(bpe);
 }
 
+/* Two merge lines that build the same string ("ab c" and "a bc" both make
+ * "abc"): as in SimpleTokenizer, the later id is the string's id, and the merge
+ * "abc d</w>" written before it must still apply. Expected ids from
+ * tools/clip_tokenizer.py on the same file. */
+TEST(tok_duplicate_merged_string_like_simpletokenizer) {
+    Bpe *bpe;
+    EXPECT(bpe_load(&bpe, write_file("dup.txt", "#version: 0.2\na b\nab c\nabc d</w>\nb c\na bc")) == MODX_OK, "%s",
+           modx_last_error());
+    int32_t ids[12];
+    int n;
+    EXPECT(bpe_encode(bpe, "abcd", ids, 12, &n) == MODX_OK, "%s", modx_last_error());
+    int32_t want[3] = {517, 514, 518};
+    EXPECT(n == 3 && !memcmp(ids, want, sizeof want), "n %d ids %d %d %d", n, ids[0], ids[1], ids[2]);
+    EXPECT(bpe_encode(bpe, "abc bc xabc", ids, 12, &n) == MODX_OK, "%s", modx_last_error());
+    int32_t want2[9] = {517, 512, 322, 65, 322, 87, 512, 322, 518};
+    EXPECT(n == 9 && !memcmp(ids, want2, sizeof want2), "n %d ids %d %d %d", n, ids[0], ids[1], ids[2]);
+    bpe_free(bpe);
+}
+
 static char *read_text(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;

@@ -371,6 +371,17 @@ ModxStatus bpe_load(Bpe **out, const char *path) {
         bpe->merge_id[r] = str_find(bpe, tmp, la + lb);
         free(tmp);
     }
+    /* Pairs keyed by each symbol's final id: SimpleTokenizer keys its ranks by
+     * strings, so when two merge lines build the same string, the later id is
+     * the one encode produces and a merge line written with the earlier one
+     * must still match it (a repeated string pair keeps its last rank). */
+    memset(bpe->pair_key, 0, bpe->pair_cap * sizeof *bpe->pair_key);
+    for (int r = 0; r < bpe->n_merges; r++) {
+        const char *ta = bpe->text[bpe->merge_a[r]], *tb = bpe->text[bpe->merge_b[r]];
+        bpe->merge_a[r] = str_find(bpe, ta, strlen(ta));
+        bpe->merge_b[r] = str_find(bpe, tb, strlen(tb));
+        pair_put(bpe, bpe->merge_a[r], bpe->merge_b[r], r);
+    }
     bpe->text[V] = dup_n("<|startoftext|>", 15);
     bpe->text[V + 1] = dup_n("<|endoftext|>", 13);
     if (!bpe->text[V] || !bpe->text[V + 1]) { st = modx_fail(MODX_ERR_NOMEM, "out of memory"); goto fail; }
