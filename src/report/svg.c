@@ -225,6 +225,18 @@ static double svg_py(const SvgFrame *f, double y) {
 
 static void svg_num(StrBuf *sb, double v) { strbuf_number(sb, v, 2); }
 
+/* x="…" y="…" width="…" height="…" of a box (the closing quote of height is left open). */
+static void svg_box_attrs(StrBuf *sb, const SvgBox *b) {
+    strbuf_puts(sb, "x=\"");
+    svg_num(sb, b->x);
+    strbuf_puts(sb, "\" y=\"");
+    svg_num(sb, b->y);
+    strbuf_puts(sb, "\" width=\"");
+    svg_num(sb, b->w);
+    strbuf_puts(sb, "\" height=\"");
+    svg_num(sb, b->h);
+}
+
 static void svg_text(StrBuf *sb, double x, double y, const char *anchor, int size, const char *extra,
                      const char *text) {
     strbuf_puts(sb, "<text x=\"");
@@ -245,14 +257,8 @@ static void svg_begin(StrBuf *sb, const SvgFrame *f, const SvgPlot *p) {
     strbuf_puts(sb, "\">\n<title>");
     strbuf_escape(sb, p->title ? p->title : f->id);
     strbuf_puts(sb, "</title>\n");
-    strbuf_printf(sb, "<defs><clipPath id=\"clip-%s\"><rect x=\"", f->id);
-    svg_num(sb, f->area.x);
-    strbuf_puts(sb, "\" y=\"");
-    svg_num(sb, f->area.y);
-    strbuf_puts(sb, "\" width=\"");
-    svg_num(sb, f->area.w);
-    strbuf_puts(sb, "\" height=\"");
-    svg_num(sb, f->area.h);
+    strbuf_printf(sb, "<defs><clipPath id=\"clip-%s\"><rect ", f->id);
+    svg_box_attrs(sb, &f->area);
     strbuf_puts(sb, "\"/></clipPath></defs>\n");
     strbuf_printf(sb, "<rect class=\"background\" x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", f->w,
                   f->h);
@@ -315,14 +321,8 @@ static void svg_end(StrBuf *sb, const SvgFrame *f, int have_data) {
     if (!have_data)
         svg_text(sb, f->area.x + f->area.w / 2, f->area.y + f->area.h / 2, "middle", 14,
                  "class=\"no-data\" fill=\"#888888\"", "no data");
-    strbuf_puts(sb, "<rect class=\"frame\" x=\"");
-    svg_num(sb, f->area.x);
-    strbuf_puts(sb, "\" y=\"");
-    svg_num(sb, f->area.y);
-    strbuf_puts(sb, "\" width=\"");
-    svg_num(sb, f->area.w);
-    strbuf_puts(sb, "\" height=\"");
-    svg_num(sb, f->area.h);
+    strbuf_puts(sb, "<rect class=\"frame\" ");
+    svg_box_attrs(sb, &f->area);
     strbuf_puts(sb, "\" fill=\"none\" stroke=\"#888888\" stroke-width=\"1\"/>\n</svg>\n");
 }
 
