@@ -515,6 +515,10 @@ TEST(data_phases_domain) {
     EXPECT(phases_split(&ps, img, 6, PHASES_DOMAIN, 0, 0, dom, names, 4, bad, 1) == MODX_ERR_INVALID &&
                has(modx_last_error(), "'google' has no image"),
            "%s", modx_last_error());
+    const char *partial[1] = {"twitter"}; /* apple's 3 images would be in no phase */
+    EXPECT(phases_split(&ps, img, 6, PHASES_DOMAIN, 0, 0, dom, names, 4, partial, 1) == MODX_ERR_INVALID &&
+               has(modx_last_error(), "'apple' (3 images) is not named"),
+           "%s", modx_last_error());
     const char *unknown[1] = {"nokia"};
     EXPECT(phases_split(&ps, img, 6, PHASES_DOMAIN, 0, 0, dom, names, 4, unknown, 1) == MODX_ERR_INVALID &&
                has(modx_last_error(), "'nokia' is not in the data"),

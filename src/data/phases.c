@@ -89,6 +89,18 @@ static ModxStatus split_domain(PhaseStream *out, const uint32_t *images, size_t 
             }
             seq[np++] = d;
         }
+        /* the phases hold every image exactly once: an order must name every domain present */
+        for (size_t d = 0; d < n_domains; d++) {
+            int listed = 0;
+            for (size_t j = 0; j < np; j++) listed |= seq[j] == d;
+            if (count[d] && !listed) {
+                st = modx_fail(MODX_ERR_INVALID,
+                               "phase order: domain '%s' (%zu images) is not named; name every domain of the data, "
+                               "or select the domains first",
+                               names[d], count[d]);
+                goto done;
+            }
+        }
     } else {
         for (size_t d = 0; d < n_domains; d++)
             if (count[d]) seq[np++] = d;

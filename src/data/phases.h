@@ -39,7 +39,8 @@ ModxStatus phases_parse_mode(const char *text, PhaseMode *mode);
  * and random (1 ≤ n_phases ≤ n, else MODX_ERR_INVALID); for domain mode it must be
  * 0 or the number of domains used. Domain mode needs image_domain (indexed by image
  * id) and domain_names (n_domains); `order` (n_order names, may be NULL) fixes the
- * domain order; naming an unknown domain, or a domain with no image, is an error. */
+ * domain order and must name every domain present; naming an unknown domain, or a
+ * domain with no image, or leaving one out, is an error. */
 ModxStatus phases_split(PhaseStream *out, const uint32_t *images, size_t n, PhaseMode mode, size_t n_phases,
                         uint64_t seed, const uint32_t *image_domain, const char *const *domain_names, size_t n_domains,
                         const char *const *order, size_t n_order);
