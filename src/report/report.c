@@ -480,7 +480,8 @@ static ModxStatus report_topology_section(ReportPage *pg, const ReportIndex *ix)
     const char **lab = calloc(n, sizeof *lab);
     SvgSeries *series = calloc(S + 1, sizeof *series);
     SvgLegendItem *legend = report_strategy_legend(r, 0, 1);
-    if (!done || !idx || !phase || !xs || !ys || !labels || !lab || !series || !legend) {
+    SvgLegendItem *shown = calloc(S + 1, sizeof *shown); /* the strategies with points in this plot */
+    if (!done || !idx || !phase || !xs || !ys || !labels || !lab || !series || !legend || !shown) {
         st = modx_fail(MODX_ERR_NOMEM, "report: out of memory for the topology plots");
         goto fail;
     }
@@ -507,6 +508,8 @@ static ModxStatus report_topology_section(ReportPage *pg, const ReportIndex *ix)
                 /* Only the ends of each path are labelled; the dotted line gives the order. */
                 lab[used + q] = q == 0 || q + 1 == k ? labels[used + q] : NULL;
             }
+            shown[ns] = legend[s];
+            shown[ns].style = SVG_LINE_DOTTED;
             series[ns++] = (SvgSeries){.x = xs + used, .y = ys + used, .labels = lab + used, .n = k, .color = (int)s,
                                        .marker = (int)(s % SVG_MARKER_COUNT), .line = 1, .line_width = 1.4,
                                        .style = SVG_LINE_DOTTED};
@@ -516,14 +519,14 @@ static ModxStatus report_topology_section(ReportPage *pg, const ReportIndex *ix)
         snprintf(id, sizeof id, "topo-%zu", group++);
         snprintf(title, sizeof title, "%s: topology change vs rotation", mod);
         if (title[0] >= 'a' && title[0] <= 'z') title[0] = (char)(title[0] - 'a' + 'A');
-        for (size_t s = 0; s < S; s++) legend[s].style = SVG_LINE_DOTTED;
         SvgPlot plot = {.id = id, .title = title, .x_label = "mean rotation angle (degrees)",
                         .y_label = "mean topology change |\xCE\x94S| (degrees)", .width = PLOT_W, .height = PLOT_H,
-                        .y_include_zero = 1, .legend = legend, .nlegend = S};
+                        .y_include_zero = 1, .legend = shown, .nlegend = ns};
         st = report_place_xy(pg, id, &plot, series, ns);
         if (st != MODX_OK) goto fail;
     }
 fail:
+    free(shown);
     free(done);
     free(idx);
     free(phase);
