@@ -175,10 +175,5 @@ done:
 }
 
 ModxStatus dataset_read_coco(Dataset *ds, const char *path, const char *root, const DatasetOptions *opt) {
-    char *text;
-    size_t n;
-    MODX_TRY(dataset_read_file(path, &text, &n));
-    ModxStatus st = dataset_parse_coco(ds, text, n, path, root ? root : "", opt);
-    free(text);
-    return st;
+    return dataset_read_with(dataset_parse_coco, ds, path, root, opt);
 }

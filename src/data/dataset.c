@@ -291,3 +291,13 @@ cJSON *dataset_json_parse(const char *text, size_t n, size_t *err_off) {
     }
     return v;
 }
+
+ModxStatus dataset_read_with(DatasetParseFn parse, Dataset *ds, const char *path, const char *root,
+                             const DatasetOptions *opt) {
+    char *text;
+    size_t n;
+    MODX_TRY(dataset_read_file(path, &text, &n));
+    ModxStatus st = parse(ds, text, n, path, root ? root : "", opt);
+    free(text);
+    return st;
+}

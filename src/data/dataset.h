@@ -91,6 +91,13 @@ ModxStatus dataset_parse_karpathy(Dataset *ds, const char *text, size_t n, const
 ModxStatus dataset_parse_coco(Dataset *ds, const char *text, size_t n, const char *name, const char *root,
                               const DatasetOptions *opt);
 
+/* Any of the three parsers. */
+typedef ModxStatus (*DatasetParseFn)(Dataset *ds, const char *text, size_t n, const char *name, const char *root,
+                                     const DatasetOptions *opt);
+/* Reads the file at `path` and parses it with `parse` (path names it in messages). */
+ModxStatus dataset_read_with(DatasetParseFn parse, Dataset *ds, const char *path, const char *root,
+                             const DatasetOptions *opt);
+
 /* Building blocks shared by the readers (and the emoji builder). */
 ModxStatus dataset_domain_id(Dataset *ds, const char *name, uint32_t *id);
 /* Appends an image; *index receives its index. `path` is copied. */

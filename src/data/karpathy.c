@@ -123,10 +123,5 @@ done:
 }
 
 ModxStatus dataset_read_karpathy(Dataset *ds, const char *path, const char *root, const DatasetOptions *opt) {
-    char *text;
-    size_t n;
-    MODX_TRY(dataset_read_file(path, &text, &n));
-    ModxStatus st = dataset_parse_karpathy(ds, text, n, path, root ? root : "", opt);
-    free(text);
-    return st;
+    return dataset_read_with(dataset_parse_karpathy, ds, path, root, opt);
 }

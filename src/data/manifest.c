@@ -127,23 +127,16 @@ ModxStatus dataset_parse_manifest(Dataset *ds, const char *text, size_t n, const
 }
 
 ModxStatus dataset_read_manifest(Dataset *ds, const char *path, const DatasetOptions *opt) {
-    char *text;
-    size_t n;
-    MODX_TRY(dataset_read_file(path, &text, &n));
+    /* image paths are relative to the manifest's own folder */
     const char *slash = strrchr(path, '/');
     char *root = NULL;
     if (slash) {
-        root = malloc((size_t)(slash - path) + 2);
-        if (!root) {
-            free(text);
-            return modx_fail(MODX_ERR_NOMEM, "out of memory");
-        }
         size_t nr = slash == path ? 1 : (size_t)(slash - path);
+        if (!(root = malloc(nr + 1))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
         memcpy(root, path, nr);
         root[nr] = '\0';
     }
-    ModxStatus st = dataset_parse_manifest(ds, text, n, path, root ? root : "", opt);
+    ModxStatus st = dataset_read_with(dataset_parse_manifest, ds, path, root, opt);
     free(root);
-    free(text);
     return st;
 }

@@ -8,9 +8,6 @@
 
 #include "data/dataset.h"
 
-typedef ModxStatus (*DatasetParseFn)(Dataset *ds, const char *text, size_t n, const char *name, const char *root,
-                                     const DatasetOptions *opt);
-
 static inline int fuzz_dataset_reader(DatasetParseFn parse, const uint8_t *data, size_t size) {
     for (int skip = 0; skip < 2; skip++) {
         Dataset ds;
