@@ -7,20 +7,13 @@ set -eu
 export OMP_WAIT_POLICY=passive
 D="$TMP/toy"
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$D"
-cat > "$D/exp.json" <<JSON
-{"name": "toy-resume",
- "model": "$PWD/tests/fixtures/engine/micro.json",
- "tokenizer": "bpe.txt",
- "datasets": {"toy": {"format": "manifest", "input": "manifest.jsonl"}},
- "phase0": {"dataset": "toy", "split": "train", "domains": ["red"], "epochs": 2},
- "stream": {"dataset": "toy", "split": "train", "mode": "domain", "domains": ["green", "blue"]},
- "test_sets": [{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
-               {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]}],
- "strategies": ["joint", "finetune", "modx", "modx-noselect", "lwf", "ewc", "replay", "modx+replay", "wiseft"],
- "probe": {"test_set": "red", "pairs": 4},
- "train": {"epochs": 2, "batch": 4, "lr": 1e-3, "alpha": 1, "buffer": 6, "ewc_lambda": 100,
-           "checkpoint_every": 4, "log_every": 1, "eval_batch": 8}}
-JSON
+bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy-resume \
+  '[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
+               {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]}]' \
+  '["joint", "finetune", "modx", "modx-noselect", "lwf", "ewc", "replay", "modx+replay", "wiseft"]' \
+  '{"test_set": "red", "pairs": 4}' \
+  '{"epochs": 2, "batch": 4, "lr": 1e-3, "alpha": 1, "buffer": 6, "ewc_lambda": 100,
+           "checkpoint_every": 4, "log_every": 1, "eval_batch": 8}'
 "$MODX" run "$D/exp.json" --out "$TMP/a" --quiet > /dev/null
 # killed after 5 steps (phase 0, between checkpoints), then 43, 31 and 57 more steps of each resumed process
 rc=0; MODX_TEST_KILL_AFTER_STEPS=5 "$MODX" run "$D/exp.json" --out "$TMP/b" --quiet > /dev/null 2>&1 || rc=$?

@@ -5,21 +5,14 @@ set -eu
 export OMP_WAIT_POLICY=passive
 D="$TMP/toy"
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$D"
-cat > "$D/exp.json" <<JSON
-{"name": "toy",
- "model": "$PWD/tests/fixtures/engine/micro.json",
- "tokenizer": "bpe.txt",
- "datasets": {"toy": {"format": "manifest", "input": "manifest.jsonl"}},
- "phase0": {"dataset": "toy", "split": "train", "domains": ["red"], "epochs": 2},
- "stream": {"dataset": "toy", "split": "train", "mode": "domain", "domains": ["green", "blue"]},
- "test_sets": [{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
+bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy \
+  '[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
                {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]},
                {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]},
-               {"name": "fit", "dataset": "toy", "split": "train", "sample": 8, "role": "train_sample"}],
- "strategies": ["joint", "finetune", "modx", "modx-noselect", "lwf", "ewc", "replay", "modx+replay", "wiseft"],
- "probe": {"test_set": "red", "pairs": 4},
- "train": {"epochs": 2, "batch": 4, "lr": 1e-3, "alpha": 1, "buffer": 6, "ewc_lambda": 100, "log_every": 1, "eval_batch": 8}}
-JSON
+               {"name": "fit", "dataset": "toy", "split": "train", "sample": 8, "role": "train_sample"}]' \
+  '["joint", "finetune", "modx", "modx-noselect", "lwf", "ewc", "replay", "modx+replay", "wiseft"]' \
+  '{"test_set": "red", "pairs": 4}' \
+  '{"epochs": 2, "batch": 4, "lr": 1e-3, "alpha": 1, "buffer": 6, "ewc_lambda": 100, "log_every": 1, "eval_batch": 8}'
 R="$TMP/run"
 "$MODX" run "$D/exp.json" --out "$R" > "$TMP/out" 2> "$TMP/err"
 cat "$TMP/out"

@@ -65,21 +65,14 @@ if [ -n "${MODX_REPORT_SCREENSHOT_KEEP:-}" ]; then cp "$TMP/run.png" "${MODX_REP
 # relative rotation is determined and plotted too.
 export OMP_WAIT_POLICY=passive
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$TMP/toy"
-cat > "$TMP/toy/exp.json" <<JSON
-{"name": "toy",
- "model": "$PWD/tests/fixtures/engine/micro.json",
- "tokenizer": "bpe.txt",
- "datasets": {"toy": {"format": "manifest", "input": "manifest.jsonl"}},
- "phase0": {"dataset": "toy", "split": "train", "domains": ["red"], "epochs": 2},
- "stream": {"dataset": "toy", "split": "train", "mode": "domain", "domains": ["green", "blue"]},
- "test_sets": [{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
+bash tests/fixtures/engine/toy_experiment.sh "$TMP/toy/exp.json" toy \
+  '[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
                {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]},
                {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]},
-               {"name": "fit", "dataset": "toy", "split": "train", "sample": 24, "role": "train_sample"}],
- "strategies": ["joint", "finetune", "modx"],
- "probe": {"test_set": "fit", "pairs": 20},
- "train": {"epochs": 2, "batch": 4, "lr": 1e-3, "alpha": 1, "log_every": 1, "eval_batch": 8}}
-JSON
+               {"name": "fit", "dataset": "toy", "split": "train", "sample": 24, "role": "train_sample"}]' \
+  '["joint", "finetune", "modx"]' \
+  '{"test_set": "fit", "pairs": 20}' \
+  '{"epochs": 2, "batch": 4, "lr": 1e-3, "alpha": 1, "log_every": 1, "eval_batch": 8}'
 "$MODX" run "$TMP/toy/exp.json" --out "$TMP/real" --quiet > "$TMP/real.out"
 grep -q "report: $TMP/real/report.html" "$TMP/real.out"
 "$MODX" report "$TMP/real" --regions "$TMP/real.regions" >/dev/null
