@@ -13,6 +13,7 @@
 #include "clip/model.h"
 #include "core/rng.h"
 #include "train/optim.h"
+#include "strategy/strategy.h"
 #include "train/step.h"
 
 static double now_ms(void) {
@@ -67,11 +68,17 @@ int main(int argc, char **argv) {
         texts[(size_t)b * T + len - 1] = V - 1;
     }
     double *ms = malloc((size_t)steps * sizeof(double));
+    StrategyInst si;
+    StepLossTerm loss = {0};
+    if (modx) { /* Mod-X at the batch rule's α = 20·280/B (loss/modx.h) */
+        if (strategy_inst_named(&si, "modx") || strategy_inst_set(&si, "alpha", 20.0 * 280 / B, "bench")) return 1;
+        loss = strategy_loss(&si);
+    }
     StepLoss l;
     double loss0 = 0;
     for (int i = -2; i < steps; i++) { /* two warm-up steps */
         double t0 = now_ms();
-        if (clip_step_run(st, images, texts, B, modx ? 20.0f * 280 / B : 0, 1, grads, &l) ||
+        if (clip_step_run(st, images, texts, B, &loss, grads, &l) ||
             adamw_step(&opt, m->params, grads, 1e-4, NULL)) {
             fprintf(stderr, "bench_step: %s\n", modx_last_error());
             return 1;

@@ -10,15 +10,43 @@
 #include "train/runlog.h"
 
 TEST(engine_strategy_names) {
-    for (int k = 0; k < STRATEGY_COUNT; k++) {
-        StrategyKind got;
-        EXPECT(strategy_parse(strategy_name((StrategyKind)k), &got) == MODX_OK && got == (StrategyKind)k, "strategy %d", k);
+    int n;
+    const StrategyDesc *const *all = strategy_all(&n);
+    EXPECT(n == 9, "%d strategies registered", n);
+    for (int k = 0; k < n; k++) {
+        const StrategyDesc *got;
+        EXPECT(strategy_lookup(all[k]->name, &got) == MODX_OK && got == all[k], "strategy %s", all[k]->name);
+        for (int j = 0; j < k; j++) EXPECT(strcmp(all[j]->name, all[k]->name), "%s registered twice", all[k]->name);
     }
-    StrategyKind x;
-    EXPECT(strategy_parse("modx_replay", &x) == MODX_ERR_INVALID, "unknown name accepted");
+    const StrategyDesc *x;
+    EXPECT(strategy_lookup("modx_replay", &x) == MODX_ERR_INVALID, "unknown name accepted");
     EXPECT(strstr(modx_last_error(), "modx+replay") != NULL, "message lists the names: %s", modx_last_error());
-    EXPECT(strategy_uses_old_model(STRATEGY_MODX_REPLAY) && !strategy_uses_old_model(STRATEGY_EWC), "old model flags");
-    EXPECT(strategy_uses_replay(STRATEGY_MODX_REPLAY) && !strategy_uses_replay(STRATEGY_MODX), "replay flags");
+    EXPECT((strategy_find("modx+replay")->flags & STRATEGY_OLD_MODEL) && !(strategy_find("ewc")->flags & STRATEGY_OLD_MODEL),
+           "old model flags");
+    EXPECT(strategy_find("modx+replay")->before_phase == strategy_find("replay")->before_phase &&
+               strategy_find("modx")->before_phase == NULL,
+           "replay hooks");
+    EXPECT(strategy_find("joint")->flags & STRATEGY_ONCE, "joint trains once");
+}
+
+/* Hyperparameters sharing a "train" key agree on its default and range, and
+ * every default is inside its range. */
+TEST(engine_strategy_hypers_consistent) {
+    int n;
+    const StrategyDesc *const *all = strategy_all(&n);
+    for (int a = 0; a < n; a++)
+        for (int i = 0; i < all[a]->n_hypers; i++) {
+            const StrategyHyper *h = &all[a]->hypers[i];
+            EXPECT(h->def >= h->lo && h->def <= h->hi, "%s.%s default %g outside [%g, %g]", all[a]->name, h->key,
+                   h->def, h->lo, h->hi);
+            for (int b = 0; b < n; b++)
+                for (int j = 0; j < all[b]->n_hypers; j++) {
+                    const StrategyHyper *g = &all[b]->hypers[j];
+                    if (strcmp(h->train_key, g->train_key)) continue;
+                    EXPECT(h->def == g->def && h->lo == g->lo && h->hi == g->hi && h->integer == g->integer,
+                           "train.%s: %s and %s disagree", h->train_key, all[a]->name, all[b]->name);
+                }
+        }
 }
 
 static const char GOOD[] =
@@ -41,10 +69,15 @@ TEST(engine_experiment_parse_and_round_trip) {
     EXPECT(e.stream.split_mask == ((1u << 1) | (1u << 2)), "split mask %x", e.stream.split_mask);
     EXPECT(e.has_phase0 && e.hp.phase0_epochs == 3 && e.hp.epochs == 2 && e.hp.joint_epochs == 2, "epochs %d %d %d",
            e.hp.phase0_epochs, e.hp.epochs, e.hp.joint_epochs);
-    EXPECT(e.hp.batch == 8 && e.hp.alpha == 43.75 && e.hp.seed == 3 && e.hp.wiseft_mix == 0.25, "hyper");
+    EXPECT(e.hp.batch == 8 && e.hp.seed == 3, "hyper");
+    EXPECT(e.n_strategies == 3 && strategy_hp(&e.strategies[0], "alpha") == 43.75 &&
+               strategy_hp(&e.strategies[1], "mix") == 0.25,
+           "strategy hyperparameters from train");
     EXPECT(e.hp.lr == 5e-4 && e.hp.warmup == 0.2 && e.hp.weight_decay == 0.1 && e.hp.joint_weight_decay == 0.01,
            "defaults (SPEC §4)");
-    EXPECT(e.n_strategies == 3 && e.strategies[1] == STRATEGY_WISEFT, "strategies");
+    EXPECT(e.n_strategies == 3 && e.strategies[1].desc == strategy_find("wiseft") &&
+               !strcmp(e.strategies[1].name, "wiseft"),
+           "strategies");
     EXPECT(e.n_tests == 2 && e.tests[1].role == TESTSET_TRAIN_SAMPLE && e.tests[1].sample == 5, "test sets");
     EXPECT(!strcmp(e.probe_test, "y") && e.probe_pairs == 7, "probe");
     EXPECT(e.model[0] == '/' && e.datasets[0].cache[0] == '/', "paths made absolute: %s", e.model);

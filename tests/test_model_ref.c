@@ -8,6 +8,7 @@
 
 #include "clip/model.h"
 #include "harness.h"
+#include "strategy_util.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "train/step.h"
@@ -107,8 +108,10 @@ static void run_case(const char *prefix, const char *which, int modx) {
     Ref r;
     ClipStep *s = NULL;
     StepLoss l;
+    StrategyInst si;
+    StepLossTerm con = {0}, mx = test_modx_term(&si, 2.0, 1);
     int ok = ref_open(&r, prefix) && !clip_step_new(&s, r.m, modx ? r.old : NULL, r.B) &&
-             !clip_step_run(s, r.images, r.texts, r.B, 2.0f, 1, r.grads, &l);
+             !clip_step_run(s, r.images, r.texts, r.B, modx ? &mx : &con, r.grads, &l);
     if (!ok) {
         harness_fail(__FILE__, __LINE__, "%s: setup failed: %s", prefix, modx_last_error());
     } else if (modx && !(l.selected_i2t > 0 && l.selected_i2t < r.B && l.selected_t2i > 0 && l.selected_t2i < r.B)) {

@@ -14,6 +14,7 @@
 #include "gradcheck.h"
 #include "features_util.h"
 #include "harness.h"
+#include "strategy_util.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "loss/contrastive.h"
@@ -485,10 +486,11 @@ TEST(strat_merge_endpoints_and_midpoint) {
 
 /* ---------------------------------------------------------------- step */
 
-/* The step's loss kinds on the micro model with the committed batch:
- * clip_step_run keeps its meaning; LwF against an identical old model adds
- * the entropy to the loss and nothing to the gradient; a kind needing the
- * old model fails without one. */
+/* Strategy loss terms on the micro model with the committed batch: the
+ * contrastive term is the same with or without an old model; LwF against an
+ * identical old model adds the entropy to the loss and nothing to the
+ * gradient; Mod-X without selection against it adds nothing; a term needing
+ * the old model fails without one. */
 TEST(strat_step_loss_kinds) {
     ClipModel *m = NULL, *old = NULL;
     SafeTensors *batch = NULL;
@@ -507,35 +509,37 @@ TEST(strat_step_loss_kinds) {
              !safetensors_read_i32(batch, "texts", 2, ts, texts) && !clip_step_new(&s, m, old, B) &&
              !clip_step_new(&s0, m, NULL, B);
     StepLoss l1, l2;
-    const StepLossSpec con = {STEP_LOSS_CONTRASTIVE, 0, 1}, lwf = {STEP_LOSS_LWF, 2.0f, 1.5f},
-                       mx = {STEP_LOSS_MODX_NOSELECT, 3.0f, 1};
-    /* contrastive through both entry points */
-    ok = ok && !clip_step_run(s0, images, texts, B, 0, 1, g1, &l1) &&
-         !clip_step_run_loss(s, images, texts, B, &con, g2, &l2);
+    StrategyInst lwf_si, mx_si;
+    ok = ok && !strategy_inst_named(&lwf_si, "lwf") && !strategy_inst_set(&lwf_si, "lambda", 2.0, "test") &&
+         !strategy_inst_set(&lwf_si, "tau", 1.5, "test");
+    const StepLossTerm con = {0}, con_fn = {step_loss_contrastive, NULL, 0, "contrastive"},
+                       lwf = strategy_loss(&lwf_si), mx = test_modx_term(&mx_si, 3.0, 0);
+    /* contrastive: the default term and the named function, with and without an old model */
+    ok = ok && !clip_step_run(s0, images, texts, B, &con, g1, &l1) && !clip_step_run(s, images, texts, B, &con_fn, g2, &l2);
     int same = ok && l1.loss == l2.loss && !memcmp(g1, g2, m->table.total * sizeof *g1);
     /* LwF, old == current: loss = L_con + λ·entropy, gradient = contrastive's */
-    ok = ok && !clip_step_run_loss(s, images, texts, B, &lwf, g2, &l2);
+    ok = ok && !clip_step_run(s, images, texts, B, &lwf, g2, &l2);
     double grel = ok ? rel_err(g2, g1, m->table.total) : 1;
-    /* Mod-X without selection via both entry points */
+    /* Mod-X without selection, old == current: the KL term is 0 */
     StepLoss l3, l4;
     float *g3 = fzalloc(m->table.total);
-    ok = ok && !clip_step_run(s, images, texts, B, 3.0f, 0, g1, &l3) &&
-         !clip_step_run_loss(s, images, texts, B, &mx, g3, &l4);
-    int same_mx = ok && l3.loss == l4.loss && !memcmp(g1, g3, m->table.total * sizeof *g1);
-    ModxStatus need_old = clip_step_run_loss(s0, images, texts, B, &lwf, g3, &l4);
+    ok = ok && !clip_step_run(s, images, texts, B, &mx, g3, &l3);
+    int same_mx = ok && l3.loss_kl == 0 && l3.selected_i2t == B && l3.loss == l1.loss;
+    ModxStatus need_old = clip_step_run(s0, images, texts, B, &lwf, g3, &l4);
     int named = strstr(modx_last_error(), "lwf loss needs the old model") != NULL;
     clip_step_free(s), clip_step_free(s0);
     clip_model_free(m), clip_model_free(old);
     safetensors_close(batch);
     free(images), free(texts), free(g1), free(g2), free(g3);
     EXPECT(ok, "running the steps: %s", modx_last_error());
-    EXPECT(same, "clip_step_run and the CONTRASTIVE kind differ (loss %.9g vs %.9g)", l1.loss, l2.loss);
+    EXPECT(same, "the default and the named contrastive term differ (loss %.9g vs %.9g)", l1.loss, l2.loss);
     printf("    step lwf(old = new): loss %.6g = con %.6g + 2 * %.6g (entropy); grad rel diff to contrastive %.2g\n",
            l2.loss, l2.loss_con, l2.loss_kl, grel);
     EXPECT(fabs(l2.loss - (l2.loss_con + 2.0 * l2.loss_kl)) <= 1e-6 * l2.loss && l2.loss_con == l1.loss &&
                l2.loss_kl > 0.1,
            "lwf step loss %.9g con %.9g kl %.9g", l2.loss, l2.loss_con, l2.loss_kl);
     EXPECT(grel == 0.0, "LwF with old = current changed the gradient (rel %.3g)", grel);
-    EXPECT(same_mx, "clip_step_run(select 0) and MODX_NOSELECT differ");
+    EXPECT(same_mx, "Mod-X without selection against an identical old model: kl %.9g rows %d loss %.9g vs %.9g",
+           l3.loss_kl, l3.selected_i2t, l3.loss, l1.loss);
     EXPECT(need_old == MODX_ERR_INVALID && named, "LwF without an old model: %d %s", need_old, modx_last_error());
 }

@@ -9,6 +9,7 @@
 #include "clip/model.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
+#include "strategy/strategy.h"
 #include "train/step.h"
 
 static const char usage[] =
@@ -83,7 +84,7 @@ static ModxStatus write_result(const GradRun *r, const StepLoss *l, int B, const
 }
 
 static ModxStatus run(GradRun *r, const char *ckpt, const char *config, const char *batch, const char *old,
-                      float alpha, int select, const char *out) {
+                      double alpha, int select, const char *out) {
     int B = 0;
     MODX_TRY(checkpoint_load(&r->m, ckpt, config));
     MODX_TRY(read_batch(r, batch, &B));
@@ -94,8 +95,16 @@ static ModxStatus run(GradRun *r, const char *ckpt, const char *config, const ch
     }
     if (!(r->grads = modx_calloc(r->m->table.total, sizeof(float), "gradients"))) return MODX_ERR_NOMEM;
     MODX_TRY(clip_step_new(&r->step, r->m, r->old, B));
+    /* With an old model: Mod-X (or its ablation without selection) at α; else the contrastive loss. */
+    StrategyInst si;
+    StepLossTerm loss = {0};
+    if (old) {
+        MODX_TRY(strategy_inst_named(&si, select ? "modx" : "modx-noselect"));
+        MODX_TRY(strategy_inst_set(&si, "alpha", alpha, "--alpha"));
+        loss = strategy_loss(&si);
+    }
     StepLoss l;
-    MODX_TRY(clip_step_run(r->step, r->images, r->texts, B, alpha, select, r->grads, &l));
+    MODX_TRY(clip_step_run(r->step, r->images, r->texts, B, &loss, r->grads, &l));
     if (old)
         fprintf(stderr, "mod-x: %d/%d image->text rows and %d/%d text->image rows distilled\n", l.selected_i2t, B,
                 l.selected_t2i, B);
@@ -120,7 +129,7 @@ MODX_COMMAND(grad, "grad", "features, losses and all parameter gradients for one
     }
     GradRun r;
     memset(&r, 0, sizeof r);
-    ModxStatus st = run(&r, o[1].value, o[0].value, o[2].value, o[3].value, (float)alpha, !o[6].value, o[5].value);
+    ModxStatus st = run(&r, o[1].value, o[0].value, o[2].value, o[3].value, alpha, !o[6].value, o[5].value);
     grad_run_free(&r);
     return st == MODX_OK ? 0 : cli_report_error("grad");
 }

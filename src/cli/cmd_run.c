@@ -54,12 +54,8 @@ static int run_common(const char *cmd, int argc, char **argv, int one_strategy) 
         fputs(one_strategy ? continual_usage : run_usage, stderr);
         return 2;
     }
-    RunOptions ro = {.quiet = o[2].value != NULL, .resume = resume != NULL, .only_strategy = -1};
-    if (one_strategy) {
-        StrategyKind k;
-        if (strategy_parse(o[5].value, &k) != MODX_OK) return cli_report_error(cmd);
-        ro.only_strategy = (int)k;
-    }
+    RunOptions ro = {.quiet = o[2].value != NULL, .resume = resume != NULL, .only_strategy = NULL};
+    if (one_strategy) ro.only_strategy = o[5].value;
     Experiment e;
     const char *dir = resume ? resume : out;
     ModxStatus st = resume ? continual_load_run_experiment(&e, resume) : experiment_load(&e, pos[0]);

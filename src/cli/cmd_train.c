@@ -126,7 +126,7 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
         snprintf(resume, sizeof resume, "%s/resume.safetensors", o[3].value);
         Progress pr;
         progress_init(&pr, o[13].value != NULL);
-        TrainSpec sp = {.kind = STRATEGY_JOINT, .epochs = (int)epochs, .batch = (int)batch, .lr = lr, .warmup = warmup,
+        TrainSpec sp = {.epochs = (int)epochs, .batch = (int)batch, .lr = lr, .warmup = warmup,
                         .weight_decay = wd, .seed = (uint64_t)seed, .log_every = 10, .checkpoint_every = (int)ckpt_every};
         TrainPhase ph = {.label = "train", .phase = 0, .model = m, .cache = c, .images = images, .n_images = n,
                          .resume_path = resume, .out_path = out, .log = &log, .progress = &pr};

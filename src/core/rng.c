@@ -9,6 +9,8 @@ static uint64_t splitmix64(uint64_t *x) {
     return z ^ (z >> 31);
 }
 
+uint64_t rng_mix64(uint64_t x) { return splitmix64(&x); }
+
 void rng_seed(Rng *rng, uint64_t seed) {
     uint64_t x = seed;
     for (int i = 0; i < 4; i++) rng->s[i] = splitmix64(&x);

@@ -10,6 +10,8 @@ typedef struct {
     uint64_t s[4];
 } Rng;
 
+/* One splitmix64 step of x: a well-mixed 64-bit hash (seeds derived from seeds). */
+uint64_t rng_mix64(uint64_t x);
 /* Seeds the generator; the same seed always gives the same sequence. */
 void rng_seed(Rng *rng, uint64_t seed);
 /* Seeds an independent stream derived from (seed, stream), e.g. one per phase or worker. */

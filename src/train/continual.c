@@ -7,6 +7,7 @@
 
 #include "clip/model.h"
 #include "core/rng.h"
+#include "strategy/strategy.h"
 #include "data/cache.h"
 #include "data/dataset.h"
 #include "data/loader.h"
@@ -18,12 +19,8 @@
 #include "io/checkpoint.h"
 #include "io/file.h"
 #include "io/safetensors.h"
-#include "loss/ewc.h"
-#include "train/merge.h"
 #include "train/progress.h"
-#include "train/replay.h"
 #include "train/runlog.h"
-#include "train/step.h"
 #include "train/trainer.h"
 
 typedef struct {
@@ -47,7 +44,7 @@ typedef struct {
     int probe_test;
     size_t probe_pairs;
     char phase0_name[256];
-    int completed[STRATEGY_COUNT]; /* last completed phase, −1 none */
+    int *completed;          /* (n_strategies) last completed phase, −1 none */
     int phase0_done;
     uint64_t metrics_bytes;  /* size of metrics.jsonl when the last phase was completed */
     int resume_pending;      /* a resumed run has not started its first phase yet */
@@ -55,15 +52,8 @@ typedef struct {
     Progress progress;
 } Run;
 
-static uint64_t mix64(uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
 /* The loader seed of phase k (the same for every strategy). */
-static uint64_t phase_seed(const Run *r, int k) { return mix64(r->e->hp.seed * 1000003ull + (uint64_t)k); }
+static uint64_t phase_seed(const Run *r, int k) { return rng_mix64(r->e->hp.seed * 1000003ull + (uint64_t)k); }
 
 static void path_of(char *out, size_t n, const Run *r, const char *strategy, int phase, const char *file) {
     if (phase < 0) snprintf(out, n, "%s/%s/%s", r->dir, strategy, file);
@@ -304,7 +294,7 @@ static ModxStatus write_run_json(const Run *r, int done) {
     cJSON_AddStringToObject(o, "name", e->name);
     cJSON_AddNumberToObject(o, "seed", (double)e->hp.seed);
     cJSON *s = cJSON_AddArrayToObject(o, "strategies");
-    for (int i = 0; i < e->n_strategies; i++) cJSON_AddItemToArray(s, cJSON_CreateString(strategy_name(e->strategies[i])));
+    for (int i = 0; i < e->n_strategies; i++) cJSON_AddItemToArray(s, cJSON_CreateString(e->strategies[i].name));
     cJSON_AddNumberToObject(o, "phases", r->N);
     cJSON *pn = cJSON_AddArrayToObject(o, "phase_names");
     cJSON_AddItemToArray(pn, cJSON_CreateString(r->phase0_name));
@@ -326,8 +316,7 @@ static ModxStatus write_run_json(const Run *r, int done) {
     cJSON *c = cJSON_AddObjectToObject(o, "completed");
     if (r->phase0_done) cJSON_AddNumberToObject(c, "phase0", 0);
     for (int i = 0; i < e->n_strategies; i++)
-        if (r->completed[e->strategies[i]] >= 1)
-            cJSON_AddNumberToObject(c, strategy_name(e->strategies[i]), r->completed[e->strategies[i]]);
+        if (r->completed[i] >= 1) cJSON_AddNumberToObject(c, e->strategies[i].name, r->completed[i]);
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     if (!text) return modx_fail(MODX_ERR_NOMEM, "out of memory");
@@ -359,10 +348,10 @@ static ModxStatus read_run_json(Run *r) {
     }
     for (const cJSON *it = c ? c->child : NULL; it; it = it->next) {
         if (!cJSON_IsNumber(it) || !it->string) continue;
-        StrategyKind k;
+        int k = experiment_find_strategy(r->e, it->string);
         if (!strcmp(it->string, "phase0")) {
             r->phase0_done = 1;
-        } else if (strategy_parse(it->string, &k) == MODX_OK) {
+        } else if (k >= 0) {
             if (!(it->valuedouble >= 0 && it->valuedouble <= r->N)) {
                 cJSON_Delete(o);
                 return modx_fail(MODX_ERR_FORMAT, "%s: \"completed\".\"%s\" is %g, expected a phase in [0, %d]", path,
@@ -371,7 +360,6 @@ static ModxStatus read_run_json(Run *r) {
             r->completed[k] = (int)it->valuedouble;
         }
     }
-    modx_clear_error();
     cJSON_Delete(o);
     return MODX_OK;
 }
@@ -419,9 +407,9 @@ static ModxStatus evaluate_all(Run *r, const ClipModel *m, const char *label, in
 
 static ModxStatus write_results(Run *r) {
     const Experiment *e = r->e;
-    const char *names[STRATEGY_COUNT], *tests[256], *roles[256];
+    const char *names[EXP_MAX_STRATEGIES], *tests[256], *roles[256];
     int nt = e->n_tests < 256 ? e->n_tests : 256;
-    for (int i = 0; i < e->n_strategies; i++) names[i] = strategy_name(e->strategies[i]);
+    for (int i = 0; i < e->n_strategies; i++) names[i] = e->strategies[i].name;
     for (int t = 0; t < nt; t++) tests[t] = e->tests[t].name, roles[t] = testset_role_name(e->tests[t].role);
     return runlog_write_results(&r->log, r->dir, e->name, names, e->n_strategies, tests, roles, nt, r->N);
 }
@@ -448,12 +436,11 @@ static ModxStatus resume_prepare(Run *r, const char *resume_path) {
 
 /* ---- strategies ---- */
 
-static TrainSpec base_spec(const Run *r, StrategyKind kind, int epochs, double wd, uint64_t seed) {
+static TrainSpec base_spec(const Run *r, StepLossTerm loss, int epochs, double wd, uint64_t seed) {
     const ExpHyper *h = &r->e->hp;
-    return (TrainSpec){.kind = kind, .epochs = epochs, .batch = h->batch, .lr = h->lr, .warmup = h->warmup,
-                       .weight_decay = wd, .grad_clip = h->grad_clip, .alpha = h->alpha, .lwf_lambda = h->lwf_lambda,
-                       .lwf_tau = h->lwf_tau, .ewc_lambda = h->ewc_lambda, .replay_fraction = h->replay_fraction,
-                       .seed = seed, .log_every = h->log_every, .checkpoint_every = h->checkpoint_every};
+    return (TrainSpec){.loss = loss, .epochs = epochs, .batch = h->batch, .lr = h->lr, .warmup = h->warmup,
+                       .weight_decay = wd, .grad_clip = h->grad_clip, .seed = seed, .log_every = h->log_every,
+                       .checkpoint_every = h->checkpoint_every};
 }
 
 static ModxStatus load_model(ClipModel **m, const char *path) {
@@ -488,7 +475,8 @@ static ModxStatus run_phase0(Run *r) {
             CheckpointMeta meta[] = {{"modx.strategy", "phase0"}, {"modx.phase", "0"}};
             st = checkpoint_save(out, m, m->params, meta, 2);
         } else if (st == MODX_OK) {
-            TrainSpec sp = base_spec(r, STRATEGY_JOINT, e->hp.phase0_epochs, e->hp.joint_weight_decay, phase_seed(r, 0));
+            StepLossTerm con = {0};
+            TrainSpec sp = base_spec(r, con, e->hp.phase0_epochs, e->hp.joint_weight_decay, phase_seed(r, 0));
             TrainPhase ph = {.label = "phase0", .phase = 0, .model = m, .cache = r->caches[e->phase0.dataset],
                              .images = r->phase0.images, .n_images = r->phase0.n, .resume_path = resume,
                              .out_path = out, .log = &r->log, .progress = &r->progress};
@@ -508,174 +496,99 @@ static ModxStatus run_phase0(Run *r) {
     return st;
 }
 
-/* The empirical Fisher of the contrastive loss of m on a set of images. */
-static ModxStatus compute_fisher(const Run *r, const ClipModel *m, const Cache *c, const ImageList *imgs, uint64_t seed,
-                                 float *fisher) {
-    int B = r->e->hp.batch;
-    LoaderConfig lc = {.cache = c, .images = imgs->images, .n_images = imgs->n, .batch = B, .seed = seed,
-                       .drop_last = 1, .shuffle = 1, .prefetch = 0};
-    DataLoader *ld = NULL;
-    ClipStep *step = NULL;
-    Batch b;
-    memset(&b, 0, sizeof b);
-    size_t n = m->table.total;
-    float *grads = modx_calloc(n, sizeof(float), "gradients");
-    ModxStatus st = grads ? loader_create(&ld, &lc) : MODX_ERR_NOMEM;
-    if (st == MODX_OK) st = clip_step_new(&step, m, NULL, B);
-    if (st == MODX_OK) st = batch_alloc(&b, B, c->image_size, c->context);
-    long nb = ld ? (long)loader_batches_per_epoch(ld) : 0;
-    if (r->e->hp.ewc_batches > 0 && r->e->hp.ewc_batches < nb) nb = r->e->hp.ewc_batches;
-    memset(fisher, 0, n * sizeof(float));
-    StepLossSpec ls = {STEP_LOSS_CONTRASTIVE, 0, 1};
-    for (long k = 0; st == MODX_OK && k < nb; k++) {
-        loader_batch_at(ld, (uint64_t)k, &b);
-        StepLoss sl;
-        st = clip_step_run_loss(step, b.pixels, b.tokens, B, &ls, grads, &sl);
-        if (st == MODX_OK) ewc_fisher_accumulate(fisher, grads, n);
+/* The images a strategy trains on in phase k: phase k's, or for a
+ * STRATEGY_ONCE strategy the union of all the data: the phase-0 set (when it
+ * lives in the stream's dataset) and every phase (*owned = 1: free it). */
+static ModxStatus phase_data(const Run *r, const StrategyInst *si, int k, ImageList *data, int *owned) {
+    *owned = 0;
+    if (!(si->desc->flags & STRATEGY_ONCE)) {
+        data->images = r->stream.phases[k - 1].images, data->n = r->stream.phases[k - 1].n_images;
+        return MODX_OK;
     }
-    if (st == MODX_OK) st = ewc_fisher_finish(fisher, n, nb, &m->table);
-    batch_free(&b);
-    clip_step_free(step);
-    loader_free(ld);
-    free(grads);
-    return st;
-}
-
-/* Offers a finished phase's pairs to the reservoir once each: every image with
- * its epoch-0 caption, in image order. So the buffer is a uniform sample of the
- * pairs of all PAST phases (each pair offered once, whatever the epochs), and a
- * phase replays only what came before it. */
-static ModxStatus replay_offer_phase(const Cache *c, const uint32_t *images, size_t n, uint64_t seed, ReplayBuffer *rb) {
-    LoaderConfig lc = {.cache = c, .images = images, .n_images = n, .batch = 1, .seed = seed, .drop_last = 1,
-                       .shuffle = 0, .prefetch = 0};
-    DataLoader *ld;
-    MODX_TRY(loader_create(&ld, &lc));
-    for (size_t i = 0; i < n; i++) replay_offer(rb, images[i], loader_caption_for(ld, 0, images[i]));
-    loader_free(ld);
+    const Experiment *e = r->e;
+    int with0 = e->has_phase0 && e->phase0.dataset == e->stream.dataset;
+    size_t tot = with0 ? r->phase0.n : 0;
+    for (int j = 0; j < r->N; j++) tot += r->stream.phases[j].n_images;
+    if (!(data->images = malloc(tot * sizeof(uint32_t)))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    *owned = 1;
+    data->n = 0;
+    if (with0) {
+        memcpy(data->images, r->phase0.images, r->phase0.n * sizeof(uint32_t));
+        data->n = r->phase0.n;
+    }
+    for (int j = 0; j < r->N; j++) {
+        memcpy(data->images + data->n, r->stream.phases[j].images, r->stream.phases[j].n_images * sizeof(uint32_t));
+        data->n += r->stream.phases[j].n_images;
+    }
     return MODX_OK;
 }
 
-/* Fills a fresh reservoir with phase 0's pairs. The buffer holds indices into
- * the stream's cache, which the trainer reads replayed pairs from, so a phase 0
- * drawn from another dataset is not replayed (documented in README). */
-static ModxStatus replay_seed_phase0(const Run *r, ReplayBuffer *rb) {
+/* The hooks' view of phase k (strategy.h): this phase's data, the previous
+ * phase's (phase 0's set for k = 1), seeds and paths. */
+static StrategyPhase strategy_phase(Run *r, const StrategyInst *si, int k, ClipModel *m, const ImageList *data,
+                                    const char *dir, const char *prev_dir, const char *out) {
     const Experiment *e = r->e;
-    if (!r->phase0.n || e->phase0.dataset != r->stream_dataset) return MODX_OK;
-    return replay_offer_phase(r->caches[e->phase0.dataset], r->phase0.images, r->phase0.n, phase_seed(r, 0), rb);
+    int once = (si->desc->flags & STRATEGY_ONCE) != 0;
+    StrategyPhase sp = {.si = si, .phase = k, .model = m, .batch = e->hp.batch, .run_seed = e->hp.seed,
+                        .cache = r->caches[r->stream_dataset], .images = data->images, .n_images = data->n,
+                        .seed = phase_seed(r, once ? r->N + 1 : k), .dir = dir, .prev_dir = k > 1 ? prev_dir : NULL,
+                        .out_path = out, .progress = &r->progress};
+    if (once) return sp;
+    if (k == 1 && r->phase0.n)
+        sp.prev_cache = r->caches[e->phase0.dataset], sp.prev_images = r->phase0.images, sp.n_prev = r->phase0.n;
+    else if (k > 1)
+        sp.prev_cache = r->caches[r->stream_dataset], sp.prev_images = r->stream.phases[k - 2].images,
+        sp.n_prev = r->stream.phases[k - 2].n_images;
+    sp.prev_seed = phase_seed(r, k - 1);
+    return sp;
 }
 
-static ModxStatus run_strategy_phase(Run *r, StrategyKind kind, int k) {
+/* Trains strategy i's phase k (its hooks around the trainer), then
+ * checkpoint, probe, evaluations and run.json. */
+static ModxStatus run_strategy_phase(Run *r, int i, int k) {
     const Experiment *e = r->e;
-    const char *name = strategy_name(kind);
-    int joint = kind == STRATEGY_JOINT;
-    char prev[4096], out[4096], resume[4096], dir[4096], rpath[4096];
-    if (k == 1 || joint) path_of(prev, sizeof prev, r, "phase0", 0, "model.safetensors");
-    else path_of(prev, sizeof prev, r, name, k - 1, "model.safetensors");
-    path_of(out, sizeof out, r, name, k, "model.safetensors");
-    path_of(dir, sizeof dir, r, name, k, "");
-    path_of(resume, sizeof resume, r, name, -1, "resume.safetensors");
+    const StrategyInst *si = &e->strategies[i];
+    int once = (si->desc->flags & STRATEGY_ONCE) != 0;
+    char prev[4096], prev_dir[4096], out[4096], resume[4096], dir[4096];
+    if (k == 1 || once) path_of(prev, sizeof prev, r, "phase0", 0, "model.safetensors");
+    else path_of(prev, sizeof prev, r, si->name, k - 1, "model.safetensors");
+    path_of(prev_dir, sizeof prev_dir, r, si->name, k - 1, "");
+    path_of(out, sizeof out, r, si->name, k, "model.safetensors");
+    path_of(dir, sizeof dir, r, si->name, k, "");
+    path_of(resume, sizeof resume, r, si->name, -1, "resume.safetensors");
+    prev_dir[strlen(prev_dir) - 1] = dir[strlen(dir) - 1] = 0; /* no trailing '/' */
     MODX_TRY(io_mkdir_p(dir));
     ClipModel *m = NULL, *old = NULL;
-    float *fisher = NULL, *theta = NULL, *prev_params = NULL;
-    ReplayBuffer rb;
-    memset(&rb, 0, sizeof rb);
-    int have_rb = 0;
     ImageList data = {0};
+    int owned = 0;
     ModxStatus st = load_model(&m, prev);
-    size_t n = m ? m->table.total : 0;
-    if (st == MODX_OK && strategy_uses_old_model(kind)) st = clip_model_clone(&old, m);
-    if (st == MODX_OK && kind == STRATEGY_WISEFT) {
-        if (!(prev_params = malloc(n * sizeof(float)))) st = modx_fail(MODX_ERR_NOMEM, "out of memory");
-        else memcpy(prev_params, m->params, n * sizeof(float));
-    }
-    /* EWC: Fisher and θ* of the previous phase. */
-    if (st == MODX_OK && kind == STRATEGY_EWC) {
-        ImageList pd = {0};
-        const Cache *pc = NULL;
-        if (k == 1 && r->phase0.n) pd = r->phase0, pc = r->caches[e->phase0.dataset];
-        else if (k > 1) pd = (ImageList){r->stream.phases[k - 2].images, r->stream.phases[k - 2].n_images},
-                        pc = r->caches[r->stream_dataset];
-        if (pd.n) {
-            fisher = modx_calloc(n, sizeof(float), "EWC Fisher");
-            theta = malloc(n * sizeof(float));
-            if (!fisher || !theta) st = modx_fail(MODX_ERR_NOMEM, "out of memory");
-            else memcpy(theta, m->params, n * sizeof(float));
-            if (st == MODX_OK) {
-                progress_note(&r->progress, "ewc phase %d: Fisher of phase %d's model on its data", k, k - 1);
-                st = compute_fisher(r, m, pc, &pd, phase_seed(r, k - 1), fisher);
-            }
-        }
-    }
-    if (st == MODX_OK && strategy_uses_replay(kind)) {
-        if (k == 1) {
-            st = replay_new(&rb, (uint32_t)e->hp.buffer, mix64(e->hp.seed ^ 0x7265706c6179ull));
-            have_rb = st == MODX_OK;
-            if (st == MODX_OK) st = replay_seed_phase0(r, &rb);
-        } else {
-            path_of(rpath, sizeof rpath, r, name, k - 1, "replay.safetensors");
-            st = replay_load(&rb, rpath);
-            have_rb = st == MODX_OK;
-        }
-    }
-    /* The phase's data: phase k, or for joint the union of all the data: the
-     * phase-0 set (when it lives in the stream's dataset) and every phase. */
-    if (st == MODX_OK) {
-        if (joint) {
-            const Experiment *ex = r->e;
-            int with0 = ex->has_phase0 && ex->phase0.dataset == ex->stream.dataset;
-            size_t tot = with0 ? r->phase0.n : 0;
-            for (int j = 0; j < r->N; j++) tot += r->stream.phases[j].n_images;
-            if (!(data.images = malloc(tot * sizeof(uint32_t)))) st = modx_fail(MODX_ERR_NOMEM, "out of memory");
-            if (st == MODX_OK && with0) {
-                memcpy(data.images, r->phase0.images, r->phase0.n * sizeof(uint32_t));
-                data.n = r->phase0.n;
-            }
-            for (int j = 0; st == MODX_OK && j < r->N; j++) {
-                memcpy(data.images + data.n, r->stream.phases[j].images, r->stream.phases[j].n_images * sizeof(uint32_t));
-                data.n += r->stream.phases[j].n_images;
-            }
-        } else {
-            data.images = r->stream.phases[k - 1].images, data.n = r->stream.phases[k - 1].n_images;
-        }
-    }
+    if (st == MODX_OK && (si->desc->flags & STRATEGY_OLD_MODEL)) st = clip_model_clone(&old, m);
+    if (st == MODX_OK) st = phase_data(r, si, k, &data, &owned);
+    StrategyPhase sp = strategy_phase(r, si, k, m, &data, dir, prev_dir, out);
+    if (st == MODX_OK) st = strategy_before_phase(&sp);
     if (st == MODX_OK) st = resume_prepare(r, resume);
     if (st == MODX_OK) {
-        TrainSpec sp = base_spec(r, kind, joint ? e->hp.joint_epochs : e->hp.epochs,
-                                 joint ? e->hp.joint_weight_decay : e->hp.weight_decay,
-                                 phase_seed(r, joint ? r->N + 1 : k));
-        TrainPhase ph = {.label = name, .phase = k, .model = m, .old = old, .cache = r->caches[r->stream_dataset],
-                         .images = data.images, .n_images = data.n, .replay = have_rb ? &rb : NULL,
-                         .ewc_fisher = fisher, .ewc_theta = theta, .resume_path = resume, .out_path = out,
-                         .log = &r->log, .progress = &r->progress};
+        TrainSpec ts = base_spec(r, strategy_loss(si), once ? e->hp.joint_epochs : e->hp.epochs,
+                                 once ? e->hp.joint_weight_decay : e->hp.weight_decay, sp.seed);
+        TrainPhase ph = {.label = si->name, .phase = k, .model = m, .old = old, .cache = sp.cache,
+                         .images = data.images, .n_images = data.n, .replay = sp.replay,
+                         .replay_fraction = sp.replay_fraction, .penalty = sp.penalty, .resume_path = resume,
+                         .out_path = out, .log = &r->log, .progress = &r->progress};
         TrainResult res;
-        st = trainer_run(&sp, &ph, &res);
+        st = trainer_run(&ts, &ph, &res);
         if (st == MODX_OK && res.interrupted)
-            st = modx_fail(MODX_ERR_IO, "interrupted during %s phase %d; resume with --resume %s", name, k, r->dir);
+            st = modx_fail(MODX_ERR_IO, "interrupted during %s phase %d; resume with --resume %s", si->name, k, r->dir);
     }
-    if (st == MODX_OK && kind == STRATEGY_WISEFT) {
-        merge_params(m->params, prev_params, m->params, n, e->hp.wiseft_mix);
-        char mix[32];
-        snprintf(mix, sizeof mix, "%.17g", e->hp.wiseft_mix);
-        char ph[16];
-        snprintf(ph, sizeof ph, "%d", k);
-        CheckpointMeta meta[] = {{"modx.strategy", name}, {"modx.phase", ph}, {"modx.merge.mix", mix}};
-        st = checkpoint_save(out, m, m->params, meta, 3);
-    }
-    if (st == MODX_OK && have_rb) {
-        st = replay_offer_phase(r->caches[r->stream_dataset], data.images, data.n, phase_seed(r, k), &rb);
-        path_of(rpath, sizeof rpath, r, name, k, "replay.safetensors");
-        if (st == MODX_OK) st = replay_save(&rb, rpath);
-    }
-    if (st == MODX_OK) st = finish_phase(r, m, name, k);
+    if (st == MODX_OK) st = strategy_after_phase(&sp);
+    if (st == MODX_OK) st = finish_phase(r, m, si->name, k);
     if (st == MODX_OK) {
         /* Resume files go first: a crash between the two retrains phase k, never blocks phase k+1. */
         trainer_resume_remove(resume);
-        r->completed[kind] = k;
+        r->completed[i] = k;
         st = write_run_json(r, 0);
     }
-    if (joint) free(data.images);
-    if (have_rb) replay_free(&rb);
-    free(fisher), free(theta), free(prev_params);
+    strategy_end_phase(&sp);
+    if (owned) free(data.images);
     clip_model_free(old);
     clip_model_free(m);
     return st;
@@ -691,7 +604,79 @@ static void run_free(Run *r) {
         for (int t = 0; t < r->e->n_tests; t++) free(r->tests[t].images);
     free(r->tests);
     free(r->first_phase);
+    free(r->completed);
     runlog_close(&r->log);
+}
+
+/* Checks, data, run.json and metrics.jsonl of a new or resumed run. */
+static ModxStatus run_open(Run *r, const RunOptions *opt) {
+    const Experiment *e = r->e;
+    char path[4096];
+    /* Every file of the run is RUN_DIR/<strategy>/phase<k>/<name>: keep them well inside PATH buffers. */
+    if (strlen(r->dir) > 3000)
+        return modx_fail(MODX_ERR_INVALID, "run directory path is %zu characters long; at most 3000 are supported",
+                         strlen(r->dir));
+    snprintf(path, sizeof path, "%s/run.json", r->dir);
+    if (!opt->resume && io_file_exists(path))
+        return modx_fail(MODX_ERR_INVALID, "%s already holds a run (run.json); continue it with --resume %s or choose "
+                         "another --out folder", r->dir, r->dir);
+    if (opt->only_strategy && experiment_find_strategy(e, opt->only_strategy) < 0)
+        return modx_fail(MODX_ERR_INVALID, "strategy '%s' is not one of the experiment's strategies",
+                         opt->only_strategy);
+    if (!(r->completed = malloc((size_t)e->n_strategies * sizeof *r->completed)))
+        return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < e->n_strategies; i++) r->completed[i] = -1;
+    MODX_TRY(clip_config_load(&r->cfg, e->model));
+    MODX_TRY(io_mkdir_p(r->dir));
+    MODX_TRY(open_data(r));
+    MODX_TRY(setup_data(r));
+    if (opt->resume) MODX_TRY(read_run_json(r));
+    if (!opt->resume) {
+        char *json = experiment_to_json(e);
+        snprintf(path, sizeof path, "%s/experiment.json", r->dir);
+        ModxStatus st = json ? io_write_atomic(path, json, strlen(json)) : modx_fail(MODX_ERR_NOMEM, "out of memory");
+        free(json);
+        MODX_TRY(st);
+    }
+    MODX_TRY(runlog_open(&r->log, r->dir));
+    return write_run_json(r, 0);
+}
+
+/* A stopped strategy's resume checkpoint records where metrics.jsonl ended;
+ * running another strategy first would append after that point, so the
+ * stopped one must go first. */
+static ModxStatus check_no_other_pending(const Run *r, const char *only) {
+    for (int i = 0; i < r->e->n_strategies; i++) {
+        char pending[4096];
+        const char *other = r->e->strategies[i].name;
+        path_of(pending, sizeof pending, r, other, -1, "resume.safetensors");
+        if (strcmp(other, only) && io_file_exists(pending))
+            return modx_fail(MODX_ERR_INVALID,
+                             "%s: strategy '%s' was stopped mid-phase (%s); finish it first with "
+                             "modx continual --resume %s --strategy %s",
+                             r->dir, other, pending, r->dir, other);
+    }
+    return MODX_OK;
+}
+
+/* Phase 0 (once), then every strategy's remaining phases. */
+static ModxStatus run_all(Run *r, const RunOptions *opt) {
+    const Experiment *e = r->e;
+    if (opt->only_strategy) MODX_TRY(check_no_other_pending(r, opt->only_strategy));
+    if (!r->phase0_done) MODX_TRY(run_phase0(r));
+    for (int i = 0; i < e->n_strategies; i++) {
+        const StrategyInst *si = &e->strategies[i];
+        if (opt->only_strategy && strcmp(si->name, opt->only_strategy)) continue;
+        if (si->desc->flags & STRATEGY_ONCE) {
+            if (r->completed[i] < r->N) MODX_TRY(run_strategy_phase(r, i, r->N));
+            continue;
+        }
+        for (int k = r->completed[i] < 1 ? 1 : r->completed[i] + 1; k <= r->N; k++)
+            MODX_TRY(run_strategy_phase(r, i, k));
+    }
+    int all = 1;
+    for (int i = 0; i < e->n_strategies; i++) all &= r->completed[i] == r->N;
+    return write_run_json(r, all);
 }
 
 ModxStatus continual_run(const Experiment *e, const char *run_dir, const RunOptions *opt) {
@@ -699,74 +684,15 @@ ModxStatus continual_run(const Experiment *e, const char *run_dir, const RunOpti
     memset(&r, 0, sizeof r);
     r.e = e, r.dir = run_dir;
     r.phase0_dataset = e->has_phase0 ? e->phase0.dataset : -1;
-    for (int k = 0; k < STRATEGY_COUNT; k++) r.completed[k] = -1;
     progress_init(&r.progress, opt->quiet);
-    char path[4096];
-    /* Every file of the run is RUN_DIR/<strategy>/phase<k>/<name>: keep them well inside PATH buffers. */
-    if (strlen(run_dir) > 3000)
-        return modx_fail(MODX_ERR_INVALID, "run directory path is %zu characters long; at most 3000 are supported",
-                         strlen(run_dir));
-    snprintf(path, sizeof path, "%s/run.json", run_dir);
-    if (!opt->resume && io_file_exists(path))
-        return modx_fail(MODX_ERR_INVALID, "%s already holds a run (run.json); continue it with --resume %s or choose "
-                         "another --out folder", run_dir, run_dir);
-    if (opt->only_strategy >= 0) {
-        int found = 0;
-        for (int i = 0; i < e->n_strategies; i++) found |= e->strategies[i] == (StrategyKind)opt->only_strategy;
-        if (!found)
-            return modx_fail(MODX_ERR_INVALID, "strategy '%s' is not one of the experiment's strategies",
-                             strategy_name((StrategyKind)opt->only_strategy));
-    }
-    ModxStatus st = clip_config_load(&r.cfg, e->model);
-    if (st == MODX_OK) st = io_mkdir_p(run_dir);
-    if (st == MODX_OK) st = open_data(&r);
-    if (st == MODX_OK) st = setup_data(&r);
-    if (st == MODX_OK && opt->resume) st = read_run_json(&r);
-    if (st == MODX_OK && !opt->resume) {
-        char *json = experiment_to_json(e);
-        snprintf(path, sizeof path, "%s/experiment.json", run_dir);
-        st = json ? io_write_atomic(path, json, strlen(json)) : modx_fail(MODX_ERR_NOMEM, "out of memory");
-        free(json);
-    }
-    if (st == MODX_OK) st = runlog_open(&r.log, run_dir);
-    if (st == MODX_OK) st = write_run_json(&r, 0);
-    if (st != MODX_OK) {
-        run_free(&r);
-        return st;
-    }
-    progress_note(&r.progress, "run %s: %d phase(s) after phase 0 (%s), %d strategies, %d test set(s)", e->name, r.N,
-                  r.phase0_name, e->n_strategies, e->n_tests);
-    r.resume_pending = opt->resume;
-    /* A stopped strategy's resume checkpoint records where metrics.jsonl ended; running
-     * another strategy first would append after that point, so the stopped one goes first. */
-    for (int i = 0; st == MODX_OK && opt->only_strategy >= 0 && i < e->n_strategies; i++) {
-        char pending[4096];
-        const char *other = strategy_name(e->strategies[i]);
-        path_of(pending, sizeof pending, &r, other, -1, "resume.safetensors");
-        if (e->strategies[i] != (StrategyKind)opt->only_strategy && io_file_exists(pending))
-            st = modx_fail(MODX_ERR_INVALID,
-                           "%s: strategy '%s' was stopped mid-phase (%s); finish it first with "
-                           "modx continual --resume %s --strategy %s",
-                           run_dir, other, pending, run_dir, other);
-    }
-    if (st == MODX_OK && !r.phase0_done) st = run_phase0(&r);
-    for (int i = 0; st == MODX_OK && i < e->n_strategies; i++) {
-        StrategyKind kind = e->strategies[i];
-        if (opt->only_strategy >= 0 && kind != (StrategyKind)opt->only_strategy) continue;
-        if (kind == STRATEGY_JOINT) {
-            if (r.completed[kind] < r.N) st = run_strategy_phase(&r, kind, r.N);
-            continue;
-        }
-        for (int k = r.completed[kind] < 1 ? 1 : r.completed[kind] + 1; st == MODX_OK && k <= r.N; k++)
-            st = run_strategy_phase(&r, kind, k);
-    }
+    ModxStatus st = run_open(&r, opt);
     if (st == MODX_OK) {
-        int all = 1;
-        for (int i = 0; i < e->n_strategies; i++)
-            all &= r.completed[e->strategies[i]] == r.N;
-        st = write_run_json(&r, all);
+        progress_note(&r.progress, "run %s: %d phase(s) after phase 0 (%s), %d strategies, %d test set(s)", e->name,
+                      r.N, r.phase0_name, e->n_strategies, e->n_tests);
+        r.resume_pending = opt->resume;
+        st = run_all(&r, opt);
+        progress_finish(&r.progress);
     }
-    progress_finish(&r.progress);
     run_free(&r);
     return st;
 }
@@ -801,9 +727,9 @@ ModxStatus continual_final_table(const char *run_dir, char **table) {
         }
     }
     if (st == MODX_OK) {
-        const char *names[STRATEGY_COUNT], *tests[256];
+        const char *names[EXP_MAX_STRATEGIES], *tests[256];
         int nt = e.n_tests < 256 ? e.n_tests : 256;
-        for (int i = 0; i < e.n_strategies; i++) names[i] = strategy_name(e.strategies[i]);
+        for (int i = 0; i < e.n_strategies; i++) names[i] = e.strategies[i].name;
         for (int t = 0; t < nt; t++) tests[t] = e.tests[t].name;
         *table = runlog_final_table(&log, names, e.n_strategies, tests, nt, N);
         if (!*table) st = modx_fail(MODX_ERR_NOMEM, "out of memory");

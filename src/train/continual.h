@@ -34,7 +34,7 @@
 typedef struct {
     int quiet;          /* no progress output */
     int resume;         /* continue the run in run_dir (its experiment.json) */
-    int only_strategy;  /* ≥ 0: run just this StrategyKind (modx continual); −1: all */
+    const char *only_strategy; /* run just this strategy or variant (modx continual); NULL: all */
 } RunOptions;
 
 /* Runs (or resumes) the experiment into run_dir. Everything about the

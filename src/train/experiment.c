@@ -1,6 +1,7 @@
 #include "train/experiment.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,37 +11,13 @@
 #include "data/dataset.h"
 #include "io/file.h"
 
-static const char *const STRATEGY_NAMES[STRATEGY_COUNT] = {
-    "joint", "finetune", "modx", "modx-noselect", "lwf", "ewc", "replay", "modx+replay", "wiseft"};
-
-const char *strategy_name(StrategyKind k) { return (unsigned)k < STRATEGY_COUNT ? STRATEGY_NAMES[k] : "?"; }
-
-ModxStatus strategy_parse(const char *name, StrategyKind *out) {
-    for (int k = 0; k < STRATEGY_COUNT; k++)
-        if (!strcmp(name, STRATEGY_NAMES[k])) {
-            *out = (StrategyKind)k;
-            return MODX_OK;
-        }
-    return modx_fail(MODX_ERR_INVALID,
-                     "unknown strategy '%s' (expected one of joint, finetune, modx, modx-noselect, lwf, ewc, replay, "
-                     "modx+replay, wiseft)",
-                     name);
-}
-
-int strategy_uses_old_model(StrategyKind k) {
-    return k == STRATEGY_MODX || k == STRATEGY_MODX_NOSELECT || k == STRATEGY_LWF || k == STRATEGY_MODX_REPLAY;
-}
-int strategy_uses_replay(StrategyKind k) { return k == STRATEGY_REPLAY || k == STRATEGY_MODX_REPLAY; }
-
 const char *testset_role_name(TestSetRole r) {
     return r == TESTSET_DOMAIN ? "domain" : r == TESTSET_HELDOUT ? "heldout" : "train_sample";
 }
 
 ExpHyper experiment_default_hyper(void) {
     return (ExpHyper){.epochs = 1, .phase0_epochs = 1, .joint_epochs = 0, .batch = 32, .lr = 5e-4, .warmup = 0.2,
-                      .weight_decay = 0.1, .joint_weight_decay = 0.01, .grad_clip = 0, .alpha = 1.0,
-                      .lwf_lambda = 1.0, .lwf_tau = 1.0, .ewc_lambda = 1.0, .ewc_batches = 0, .buffer = 1000,
-                      .replay_fraction = 0.5, .wiseft_mix = 0.5, .seed = 0, .log_every = 10,
+                      .weight_decay = 0.1, .joint_weight_decay = 0.01, .grad_clip = 0, .seed = 0, .log_every = 10,
                       .checkpoint_every = 0, .eval_batch = 128};
 }
 
@@ -259,12 +236,63 @@ static ModxStatus parse_datasets(const Ctx *c, Experiment *e, const cJSON *root)
     return MODX_OK;
 }
 
+/* The registry's hyperparameter whose "train" key is `key`, NULL when none. */
+static const StrategyHyper *train_hyper(const char *key) {
+    int n;
+    const StrategyDesc *const *all = strategy_all(&n);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < all[i]->n_hypers; j++)
+            if (!strcmp(all[i]->hypers[j].train_key, key)) return &all[i]->hypers[j];
+    return NULL;
+}
+
+/* A strategy hyperparameter's value v of JSON item `it` at `full`, checked. */
+static ModxStatus hyper_value(const Ctx *c, const cJSON *it, const char *full, const StrategyHyper *h, double *v) {
+    if (!cJSON_IsNumber(it)) return bad(c, full, h->integer ? "an integer" : "a number", it);
+    *v = it->valuedouble;
+    if (!isfinite(*v) || *v < h->lo || *v > h->hi)
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected %s in [%g, %g], found %g (%s)", c->file, full,
+                         h->integer ? "an integer" : "a number", h->lo, h->hi, *v, h->doc);
+    if (h->integer && *v != floor(*v)) return bad(c, full, "an integer", it);
+    return MODX_OK;
+}
+
+/* The keys of "train" that set strategy hyperparameter defaults. */
+static ModxStatus parse_strategy_keys(const Ctx *c, ExpHyper *h, const cJSON *t, const char *const *generic) {
+    for (const cJSON *it = t->child; it; it = it->next) {
+        int known = 0;
+        for (int k = 0; generic[k]; k++) known |= !strcmp(it->string, generic[k]);
+        if (known) continue;
+        const StrategyHyper *hy = train_hyper(it->string);
+        if (!hy) {
+            char list[1024] = "";
+            int n;
+            const StrategyDesc *const *all = strategy_all(&n);
+            for (int k = 0; generic[k]; k++) strcat(list, k ? ", " : ""), strcat(list, generic[k]);
+            strcat(list, "; or a strategy hyperparameter:");
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < all[i]->n_hypers; j++)
+                    if (train_hyper(all[i]->hypers[j].train_key) == &all[i]->hypers[j]) /* each key once */
+                        strcat(list, " "), strcat(list, all[i]->hypers[j].train_key);
+            return modx_fail(MODX_ERR_INVALID, "%s: unknown key 'train.%s' (expected one of: %s)", c->file, it->string,
+                             list);
+        }
+        char full[96];
+        snprintf(full, sizeof full, "train.%s", it->string);
+        double v;
+        MODX_TRY(hyper_value(c, it, full, hy, &v));
+        CHECK(h->n_strategy_keys < EXP_MAX_STRATEGY_KEYS, "too many strategy keys");
+        h->strategy_keys[h->n_strategy_keys].key = hy->train_key;
+        h->strategy_keys[h->n_strategy_keys++].value = v;
+    }
+    return MODX_OK;
+}
+
 static ModxStatus parse_hyper(const Ctx *c, ExpHyper *h, const cJSON *t) {
     static const char *const keys[] = {"epochs", "phase0_epochs", "joint_epochs", "batch", "lr", "warmup",
-                                       "weight_decay", "joint_weight_decay", "grad_clip", "alpha", "lwf_lambda",
-                                       "lwf_tau", "ewc_lambda", "ewc_batches", "buffer", "replay_fraction",
-                                       "wiseft_mix", "seed", "log_every", "checkpoint_every", "eval_batch", NULL};
-    MODX_TRY(check_keys(c, t, "train", keys));
+                                       "weight_decay", "joint_weight_decay", "grad_clip", "seed", "log_every",
+                                       "checkpoint_every", "eval_batch", NULL};
+    MODX_TRY(parse_strategy_keys(c, h, t, keys));
     int seed = 0;
     MODX_TRY(get_int(c, t, "epochs", "train.epochs", 1, 100000, &h->epochs));
     h->phase0_epochs = h->epochs;
@@ -276,19 +304,100 @@ static ModxStatus parse_hyper(const Ctx *c, ExpHyper *h, const cJSON *t) {
     MODX_TRY(get_num(c, t, "weight_decay", "train.weight_decay", 0, 10, &h->weight_decay));
     MODX_TRY(get_num(c, t, "joint_weight_decay", "train.joint_weight_decay", 0, 10, &h->joint_weight_decay));
     MODX_TRY(get_num(c, t, "grad_clip", "train.grad_clip", 0, 1e9, &h->grad_clip));
-    MODX_TRY(get_num(c, t, "alpha", "train.alpha", 0, 1e6, &h->alpha));
-    MODX_TRY(get_num(c, t, "lwf_lambda", "train.lwf_lambda", 0, 1e6, &h->lwf_lambda));
-    MODX_TRY(get_num(c, t, "lwf_tau", "train.lwf_tau", 1e-3, 1e3, &h->lwf_tau));
-    MODX_TRY(get_num(c, t, "ewc_lambda", "train.ewc_lambda", 0, 1e12, &h->ewc_lambda));
-    MODX_TRY(get_int(c, t, "ewc_batches", "train.ewc_batches", 0, 1000000, &h->ewc_batches));
-    MODX_TRY(get_int(c, t, "buffer", "train.buffer", 1, INT_MAX, &h->buffer));
-    MODX_TRY(get_num(c, t, "replay_fraction", "train.replay_fraction", 0, 0.9, &h->replay_fraction));
-    MODX_TRY(get_num(c, t, "wiseft_mix", "train.wiseft_mix", 0, 1, &h->wiseft_mix));
     MODX_TRY(get_int(c, t, "seed", "train.seed", 0, INT_MAX, &seed));
     h->seed = (uint64_t)seed;
     MODX_TRY(get_int(c, t, "log_every", "train.log_every", 1, INT_MAX, &h->log_every));
     MODX_TRY(get_int(c, t, "checkpoint_every", "train.checkpoint_every", 0, INT_MAX, &h->checkpoint_every));
     MODX_TRY(get_int(c, t, "eval_batch", "train.eval_batch", 1, 65536, &h->eval_batch));
+    return MODX_OK;
+}
+
+/* A variant or strategy name: it names a folder of the run. */
+static ModxStatus check_strategy_name(const Ctx *c, const char *where, const char *name) {
+    size_t n = strlen(name);
+    int ok = n >= 1 && n < STRATEGY_NAME_MAX && name[0] != '.' && strcmp(name, "phase0") && strcmp(name, "data");
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)name[i]) || strchr("._+-", name[i]) != NULL;
+    if (!ok)
+        return modx_fail(MODX_ERR_INVALID, "%s: %s: name '%s': expected 1 to %d letters, digits or . _ + - (not "
+                         "starting with '.', not 'phase0' or 'data': it names a folder of the run)",
+                         c->file, where, name, STRATEGY_NAME_MAX - 1);
+    return MODX_OK;
+}
+
+/* A variant object: {"name": N, "strategy": S, <S's hyperparameter keys>}. */
+static ModxStatus parse_variant(const Ctx *c, const cJSON *o, int idx, StrategyInst *si) {
+    char where[160];
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(o, "name"), *sv = cJSON_GetObjectItemCaseSensitive(o, "strategy");
+    snprintf(where, sizeof where, "'strategies[%d]'%s%.64s%s", idx, cJSON_IsString(nm) ? " (" : "",
+             cJSON_IsString(nm) ? nm->valuestring : "", cJSON_IsString(nm) ? ")" : "");
+    if (!cJSON_IsString(sv))
+        return modx_fail(MODX_ERR_INVALID, "%s: %s: 'strategy': expected a strategy name (a string), found %s", c->file,
+                         where, json_type_name(sv));
+    if (nm && !cJSON_IsString(nm))
+        return modx_fail(MODX_ERR_INVALID, "%s: %s: 'name': expected a string, found %s", c->file, where,
+                         json_type_name(nm));
+    const StrategyDesc *d;
+    if (strategy_lookup(sv->valuestring, &d) != MODX_OK) {
+        modx_error_prefix("%s: %s: ", c->file, where);
+        return MODX_ERR_INVALID;
+    }
+    strategy_inst_init(si, d);
+    si->variant = 1;
+    if (nm) snprintf(si->name, sizeof si->name, "%s", nm->valuestring);
+    for (const cJSON *it = o->child; it; it = it->next) {
+        if (!strcmp(it->string, "name") || !strcmp(it->string, "strategy")) continue;
+        int h = strategy_hyper_index(d, it->string);
+        if (h < 0) {
+            char list[512] = "name, strategy";
+            for (int j = 0; j < d->n_hypers; j++) strcat(list, ", "), strcat(list, d->hypers[j].key);
+            return modx_fail(MODX_ERR_INVALID, "%s: %s: unknown key '%s' (strategy '%s' takes: %s)", c->file, where,
+                             it->string, d->name, list);
+        }
+        char full[256];
+        snprintf(full, sizeof full, "%s.%s", where, it->string);
+        MODX_TRY(hyper_value(c, it, full, &d->hypers[h], &si->hp[h]));
+    }
+    if (nm && strlen(nm->valuestring) >= STRATEGY_NAME_MAX) return check_strategy_name(c, where, nm->valuestring);
+    return check_strategy_name(c, where, si->name);
+}
+
+/* "train" defaults into a plain strategy (a variant's own keys win). */
+static void apply_train_defaults(const ExpHyper *h, StrategyInst *si, const cJSON *variant) {
+    for (int j = 0; j < si->desc->n_hypers; j++) {
+        const StrategyHyper *hy = &si->desc->hypers[j];
+        if (variant && cJSON_GetObjectItemCaseSensitive(variant, hy->key)) continue;
+        for (int k = 0; k < h->n_strategy_keys; k++)
+            if (!strcmp(h->strategy_keys[k].key, hy->train_key)) si->hp[j] = h->strategy_keys[k].value;
+    }
+}
+
+static ModxStatus parse_strategies(const Ctx *c, Experiment *e, const cJSON *root) {
+    const cJSON *sa = cJSON_GetObjectItemCaseSensitive(root, "strategies");
+    if (!sa) return modx_fail(MODX_ERR_INVALID, "%s: missing key 'strategies' (an array of strategy names)", c->file);
+    if (!cJSON_IsArray(sa) || cJSON_GetArraySize(sa) < 1) return bad(c, "strategies", "a non-empty array of names", sa);
+    int n = cJSON_GetArraySize(sa);
+    if (n > EXP_MAX_STRATEGIES)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': %d entries, at most %d", c->file, n, EXP_MAX_STRATEGIES);
+    if (!(e->strategies = calloc((size_t)n, sizeof *e->strategies))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, sa) {
+        StrategyInst *si = &e->strategies[e->n_strategies];
+        if (cJSON_IsObject(it)) {
+            MODX_TRY(parse_variant(c, it, e->n_strategies, si));
+        } else if (!cJSON_IsString(it)) {
+            return bad(c, "strategies", "strategy names (strings) or variant objects", it);
+        } else if (strategy_inst_named(si, it->valuestring) != MODX_OK) {
+            modx_error_prefix("%s: 'strategies': ", c->file);
+            return MODX_ERR_INVALID;
+        }
+        apply_train_defaults(&e->hp, si, cJSON_IsObject(it) ? it : NULL);
+        for (int j = 0; j < e->n_strategies; j++)
+            if (!strcmp(e->strategies[j].name, si->name))
+                return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': '%s' is listed twice%s", c->file, si->name,
+                                 si->variant ? " (give the variant its own \"name\")" : "");
+        e->n_strategies++;
+    }
     return MODX_OK;
 }
 
@@ -395,22 +504,7 @@ static ModxStatus parse_root(const Ctx *c, Experiment *e, const cJSON *root) {
 
     MODX_TRY(parse_tests(c, e, root));
 
-    const cJSON *sa = cJSON_GetObjectItemCaseSensitive(root, "strategies");
-    if (!sa) return modx_fail(MODX_ERR_INVALID, "%s: missing key 'strategies' (an array of strategy names)", c->file);
-    if (!cJSON_IsArray(sa) || cJSON_GetArraySize(sa) < 1) return bad(c, "strategies", "a non-empty array of names", sa);
-    const cJSON *it;
-    cJSON_ArrayForEach(it, sa) {
-        if (!cJSON_IsString(it)) return bad(c, "strategies", "strategy names (strings)", it);
-        StrategyKind k;
-        if (strategy_parse(it->valuestring, &k) != MODX_OK) {
-            modx_error_prefix("%s: 'strategies': ", c->file);
-            return MODX_ERR_INVALID;
-        }
-        for (int j = 0; j < e->n_strategies; j++)
-            if (e->strategies[j] == k)
-                return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': '%s' is listed twice", c->file, it->valuestring);
-        e->strategies[e->n_strategies++] = k;
-    }
+    MODX_TRY(parse_strategies(c, e, root));
 
     const cJSON *probe;
     MODX_TRY(get_obj(c, root, "probe", "probe", 0, &probe));
@@ -443,6 +537,16 @@ static cJSON *selection_json(const Experiment *e, const ExpSelection *s, cJSON *
         }
     cJSON_AddStringToObject(o, "split", split);
     if (s->n_domains) cJSON_AddItemToObject(o, "domains", cJSON_CreateStringArray((const char *const *)s->domains, s->n_domains));
+    return o;
+}
+
+/* A plain strategy as its name; a variant as an object with every value. */
+static cJSON *strategy_json(const StrategyInst *si) {
+    if (!si->variant) return cJSON_CreateString(si->name);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", si->name);
+    cJSON_AddStringToObject(o, "strategy", si->desc->name);
+    for (int j = 0; j < si->desc->n_hypers; j++) cJSON_AddNumberToObject(o, si->desc->hypers[j].key, si->hp[j]);
     return o;
 }
 
@@ -485,7 +589,7 @@ static void build_json(Experiment *e) {
         cJSON_AddItemToArray(ts, o);
     }
     cJSON *sa = cJSON_AddArrayToObject(r, "strategies");
-    for (int i = 0; i < e->n_strategies; i++) cJSON_AddItemToArray(sa, cJSON_CreateString(strategy_name(e->strategies[i])));
+    for (int i = 0; i < e->n_strategies; i++) cJSON_AddItemToArray(sa, strategy_json(&e->strategies[i]));
     cJSON *p = cJSON_AddObjectToObject(r, "probe");
     cJSON_AddStringToObject(p, "test_set", e->probe_test);
     cJSON_AddNumberToObject(p, "pairs", e->probe_pairs);
@@ -500,14 +604,7 @@ static void build_json(Experiment *e) {
     cJSON_AddNumberToObject(t, "weight_decay", h->weight_decay);
     cJSON_AddNumberToObject(t, "joint_weight_decay", h->joint_weight_decay);
     cJSON_AddNumberToObject(t, "grad_clip", h->grad_clip);
-    cJSON_AddNumberToObject(t, "alpha", h->alpha);
-    cJSON_AddNumberToObject(t, "lwf_lambda", h->lwf_lambda);
-    cJSON_AddNumberToObject(t, "lwf_tau", h->lwf_tau);
-    cJSON_AddNumberToObject(t, "ewc_lambda", h->ewc_lambda);
-    cJSON_AddNumberToObject(t, "ewc_batches", h->ewc_batches);
-    cJSON_AddNumberToObject(t, "buffer", h->buffer);
-    cJSON_AddNumberToObject(t, "replay_fraction", h->replay_fraction);
-    cJSON_AddNumberToObject(t, "wiseft_mix", h->wiseft_mix);
+    for (int k = 0; k < h->n_strategy_keys; k++) cJSON_AddNumberToObject(t, h->strategy_keys[k].key, h->strategy_keys[k].value);
     cJSON_AddNumberToObject(t, "seed", (double)h->seed);
     cJSON_AddNumberToObject(t, "log_every", h->log_every);
     cJSON_AddNumberToObject(t, "checkpoint_every", h->checkpoint_every);
@@ -569,6 +666,7 @@ void experiment_free(Experiment *e) {
     free(e->datasets);
     for (int i = 0; i < e->n_tests; i++) selection_free(&e->tests[i].sel);
     free(e->tests);
+    free(e->strategies);
     selection_free(&e->phase0);
     selection_free(&e->stream);
     free(e->path), free(e->model), free(e->tokenizer), free(e->phase0_checkpoint);
@@ -582,4 +680,10 @@ void experiment_set_seed(Experiment *e, uint64_t seed) {
     e->hp.seed = seed;
     cJSON *t = cJSON_GetObjectItemCaseSensitive((cJSON *)e->json, "train");
     if (t) cJSON_ReplaceItemInObjectCaseSensitive(t, "seed", cJSON_CreateNumber((double)seed));
+}
+
+int experiment_find_strategy(const Experiment *e, const char *name) {
+    for (int i = 0; i < e->n_strategies; i++)
+        if (!strcmp(e->strategies[i].name, name)) return i;
+    return -1;
 }

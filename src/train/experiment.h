@@ -11,10 +11,13 @@
  *               "domains": ["google", "twitter", "facebook"]},     or mode contiguous|random + "phases": N
  *    "test_sets": [{"name": "apple", "dataset": "emoji", "split": "test", "domains": ["apple"]},
  *                  {"name": "fit", "dataset": "emoji", "split": "train", "sample": 400, "role": "train_sample"}],
- *    "strategies": ["joint", "finetune", "modx"],
+ *    "strategies": ["joint", "finetune", "modx",         names, or variants of a strategy:
+ *                   {"name": "modx-a5", "strategy": "modx", "alpha": 5}],
  *    "probe": {"test_set": "apple", "pairs": 200},
  *    "train": {"epochs": 2, "batch": 64, "lr": 5e-4, "warmup": 0.2, "weight_decay": 0.1,
  *              "joint_weight_decay": 0.01, "alpha": 1.0, "seed": 0, ...}}
+ *              (a strategy hyperparameter's "train" key sets its default for every
+ *              strategy that has it; a variant's own key overrides it)
  *
  * Paths are relative to the experiment file's folder; the loaded experiment
  * holds them absolute (experiment_to_json writes that resolved copy).
@@ -34,33 +37,15 @@
 
 #include "core/error.h"
 #include "data/phases.h"
-
-typedef enum {
-    STRATEGY_JOINT = 0,    /* the union of all phases at once, from phase 0 (upper bound) */
-    STRATEGY_FINETUNE,     /* plain sequential fine-tuning (CLIP_ct) */
-    STRATEGY_MODX,         /* L_con + α·L_kl with selection (SPEC §3) */
-    STRATEGY_MODX_NOSELECT,/* the ablation without selection */
-    STRATEGY_LWF,          /* L_con + λ·L_lwf */
-    STRATEGY_EWC,          /* L_con + λ/2·Σ F (θ − θ*)² */
-    STRATEGY_REPLAY,       /* reservoir buffer of past pairs mixed into batches */
-    STRATEGY_MODX_REPLAY,  /* Mod-X with replay batches */
-    STRATEGY_WISEFT,       /* fine-tune, then mix with the previous phase's weights */
-    STRATEGY_COUNT
-} StrategyKind;
-
-/* "joint", "finetune", "modx", "modx-noselect", "lwf", "ewc", "replay", "modx+replay", "wiseft". */
-const char *strategy_name(StrategyKind k);
-/* MODX_ERR_INVALID listing the known names when `name` is none of them. */
-ModxStatus strategy_parse(const char *name, StrategyKind *out);
-/* 1 for the strategies that distil from (or need) the previous phase's frozen model. */
-int strategy_uses_old_model(StrategyKind k);
-int strategy_uses_replay(StrategyKind k);
+#include "strategy/strategy.h"
 
 typedef enum { TESTSET_DOMAIN = 0, TESTSET_HELDOUT, TESTSET_TRAIN_SAMPLE } TestSetRole;
 const char *testset_role_name(TestSetRole r);
 
 #define EXP_NAME_MAX 64
 #define EXP_MAX_DOMAINS 64
+#define EXP_MAX_STRATEGY_KEYS 32
+#define EXP_MAX_STRATEGIES 64
 
 typedef struct {
     char name[EXP_NAME_MAX];
@@ -95,17 +80,17 @@ typedef struct {
     double lr, warmup;   /* warmup: fraction of a phase's steps */
     double weight_decay, joint_weight_decay; /* continual phases; phase 0 and joint */
     double grad_clip;    /* ≤ 0: none */
-    double alpha;        /* Mod-X */
-    double lwf_lambda, lwf_tau;
-    double ewc_lambda;
-    int ewc_batches;     /* batches of the finished phase for the Fisher (0 = all of one epoch) */
-    int buffer;          /* replay buffer size in pairs */
-    double replay_fraction;
-    double wiseft_mix;   /* t: θ = (1 − t)·θ_prev + t·θ_new */
     uint64_t seed;
     int log_every;       /* steps between metrics lines */
     int checkpoint_every;/* steps between mid-phase resume checkpoints (0 = only at signals) */
     int eval_batch;
+    /* Strategy hyperparameter defaults given under "train" (keys are the
+     * registry's train_key strings: alpha, lwf_lambda, buffer, …). */
+    struct {
+        const char *key;
+        double value;
+    } strategy_keys[EXP_MAX_STRATEGY_KEYS];
+    int n_strategy_keys;
 } ExpHyper;
 
 typedef struct {
@@ -123,7 +108,7 @@ typedef struct {
     int n_phases;         /* contiguous/random: the phase count; domain: the domains (or 0 = all) */
     ExpTestSet *tests;
     int n_tests;
-    StrategyKind strategies[STRATEGY_COUNT];
+    StrategyInst *strategies; /* (n_strategies) resolved, in the experiment's order; names unique */
     int n_strategies;
     char probe_test[EXP_NAME_MAX];
     int probe_pairs;
@@ -141,7 +126,9 @@ char *experiment_to_json(const Experiment *e);
 ExpHyper experiment_default_hyper(void);
 /* Overrides train.seed (model init, loader order, samples, replay), in the resolved copy too. */
 void experiment_set_seed(Experiment *e, uint64_t seed);
-/* Index of a dataset or test set by name, −1 when absent. */
+/* Index of a test set by name, −1 when absent. */
 int experiment_find_test(const Experiment *e, const char *name);
+/* Index of a strategy (or variant) by its name, −1 when absent. */
+int experiment_find_strategy(const Experiment *e, const char *name);
 
 #endif

@@ -24,9 +24,7 @@ ModxStatus clip_step_new(ClipStep **out, const ClipModel *m, const ClipModel *ol
     if (!s) return MODX_ERR_NOMEM;
     s->m = m, s->old = old, s->max_B = max_B, s->E = m->cfg.embed_dim;
     size_t nf = (size_t)max_B * (size_t)s->E;
-    size_t ns = contrastive_scratch_floats(max_B);
-    if (modx_scratch_floats(max_B) > ns) ns = modx_scratch_floats(max_B);
-    if (lwf_scratch_floats(max_B) > ns) ns = lwf_scratch_floats(max_B);
+    size_t ns = step_loss_scratch_floats(max_B);
     ModxStatus st = MODX_OK;
     if (!(s->V = modx_calloc(nf, sizeof(float), "features")) || !(s->T = modx_calloc(nf, sizeof(float), "features")) ||
         !(s->dV = modx_calloc(nf, sizeof(float), "feature gradients")) ||
@@ -47,39 +45,27 @@ ModxStatus clip_step_new(ClipStep **out, const ClipModel *m, const ClipModel *ol
     return MODX_OK;
 }
 
-static const char *const kind_names[] = {"contrastive", "modx", "modx-noselect", "lwf"};
-
-/* The loss and its gradient w.r.t. the features (into s->dV, s->dT, *dscale). */
-static void step_loss(ClipStep *s, const StepLossSpec *spec, int B, float *dscale, StepLoss *out) {
-    const float ls = clip_logit_scale(s->m);
-    if (spec->kind == STEP_LOSS_CONTRASTIVE) {
-        out->loss = out->loss_con =
-            contrastive_forward_backward(s->dV, s->dT, dscale, s->scratch, s->V, s->T, ls, B, s->E);
-        out->selected_i2t = out->selected_t2i = 0;
-    } else if (spec->kind == STEP_LOSS_LWF) {
-        out->loss_con = contrastive_forward_backward(s->dV, s->dT, dscale, s->scratch, s->V, s->T, ls, B, s->E);
-        out->loss_kl = lwf_forward_backward(s->dV, s->dT, dscale, s->scratch, s->V, s->T, s->Vo, s->To, ls,
-                                            clip_logit_scale(s->old), spec->tau, spec->weight, B, s->E);
-        out->loss = (float)((double)out->loss_con + (double)spec->weight * out->loss_kl);
-        out->selected_i2t = out->selected_t2i = B;
-    } else {
-        ModxLossResult r;
-        modx_loss_forward_backward(&r, s->dV, s->dT, dscale, s->scratch, s->V, s->T, s->Vo, s->To, ls, spec->weight,
-                                   spec->kind == STEP_LOSS_MODX, B, s->E);
-        out->loss = r.loss, out->loss_con = r.loss_con, out->loss_kl = r.loss_kl;
-        out->selected_i2t = r.selected_i2t, out->selected_t2i = r.selected_t2i;
-    }
+size_t step_loss_scratch_floats(int max_B) {
+    size_t ns = contrastive_scratch_floats(max_B);
+    if (modx_scratch_floats(max_B) > ns) ns = modx_scratch_floats(max_B);
+    if (lwf_scratch_floats(max_B) > ns) ns = lwf_scratch_floats(max_B);
+    return ns;
 }
 
-ModxStatus clip_step_run_loss(ClipStep *s, const float *images, const int32_t *texts, int B,
-                              const StepLossSpec *spec, float *grads, StepLoss *out) {
+ModxStatus step_loss_contrastive(const void *ctx, const StepLossIO *io, StepLoss *out) {
+    (void)ctx;
+    out->loss = out->loss_con =
+        contrastive_forward_backward(io->dV, io->dT, io->dscale, io->scratch, io->V, io->T, io->scale, io->B, io->E);
+    out->selected_i2t = out->selected_t2i = 0;
+    return MODX_OK;
+}
+
+ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts, int B, const StepLossTerm *loss,
+                         float *grads, StepLoss *out) {
     CHECK(B >= 1 && B <= s->max_B, "batch %d outside [1, %d]", B, s->max_B);
-    CHECK((unsigned)spec->kind <= STEP_LOSS_LWF, "unknown step loss kind %d", (int)spec->kind);
-    if (spec->kind != STEP_LOSS_CONTRASTIVE && !s->old)
+    if (loss->needs_old && !s->old)
         return modx_fail(MODX_ERR_INVALID, "the %s loss needs the old model (the previous phase's weights)",
-                         kind_names[spec->kind]);
-    if (spec->kind == STEP_LOSS_LWF && !(spec->tau > 0.0f))
-        return modx_fail(MODX_ERR_INVALID, "LwF temperature %g, expected > 0", spec->tau);
+                         loss->name ? loss->name : "strategy's");
     const ClipModel *m = s->m;
     size_t nf = (size_t)B * (size_t)s->E;
     memset(s->dV, 0, nf * sizeof(float));
@@ -87,20 +73,15 @@ ModxStatus clip_step_run_loss(ClipStep *s, const float *images, const int32_t *t
     memset(grads, 0, m->table.total * sizeof(float));
     memset(out, 0, sizeof *out);
     MODX_TRY(clip_forward(m, s->acts, images, texts, B, s->V, s->T));
-    if (spec->kind != STEP_LOSS_CONTRASTIVE)
-        MODX_TRY(clip_forward(s->old, s->old_acts, images, texts, B, s->Vo, s->To));
+    if (loss->needs_old) MODX_TRY(clip_forward(s->old, s->old_acts, images, texts, B, s->Vo, s->To));
     float dscale = 0;
-    step_loss(s, spec, B, &dscale, out);
+    StepLossIO io = {.V = s->V, .T = s->T, .Vo = loss->needs_old ? s->Vo : NULL, .To = loss->needs_old ? s->To : NULL,
+                     .scale = clip_logit_scale(m), .scale_old = loss->needs_old ? clip_logit_scale(s->old) : 0.0f,
+                     .B = B, .E = s->E, .scratch = s->scratch, .dV = s->dV, .dT = s->dT, .dscale = &dscale};
+    MODX_TRY(loss->fn ? loss->fn(loss->ctx, &io, out) : step_loss_contrastive(NULL, &io, out));
     clip_backward(m, s->acts, s->dV, s->dT, grads);
     grads[m->w.logit_scale - m->params] += dscale;
     return MODX_OK;
-}
-
-ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts, int B, float alpha, int select,
-                         float *grads, StepLoss *out) {
-    StepLossSpec spec = {STEP_LOSS_CONTRASTIVE, alpha, 1.0f};
-    if (s->old) spec.kind = select ? STEP_LOSS_MODX : STEP_LOSS_MODX_NOSELECT;
-    return clip_step_run_loss(s, images, texts, B, &spec, grads, out);
 }
 
 ModxStatus clip_optim_segments(const ClipModel *m, OptimSegment **segs, int *n) {

@@ -1,11 +1,10 @@
-/* One training step's maths on a batch: forward the current model, the loss
- * (contrastive, or a distillation strategy against a frozen old model run
- * forward only: Mod-X, Mod-X without selection, LwF), and the backward into a
- * flat gradient buffer (logit_scale's gradient included).
- * Strategies that live outside the loss: EWC is a parameter-space term the
- * driver adds after the step (loss/ewc.h: ewc_penalty(grads, ...)); replay
- * only changes which pairs make up the batch (train/replay.h) and combines
- * with any kind below; WiSE-FT merges weights after training (train/merge.h).
+/* One training step's maths on a batch: forward the current model (and, when
+ * the step has one, the frozen old model, forward only), the loss term the
+ * caller gives (a strategy's: src/strategy/; or the contrastive loss alone),
+ * and the backward into a flat gradient buffer (logit_scale's gradient
+ * included). Terms outside the loss (EWC's penalty) are StepPenalty hooks the
+ * trainer adds after the step; replay only changes which pairs make up the
+ * batch (train/replay.h); WiSE-FT merges weights after a phase (train/merge.h).
  * All buffers are allocated once for a maximum batch; a step allocates nothing.
  * `modx grad` and the trainer both use this, so what the CLI exposes for
  * checking is exactly what training computes. */
@@ -18,28 +17,47 @@
 #include "core/error.h"
 #include "train/optim.h"
 
-/* The loss a step optimises. The kinds other than CONTRASTIVE need the old model. */
-typedef enum {
-    STEP_LOSS_CONTRASTIVE,   /* L_con (plain fine-tuning, joint training; also EWC and replay) */
-    STEP_LOSS_MODX,          /* L_con + weight·L_kl, selection on (loss/modx.h) */
-    STEP_LOSS_MODX_NOSELECT, /* the same without selection (the ablation) */
-    STEP_LOSS_LWF,           /* L_con + weight·L_lwf at temperature tau (loss/lwf.h); the old
-                                model's logits use the old model's own logit_scale */
-} StepLossKind;
-
-typedef struct {
-    StepLossKind kind;
-    float weight; /* α for Mod-X (modx_alpha_for_batch), λ for LwF (LWF_WEIGHT_DEFAULT) */
-    float tau;    /* LwF temperature (LWF_TAU_DEFAULT); unused by the other kinds */
-} StepLossSpec;
-
 typedef struct {
     float loss;     /* the total the step differentiated */
     float loss_con; /* contrastive part */
     float loss_kl;  /* the distillation term before its weight: Mod-X's L_kl or LwF's L_lwf;
-                       0 for CONTRASTIVE */
+                       0 for the contrastive loss alone */
     int selected_i2t, selected_t2i; /* Mod-X rows distilled (B when selection is off) */
 } StepLoss;
+
+/* What a loss term sees: the batch's features and where its gradients go. */
+typedef struct {
+    const float *V, *T;   /* (B, E) current features */
+    const float *Vo, *To; /* (B, E) the old model's features, NULL without an old model */
+    float scale;          /* the current model's logit scale */
+    float scale_old;      /* the old model's (0 without one) */
+    int B, E;
+    float *scratch;       /* step_loss_scratch_floats(max_B) floats */
+    float *dV, *dT;       /* (B, E) zeroed; the loss writes dL/dV, dL/dT */
+    float *dscale;        /* zeroed; the loss writes dL/d(logit scale) */
+} StepLossIO;
+
+/* A step's loss: fn computes the loss and its feature gradients (ctx is its
+ * own, e.g. a strategy instance); fn NULL is the contrastive loss alone.
+ * needs_old: the step must have an old model. */
+typedef struct {
+    ModxStatus (*fn)(const void *ctx, const StepLossIO *io, StepLoss *out);
+    const void *ctx;
+    int needs_old;
+    const char *name; /* for messages */
+} StepLossTerm;
+
+/* A parameter-space term added after the step's backward (EWC): adds its
+ * gradient into grads and returns its value. fn NULL: none. */
+typedef struct {
+    double (*fn)(void *ctx, float *grads, const float *params, size_t n);
+    void *ctx;
+} StepPenalty;
+
+/* Scratch floats any step loss may use for a batch of max_B. */
+size_t step_loss_scratch_floats(int max_B);
+/* The contrastive loss alone, as a StepLossTerm fn (ctx unused). */
+ModxStatus step_loss_contrastive(const void *ctx, const StepLossIO *io, StepLoss *out);
 
 typedef struct {
     const ClipModel *m;
@@ -56,16 +74,11 @@ typedef struct {
  * share embed_dim. */
 ModxStatus clip_step_new(ClipStep **out, const ClipModel *m, const ClipModel *old, int max_B);
 void clip_step_free(ClipStep *s);
-/* Zeroes grads (m's flat layout) and fills it with dL/dθ for the batch.
- * With an old model: L = L_con + alpha·L_kl (select = 0: no selection, the ablation). */
-ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts, int B, float alpha, int select,
+/* Zeroes grads (m's flat layout) and fills it with dL/dθ of `loss` for the
+ * batch. A term that needs the old model on a step made without one is
+ * MODX_ERR_INVALID. */
+ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts, int B, const StepLossTerm *loss,
                          float *grads, StepLoss *out);
-/* The same for any loss kind: zeroes grads and fills it with dL/dθ. A kind
- * that needs the old model on a step made without one is MODX_ERR_INVALID.
- * clip_step_run(…, alpha, select, …) is this with CONTRASTIVE when the step has
- * no old model, else MODX (select ≠ 0) or MODX_NOSELECT, weight = alpha. */
-ModxStatus clip_step_run_loss(ClipStep *s, const float *images, const int32_t *texts, int B,
-                              const StepLossSpec *spec, float *grads, StepLoss *out);
 
 /* The optimizer's segment list for m's flat layout: one segment per parameter
  * tensor, with the table's weight-decay flag. *segs is malloc'd. */

@@ -11,7 +11,6 @@
 #include "io/checkpoint.h"
 #include "io/file.h"
 #include "io/safetensors.h"
-#include "loss/ewc.h"
 #include "train/optim.h"
 #include "train/schedule.h"
 #include "train/step.h"
@@ -175,19 +174,6 @@ static ModxStatus load_resume(const TrainPhase *ph, const TrainSpec *sp, AdamW *
     return s;
 }
 
-static StepLossSpec loss_spec(const TrainSpec *sp, int have_old) {
-    StepLossSpec ls = {STEP_LOSS_CONTRASTIVE, 0, 1};
-    if (!have_old) return ls;
-    switch (sp->kind) {
-    case STRATEGY_MODX:
-    case STRATEGY_MODX_REPLAY: ls.kind = STEP_LOSS_MODX, ls.weight = (float)sp->alpha; break;
-    case STRATEGY_MODX_NOSELECT: ls.kind = STEP_LOSS_MODX_NOSELECT, ls.weight = (float)sp->alpha; break;
-    case STRATEGY_LWF: ls.kind = STEP_LOSS_LWF, ls.weight = (float)sp->lwf_lambda, ls.tau = (float)sp->lwf_tau; break;
-    default: break;
-    }
-    return ls;
-}
-
 ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *res) {
     memset(res, 0, sizeof *res);
     ClipModel *model = ph->model;
@@ -200,7 +186,7 @@ ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *r
     /* Replay share of each batch: fixed for the phase (the buffer only grows). */
     int replay_k = 0;
     if (ph->replay) {
-        replay_k = replay_batch_count(ph->replay, B, sp->replay_fraction);
+        replay_k = replay_batch_count(ph->replay, B, ph->replay_fraction);
         if (replay_k > B - 1) replay_k = B - 1;
     }
     int64_t start = 0;
@@ -254,7 +240,6 @@ ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *r
     if (st != MODX_OK) goto done;
 
     int64_t warmup = (int64_t)llround(sp->warmup * (double)steps);
-    StepLossSpec ls = loss_spec(sp, ph->old != NULL);
     res->steps = steps, res->start = start;
     if (ph->progress && have_resume)
         progress_note(ph->progress, "%s phase %d: resuming at step %lld of %lld", ph->label, ph->phase,
@@ -288,11 +273,11 @@ ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *r
             pix = mixed.pixels, tok = mixed.tokens;
         }
         StepLoss sl;
-        st = clip_step_run_loss(step, pix, tok, B, &ls, grads, &sl);
+        st = clip_step_run(step, pix, tok, B, &sp->loss, grads, &sl);
         if (st != MODX_OK) break;
         double loss = sl.loss, reg = sl.loss_kl;
-        if (ph->ewc_fisher) {
-            reg = ewc_penalty(grads, model->params, ph->ewc_theta, ph->ewc_fisher, (float)sp->ewc_lambda, n);
+        if (ph->penalty.fn) {
+            reg = ph->penalty.fn(ph->penalty.ctx, grads, model->params, n);
             loss += reg;
         }
         if ((st = optim_check_finite(loss, 0, s)) != MODX_OK) break;

@@ -1,7 +1,7 @@
 /* One phase of training for one strategy: a loader over a subset of a cache,
  * warmup + cosine schedule over the phase's steps, AdamW over the model's
- * segments with the logit_scale clamp, the strategy's loss (train/step.h) and
- * extras (EWC penalty, replay batches), a non-finite check every step, step
+ * segments with the logit_scale clamp, the given loss (train/step.h) and
+ * extras (a penalty hook, replay batches), a non-finite check every step, step
  * records in metrics.jsonl, the progress line, and mid-phase resume
  * checkpoints.
  *
@@ -33,16 +33,15 @@
 #include "clip/model.h"
 #include "core/error.h"
 #include "data/cache.h"
-#include "train/experiment.h"
 #include "train/progress.h"
 #include "train/replay.h"
 #include "train/runlog.h"
+#include "train/step.h"
 
 typedef struct {
-    StrategyKind kind; /* the loss and extras (joint/finetune/wiseft: contrastive) */
+    StepLossTerm loss; /* the step's loss (a strategy's, strategy_loss; zero: contrastive) */
     int epochs, batch;
     double lr, warmup, weight_decay, grad_clip;
-    double alpha, lwf_lambda, lwf_tau, ewc_lambda, replay_fraction;
     uint64_t seed; /* the loader's seed for this phase */
     int log_every, checkpoint_every;
 } TrainSpec;
@@ -55,8 +54,9 @@ typedef struct {
     const Cache *cache;
     const uint32_t *images; /* the phase's images (indices into cache) */
     size_t n_images;
-    ReplayBuffer *replay;  /* replay strategies: the buffer of past phases' pairs to draw from (the driver offers this phase's pairs when it ends), else NULL */
-    const float *ewc_fisher, *ewc_theta; /* EWC: F and θ* (model layout), else NULL */
+    ReplayBuffer *replay;  /* a buffer of past pairs to mix into every batch, else NULL */
+    double replay_fraction;/* the share of each batch drawn from it */
+    StepPenalty penalty;   /* a parameter-space term added after each step (EWC), fn NULL: none */
     const char *resume_path; /* where mid-phase checkpoints go (NULL: none) */
     const char *out_path;    /* the final model checkpoint (+ its .optim file), or NULL */
     RunLog *log;             /* NULL: no records */

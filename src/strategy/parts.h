@@ -1,0 +1,22 @@
+/* Pieces one strategy unit lends another (modx+replay is Mod-X's loss with
+ * replay's buffer); each is defined in the file of the strategy it belongs to. */
+#ifndef MODX_STRATEGY_PARTS_H
+#define MODX_STRATEGY_PARTS_H
+
+#include "strategy/strategy.h"
+
+/* modx.c: L_con + α·L_kl with selection; reads the instance's "alpha". */
+ModxStatus strategy_modx_loss(const StrategyInst *si, const StepLossIO *io, StepLoss *out);
+
+/* replay.c: the buffer hooks; read the instance's "buffer" and "fraction". */
+ModxStatus strategy_replay_before(StrategyPhase *sp);
+ModxStatus strategy_replay_after(StrategyPhase *sp);
+void strategy_replay_end(StrategyPhase *sp);
+
+#define STRATEGY_ALPHA_HYPER \
+    {"alpha", "alpha", 1.0, 0, 1e6, 0, "Mod-X distillation weight α (scale as α·B = 20·280, loss/modx.h)"}
+#define STRATEGY_REPLAY_HYPERS                                                                              \
+    {"buffer", "buffer", 1000, 1, 2147483647.0, 1, "replay buffer size in pairs"},                          \
+        {"fraction", "replay_fraction", 0.5, 0, 0.9, 0, "share of each batch drawn from the replay buffer"}
+
+#endif
