@@ -201,11 +201,12 @@ TEST(checkpoint_optimizer_round_trip) {
     snprintf(path, sizeof path, "%s/x.safetensors", harness_tmpdir());
     char *op = checkpoint_optim_path(path);
     EXPECT(op && strstr(op, "/x.optim.safetensors"), "optim path %s", op ? op : "(null)");
-    ModxStatus s1 = checkpoint_save_optim(op, m, &a, NULL, 0), s2 = checkpoint_load_optim(op, m, &b);
-    int same = !memcmp(a.m, b.m, a.n * sizeof(float)) && !memcmp(a.v, b.v, a.n * sizeof(float)) && b.step == 17;
+    OptimState sa = {a.m, a.v, a.step}, sb = {b.m, b.v, 0};
+    ModxStatus s1 = checkpoint_save_optim(op, m, &sa, NULL, 0), s2 = checkpoint_load_optim(op, m, &sb);
+    int same = !memcmp(a.m, b.m, a.n * sizeof(float)) && !memcmp(a.v, b.v, a.n * sizeof(float)) && sb.step == 17;
     /* a negative second moment would make the next update NaN: refused, naming the tensor */
     a.v[3] = -1.0f;
-    ModxStatus s3 = checkpoint_save_optim(op, m, &a, NULL, 0), s4 = checkpoint_load_optim(op, m, &b);
+    ModxStatus s3 = checkpoint_save_optim(op, m, &sa, NULL, 0), s4 = checkpoint_load_optim(op, m, &sb);
     int named = s4 == MODX_ERR_FORMAT && strstr(modx_last_error(), "exp_avg_sq.") != NULL;
     free(op);
     adamw_free(&a), adamw_free(&b);

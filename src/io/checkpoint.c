@@ -116,10 +116,8 @@ char *checkpoint_optim_path(const char *model_path) {
     return p;
 }
 
-ModxStatus checkpoint_save_optim(const char *path, const ClipModel *m, const AdamW *opt, const CheckpointMeta *meta,
-                                 int n_meta) {
-    CHECK(opt->n == m->table.total, "optimizer layout (%zu floats) does not match the model (%zu)", opt->n,
-          m->table.total);
+ModxStatus checkpoint_save_optim(const char *path, const ClipModel *m, const OptimState *opt,
+                                 const CheckpointMeta *meta, int n_meta) {
     SafeTensorsWriter *w = NULL;
     char (*names)[PARAM_NAME_MAX + 16] = calloc((size_t)m->table.count * 2, sizeof *names);
     int64_t step = opt->step;
@@ -136,9 +134,7 @@ ModxStatus checkpoint_save_optim(const char *path, const ClipModel *m, const Ada
     return st;
 }
 
-ModxStatus checkpoint_load_optim(const char *path, const ClipModel *m, AdamW *opt) {
-    CHECK(opt->n == m->table.total, "optimizer layout (%zu floats) does not match the model (%zu)", opt->n,
-          m->table.total);
+ModxStatus checkpoint_load_optim(const char *path, const ClipModel *m, OptimState *opt) {
     SafeTensors *st = NULL;
     MODX_TRY(safetensors_open(&st, path));
     ModxStatus s = MODX_OK;

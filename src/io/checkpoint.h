@@ -23,7 +23,6 @@
 #include "clip/model.h"
 #include "core/error.h"
 #include "io/safetensors.h"
-#include "train/optim.h"
 
 #define CHECKPOINT_FORMAT "modx-checkpoint-1"
 
@@ -42,9 +41,19 @@ ModxStatus checkpoint_read_params(const SafeTensors *st, const ClipModel *m, flo
 
 /* "dir/x.safetensors" → "dir/x.optim.safetensors" (malloc'd; "x" → "x.optim.safetensors"). */
 char *checkpoint_optim_path(const char *model_path);
-ModxStatus checkpoint_save_optim(const char *path, const ClipModel *m, const AdamW *opt, const CheckpointMeta *meta,
+
+/* An Adam-family optimizer's state as plain buffers in m's flat layout
+ * (m->table.total floats each): first and second moments and the update
+ * count. The optimizer (train/optim.h) owns the buffers. */
+typedef struct {
+    float *m, *v;
+    int64_t step;
+} OptimState;
+
+ModxStatus checkpoint_save_optim(const char *path, const ClipModel *m, const OptimState *s, const CheckpointMeta *meta,
                                  int n_meta);
-/* Restores m, v and step into an AdamW initialised for m's layout. */
-ModxStatus checkpoint_load_optim(const char *path, const ClipModel *m, AdamW *opt);
+/* Reads the moments into s->m and s->v and the count into s->step; moments
+ * that would make the next update non-finite are refused, naming the tensor. */
+ModxStatus checkpoint_load_optim(const char *path, const ClipModel *m, OptimState *s);
 
 #endif

@@ -105,7 +105,8 @@ static ModxStatus save_resume(const TrainPhase *ph, const TrainSpec *sp, const A
                              {"modx.resume.seed", seed}};
     int nm = (int)(sizeof meta / sizeof *meta);
     if (ph->replay) MODX_TRY(replay_save(ph->replay, r[1]));
-    MODX_TRY(checkpoint_save_optim(o[1], ph->model, opt, meta, nm));
+    OptimState os = {opt->m, opt->v, opt->step};
+    MODX_TRY(checkpoint_save_optim(o[1], ph->model, &os, meta, nm));
     MODX_TRY(checkpoint_save(m[1], ph->model, ph->model->params, meta, nm));
     if (ph->replay) MODX_TRY(rename_if(r[1], r[0]));
     MODX_TRY(rename_if(o[1], o[0]));
@@ -153,7 +154,9 @@ static ModxStatus load_resume(const TrainPhase *ph, const TrainSpec *sp, AdamW *
                       (unsigned long long)sp->seed);
     if (s == MODX_OK) s = checkpoint_read_params(st, ph->model, ph->model->params);
     safetensors_close(st);
-    if (s == MODX_OK) s = checkpoint_load_optim(o[0], ph->model, opt);
+    OptimState os = {opt->m, opt->v, opt->step};
+    if (s == MODX_OK) s = checkpoint_load_optim(o[0], ph->model, &os);
+    if (s == MODX_OK) opt->step = os.step;
     if (s == MODX_OK && opt->step != stp)
         s = modx_fail(MODX_ERR_FORMAT, "%s: optimizer at step %lld but the model checkpoint at step %lld", o[0],
                       (long long)opt->step, stp);
@@ -320,7 +323,8 @@ ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *r
         CheckpointMeta meta[] = {{"modx.strategy", ph->label}, {"modx.phase", phase}, {"modx.step", stp},
                                  {"modx.loader_step", stp}, {"modx.seed", seed}};
         char *op = checkpoint_optim_path(ph->out_path);
-        st = op ? checkpoint_save_optim(op, model, &opt, meta, 5) : MODX_ERR_NOMEM;
+        OptimState os = {opt.m, opt.v, opt.step};
+        st = op ? checkpoint_save_optim(op, model, &os, meta, 5) : MODX_ERR_NOMEM;
         if (st == MODX_OK) st = checkpoint_save(ph->out_path, model, model->params, meta, 5);
         free(op);
     }
