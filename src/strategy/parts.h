@@ -13,6 +13,14 @@ ModxStatus strategy_replay_before(StrategyPhase *sp);
 ModxStatus strategy_replay_after(StrategyPhase *sp);
 void strategy_replay_end(StrategyPhase *sp);
 
+/* wiseft.c: weight-space mixing with the phase's starting weights θ_{k−1}.
+ * keep_start (before_phase) copies them into sp->state; mix_with_start
+ * (after_phase) sets θ = (1 − t)·θ_{k−1} + t·θ_k and rewrites the phase's
+ * checkpoint with it (metadata modx.merge.mix = t); free_state (end_phase). */
+ModxStatus strategy_keep_start(StrategyPhase *sp);
+ModxStatus strategy_mix_with_start(StrategyPhase *sp, double t);
+void strategy_free_state(StrategyPhase *sp);
+
 #define STRATEGY_ALPHA_HYPER \
     {"alpha", "alpha", 1.0, 0, 1e6, 0, "Mod-X distillation weight α (scale as α·B = 20·280, loss/modx.h)"}
 #define STRATEGY_REPLAY_HYPERS                                                                              \

@@ -5,21 +5,24 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const StrategyDesc strategy_joint, strategy_finetune, strategy_modx, strategy_modx_noselect, strategy_lwf,
-    strategy_ewc, strategy_replay, strategy_modx_replay, strategy_wiseft;
+/* The registry: one line per strategy (its descriptor is strategy_<ident>,
+ * defined in src/strategy/<file>.c), in the order help texts list them. */
+#define STRATEGY_LIST(X) \
+    X(joint)             \
+    X(finetune)          \
+    X(modx)              \
+    X(modx_noselect)     \
+    X(lwf)               \
+    X(ewc)               \
+    X(replay)            \
+    X(modx_replay)       \
+    X(wiseft)            \
+    /* (the list ends here) */
 
-/* The registry: one line per strategy, in the order help texts list them. */
-static const StrategyDesc *const ALL[] = {
-    &strategy_joint,
-    &strategy_finetune,
-    &strategy_modx,
-    &strategy_modx_noselect,
-    &strategy_lwf,
-    &strategy_ewc,
-    &strategy_replay,
-    &strategy_modx_replay,
-    &strategy_wiseft,
-};
+#define DECLARE(id) extern const StrategyDesc strategy_##id;
+#define ENTRY(id) &strategy_##id,
+STRATEGY_LIST(DECLARE)
+static const StrategyDesc *const ALL[] = {STRATEGY_LIST(ENTRY)};
 
 const StrategyDesc *const *strategy_all(int *n) {
     *n = (int)(sizeof ALL / sizeof *ALL);

@@ -1,7 +1,8 @@
 /* wiseft: WiSE-FT across phases: fine-tune, then mix with the previous
  * phase's weights, θ = (1 − t)·θ_{k−1} + t·θ_k (train/merge.h); the next phase
- * starts from the mix, which replaces the phase's checkpoint. */
-#include "strategy/strategy.h"
+ * starts from the mix, which replaces the phase's checkpoint. The two hooks
+ * are lent to other weight-space strategies (parts.h). */
+#include "strategy/parts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,18 +15,17 @@ static const StrategyHyper HYPERS[] = {
     {"mix", "wiseft_mix", 0.5, 0, 1, 0, "t in θ = (1 − t)·θ_prev + t·θ_new"},
 };
 
-static ModxStatus before(StrategyPhase *sp) {
+ModxStatus strategy_keep_start(StrategyPhase *sp) {
     size_t n = sp->model->table.total;
-    float *prev = malloc(n * sizeof(float));
-    if (!prev) return modx_fail(MODX_ERR_NOMEM, "out of memory");
-    memcpy(prev, sp->model->params, n * sizeof(float));
-    sp->state = prev;
+    float *start = malloc(n * sizeof(float));
+    if (!start) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    memcpy(start, sp->model->params, n * sizeof(float));
+    sp->state = start;
     return MODX_OK;
 }
 
-static ModxStatus after(StrategyPhase *sp) {
+ModxStatus strategy_mix_with_start(StrategyPhase *sp, double t) {
     ClipModel *m = sp->model;
-    double t = sp->si->hp[0];
     merge_params(m->params, sp->state, m->params, m->table.total, t);
     char mix[32], ph[16];
     snprintf(mix, sizeof mix, "%.17g", t);
@@ -34,17 +34,19 @@ static ModxStatus after(StrategyPhase *sp) {
     return checkpoint_save(sp->out_path, m, m->params, meta, 3);
 }
 
-static void end(StrategyPhase *sp) {
+void strategy_free_state(StrategyPhase *sp) {
     free(sp->state);
     sp->state = NULL;
 }
+
+static ModxStatus after(StrategyPhase *sp) { return strategy_mix_with_start(sp, sp->si->hp[0]); }
 
 const StrategyDesc strategy_wiseft = {
     .name = "wiseft",
     .summary = "fine-tune, then mix each phase's weights with the previous phase's (WiSE-FT)",
     .hypers = HYPERS,
     .n_hypers = 1,
-    .before_phase = before,
+    .before_phase = strategy_keep_start,
     .after_phase = after,
-    .end_phase = end,
+    .end_phase = strategy_free_state,
 };
