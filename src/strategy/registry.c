@@ -17,6 +17,7 @@
     X(replay)            \
     X(modx_replay)       \
     X(wiseft)            \
+    X(merge)             \
     /* (the list ends here) */
 
 #define DECLARE(id) extern const StrategyDesc strategy_##id;
