@@ -1,7 +1,10 @@
 # modx build. One build of everything under src/; each target below first runs
 # scripts/setup.sh, which installs whatever Debian/npm packages are missing.
 #
-#   make            build build/modx, build/libmodx.a and the test binary
+#   make            build build/modx, the libraries and the test binary
+#   make install    install include/modx.h, libmodx.so (+ soname links), libmodx.a
+#                   and modx.pc under PREFIX (/usr/local), honouring DESTDIR
+#   make uninstall  remove what make install put there
 #   make test       build and run the whole suite (closes with "N passed, N failed")
 #   make asan       the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo       the default continual experiment on the embedded emoji data
@@ -28,6 +31,15 @@ BLAS_LIBS := $(if $(wildcard $(BLAS_DIR)/libopenblas.so),-L$(BLAS_DIR) $(BLAS_RP
 LDLIBS   += $(PKG_LIBS) $(BLAS_LIBS) -lm -lpthread
 LDFLAGS  += -fopenmp $(SAN)
 
+PREFIX   ?= /usr/local
+LIBDIR   ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# The library version lives once, in include/modx.h; the soname carries the major.
+VERSION  := $(shell sed -n 's/^\#define MODX_VERSION_STRING "\([0-9.]*\)"/\1/p' include/modx.h)
+SONAME   := libmodx.so.$(firstword $(subst ., ,$(VERSION)))
+SOFILE   := libmodx.so.$(VERSION)
+
 LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c)) tests/harness.c
@@ -40,34 +52,60 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all build setup test asan demo bench fuzz clean
+.PHONY: all build setup test asan demo bench fuzz clean install uninstall
 .DEFAULT_GOAL := all
 
 all: setup
 	@$(MAKE) --no-print-directory -j$(NPROC) build
 
-build: $(BUILD)/modx $(BUILD)/tests/unit $(BENCH_BIN) $(FUZZ_BIN)
+build: $(BUILD)/modx $(BUILD)/tests/unit $(BENCH_BIN) $(FUZZ_BIN) $(BUILD)/libmodx.a $(BUILD)/$(SOFILE)
 
 setup:
 	@bash scripts/setup.sh build
 
-$(BUILD)/libmodx.a: $(LIB_OBJ)
+# Libraries. The library objects are position-independent and built with
+# -fvisibility=hidden: only what include/modx.h marks MODX_API is public.
+#   libmodx_internal.a  every internal symbol; what the CLI, tests, benches and
+#                       fuzzers link (they call internals)
+#   libmodx.so.X.Y.Z    the shared library, soname libmodx.so.X, exporting only
+#                       the modx_ API (src/api/libmodx.map)
+#   libmodx.a           the installable static library: the objects linked into
+#                       one (ld -r) with the hidden symbols made local, so its
+#                       only global symbols are the modx_ API
+$(LIB_OBJ): CFLAGS += -fPIC -fvisibility=hidden
+# (a build directory from before these flags is rebuilt once: the stamp is newer)
+$(LIB_OBJ): $(BUILD)/obj/.pic-hidden
+$(BUILD)/obj/.pic-hidden:
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/libmodx_internal.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/modx: $(CLI_OBJ) $(BUILD)/libmodx.a
+$(BUILD)/$(SOFILE): $(LIB_OBJ) src/api/libmodx.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/api/libmodx.map $(if $(SAN),,-Wl,--no-undefined) \
+	  $(LDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
+	ln -sf $(SOFILE) $(BUILD)/$(SONAME) && ln -sf $(SONAME) $(BUILD)/libmodx.so
+
+$(BUILD)/libmodx.a: $(LIB_OBJ)
+	rm -f $@ $(BUILD)/libmodx.o
+	$(LD) -r -o $(BUILD)/libmodx.o $^
+	objcopy --localize-hidden $(BUILD)/libmodx.o
+	ar rcs $@ $(BUILD)/libmodx.o && rm -f $(BUILD)/libmodx.o
+
+$(BUILD)/modx: $(CLI_OBJ) $(BUILD)/libmodx_internal.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit: $(TEST_OBJ) $(BUILD)/libmodx.a
+$(BUILD)/tests/unit: $(TEST_OBJ) $(BUILD)/libmodx_internal.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libmodx.a
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libmodx_internal.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Fuzz targets with the plain-main driver (the suite replays their seeds).
-$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/driver.o $(BUILD)/libmodx.a
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/driver.o $(BUILD)/libmodx_internal.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -117,6 +155,28 @@ bench: setup
 fuzz: setup
 	@bash scripts/setup.sh fuzz
 	@bash tests/fuzz/build.sh build-fuzz
+
+# Install: the header, both libraries (+ the soname links) and modx.pc, whose
+# prefix is the one given here. Builds nothing that is already up to date.
+# The static library's dependencies go to Requires.private / Libs.private.
+PC_REQUIRES = $(if $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo y),$(PKGS))
+PC_LIBS_PRIVATE = $(if $(PC_REQUIRES),,$(PKG_LIBS)) $(BLAS_LIBS) -fopenmp -lm -lpthread
+
+install: $(BUILD)/libmodx.a $(BUILD)/$(SOFILE)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES_PRIVATE@|$(PC_REQUIRES)|' \
+	    -e 's|@LIBS_PRIVATE@|$(strip $(PC_LIBS_PRIVATE))|' src/api/modx.pc.in > $(BUILD)/modx.pc
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/modx.h $(DESTDIR)$(INCLUDEDIR)/modx.h
+	install -m 755 $(BUILD)/$(SOFILE) $(DESTDIR)$(LIBDIR)/$(SOFILE)
+	ln -sf $(SOFILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmodx.so
+	install -m 644 $(BUILD)/libmodx.a $(DESTDIR)$(LIBDIR)/libmodx.a
+	install -m 644 $(BUILD)/modx.pc $(DESTDIR)$(PKGCONFIGDIR)/modx.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/modx.h $(DESTDIR)$(LIBDIR)/$(SOFILE) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	      $(DESTDIR)$(LIBDIR)/libmodx.so $(DESTDIR)$(LIBDIR)/libmodx.a $(DESTDIR)$(PKGCONFIGDIR)/modx.pc
 
 clean:
 	rm -rf build build-*

@@ -13,15 +13,12 @@
 
 #include <stddef.h>
 
-typedef enum {
-    MODX_OK = 0,
-    MODX_ERR_IO,          /* a file could not be opened, read or written */
-    MODX_ERR_FORMAT,      /* a file or value is malformed */
-    MODX_ERR_INVALID,     /* an argument or configuration is invalid */
-    MODX_ERR_NOMEM,       /* out of memory */
-    MODX_ERR_NUMERIC,     /* non-finite loss or gradient */
-    MODX_ERR_UNSUPPORTED, /* valid but not implemented */
-} ModxStatus;
+#include "modx.h"
+
+/* The status codes, modx_last_error, modx_clear_error and modx_status_name
+ * are part of the public API (include/modx.h); ModxStatus is the library's
+ * own name for modx_status. */
+typedef modx_status ModxStatus;
 
 /* Records a printf-style message for the calling thread and returns `code`.
  * Typical use: `return modx_fail(MODX_ERR_FORMAT, "%s: tensor '%s': expected ...", path, name);` */
@@ -30,13 +27,6 @@ ModxStatus modx_fail(ModxStatus code, const char *fmt, ...)
 
 /* Prepends context to the current message ("while loading x: " + old message). */
 void modx_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* The calling thread's last message; "" when none. Valid until the next modx_fail. */
-const char *modx_last_error(void);
-void modx_clear_error(void);
-
-/* A short name for a status ("I/O error", "format error", ...). */
-const char *modx_status_name(ModxStatus code);
 
 /* Allocation that records MODX_ERR_NOMEM with `what` on failure and returns NULL.
  * The memory is zeroed. Free with free(). */

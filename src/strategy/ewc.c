@@ -86,6 +86,7 @@ static void end(StrategyPhase *sp) {
 const StrategyDesc strategy_ewc = {
     .name = "ewc",
     .summary = "Elastic Weight Consolidation: contrastive + λ/2·Σ F (θ − θ*)² around the previous phase's model",
+    .flags = STRATEGY_PHASE_STATE,
     .hypers = HYPERS,
     .n_hypers = 2,
     .before_phase = before,
