@@ -90,6 +90,8 @@ static ModxStatus parse_test_sets(const char *path, const cJSON *root, RunInfo *
             return st;
         }
         ts->first_phase = -1;
+        const cJSON *im = cJSON_GetObjectItemCaseSensitive(t, "images");
+        ts->images = cJSON_IsNumber(im) && im->valuedouble >= 0 ? (long)im->valuedouble : -1;
         if (!strcmp(role, "domain")) ts->role = RUN_SET_DOMAIN;
         else if (!strcmp(role, "heldout")) ts->role = RUN_SET_HELDOUT;
         else if (!strcmp(role, "train_sample")) ts->role = RUN_SET_TRAIN_SAMPLE;
@@ -145,6 +147,8 @@ static ModxStatus parse_run(const char *path, const cJSON *root, RunInfo *r) {
     if (strcmp(r->status, "running") && strcmp(r->status, "done"))
         return modx_fail(MODX_ERR_FORMAT, "%s: \"status\" is \"%s\", expected \"running\" or \"done\"", path, r->status);
     int done = !strcmp(r->status, "done");
+    const cJSON *mb = cJSON_GetObjectItemCaseSensitive(root, "metrics_bytes");
+    r->metrics_bytes = cJSON_IsNumber(mb) && mb->valuedouble >= 0 ? mb->valuedouble : -1;
     r->completed = modx_calloc((size_t)r->nstrategies + 1, sizeof(int), "completed");
     if (!r->completed) return MODX_ERR_NOMEM;
     const cJSON *comp = cJSON_GetObjectItemCaseSensitive(root, "completed");
@@ -154,7 +158,8 @@ static ModxStatus parse_run(const char *path, const cJSON *root, RunInfo *r) {
         int s = -1;
         for (int i = 0; i < r->nstrategies; i++)
             if (!strcmp(r->strategies[i], c->string)) s = i;
-        if (s < 0 && strcmp(c->string, "phase0")) /* "phase0": the shared phase-0 model is done */
+        if (!strcmp(c->string, RUN_PHASE0)) r->phase0_done = 1; /* the shared phase-0 model is done */
+        if (s < 0 && strcmp(c->string, RUN_PHASE0))
             return modx_fail(MODX_ERR_FORMAT, "%s: \"completed\" names \"%s\", which is neither \"phase0\" nor one of \"strategies\"", path,
                              c->string);
     }
@@ -196,8 +201,65 @@ int run_info_last_phase(const RunInfo *r, int s) {
     return r->completed[s];
 }
 
-int run_probe_relpath(char *buf, size_t cap, const RunInfo *r, int s, int phase) {
-    int k = phase == 0 ? snprintf(buf, cap, "phase0/probe.safetensors")
-                       : snprintf(buf, cap, "%s/phase%d/probe.safetensors", r->strategies[s], phase);
+int run_path(char *buf, size_t cap, const char *dir, const char *strategy, int phase, const char *file) {
+    const char *sep = file[0] ? "/" : "";
+    int k;
+    if (!strcmp(strategy, RUN_PHASE0)) k = snprintf(buf, cap, "%s%s" RUN_PHASE0 "%s%s", dir, dir[0] ? "/" : "", sep, file);
+    else if (phase < 0) k = snprintf(buf, cap, "%s%s%s%s%s", dir, dir[0] ? "/" : "", strategy, sep, file);
+    else k = snprintf(buf, cap, "%s%s%s/phase%d%s%s", dir, dir[0] ? "/" : "", strategy, phase, sep, file);
     return k >= 0 && (size_t)k < cap;
+}
+
+int run_probe_relpath(char *buf, size_t cap, const RunInfo *r, int s, int phase) {
+    return run_path(buf, cap, "", phase == 0 ? RUN_PHASE0 : r->strategies[s], phase, RUN_PROBE_FILE);
+}
+
+static cJSON *test_sets_json(const RunInfo *r) {
+    static const char *const roles[] = {"domain", "heldout", "train_sample"};
+    cJSON *ts = cJSON_CreateArray();
+    for (int t = 0; t < r->ntest_sets; t++) {
+        const RunTestSet *x = &r->test_sets[t];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", x->name);
+        cJSON_AddStringToObject(o, "role", roles[x->role]);
+        if (x->first_phase >= 0) cJSON_AddNumberToObject(o, "first_phase", x->first_phase);
+        if (x->images >= 0) cJSON_AddNumberToObject(o, "images", (double)x->images);
+        cJSON_AddItemToArray(ts, o);
+    }
+    return ts;
+}
+
+ModxStatus run_info_save(const RunInfo *r, const char *dir) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "format", RUN_FORMAT);
+    cJSON_AddStringToObject(o, "name", r->name);
+    if (!isnan(r->seed)) cJSON_AddNumberToObject(o, "seed", r->seed);
+    cJSON_AddItemToObject(o, "strategies", cJSON_CreateStringArray((const char *const *)r->strategies, r->nstrategies));
+    cJSON_AddNumberToObject(o, "phases", r->phases);
+    cJSON_AddItemToObject(o, "phase_names", cJSON_CreateStringArray((const char *const *)r->phase_names, r->nphase_names));
+    cJSON_AddItemToObject(o, "test_sets", test_sets_json(r));
+    if (r->probe_test_set) {
+        cJSON *p = cJSON_AddObjectToObject(o, "probe");
+        cJSON_AddStringToObject(p, "test_set", r->probe_test_set);
+        cJSON_AddNumberToObject(p, "pairs", r->probe_pairs);
+    }
+    cJSON_AddStringToObject(o, "status", r->status);
+    if (r->metrics_bytes >= 0) cJSON_AddNumberToObject(o, "metrics_bytes", r->metrics_bytes);
+    cJSON *c = cJSON_AddObjectToObject(o, "completed");
+    if (r->phase0_done) cJSON_AddNumberToObject(c, RUN_PHASE0, 0);
+    for (int i = 0; i < r->nstrategies; i++)
+        if (r->completed[i] >= 1) cJSON_AddNumberToObject(c, r->strategies[i], r->completed[i]);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!text) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/run.json", dir) >= (int)sizeof path) {
+        free(text);
+        return modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
+    }
+    size_t n = strlen(text);
+    text[n] = '\n'; /* cJSON_Print's buffer has room: the terminating NUL becomes the newline */
+    ModxStatus st = io_write_atomic(path, text, n + 1);
+    free(text);
+    return st;
 }

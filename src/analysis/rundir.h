@@ -1,6 +1,7 @@
-/* Reading a run directory's run.json (docs/run-directory.md), shared by
- * `modx analyze RUN_DIR` and `modx report RUN_DIR`, and the paths of the
- * probe feature files inside a run. */
+/* The run directory's layout and its run.json (docs/run-directory.md): the
+ * one module that knows where a run's files live and reads and writes
+ * run.json — the continual driver writes it, `modx analyze` and
+ * `modx report` read it. (metrics.jsonl and the results tables: runlog.h.) */
 #ifndef MODX_ANALYSIS_RUNDIR_H
 #define MODX_ANALYSIS_RUNDIR_H
 
@@ -18,6 +19,7 @@ typedef struct {
     char *name;
     RunSetRole role;
     int first_phase; /* RUN_SET_DOMAIN: the first phase that trains this domain; else -1 */
+    long images;     /* images in the set, −1 when run.json does not say */
 } RunTestSet;
 
 typedef struct {
@@ -34,6 +36,8 @@ typedef struct {
     int probe_pairs;           /* 0 when absent */
     char *status;              /* "running" or "done" */
     int *completed;            /* (nstrategies) last completed phase; see run_info_load */
+    int phase0_done;           /* the shared phase-0 model is trained and evaluated */
+    double metrics_bytes;      /* metrics.jsonl's size when the last phase completed (−1: unknown) */
 } RunInfo;
 
 /* Reads DIR/run.json. Errors (MODX_ERR_FORMAT, MODX_ERR_IO) name the file and
@@ -45,6 +49,15 @@ typedef struct {
 ModxStatus run_info_load(RunInfo *out, const char *dir);
 void run_info_free(RunInfo *r);
 
+/* Writes DIR/run.json atomically: every field above (completed phases ≥ 1
+ * only; "phase0": 0 when phase0_done; metrics_bytes when ≥ 0). */
+ModxStatus run_info_save(const RunInfo *r, const char *dir);
+
+/* A run file's path into buf: DIR/phase0/FILE for RUN_PHASE0 (any phase),
+ * DIR/STRATEGY/FILE for phase < 0, else DIR/STRATEGY/phase<k>/FILE; FILE ""
+ * gives the folder without a trailing '/'. 0 when it does not fit. */
+int run_path(char *buf, size_t cap, const char *dir, const char *strategy, int phase, const char *file);
+
 /* The last phase whose checkpoint (and probe) a strategy has: completed[s]
  * for continual strategies; for "joint", phases when it completed (>= 1),
  * else 0 (nothing). */
@@ -52,6 +65,8 @@ int run_info_last_phase(const RunInfo *r, int s);
 
 /* Relative path of the probe features of strategy s at `phase` (phase 0 is
  * the shared "phase0/probe.safetensors") into buf; 0 when it does not fit. */
+#define RUN_PROBE_FILE "probe.safetensors"
+#define RUN_MODEL_FILE "model.safetensors"
 int run_probe_relpath(char *buf, size_t cap, const RunInfo *r, int s, int phase);
 
 #endif

@@ -14,6 +14,7 @@
 #include "data/phases.h"
 #include "data/prepare.h"
 #include "analysis/features_file.h"
+#include "analysis/rundir.h"
 #include "eval/encode.h"
 #include "eval/probe.h"
 #include "io/checkpoint.h"
@@ -55,10 +56,10 @@ typedef struct {
 /* The loader seed of phase k (the same for every strategy). */
 static uint64_t phase_seed(const Run *r, int k) { return rng_mix64(r->e->hp.seed * 1000003ull + (uint64_t)k); }
 
+/* The run's files (analysis/rundir.h: run_path); the run directory's length is
+ * bounded in run_open, so every path fits. */
 static void path_of(char *out, size_t n, const Run *r, const char *strategy, int phase, const char *file) {
-    if (phase < 0) snprintf(out, n, "%s/%s/%s", r->dir, strategy, file);
-    else if (!strcmp(strategy, "phase0")) snprintf(out, n, "%s/phase0/%s", r->dir, file);
-    else snprintf(out, n, "%s/%s/phase%d/%s", r->dir, strategy, phase, file);
+    CHECK(run_path(out, n, r->dir, strategy, phase, file), "run path too long");
 }
 
 /* ---- data ---- */
@@ -287,81 +288,53 @@ static ModxStatus setup_data(Run *r) {
 
 /* ---- run.json ---- */
 
+/* run.json through the run directory's owner (analysis/rundir.h): a view of
+ * the run's state, nothing copied. */
 static ModxStatus write_run_json(const Run *r, int done) {
     const Experiment *e = r->e;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "format", "modx-run-1");
-    cJSON_AddStringToObject(o, "name", e->name);
-    cJSON_AddNumberToObject(o, "seed", (double)e->hp.seed);
-    cJSON *s = cJSON_AddArrayToObject(o, "strategies");
-    for (int i = 0; i < e->n_strategies; i++) cJSON_AddItemToArray(s, cJSON_CreateString(e->strategies[i].name));
-    cJSON_AddNumberToObject(o, "phases", r->N);
-    cJSON *pn = cJSON_AddArrayToObject(o, "phase_names");
-    cJSON_AddItemToArray(pn, cJSON_CreateString(r->phase0_name));
-    for (int k = 0; k < r->N; k++) cJSON_AddItemToArray(pn, cJSON_CreateString(r->stream.phases[k].name));
-    cJSON *ts = cJSON_AddArrayToObject(o, "test_sets");
-    for (int t = 0; t < e->n_tests; t++) {
-        cJSON *x = cJSON_CreateObject();
-        cJSON_AddStringToObject(x, "name", e->tests[t].name);
-        cJSON_AddStringToObject(x, "role", testset_role_name(e->tests[t].role));
-        if (r->first_phase[t] >= 0) cJSON_AddNumberToObject(x, "first_phase", r->first_phase[t]);
-        cJSON_AddNumberToObject(x, "images", (double)r->tests[t].n);
-        cJSON_AddItemToArray(ts, x);
+    const char *strategies[EXP_MAX_STRATEGIES];
+    const char **phase_names = malloc(((size_t)r->N + 1) * sizeof *phase_names);
+    RunTestSet *ts = calloc((size_t)e->n_tests + 1, sizeof *ts);
+    if (!ts || !phase_names) {
+        free(ts), free(phase_names);
+        return modx_fail(MODX_ERR_NOMEM, "out of memory");
     }
-    cJSON *p = cJSON_AddObjectToObject(o, "probe");
-    cJSON_AddStringToObject(p, "test_set", e->probe_test);
-    cJSON_AddNumberToObject(p, "pairs", (double)r->probe_pairs);
-    cJSON_AddStringToObject(o, "status", done ? "done" : "running");
-    cJSON_AddNumberToObject(o, "metrics_bytes", (double)r->metrics_bytes);
-    cJSON *c = cJSON_AddObjectToObject(o, "completed");
-    if (r->phase0_done) cJSON_AddNumberToObject(c, "phase0", 0);
-    for (int i = 0; i < e->n_strategies; i++)
-        if (r->completed[i] >= 1) cJSON_AddNumberToObject(c, e->strategies[i].name, r->completed[i]);
-    char *text = cJSON_Print(o);
-    cJSON_Delete(o);
-    if (!text) return modx_fail(MODX_ERR_NOMEM, "out of memory");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/run.json", r->dir);
-    size_t n = strlen(text);
-    text[n] = '\n';
-    ModxStatus st = io_write_atomic(path, text, n + 1);
-    free(text);
+    int n_names = 0;
+    phase_names[n_names++] = r->phase0_name;
+    for (int k = 0; k < r->N; k++) phase_names[n_names++] = r->stream.phases[k].name;
+    for (int t = 0; t < e->n_tests; t++)
+        ts[t] = (RunTestSet){.name = (char *)e->tests[t].name, .role = (RunSetRole)e->tests[t].role,
+                             .first_phase = r->first_phase[t], .images = (long)r->tests[t].n};
+    for (int i = 0; i < e->n_strategies; i++) strategies[i] = e->strategies[i].name;
+    RunInfo info = {.name = (char *)e->name, .seed = (double)e->hp.seed, .strategies = (char **)strategies,
+                    .nstrategies = e->n_strategies, .phases = r->N, .phase_names = (char **)phase_names,
+                    .nphase_names = n_names, .test_sets = ts, .ntest_sets = e->n_tests,
+                    .probe_test_set = (char *)e->probe_test, .probe_pairs = (int)r->probe_pairs,
+                    .status = done ? "done" : "running", .completed = r->completed, .phase0_done = r->phase0_done,
+                    .metrics_bytes = (double)r->metrics_bytes};
+    ModxStatus st = run_info_save(&info, r->dir);
+    free(ts), free(phase_names);
     return st;
 }
 
+/* A resumed run's state from its run.json (none yet: nothing completed). */
 static ModxStatus read_run_json(Run *r) {
     char path[4096];
     snprintf(path, sizeof path, "%s/run.json", r->dir);
     if (!io_file_exists(path)) return MODX_OK;
-    uint8_t *buf;
-    size_t n;
-    MODX_TRY(io_read_file(path, &buf, &n));
-    cJSON *o = cJSON_ParseWithLength((const char *)buf, n);
-    free(buf);
-    if (!o) return modx_fail(MODX_ERR_FORMAT, "%s: malformed JSON", path);
-    const cJSON *mb = cJSON_GetObjectItemCaseSensitive(o, "metrics_bytes");
-    if (cJSON_IsNumber(mb) && mb->valuedouble >= 0) r->metrics_bytes = (uint64_t)mb->valuedouble;
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "completed");
-    if (c && !cJSON_IsObject(c)) {
-        cJSON_Delete(o);
-        return modx_fail(MODX_ERR_FORMAT, "%s: \"completed\" must be an object of phase numbers", path);
+    RunInfo info;
+    MODX_TRY(run_info_load(&info, r->dir));
+    ModxStatus st = MODX_OK;
+    if (info.phases != r->N)
+        st = modx_fail(MODX_ERR_FORMAT, "%s: %d phases, but the run's experiment has %d", path, info.phases, r->N);
+    for (int s = 0; st == MODX_OK && s < info.nstrategies; s++) {
+        int i = experiment_find_strategy(r->e, info.strategies[s]);
+        if (i >= 0) r->completed[i] = info.completed[s] >= 1 ? info.completed[s] : -1;
     }
-    for (const cJSON *it = c ? c->child : NULL; it; it = it->next) {
-        if (!cJSON_IsNumber(it) || !it->string) continue;
-        int k = experiment_find_strategy(r->e, it->string);
-        if (!strcmp(it->string, "phase0")) {
-            r->phase0_done = 1;
-        } else if (k >= 0) {
-            if (!(it->valuedouble >= 0 && it->valuedouble <= r->N)) {
-                cJSON_Delete(o);
-                return modx_fail(MODX_ERR_FORMAT, "%s: \"completed\".\"%s\" is %g, expected a phase in [0, %d]", path,
-                                 it->string, it->valuedouble, r->N);
-            }
-            r->completed[k] = (int)it->valuedouble;
-        }
-    }
-    cJSON_Delete(o);
-    return MODX_OK;
+    r->phase0_done = info.phase0_done;
+    if (info.metrics_bytes >= 0) r->metrics_bytes = (uint64_t)info.metrics_bytes;
+    run_info_free(&info);
+    return st;
 }
 
 /* ---- evaluation ---- */
@@ -377,7 +350,7 @@ static ModxStatus write_probe(const Run *r, const ClipModel *m, const char *labe
     ModxStatus st = probe_encode(&f, m, c, ts->name, &ps, e->hp.eval_batch);
     if (st == MODX_OK) {
         char path[4096], ph[16];
-        path_of(path, sizeof path, r, label, phase, "probe.safetensors");
+        path_of(path, sizeof path, r, label, phase, RUN_PROBE_FILE);
         snprintf(ph, sizeof ph, "%d", phase);
         const char *const meta[3][2] = {{"modx.probe.test_set", ts->name}, {"modx.strategy", label}, {"modx.phase", ph}};
         st = probe_features_save(&f, path, meta, 3);
@@ -451,10 +424,10 @@ static ModxStatus load_model(ClipModel **m, const char *path) {
 static ModxStatus run_phase0(Run *r) {
     const Experiment *e = r->e;
     char dir[4096], out[4096], resume[4096];
-    snprintf(dir, sizeof dir, "%s/phase0", r->dir);
+    path_of(dir, sizeof dir, r, RUN_PHASE0, 0, "");
     MODX_TRY(io_mkdir_p(dir));
-    path_of(out, sizeof out, r, "phase0", 0, "model.safetensors");
-    path_of(resume, sizeof resume, r, "phase0", 0, "resume.safetensors");
+    path_of(out, sizeof out, r, RUN_PHASE0, 0, RUN_MODEL_FILE);
+    path_of(resume, sizeof resume, r, RUN_PHASE0, 0, "resume.safetensors");
     ClipModel *m = NULL;
     ModxStatus st = resume_prepare(r, resume);
     if (st != MODX_OK) {
@@ -472,12 +445,12 @@ static ModxStatus run_phase0(Run *r) {
         st = clip_model_new(&m, &r->cfg);
         if (st == MODX_OK) clip_model_init(m, e->hp.seed);
         if (st == MODX_OK && !e->has_phase0) {
-            CheckpointMeta meta[] = {{"modx.strategy", "phase0"}, {"modx.phase", "0"}};
+            CheckpointMeta meta[] = {{"modx.strategy", RUN_PHASE0}, {"modx.phase", "0"}};
             st = checkpoint_save(out, m, m->params, meta, 2);
         } else if (st == MODX_OK) {
             StepLossTerm con = {0};
             TrainSpec sp = base_spec(r, con, e->hp.phase0_epochs, e->hp.joint_weight_decay, phase_seed(r, 0));
-            TrainPhase ph = {.label = "phase0", .phase = 0, .model = m, .cache = r->caches[e->phase0.dataset],
+            TrainPhase ph = {.label = RUN_PHASE0, .phase = 0, .model = m, .cache = r->caches[e->phase0.dataset],
                              .images = r->phase0.images, .n_images = r->phase0.n, .resume_path = resume,
                              .out_path = out, .log = &r->log, .progress = &r->progress};
             TrainResult res;
@@ -486,7 +459,7 @@ static ModxStatus run_phase0(Run *r) {
                 st = modx_fail(MODX_ERR_IO, "interrupted during phase 0; resume with --resume %s", r->dir);
         }
     }
-    if (st == MODX_OK) st = finish_phase(r, m, "phase0", 0);
+    if (st == MODX_OK) st = finish_phase(r, m, RUN_PHASE0, 0);
     if (st == MODX_OK) {
         r->phase0_done = 1;
         st = write_run_json(r, 0);
@@ -550,13 +523,12 @@ static ModxStatus run_strategy_phase(Run *r, int i, int k) {
     const StrategyInst *si = &e->strategies[i];
     int once = (si->desc->flags & STRATEGY_ONCE) != 0;
     char prev[4096], prev_dir[4096], out[4096], resume[4096], dir[4096];
-    if (k == 1 || once) path_of(prev, sizeof prev, r, "phase0", 0, "model.safetensors");
-    else path_of(prev, sizeof prev, r, si->name, k - 1, "model.safetensors");
+    if (k == 1 || once) path_of(prev, sizeof prev, r, RUN_PHASE0, 0, RUN_MODEL_FILE);
+    else path_of(prev, sizeof prev, r, si->name, k - 1, RUN_MODEL_FILE);
     path_of(prev_dir, sizeof prev_dir, r, si->name, k - 1, "");
-    path_of(out, sizeof out, r, si->name, k, "model.safetensors");
+    path_of(out, sizeof out, r, si->name, k, RUN_MODEL_FILE);
     path_of(dir, sizeof dir, r, si->name, k, "");
     path_of(resume, sizeof resume, r, si->name, -1, "resume.safetensors");
-    prev_dir[strlen(prev_dir) - 1] = dir[strlen(dir) - 1] = 0; /* no trailing '/' */
     MODX_TRY(io_mkdir_p(dir));
     ClipModel *m = NULL, *old = NULL;
     ImageList data = {0};

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analysis/rundir.h"
 #include "io/file.h"
 
 static ModxStatus add_eval(RunLog *log, const char *strategy, int phase, const char *test, const RetrievalMetrics *m) {
@@ -188,7 +189,7 @@ static void bprintf(Buf *b, const char *fmt, ...) {
 static double r1(const RetrievalMetrics *m) { return 0.5 * (m->i2t_r1 + m->t2i_r1); }
 
 /* The phase whose results a strategy reports last: N, or 0 for "phase0". */
-static int final_phase(const char *strategy, int n_phases) { return strcmp(strategy, "phase0") ? n_phases : 0; }
+static int final_phase(const char *strategy, int n_phases) { return strcmp(strategy, RUN_PHASE0) ? n_phases : 0; }
 
 static void final_table(Buf *b, const RunLog *log, const char *const *strategies, int ns, const char *const *tests,
                         int nt, int n_phases) {
@@ -198,7 +199,7 @@ static void final_table(Buf *b, const RunLog *log, const char *const *strategies
     for (int t = 0; t <= nt; t++) bprintf(b, "---:|");
     bprintf(b, "\n");
     for (int s = -1; s < ns; s++) {
-        const char *name = s < 0 ? "phase0" : strategies[s];
+        const char *name = s < 0 ? RUN_PHASE0 : strategies[s];
         int ph = final_phase(name, n_phases);
         bprintf(b, "| %s%s |", name, s < 0 ? " (start)" : "");
         double sum = 0;
@@ -237,7 +238,7 @@ ModxStatus runlog_write_results(const RunLog *log, const char *run_dir, const ch
                  "| strategy | phase | test set | role | i2t R@1 | i2t R@5 | i2t R@10 | t2i R@1 | t2i R@5 | t2i R@10 | rsum |\n"
                  "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int s = -1; s < ns; s++) {
-        const char *name = s < 0 ? "phase0" : strategies[s];
+        const char *name = s < 0 ? RUN_PHASE0 : strategies[s];
         for (int ph = 0; ph <= n_phases; ph++)
             for (int t = 0; t < nt; t++) {
                 const EvalRecord *r = runlog_find_eval(log, name, ph, tests[t]);
