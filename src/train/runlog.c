@@ -30,48 +30,58 @@ static double num(const cJSON *o, const char *k) {
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-/* Reads the evaluations of an existing metrics.jsonl up to `limit` bytes. */
-static ModxStatus read_evals(RunLog *log, uint64_t limit) {
-    log->n_evals = 0;
-    if (!io_file_exists(log->path)) return MODX_OK;
+ModxStatus runlog_each_line(const char *path, uint64_t limit, RunLogLineFn fn, void *ctx) {
     uint8_t *buf;
     size_t n;
-    MODX_TRY(io_read_file(log->path, &buf, &n));
+    MODX_TRY(io_read_file(path, &buf, &n));
     if (n > limit) n = (size_t)limit;
     ModxStatus st = MODX_OK;
-    size_t line = 0;
+    long line = 0;
     for (size_t a = 0; a < n && st == MODX_OK;) {
-        size_t b = a;
+        size_t b = a, k = a;
         while (b < n && buf[b] != '\n') b++;
         line++;
-        if (b == n) break; /* an unfinished last line (a killed run) is dropped */
-        cJSON *o = cJSON_ParseWithLength((const char *)buf + a, b - a);
-        if (!o) {
-            st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: expected a JSON object per line", log->path, line);
-            break;
+        while (k < b && (buf[k] == ' ' || buf[k] == '\t' || buf[k] == '\r')) k++;
+        if (b == n) break; /* an unfinished last line (a killed or running run) is left out */
+        if (k < b) {
+            cJSON *o = cJSON_ParseWithLength((const char *)buf + a, b - a);
+            const cJSON *type = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, "type") : NULL;
+            if (!cJSON_IsObject(o))
+                st = modx_fail(MODX_ERR_FORMAT, "%s:%ld: expected a JSON object per line", path, line);
+            else if (!cJSON_IsString(type))
+                st = modx_fail(MODX_ERR_FORMAT, "%s:%ld: missing \"type\" (\"step\" or \"eval\")", path, line);
+            else
+                st = fn(ctx, o, type->valuestring, path, line);
+            cJSON_Delete(o);
         }
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
-        if (cJSON_IsString(type) && !strcmp(type->valuestring, "eval")) {
-            const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "strategy");
-            const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "test_set");
-            if (!cJSON_IsString(s) || !cJSON_IsString(t)) {
-                st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: eval line without strategy/test_set", log->path, line);
-            } else {
-                RetrievalMetrics m = {0};
-                m.i2t_r1 = num(o, "i2t_R@1"), m.i2t_r5 = num(o, "i2t_R@5"), m.i2t_r10 = num(o, "i2t_R@10");
-                m.t2i_r1 = num(o, "t2i_R@1"), m.t2i_r5 = num(o, "t2i_R@5"), m.t2i_r10 = num(o, "t2i_R@10");
-                m.rsum = num(o, "rsum");
-                m.i2t_median_rank = num(o, "i2t_medr"), m.i2t_mean_rank = num(o, "i2t_meanr");
-                m.t2i_median_rank = num(o, "t2i_medr"), m.t2i_mean_rank = num(o, "t2i_meanr");
-                m.n_images = (int)num(o, "images"), m.n_captions = (int)num(o, "captions");
-                st = add_eval(log, s->valuestring, (int)num(o, "phase"), t->valuestring, &m);
-            }
-        }
-        cJSON_Delete(o);
         a = b + 1;
     }
     free(buf);
     return st;
+}
+
+static ModxStatus eval_of_line(void *ctx, const cJSON *o, const char *type, const char *path, long line) {
+    RunLog *log = ctx;
+    if (strcmp(type, "eval")) return MODX_OK;
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "strategy");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "test_set");
+    if (!cJSON_IsString(s) || !cJSON_IsString(t))
+        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: eval line without strategy/test_set", path, line);
+    RetrievalMetrics m = {0};
+    m.i2t_r1 = num(o, "i2t_R@1"), m.i2t_r5 = num(o, "i2t_R@5"), m.i2t_r10 = num(o, "i2t_R@10");
+    m.t2i_r1 = num(o, "t2i_R@1"), m.t2i_r5 = num(o, "t2i_R@5"), m.t2i_r10 = num(o, "t2i_R@10");
+    m.rsum = num(o, "rsum");
+    m.i2t_median_rank = num(o, "i2t_medr"), m.i2t_mean_rank = num(o, "i2t_meanr");
+    m.t2i_median_rank = num(o, "t2i_medr"), m.t2i_mean_rank = num(o, "t2i_meanr");
+    m.n_images = (int)num(o, "images"), m.n_captions = (int)num(o, "captions");
+    return add_eval(log, s->valuestring, (int)num(o, "phase"), t->valuestring, &m);
+}
+
+/* Reads the evaluations of an existing metrics.jsonl up to `limit` bytes. */
+static ModxStatus read_evals(RunLog *log, uint64_t limit) {
+    log->n_evals = 0;
+    if (!io_file_exists(log->path)) return MODX_OK;
+    return runlog_each_line(log->path, limit, eval_of_line, log);
 }
 
 ModxStatus runlog_open(RunLog *log, const char *run_dir) {

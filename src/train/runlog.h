@@ -48,6 +48,16 @@ typedef struct {
 ModxStatus runlog_step(RunLog *log, const StepRecord *r);
 ModxStatus runlog_eval(RunLog *log, const char *strategy, int phase, const char *test_set, const RetrievalMetrics *m);
 
+/* Reads metrics.jsonl at `path` (its first `limit` bytes) and calls fn for
+ * each complete line with the parsed object and its "type" ("step", "eval"):
+ * the one reader of the format (the run log, the report). Blank lines are
+ * skipped; an unfinished last line (a killed or still running run) is left
+ * out; a line that is not an object with a string "type" is an error naming
+ * path:line; the first error fn returns stops the reading. */
+struct cJSON;
+typedef ModxStatus (*RunLogLineFn)(void *ctx, const struct cJSON *o, const char *type, const char *path, long line);
+ModxStatus runlog_each_line(const char *path, uint64_t limit, RunLogLineFn fn, void *ctx);
+
 /* The latest evaluation of (strategy, phase, test set), NULL when none. */
 const EvalRecord *runlog_find_eval(const RunLog *log, const char *strategy, int phase, const char *test_set);
 
