@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "data/cache.h"
 #include "data/dataset.h"
+#include "data/formats.h"
 #include "data/phases.h"
 
 /* The options every dataset-reading subcommand shares. */
@@ -20,21 +21,27 @@
         {"--domain", 1, NULL}, {"--skip-bad", 0, NULL}
 #define N_READ_OPTS 6
 
-const char DATA_READ_HELP[] =
-    "  --format F      manifest | karpathy | coco\n"
-    "  --input FILE    manifest .jsonl, dataset_coco.json / dataset_flickr30k.json, or captions_*.json\n"
-    "  --images DIR    image root (karpathy: DIR/filepath/filename or DIR/filename; coco: DIR/file_name);\n"
-    "                  manifests resolve paths against their own folder\n"
-    "  --split S       keep these splits, e.g. train+restval (default: all)\n"
-    "  --domain NAME   domain of items that name none (default: manifest 'default', karpathy the file's\n"
-    "                  \"dataset\", coco 'coco')\n"
-    "  --skip-bad      leave bad items out and list them, instead of failing on the first\n";
+/* The help of the options above, with one line per known format. */
+void data_print_read_help(FILE *f);
+void data_print_read_help(FILE *f) {
+    fprintf(f, "  --format F      the dataset's format, one of:\n");
+    for (size_t k = 0; k < DATASET_N_FORMATS; k++)
+        fprintf(f, "                    %-9s %s\n", DATASET_FORMATS[k].name, DATASET_FORMATS[k].summary);
+    fputs("  --input FILE    the manifest .jsonl, dataset_coco.json / dataset_flickr30k.json, or captions_*.json\n"
+          "  --images DIR    image root (karpathy: DIR/filepath/filename or DIR/filename; coco: DIR/file_name);\n"
+          "                  manifests resolve paths against their own folder\n"
+          "  --split S       keep these splits, e.g. train+restval (default: all)\n"
+          "  --domain NAME   domain of items that name none (default: manifest 'default', karpathy the file's\n"
+          "                  \"dataset\", coco 'coco')\n"
+          "  --skip-bad      leave bad items out and list them, instead of failing on the first\n",
+          f);
+}
 
 /* Reads the dataset named by opts[0..N_READ_OPTS). Returns an exit status (0 = ok).
  * Shared with the prepare subcommand. */
 int data_read_dataset(const char *cmd, const CliOpt *o, Dataset *ds);
 int data_read_dataset(const char *cmd, const CliOpt *o, Dataset *ds) {
-    const char *format = o[0].value, *input = o[1].value, *images = o[2].value;
+    const char *format = o[0].value, *input = o[1].value;
     DatasetOptions opt = {.skip_bad = o[5].value != NULL, .domain = o[4].value};
     dataset_init(ds);
     if (!format || !input) {
@@ -42,23 +49,13 @@ int data_read_dataset(const char *cmd, const CliOpt *o, Dataset *ds) {
         return 2;
     }
     if (o[3].value && dataset_parse_splits(o[3].value, &opt.splits) != MODX_OK) return cli_report_error(cmd);
-    ModxStatus st;
-    if (!strcmp(format, "manifest")) {
-        st = dataset_read_manifest(ds, input, &opt);
-    } else if (!strcmp(format, "karpathy") || !strcmp(format, "coco")) {
-        if (!images) {
-            fprintf(stderr, "modx %s: --format %s needs --images DIR (the image root)\n", cmd, format);
-            return 2;
-        }
-        st = !strcmp(format, "coco") ? dataset_read_coco(ds, input, images, &opt)
-                                     : dataset_read_karpathy(ds, input, images, &opt);
-    } else {
-        fprintf(stderr, "modx %s: --format expects manifest, karpathy or coco, got '%s'\n", cmd, format);
-        return 2;
-    }
+    const char *inputs[1] = {input};
+    DatasetSource src = {.inputs = inputs, .n_inputs = 1, .images = o[2].value};
+    ModxStatus st = dataset_read_source(ds, format, &src, &opt);
     if (st != MODX_OK) {
         dataset_free(ds);
-        return cli_report_error(cmd);
+        fprintf(stderr, "modx %s: %s\n", cmd, modx_last_error());
+        return st == MODX_ERR_INVALID ? 2 : 1;
     }
     return 0;
 }
@@ -88,7 +85,8 @@ static int data_check(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         printf("usage: modx data check --format F --input FILE [--images DIR] [--split S] [--domain NAME] [--skip-bad]\n"
                "Reads a dataset's annotations (no images are opened) and prints its counts;\n"
-               "with --skip-bad, lists every item that was left out and why.\n%s", DATA_READ_HELP);
+               "with --skip-bad, lists every item that was left out and why.\n");
+        data_print_read_help(stdout);
         return 0;
     }
     CliOpt o[] = {READ_OPTS};

@@ -11,7 +11,7 @@
 #include "data/prepare.h"
 
 int data_read_dataset(const char *cmd, const CliOpt *o, Dataset *ds); /* cmd_data.c */
-extern const char DATA_READ_HELP[];
+void data_print_read_help(FILE *f);          /* cmd_data.c */
 
 static int make_dir(const char *cmd, const char *dir) {
     if (mkdir(dir, 0755) != 0) {
@@ -51,10 +51,10 @@ int data_prepare_cmd(int argc, char **argv) {
         printf("usage: modx data prepare --format F --input FILE [--images DIR] [--split S] [--domain NAME]\n"
                "                         --vocab FILE --size S [--context T] [--skip-bad] --out DIR\n"
                "Decodes every image once (resize shorter side to S, bicubic, centre crop), tokenizes every\n"
-               "caption (context T, default 77) and writes DIR/dataset.cache (see src/data/cache.h).\n%s"
-               "  --vocab FILE    BPE merges file; its CRC-32 is stored so a mismatched tokenizer is detected\n"
-               "  --size S        image size in pixels\n",
-               DATA_READ_HELP);
+               "caption (context T, default 77) and writes DIR/dataset.cache (see src/data/cache.h).\n");
+        data_print_read_help(stdout);
+        printf("  --vocab FILE    BPE merges file; its CRC-32 is stored so a mismatched tokenizer is detected\n"
+               "  --size S        image size in pixels\n");
         return 0;
     }
     CliOpt o[] = {{"--format", 1, NULL}, {"--input", 1, NULL}, {"--images", 1, NULL}, {"--split", 1, NULL},

@@ -68,6 +68,20 @@ typedef struct {
     const char *domain;    /* domain name for items that name none (NULL = format default) */
 } DatasetOptions;
 
+/* Where a dataset comes from, for the format registry (data/formats.h). Each
+ * format reads the fields it knows and ignores the others. */
+typedef struct {
+    const char *const *inputs; /* (n_inputs) annotation files, shard patterns or CSV files */
+    size_t n_inputs;
+    const char *images;        /* image root (NULL: the format's default) */
+    /* csv: column names (NULL: filepath, title, none, none) and the field separator (0: tab) */
+    const char *csv_img_key, *csv_caption_key, *csv_domain_key, *csv_split_key;
+    char csv_separator;
+    /* wds: where a sample's domain comes from: NULL (DatasetOptions.domain), "shard"
+     * (the shard's file name without .tar) or "json:FIELD" (a field of the sample's .json) */
+    const char *wds_domain;
+} DatasetSource;
+
 void dataset_init(Dataset *ds);
 void dataset_free(Dataset *ds);
 
