@@ -10,47 +10,61 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/data_read.h"
 #include "data/cache.h"
 #include "data/dataset.h"
 #include "data/formats.h"
 #include "data/phases.h"
 
-/* The options every dataset-reading subcommand shares. */
-#define READ_OPTS                                                                                     \
-    {"--format", 1, NULL}, {"--input", 1, NULL}, {"--images", 1, NULL}, {"--split", 1, NULL},        \
-        {"--domain", 1, NULL}, {"--skip-bad", 0, NULL}
-#define N_READ_OPTS 6
-
-/* The help of the options above, with one line per known format. */
-void data_print_read_help(FILE *f);
 void data_print_read_help(FILE *f) {
     fprintf(f, "  --format F      the dataset's format, one of:\n");
     for (size_t k = 0; k < DATASET_N_FORMATS; k++)
         fprintf(f, "                    %-9s %s\n", DATASET_FORMATS[k].name, DATASET_FORMATS[k].summary);
-    fputs("  --input FILE    the manifest .jsonl, dataset_coco.json / dataset_flickr30k.json, or captions_*.json\n"
-          "  --images DIR    image root (karpathy: DIR/filepath/filename or DIR/filename; coco: DIR/file_name);\n"
-          "                  manifests resolve paths against their own folder\n"
+    fputs("  --input FILE    the manifest .jsonl, dataset_coco.json / dataset_flickr30k.json, captions_*.json, the\n"
+          "                  CSV file, or wds shard patterns ('train-{0000..0127}.tar', '{a,b}.tar'; several\n"
+          "                  --input, or patterns joined by '::', are read in order)\n"
+          "  --images DIR    image root (karpathy: DIR/filepath/filename or DIR/filename; coco: DIR/file_name;\n"
+          "                  csv: paths relative to DIR, default the CSV's folder); manifests resolve paths\n"
+          "                  against their own folder\n"
           "  --split S       keep these splits, e.g. train+restval (default: all)\n"
-          "  --domain NAME   domain of items that name none (default: manifest 'default', karpathy the file's\n"
-          "                  \"dataset\", coco 'coco')\n"
-          "  --skip-bad      leave bad items out and list them, instead of failing on the first\n",
+          "  --domain NAME   domain of items that name none (default: manifest, wds, csv 'default', karpathy the\n"
+          "                  file's \"dataset\", coco 'coco')\n"
+          "  --skip-bad      leave bad items out and list them, instead of failing on the first\n"
+          "  --csv-img-key K, --csv-caption-key K   csv: the image path and caption columns (filepath, title)\n"
+          "  --csv-separator C                      csv: the field separator: tab (default), ',', ';', ...\n"
+          "  --csv-domain-key K, --csv-split-key K  csv: optional domain and split columns\n"
+          "  --wds-domain D  wds: a sample's domain: 'shard' (the shard's name) or 'json:FIELD' (default: the\n"
+          "                  .json's \"domain\" when present, else --domain)\n",
           f);
 }
 
-/* Reads the dataset named by opts[0..N_READ_OPTS). Returns an exit status (0 = ok).
- * Shared with the prepare subcommand. */
-int data_read_dataset(const char *cmd, const CliOpt *o, Dataset *ds);
-int data_read_dataset(const char *cmd, const CliOpt *o, Dataset *ds) {
-    const char *format = o[0].value, *input = o[1].value;
+/* --csv-separator: one character, or "tab" / "\\t". */
+static int parse_separator(const char *cmd, const char *text, char *sep) {
+    if (!strcmp(text, "tab") || !strcmp(text, "\\t") || !strcmp(text, "\t")) *sep = '\t';
+    else if (strlen(text) == 1 && text[0] != '"' && text[0] != '\n' && text[0] != '\r') *sep = text[0];
+    else return fprintf(stderr, "modx %s: --csv-separator: expected one character or 'tab', found '%s'\n", cmd, text), 2;
+    return 0;
+}
+
+int data_read_dataset(const char *cmd, const CliOpt *o, int argc, char **argv, Dataset *ds) {
+    const char *format = o[0].value;
     DatasetOptions opt = {.skip_bad = o[5].value != NULL, .domain = o[4].value};
     dataset_init(ds);
-    if (!format || !input) {
+    if (!format || !o[1].value) {
         fprintf(stderr, "modx %s: --format and --input are required (see modx %s --help)\n", cmd, cmd);
         return 2;
     }
     if (o[3].value && dataset_parse_splits(o[3].value, &opt.splits) != MODX_OK) return cli_report_error(cmd);
-    const char *inputs[1] = {input};
-    DatasetSource src = {.inputs = inputs, .n_inputs = 1, .images = o[2].value};
+    const char *inputs[256];
+    size_t n_inputs = 0;
+    for (int i = 1; i < argc && n_inputs < 256; i++) {
+        if (!strcmp(argv[i], "--input") && i + 1 < argc) inputs[n_inputs++] = argv[++i];
+        else if (!strncmp(argv[i], "--input=", 8)) inputs[n_inputs++] = argv[i] + 8;
+    }
+    DatasetSource src = {.inputs = inputs, .n_inputs = n_inputs, .images = o[2].value, .csv_img_key = o[6].value,
+                         .csv_caption_key = o[7].value, .csv_domain_key = o[9].value, .csv_split_key = o[10].value,
+                         .wds_domain = o[11].value};
+    if (o[8].value && parse_separator(cmd, o[8].value, &src.csv_separator)) return 2;
     ModxStatus st = dataset_read_source(ds, format, &src, &opt);
     if (st != MODX_OK) {
         dataset_free(ds);
@@ -84,6 +98,7 @@ static int data_check(int argc, char **argv) {
     const char *cmd = "data check";
     if (cli_wants_help(argc, argv)) {
         printf("usage: modx data check --format F --input FILE [--images DIR] [--split S] [--domain NAME] [--skip-bad]\n"
+               "                       [--csv-* / --wds-domain options]\n"
                "Reads a dataset's annotations (no images are opened) and prints its counts;\n"
                "with --skip-bad, lists every item that was left out and why.\n");
         data_print_read_help(stdout);
@@ -94,7 +109,7 @@ static int data_check(int argc, char **argv) {
     int npos;
     if (cli_parse(argc, argv, o, N_READ_OPTS, pos, 0, &npos)) return 2;
     Dataset ds;
-    int rc = data_read_dataset(cmd, o, &ds);
+    int rc = data_read_dataset(cmd, o, argc, argv, &ds);
     if (rc) return rc;
     print_dataset(&ds);
     print_skips(stdout, ds.skipped, ds.n_skipped);

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "data/csv.h"
+#include "data/wds.h"
+
 static ModxStatus read_manifest(Dataset *ds, const DatasetSource *src, const DatasetOptions *opt) {
     return dataset_read_manifest(ds, src->inputs[0], opt);
 }
@@ -19,6 +22,8 @@ const DatasetFormat DATASET_FORMATS[] = {
     {"manifest", read_manifest, "JSON Lines, one image per line (paths relative to the manifest's folder)", 0, 0},
     {"karpathy", read_karpathy, "dataset_coco.json / dataset_flickr30k.json (Karpathy splits); needs the image root", 1, 0},
     {"coco", read_coco, "COCO captions_*.json; needs the image root", 1, 0},
+    {"wds", dataset_read_wds, "webdataset tar shards, e.g. 'shards/train-{0000..0127}.tar' (see --wds-domain)", 0, 1},
+    {"csv", dataset_read_csv, "CSV/TSV with a header (OpenCLIP: --csv-img-key, --csv-caption-key, --csv-separator)", 0, 0},
 };
 const size_t DATASET_N_FORMATS = sizeof DATASET_FORMATS / sizeof *DATASET_FORMATS;
 
