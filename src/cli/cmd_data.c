@@ -32,7 +32,8 @@ void data_print_read_help(FILE *f) {
           "  --skip-bad      leave bad items out and list them, instead of failing on the first\n"
           "  --csv-img-key K, --csv-caption-key K   csv: the image path and caption columns (filepath, title)\n"
           "  --csv-separator C                      csv: the field separator: tab (default), ',', ';', ...\n"
-          "  --csv-domain-key K, --csv-split-key K  csv: optional domain and split columns\n"
+          "  --csv-domain-key K, --csv-split-key K  csv: domain and split columns (default: 'domain' and 'split'\n"
+          "                                         when the header has them)\n"
           "  --wds-domain D  wds: a sample's domain: 'shard' (the shard's name) or 'json:FIELD' (default: the\n"
           "                  .json's \"domain\" when present, else --domain)\n",
           f);

@@ -76,7 +76,9 @@ int data_prepare_cmd(int argc, char **argv) {
                "caption (context T, default 77) and writes DIR/dataset.cache (see src/data/cache.h).\n");
         data_print_read_help(stdout);
         printf("  --vocab FILE    BPE merges file; its CRC-32 is stored so a mismatched tokenizer is detected\n"
-               "  --size S        image size in pixels\n");
+               "  --size S        image size in pixels\n"
+               "  --context T     caption context length in tokens (default 77)\n"
+               "  --out DIR       output folder (DIR/dataset.cache)\n");
         return 0;
     }
     CliOpt o[] = {READ_OPTS, {"--vocab", 1, NULL}, {"--size", 1, NULL}, {"--context", 1, NULL}, {"--out", 1, NULL}};
