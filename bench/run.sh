@@ -2,7 +2,7 @@
 # Prints the benchmark figures: a full training step (forward, backward, AdamW)
 # of modx and of the PyTorch peer (when Debian's python3-torch is installed),
 # side by side, for the tiny and small configs at batch 128 and 2 threads, and a
-# Mod-X step; then the loader and image benchmarks when built.
+# Mod-X step; then the loader, image and webdataset-prepare benchmarks when built.
 #   bench/run.sh BUILD_DIR [STEPS]
 # Environment (each side in its best setting on this machine, see README):
 #   modx:  OMP_NUM_THREADS=2, OpenBLAS (its OpenMP build) sharing those threads,
@@ -45,4 +45,6 @@ done
 for b in "$build"/bench/bench_loader "$build"/bench/bench_image; do
   [ -x "$b" ] && "$b"
 done
+# 10k synthetic images in 10 webdataset shards, prepared at 224 px with all cores
+[ -x "$build/bench/bench_wds" ] && "$build/bench/bench_wds" 10000 10
 exit 0

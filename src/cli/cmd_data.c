@@ -10,55 +10,67 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/data_read.h"
 #include "data/cache.h"
 #include "data/dataset.h"
+#include "data/formats.h"
 #include "data/phases.h"
 
-/* The options every dataset-reading subcommand shares. */
-#define READ_OPTS                                                                                     \
-    {"--format", 1, NULL}, {"--input", 1, NULL}, {"--images", 1, NULL}, {"--split", 1, NULL},        \
-        {"--domain", 1, NULL}, {"--skip-bad", 0, NULL}
-#define N_READ_OPTS 6
+void data_print_read_help(FILE *f) {
+    fprintf(f, "  --format F      the dataset's format, one of:\n");
+    for (size_t k = 0; k < DATASET_N_FORMATS; k++)
+        fprintf(f, "                    %-9s %s\n", DATASET_FORMATS[k].name, DATASET_FORMATS[k].summary);
+    fputs("  --input FILE    the manifest .jsonl, dataset_coco.json / dataset_flickr30k.json, captions_*.json, the\n"
+          "                  CSV file, or wds shard patterns ('train-{0000..0127}.tar', '{a,b}.tar'; several\n"
+          "                  --input, or patterns joined by '::', are read in order)\n"
+          "  --images DIR    image root (karpathy: DIR/filepath/filename or DIR/filename; coco: DIR/file_name;\n"
+          "                  csv: paths relative to DIR, default the CSV's folder); manifests resolve paths\n"
+          "                  against their own folder\n"
+          "  --split S       keep these splits, e.g. train+restval (default: all)\n"
+          "  --domain NAME   domain of items that name none (default: manifest, wds, csv 'default', karpathy the\n"
+          "                  file's \"dataset\", coco 'coco')\n"
+          "  --skip-bad      leave bad items out and list them, instead of failing on the first\n"
+          "  --csv-img-key K, --csv-caption-key K   csv: the image path and caption columns (filepath, title)\n"
+          "  --csv-separator C                      csv: the field separator: tab (default), ',', ';', ...\n"
+          "  --csv-domain-key K, --csv-split-key K  csv: domain and split columns (default: 'domain' and 'split'\n"
+          "                                         when the header has them)\n"
+          "  --wds-domain D  wds: a sample's domain: 'shard' (the shard's name) or 'json:FIELD' (default: the\n"
+          "                  .json's \"domain\" when present, else --domain)\n",
+          f);
+}
 
-const char DATA_READ_HELP[] =
-    "  --format F      manifest | karpathy | coco\n"
-    "  --input FILE    manifest .jsonl, dataset_coco.json / dataset_flickr30k.json, or captions_*.json\n"
-    "  --images DIR    image root (karpathy: DIR/filepath/filename or DIR/filename; coco: DIR/file_name);\n"
-    "                  manifests resolve paths against their own folder\n"
-    "  --split S       keep these splits, e.g. train+restval (default: all)\n"
-    "  --domain NAME   domain of items that name none (default: manifest 'default', karpathy the file's\n"
-    "                  \"dataset\", coco 'coco')\n"
-    "  --skip-bad      leave bad items out and list them, instead of failing on the first\n";
+/* --csv-separator: one character, or "tab" / "\\t". */
+static int parse_separator(const char *cmd, const char *text, char *sep) {
+    if (!strcmp(text, "tab") || !strcmp(text, "\\t") || !strcmp(text, "\t")) *sep = '\t';
+    else if (strlen(text) == 1 && text[0] != '"' && text[0] != '\n' && text[0] != '\r') *sep = text[0];
+    else return fprintf(stderr, "modx %s: --csv-separator: expected one character or 'tab', found '%s'\n", cmd, text), 2;
+    return 0;
+}
 
-/* Reads the dataset named by opts[0..N_READ_OPTS). Returns an exit status (0 = ok).
- * Shared with the prepare subcommand. */
-int data_read_dataset(const char *cmd, const CliOpt *o, Dataset *ds);
-int data_read_dataset(const char *cmd, const CliOpt *o, Dataset *ds) {
-    const char *format = o[0].value, *input = o[1].value, *images = o[2].value;
+int data_read_dataset(const char *cmd, const CliOpt *o, int argc, char **argv, Dataset *ds) {
+    const char *format = o[0].value;
     DatasetOptions opt = {.skip_bad = o[5].value != NULL, .domain = o[4].value};
     dataset_init(ds);
-    if (!format || !input) {
+    if (!format || !o[1].value) {
         fprintf(stderr, "modx %s: --format and --input are required (see modx %s --help)\n", cmd, cmd);
         return 2;
     }
     if (o[3].value && dataset_parse_splits(o[3].value, &opt.splits) != MODX_OK) return cli_report_error(cmd);
-    ModxStatus st;
-    if (!strcmp(format, "manifest")) {
-        st = dataset_read_manifest(ds, input, &opt);
-    } else if (!strcmp(format, "karpathy") || !strcmp(format, "coco")) {
-        if (!images) {
-            fprintf(stderr, "modx %s: --format %s needs --images DIR (the image root)\n", cmd, format);
-            return 2;
-        }
-        st = !strcmp(format, "coco") ? dataset_read_coco(ds, input, images, &opt)
-                                     : dataset_read_karpathy(ds, input, images, &opt);
-    } else {
-        fprintf(stderr, "modx %s: --format expects manifest, karpathy or coco, got '%s'\n", cmd, format);
-        return 2;
+    const char *inputs[256];
+    size_t n_inputs = 0;
+    for (int i = 1; i < argc && n_inputs < 256; i++) {
+        if (!strcmp(argv[i], "--input") && i + 1 < argc) inputs[n_inputs++] = argv[++i];
+        else if (!strncmp(argv[i], "--input=", 8)) inputs[n_inputs++] = argv[i] + 8;
     }
+    DatasetSource src = {.inputs = inputs, .n_inputs = n_inputs, .images = o[2].value, .csv_img_key = o[6].value,
+                         .csv_caption_key = o[7].value, .csv_domain_key = o[9].value, .csv_split_key = o[10].value,
+                         .wds_domain = o[11].value};
+    if (o[8].value && parse_separator(cmd, o[8].value, &src.csv_separator)) return 2;
+    ModxStatus st = dataset_read_source(ds, format, &src, &opt);
     if (st != MODX_OK) {
         dataset_free(ds);
-        return cli_report_error(cmd);
+        fprintf(stderr, "modx %s: %s\n", cmd, modx_last_error());
+        return st == MODX_ERR_INVALID ? 2 : 1;
     }
     return 0;
 }
@@ -87,8 +99,10 @@ static int data_check(int argc, char **argv) {
     const char *cmd = "data check";
     if (cli_wants_help(argc, argv)) {
         printf("usage: modx data check --format F --input FILE [--images DIR] [--split S] [--domain NAME] [--skip-bad]\n"
+               "                       [--csv-* / --wds-domain options]\n"
                "Reads a dataset's annotations (no images are opened) and prints its counts;\n"
-               "with --skip-bad, lists every item that was left out and why.\n%s", DATA_READ_HELP);
+               "with --skip-bad, lists every item that was left out and why.\n");
+        data_print_read_help(stdout);
         return 0;
     }
     CliOpt o[] = {READ_OPTS};
@@ -96,7 +110,7 @@ static int data_check(int argc, char **argv) {
     int npos;
     if (cli_parse(argc, argv, o, N_READ_OPTS, pos, 0, &npos)) return 2;
     Dataset ds;
-    int rc = data_read_dataset(cmd, o, &ds);
+    int rc = data_read_dataset(cmd, o, argc, argv, &ds);
     if (rc) return rc;
     print_dataset(&ds);
     print_skips(stdout, ds.skipped, ds.n_skipped);

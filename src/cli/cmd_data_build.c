@@ -6,12 +6,12 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/data_read.h"
 #include "data/dataset.h"
 #include "data/emoji.h"
 #include "data/prepare.h"
+#include "train/progress.h"
 
-int data_read_dataset(const char *cmd, const CliOpt *o, Dataset *ds); /* cmd_data.c */
-extern const char DATA_READ_HELP[];
 
 static int make_dir(const char *cmd, const char *dir) {
     if (mkdir(dir, 0755) != 0) {
@@ -24,12 +24,33 @@ static int make_dir(const char *cmd, const char *dir) {
     return 0;
 }
 
+/* The decoding progress line: rewritten in place on a terminal, a plain line
+ * every 10 s (and at the end) otherwise; stderr, as the training progress. */
+static void prepare_progress(void *ctx, size_t done, size_t total, double seconds) {
+    Progress *p = ctx;
+    double now = progress_now();
+    if (done < total && now - p->last_print < (p->tty ? 0.2 : p->interval)) return;
+    p->last_print = now;
+    double rate = seconds > 0 ? (double)done / seconds : 0;
+    long eta = rate > 0 ? (long)((double)(total - done) / rate + 0.5) : -1;
+    char line[160];
+    snprintf(line, sizeof line, "prepare: decoded %zu/%zu images (%3d%%)  %.0f images/s  ETA %s%ldm%02lds", done, total,
+             total ? (int)(100 * done / total) : 100, rate, eta < 0 ? "?" : "", eta < 0 ? 0 : eta / 60,
+             eta < 0 ? 0 : eta % 60);
+    if (p->tty) fprintf(p->out, "\r%s\033[K%s", line, done == total ? "\n" : "");
+    else fprintf(p->out, "%s\n", line);
+    fflush(p->out);
+}
+
 static int run_prepare(const char *cmd, const Dataset *ds, const char *vocab, long size, long context, int skip_bad,
                        const char *out_dir) {
     if (make_dir(cmd, out_dir)) return 1;
     char path[4096];
     snprintf(path, sizeof path, "%s/dataset.cache", out_dir);
-    PrepareOptions po = {.vocab_path = vocab, .image_size = (int)size, .context = (int)context, .skip_bad = skip_bad};
+    Progress pr;
+    progress_init(&pr, 0);
+    PrepareOptions po = {.vocab_path = vocab, .image_size = (int)size, .context = (int)context, .skip_bad = skip_bad,
+                         .progress = prepare_progress, .progress_ctx = &pr};
     PrepareReport rep;
     if (data_prepare(ds, &po, path, &rep) != MODX_OK) {
         prepare_report_free(&rep);
@@ -49,35 +70,37 @@ int data_prepare_cmd(int argc, char **argv) {
     const char *cmd = "data prepare";
     if (cli_wants_help(argc, argv)) {
         printf("usage: modx data prepare --format F --input FILE [--images DIR] [--split S] [--domain NAME]\n"
-               "                         --vocab FILE --size S [--context T] [--skip-bad] --out DIR\n"
+               "                         [--csv-* / --wds-domain options] --vocab FILE --size S [--context T]\n"
+               "                         [--skip-bad] --out DIR\n"
                "Decodes every image once (resize shorter side to S, bicubic, centre crop), tokenizes every\n"
-               "caption (context T, default 77) and writes DIR/dataset.cache (see src/data/cache.h).\n%s"
-               "  --vocab FILE    BPE merges file; its CRC-32 is stored so a mismatched tokenizer is detected\n"
-               "  --size S        image size in pixels\n",
-               DATA_READ_HELP);
+               "caption (context T, default 77) and writes DIR/dataset.cache (see src/data/cache.h).\n");
+        data_print_read_help(stdout);
+        printf("  --vocab FILE    BPE merges file; its CRC-32 is stored so a mismatched tokenizer is detected\n"
+               "  --size S        image size in pixels\n"
+               "  --context T     caption context length in tokens (default 77)\n"
+               "  --out DIR       output folder (DIR/dataset.cache)\n");
         return 0;
     }
-    CliOpt o[] = {{"--format", 1, NULL}, {"--input", 1, NULL}, {"--images", 1, NULL}, {"--split", 1, NULL},
-                  {"--domain", 1, NULL}, {"--skip-bad", 0, NULL}, {"--vocab", 1, NULL}, {"--size", 1, NULL},
-                  {"--context", 1, NULL}, {"--out", 1, NULL}};
+    CliOpt o[] = {READ_OPTS, {"--vocab", 1, NULL}, {"--size", 1, NULL}, {"--context", 1, NULL}, {"--out", 1, NULL}};
+    enum { O_VOCAB = N_READ_OPTS, O_SIZE, O_CONTEXT, O_OUT, O_COUNT };
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, 10, pos, 0, &npos)) return 2;
+    if (cli_parse(argc, argv, o, O_COUNT, pos, 0, &npos)) return 2;
     long size = 0, context = 77;
-    if (!o[6].value || !o[7].value || !o[9].value) {
+    if (!o[O_VOCAB].value || !o[O_SIZE].value || !o[O_OUT].value) {
         fprintf(stderr, "modx %s: --vocab, --size and --out are required (see --help)\n", cmd);
         return 2;
     }
-    if (cli_int(cmd, "--size", o[7].value, 1, 4096, &size)) return 2;
-    if (o[8].value && cli_int(cmd, "--context", o[8].value, 2, 4096, &context)) return 2;
+    if (cli_int(cmd, "--size", o[O_SIZE].value, 1, 4096, &size)) return 2;
+    if (o[O_CONTEXT].value && cli_int(cmd, "--context", o[O_CONTEXT].value, 2, 4096, &context)) return 2;
     Dataset ds;
-    int rc = data_read_dataset(cmd, o, &ds);
+    int rc = data_read_dataset(cmd, o, argc, argv, &ds);
     if (rc) return rc;
     if (ds.n_skipped) {
         printf("skipped %zu item(s) while reading:\n", ds.n_skipped);
         for (size_t i = 0; i < ds.n_skipped; i++) printf("  %s\n", ds.skipped[i]);
     }
-    rc = run_prepare(cmd, &ds, o[6].value, size, context, o[5].value != NULL, o[9].value);
+    rc = run_prepare(cmd, &ds, o[O_VOCAB].value, size, context, o[5].value != NULL, o[O_OUT].value);
     dataset_free(&ds);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "data/cache.h"
 #include "data/dataset.h"
+#include "data/selection.h"
 #include "eval/encode.h"
 #include "io/checkpoint.h"
 #include "io/file.h"
@@ -18,43 +19,18 @@
 /* The images of a cache whose split is in `splits` and domain in the comma list `domains` (NULL = any). */
 static int select_images(const char *cmd, const Cache *c, const char *splits, const char *domains, uint32_t **out,
                          size_t *n) {
-    unsigned mask;
-    if (dataset_parse_splits(splits, &mask) != MODX_OK) return cli_report_error(cmd);
-    int want[4096];
-    memset(want, 0, sizeof want);
-    int any = domains == NULL;
-    if (domains) {
-        char *copy = strdup(domains);
-        if (!copy) {
-            fprintf(stderr, "modx %s: out of memory\n", cmd);
-            return 1;
-        }
-        for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
-            uint64_t d = 0;
-            while (d < c->n_domains && strcmp(c->domain_names[d], tok)) d++;
-            if (d == c->n_domains || d >= 4096) {
-                fprintf(stderr, "modx %s: unknown domain '%s' (the cache has %llu domains, e.g. '%s')\n", cmd, tok,
-                        (unsigned long long)c->n_domains, c->n_domains ? c->domain_names[0] : "");
-                free(copy);
-                return 2;
-            }
-            want[d] = 1;
-        }
-        free(copy);
-    }
-    *out = malloc((size_t)(c->n_images ? c->n_images : 1) * sizeof(uint32_t));
-    *n = 0;
-    if (!*out) return fprintf(stderr, "modx %s: out of memory\n", cmd), 1;
-    for (uint64_t i = 0; i < c->n_images; i++)
-        if ((mask & (1u << c->image_split[i])) && (any || (c->image_domain[i] < 4096 && want[c->image_domain[i]])))
-            (*out)[(*n)++] = (uint32_t)i;
-    if (!*n) {
-        fprintf(stderr, "modx %s: no image of the cache is in split '%s'%s%s\n", cmd, splits, domains ? " and domains " : "",
-                domains ? domains : "");
-        free(*out);
-        return 2;
-    }
-    return 0;
+    Selection sel = {0};
+    if (dataset_parse_splits(splits, &sel.splits) != MODX_OK) return cli_report_error(cmd);
+    char *copy = domains ? strdup(domains) : NULL;
+    const char *names[4096];
+    if (domains && !copy) return fprintf(stderr, "modx %s: out of memory\n", cmd), 1;
+    int rc = 0;
+    if (copy && selection_parse_domain_list(copy, names, 4096, &sel.n_domains) != MODX_OK) rc = 2;
+    sel.domains = names;
+    if (!rc && selection_apply(c, &sel, out, n) != MODX_OK) rc = 2;
+    if (rc) fprintf(stderr, "modx %s: %s\n", cmd, modx_last_error());
+    free(copy);
+    return rc;
 }
 
 static const char train_usage[] =

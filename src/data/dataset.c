@@ -13,7 +13,7 @@ void dataset_init(Dataset *ds) { memset(ds, 0, sizeof *ds); }
 
 void dataset_free(Dataset *ds) {
     if (!ds) return;
-    for (size_t i = 0; i < ds->n_images; i++) free(ds->images[i].path);
+    for (size_t i = 0; i < ds->n_images; i++) free(ds->images[i].path), free(ds->images[i].bytes);
     for (size_t i = 0; i < ds->n_captions; i++) free(ds->captions[i].text);
     for (size_t i = 0; i < ds->n_domains; i++) free(ds->domains[i]);
     for (size_t i = 0; i < ds->n_skipped; i++) free(ds->skipped[i]);
@@ -106,9 +106,18 @@ ModxStatus dataset_add_image(Dataset *ds, const char *path, uint32_t domain, int
     im->path = p;
     im->domain = domain;
     im->split = (uint8_t)split;
+    im->bytes = NULL;
+    im->n_bytes = 0;
     if (index) *index = (uint32_t)ds->n_images;
     ds->n_images++;
     return MODX_OK;
+}
+
+void dataset_set_image_bytes(Dataset *ds, uint32_t index, uint8_t *bytes, size_t n) {
+    CHECK(index < ds->n_images, "dataset_set_image_bytes: image %u of %zu", index, ds->n_images);
+    free(ds->images[index].bytes);
+    ds->images[index].bytes = bytes;
+    ds->images[index].n_bytes = n;
 }
 
 ModxStatus dataset_add_caption(Dataset *ds, const char *text, size_t len) {

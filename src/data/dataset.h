@@ -40,9 +40,11 @@ typedef enum {
 #define DATASET_SPLITS_ALL 0x1Fu
 
 typedef struct {
-    char *path;      /* owned; joined with the root directory */
+    char *path;      /* owned; joined with the root directory ("shard.tar:member" for wds) */
     uint32_t domain; /* index into Dataset.domains */
     uint8_t split;   /* DatasetSplit */
+    uint8_t *bytes;  /* owned encoded image held in memory (wds), NULL: read the file at path */
+    size_t n_bytes;
 } DatasetImage;
 
 typedef struct {
@@ -68,6 +70,20 @@ typedef struct {
     const char *domain;    /* domain name for items that name none (NULL = format default) */
 } DatasetOptions;
 
+/* Where a dataset comes from, for the format registry (data/formats.h). Each
+ * format reads the fields it knows and ignores the others. */
+typedef struct {
+    const char *const *inputs; /* (n_inputs) annotation files, shard patterns or CSV files */
+    size_t n_inputs;
+    const char *images;        /* image root (NULL: the format's default) */
+    /* csv: column names (NULL: filepath, title, none, none) and the field separator (0: tab) */
+    const char *csv_img_key, *csv_caption_key, *csv_domain_key, *csv_split_key;
+    char csv_separator;
+    /* wds: where a sample's domain comes from: NULL (DatasetOptions.domain), "shard"
+     * (the shard's file name without .tar) or "json:FIELD" (a field of the sample's .json) */
+    const char *wds_domain;
+} DatasetSource;
+
 void dataset_init(Dataset *ds);
 void dataset_free(Dataset *ds);
 
@@ -91,7 +107,14 @@ ModxStatus dataset_parse_karpathy(Dataset *ds, const char *text, size_t n, const
 ModxStatus dataset_parse_coco(Dataset *ds, const char *text, size_t n, const char *name, const char *root,
                               const DatasetOptions *opt);
 
-/* Any of the three parsers. */
+/* Webdataset shards (see data/wds.h) and CSV files (see data/csv.h) from memory,
+ * with the default options (the fuzz targets' entry points). */
+ModxStatus dataset_parse_wds(Dataset *ds, const char *data, size_t n, const char *name, const char *root,
+                             const DatasetOptions *opt);
+ModxStatus dataset_parse_csv(Dataset *ds, const char *text, size_t n, const char *name, const char *root,
+                             const DatasetOptions *opt);
+
+/* Any of these parsers. */
 typedef ModxStatus (*DatasetParseFn)(Dataset *ds, const char *text, size_t n, const char *name, const char *root,
                                      const DatasetOptions *opt);
 /* Reads the file at `path` and parses it with `parse` (path names it in messages). */
@@ -102,6 +125,8 @@ ModxStatus dataset_read_with(DatasetParseFn parse, Dataset *ds, const char *path
 ModxStatus dataset_domain_id(Dataset *ds, const char *name, uint32_t *id);
 /* Appends an image; *index receives its index. `path` is copied. */
 ModxStatus dataset_add_image(Dataset *ds, const char *path, uint32_t domain, int split, uint32_t *index);
+/* Gives image `index` its encoded bytes (malloc'd; the dataset takes ownership). */
+void dataset_set_image_bytes(Dataset *ds, uint32_t index, uint8_t *bytes, size_t n);
 /* Appends a caption of the last image added (keeps captions grouped). `text` is copied. */
 ModxStatus dataset_add_caption(Dataset *ds, const char *text, size_t len);
 /* A per-item error: with skip_bad, records "<message>" in ds->skipped and returns

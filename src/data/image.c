@@ -45,7 +45,6 @@ void image_composite_rgba(const uint8_t *rgba, size_t n, const uint8_t backgroun
 /* A readable guess at what a non-JPEG/PNG file is, for the error message. */
 static const char *image_guess_kind(const uint8_t *d, size_t n) {
     if (n >= 6 && (!memcmp(d, "GIF87a", 6) || !memcmp(d, "GIF89a", 6))) return "a GIF image (unsupported)";
-    if (n >= 12 && !memcmp(d, "RIFF", 4) && !memcmp(d + 8, "WEBP", 4)) return "a WebP image (unsupported)";
     if (n >= 2 && d[0] == 'B' && d[1] == 'M') return "possibly a BMP image (unsupported)";
     if (n >= 4 && (!memcmp(d, "II*", 4) || !memcmp(d, "MM\0*", 4))) return "a TIFF image (unsupported)";
     if (n >= 12 && !memcmp(d + 4, "ftyp", 4)) return "an ISO media file such as HEIC/AVIF (unsupported)";
@@ -66,15 +65,17 @@ ModxStatus image_decode_limited(Image *out, const void *data, size_t n, const ch
     *out = (Image){0, 0, NULL};
     if (!name) name = "<memory>";
     if (!background) background = IMAGE_DEFAULT_BACKGROUND;
-    if (n == 0 || !d) return modx_fail(MODX_ERR_FORMAT, "%s: empty file: expected a JPEG or PNG image", name);
+    if (n == 0 || !d) return modx_fail(MODX_ERR_FORMAT, "%s: empty file: expected a JPEG, PNG or WebP image", name);
     if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF)
         return image_decode_jpeg(out, d, n, name, max_pixels);
     if (n >= 8 && !memcmp(d, png_sig, 8)) return image_decode_png(out, d, n, name, background, max_pixels);
+    if (n >= 12 && !memcmp(d, "RIFF", 4) && !memcmp(d + 8, "WEBP", 4))
+        return image_decode_webp(out, d, n, name, background, max_pixels);
     char hex[3 * 8 + 1] = "";
     size_t m = n < 8 ? n : 8;
     for (size_t i = 0; i < m; i++) snprintf(hex + 3 * i, 4, "%02x%s", d[i], i + 1 < m ? " " : "");
     return modx_fail(MODX_ERR_FORMAT,
-                     "%s: unknown image format: expected JPEG (ff d8 ff) or PNG (89 50 4e 47 ...) signature, "
+                     "%s: unknown image format: expected a JPEG (ff d8 ff), PNG (89 50 4e 47 ...) or WebP (RIFF....WEBP) signature, "
                      "found %s (%s)",
                      name, hex, image_guess_kind(d, n));
 }

@@ -1,11 +1,13 @@
 /* Image decode and CLIP preprocessing.
- * Decode: JPEG (libjpeg-turbo) and PNG (libspng): 8/16-bit, grey, palette, alpha
- * composited over a background colour. Resize: the shorter side to `size` with
+ * Decode: JPEG (libjpeg-turbo), PNG (libspng): 8/16-bit, grey, palette, alpha
+ * composited over a background colour, and still WebP (libwebp; alpha composited
+ * as for PNG). Resize: the shorter side to `size` with
  * bicubic interpolation matching Pillow's Image.resize(..., BICUBIC) (which
  * anti-aliases when shrinking), then a centre crop to size×size.
  *
  * Decoding rules (the reference is Pillow 9.4, tools/gen_image_ref.py):
- *   - the format is detected from the first bytes (JPEG FF D8 FF, PNG signature),
+ *   - the format is detected from the first bytes (JPEG FF D8 FF, PNG signature,
+ *     RIFF....WEBP),
  *     never from the file name;
  *   - JPEG: YCbCr/RGB decode to RGB, grey is replicated to R=G=B, CMYK and YCCK
  *     are converted as Pillow does: samples are taken as inverted (Adobe

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "data/selection.h"
 
 ModxStatus phases_parse_mode(const char *text, PhaseMode *mode) {
     if (!strcmp(text, "contiguous")) *mode = PHASES_CONTIGUOUS;
@@ -158,22 +159,6 @@ ModxStatus phases_split(PhaseStream *out, const uint32_t *images, size_t n, Phas
 }
 
 ModxStatus phases_subset_by_split(const Cache *c, unsigned mask, uint32_t **images, size_t *n) {
-    *images = NULL;
-    *n = 0;
-    size_t count[5] = {0}, k = 0;
-    for (uint64_t i = 0; i < c->n_images; i++) count[c->image_split[i]]++;
-    size_t total = 0;
-    for (int s = 0; s < 5; s++)
-        if (mask & (1u << s)) total += count[s];
-    if (total == 0)
-        return modx_fail(MODX_ERR_INVALID,
-                         "no image in the selected splits (the cache has none=%zu train=%zu val=%zu test=%zu restval=%zu)",
-                         count[0], count[1], count[2], count[3], count[4]);
-    uint32_t *out = modx_calloc(total, sizeof *out, "split subset");
-    if (!out) return MODX_ERR_NOMEM;
-    for (uint64_t i = 0; i < c->n_images; i++)
-        if (mask & (1u << c->image_split[i])) out[k++] = (uint32_t)i;
-    *images = out;
-    *n = total;
-    return MODX_OK;
+    Selection s = {.splits = mask};
+    return selection_apply(c, &s, images, n);
 }

@@ -46,8 +46,9 @@ ModxStatus phases_split(PhaseStream *out, const uint32_t *images, size_t n, Phas
                         const char *const *order, size_t n_order);
 void phases_free(PhaseStream *ps);
 
-/* Indices of the images whose split is in `mask` (1u << DatasetSplit), malloc'd.
- * An empty result is an error naming the splits present in the cache. */
+/* Indices of the images whose split is in `mask` (1u << DatasetSplit), malloc'd:
+ * selection_apply (data/selection.h) with a split mask only. An empty result is an
+ * error naming the splits searched and the splits present in the cache. */
 ModxStatus phases_subset_by_split(const Cache *c, unsigned mask, uint32_t **images, size_t *n);
 
 

@@ -1,5 +1,6 @@
 #include "data/prepare.h"
 
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,36 @@ static ModxStatus report_skip(PrepareReport *rep, const char *msg) {
     if (!(s[rep->n_skipped] = strdup(msg))) return modx_fail(MODX_ERR_NOMEM, "out of memory recording a skipped item");
     rep->n_skipped++;
     return MODX_OK;
+}
+
+/* Decodes every image into its slot of `pixels` (all cores; the output does not
+ * depend on the schedule); img_err[i] receives image i's error message. */
+static void decode_images(const Dataset *ds, const PrepareOptions *opt, uint8_t *pixels, char **img_err) {
+    size_t N = ds->n_images, px = (size_t)opt->image_size * opt->image_size * 3;
+    int S = opt->image_size;
+    size_t n_done = 0;
+    double t0 = omp_get_wtime(), last = t0;
+#pragma omp parallel for schedule(dynamic, 8)
+    for (int64_t i = 0; i < (int64_t)N; i++) {
+        const DatasetImage *di = &ds->images[i];
+        Image img = {0};
+        ModxStatus s = di->bytes ? image_decode(&img, di->bytes, di->n_bytes, di->path, NULL)
+                                 : image_load(&img, di->path, NULL);
+        if (s == MODX_OK) s = image_resize_crop(&img, S, pixels + (size_t)i * px);
+        image_free(&img);
+        if (s != MODX_OK) {
+            img_err[i] = strdup(modx_last_error());
+            if (!img_err[i]) img_err[i] = OOM_MESSAGE;
+        }
+        size_t done;
+#pragma omp atomic capture
+        done = ++n_done;
+        if (opt->progress && omp_get_thread_num() == 0) { /* one thread reports: never concurrent */
+            double now = omp_get_wtime();
+            if (now - last >= 0.2) opt->progress(opt->progress_ctx, done, N, now - t0), last = now;
+        }
+    }
+    if (opt->progress) opt->progress(opt->progress_ctx, N, N, omp_get_wtime() - t0);
 }
 
 ModxStatus data_prepare(const Dataset *ds, const PrepareOptions *opt, const char *out_path, PrepareReport *rep) {
@@ -75,17 +106,7 @@ ModxStatus data_prepare(const Dataset *ds, const PrepareOptions *opt, const char
     if ((st = cache_writer_open(&w, out_path, N, S)) != MODX_OK) goto done;
     uint8_t *pixels = cache_writer_pixels(w);
     size_t px = (size_t)S * S * 3;
-#pragma omp parallel for schedule(dynamic, 8)
-    for (int64_t i = 0; i < (int64_t)N; i++) {
-        Image img = {0};
-        ModxStatus s = image_load(&img, ds->images[i].path, NULL);
-        if (s == MODX_OK) s = image_resize_crop(&img, S, pixels + (size_t)i * px);
-        image_free(&img);
-        if (s != MODX_OK) {
-            img_err[i] = strdup(modx_last_error());
-            if (!img_err[i]) img_err[i] = OOM_MESSAGE;
-        }
-    }
+    decode_images(ds, opt, pixels, img_err);
     /* Decide what is kept; without skip_bad the first problem (in index order) is the error. */
     for (size_t i = 0; i < M; i++) {
         if (cap_err[i]) {

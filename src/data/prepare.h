@@ -15,11 +15,17 @@
 #include "core/error.h"
 #include "data/dataset.h"
 
+/* Called now and then while images are decoded (from one thread at a time,
+ * never concurrently): `done` of `total` images decoded after `seconds`. */
+typedef void (*PrepareProgressFn)(void *ctx, size_t done, size_t total, double seconds);
+
 typedef struct {
     const char *vocab_path; /* BPE merges file (bpe_load); its CRC-32 goes in the cache */
     int image_size;         /* S */
     int context;            /* T */
     int skip_bad;
+    PrepareProgressFn progress; /* NULL: none */
+    void *progress_ctx;
 } PrepareOptions;
 
 typedef struct {

@@ -10,9 +10,11 @@
 #include "strategy/strategy.h"
 #include "data/cache.h"
 #include "data/dataset.h"
+#include "data/formats.h"
 #include "data/loader.h"
 #include "data/phases.h"
 #include "data/prepare.h"
+#include "data/selection.h"
 #include "analysis/features_file.h"
 #include "analysis/rundir.h"
 #include "eval/encode.h"
@@ -74,10 +76,9 @@ static ModxStatus prepare_dataset(const Run *r, const ExpDataset *d, char *path,
     dataset_init(&ds);
     DatasetOptions o = {0};
     if (d->splits) MODX_TRY(dataset_parse_splits(d->splits, &o.splits));
-    ModxStatus st;
-    if (!strcmp(d->format, "manifest")) st = dataset_read_manifest(&ds, d->input, &o);
-    else if (!strcmp(d->format, "karpathy")) st = dataset_read_karpathy(&ds, d->input, d->images, &o);
-    else st = dataset_read_coco(&ds, d->input, d->images, &o);
+    const char *inputs[1] = {d->input};
+    DatasetSource src = {.inputs = inputs, .n_inputs = 1, .images = d->images};
+    ModxStatus st = dataset_read_source(&ds, d->format, &src, &o);
     PrepareOptions po = {.vocab_path = r->e->tokenizer, .image_size = r->cfg.vision.image_size,
                          .context = r->cfg.text.context_length, .skip_bad = 0};
     PrepareReport rep;
@@ -119,54 +120,24 @@ static ModxStatus open_data(Run *r) {
 }
 
 static ModxStatus domain_id(const Cache *c, const char *where, const char *name, uint32_t *id) {
-    for (uint64_t d = 0; d < c->n_domains; d++)
-        if (!strcmp(c->domain_names[d], name)) {
-            *id = (uint32_t)d;
-            return MODX_OK;
-        }
-    char list[1024] = "";
-    for (uint64_t d = 0; d < c->n_domains; d++) {
-        strncat(list, d ? ", " : "", sizeof list - strlen(list) - 1);
-        strncat(list, c->domain_names[d], sizeof list - strlen(list) - 1);
-    }
-    return modx_fail(MODX_ERR_INVALID, "%s: unknown domain '%s' (the dataset has: %s)", where, name, list);
+    ModxStatus st = selection_domain_id(c, name, id);
+    if (st != MODX_OK) modx_error_prefix("%s: ", where);
+    return st;
 }
 
 /* The images of a selection, in cache order. */
 static ModxStatus select_images(const Run *r, const ExpSelection *s, const char *where, ImageList *out) {
-    const Cache *c = r->caches[s->dataset];
-    uint32_t ids[EXP_MAX_DOMAINS];
-    for (int k = 0; k < s->n_domains; k++) MODX_TRY(domain_id(c, where, s->domains[k], &ids[k]));
-    out->images = malloc((size_t)(c->n_images ? c->n_images : 1) * sizeof(uint32_t));
-    if (!out->images) return modx_fail(MODX_ERR_NOMEM, "out of memory");
-    out->n = 0;
-    for (uint64_t i = 0; i < c->n_images; i++) {
-        if (!(s->split_mask & (1u << c->image_split[i]))) continue;
-        int ok = s->n_domains == 0;
-        for (int k = 0; k < s->n_domains && !ok; k++) ok = c->image_domain[i] == ids[k];
-        if (ok) out->images[out->n++] = (uint32_t)i;
-    }
-    if (!out->n)
-        return modx_fail(MODX_ERR_INVALID, "%s: no image of dataset '%s' is in the selected splits/domains", where,
-                         r->e->datasets[s->dataset].name);
-    return MODX_OK;
-}
-
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
+    Selection sel = {.splits = s->split_mask, .domains = (const char *const *)s->domains, .n_domains = (size_t)s->n_domains};
+    ModxStatus st = selection_apply(r->caches[s->dataset], &sel, &out->images, &out->n);
+    if (st != MODX_OK) modx_error_prefix("%s: dataset '%s': ", where, r->e->datasets[s->dataset].name);
+    return st;
 }
 
 static int selection_covers(const Run *r, const ExpSelection *test, int dataset, const ImageList *imgs) {
     if (test->dataset != dataset) return 0;
     if (!test->n_domains) return 1;
-    const Cache *c = r->caches[dataset];
-    for (size_t i = 0; i < imgs->n; i++)
-        for (int k = 0; k < test->n_domains; k++) {
-            uint32_t id;
-            if (domain_id(c, "", test->domains[k], &id) == MODX_OK && c->image_domain[imgs->images[i]] == id) return 1;
-        }
-    return 0;
+    return selection_any_in_domains(r->caches[dataset], (const char *const *)test->domains, (size_t)test->n_domains,
+                                    imgs->images, imgs->n);
 }
 
 static ModxStatus setup_data(Run *r) {
@@ -245,13 +216,7 @@ static ModxStatus setup_data(Run *r) {
         const ExpTestSet *ts = &e->tests[t];
         snprintf(where, sizeof where, "%s: test set '%s'", e->path, ts->name);
         MODX_TRY(select_images(r, &ts->sel, where, &r->tests[t]));
-        if (ts->sample && (size_t)ts->sample < r->tests[t].n) {
-            Rng g;
-            rng_seed_stream(&g, h->seed, 0x5a3d1e + (uint64_t)t);
-            rng_shuffle_u32(&g, r->tests[t].images, r->tests[t].n);
-            r->tests[t].n = (size_t)ts->sample;
-            qsort(r->tests[t].images, r->tests[t].n, sizeof(uint32_t), cmp_u32);
-        }
+        selection_sample(r->tests[t].images, &r->tests[t].n, (size_t)ts->sample, h->seed, 0x5a3d1e + (uint64_t)t);
         r->first_phase[t] = -1;
         if (ts->role != TESTSET_DOMAIN) continue;
         if (ts->first_phase >= 0) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "data/dataset.h"
+#include "data/formats.h"
 #include "io/file.h"
 
 const char *testset_role_name(TestSetRole r) {
@@ -212,15 +213,17 @@ static ModxStatus parse_datasets(const Ctx *c, Experiment *e, const cJSON *root)
             MODX_TRY(resolve_path(c, key, cache, 0, &d->cache));
             continue;
         }
-        if (strcmp(format, "manifest") && strcmp(format, "karpathy") && strcmp(format, "coco"))
-            return modx_fail(MODX_ERR_INVALID, "%s: '%s.format': expected manifest, karpathy or coco, found '%s'",
-                             c->file, where, format);
+        const DatasetFormat *fmt = dataset_format_find(format);
+        if (!fmt) {
+            modx_error_prefix("%s: '%s.format': ", c->file, where);
+            return MODX_ERR_INVALID;
+        }
         if (!(d->format = strdup(format))) return MODX_ERR_NOMEM;
         snprintf(key, sizeof key, "%s.input", where);
         MODX_TRY(get_str(c, it, "input", key, 1, &input));
         MODX_TRY(resolve_path(c, key, input, 0, &d->input));
         snprintf(key, sizeof key, "%s.images", where);
-        MODX_TRY(get_str(c, it, "images", key, strcmp(format, "manifest") != 0, &images));
+        MODX_TRY(get_str(c, it, "images", key, fmt->needs_images, &images));
         if (images) MODX_TRY(resolve_path(c, key, images, 1, &d->images));
         snprintf(key, sizeof key, "%s.split", where);
         MODX_TRY(get_str(c, it, "split", key, 0, &split));

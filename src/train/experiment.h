@@ -50,7 +50,7 @@ const char *testset_role_name(TestSetRole r);
 typedef struct {
     char name[EXP_NAME_MAX];
     char *cache;  /* absolute path of a prepared cache, or NULL with a source */
-    char *format; /* source: manifest | karpathy | coco */
+    char *format; /* source: a format of the registry (data/formats.h) */
     char *input, *images;
     char *splits; /* source: splits to keep when preparing (NULL = all) */
 } ExpDataset;
