@@ -1,4 +1,5 @@
 /* modx data prepare / modx data emoji (dispatched from cmd_data.c). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "cli/cli.h"
 #include "data/dataset.h"
 #include "data/emoji.h"
+#include "data/image.h"
 #include "data/prepare.h"
 
 int data_read_dataset(const char *cmd, const CliOpt *o, Dataset *ds); /* cmd_data.c */
@@ -24,12 +26,21 @@ static int make_dir(const char *cmd, const char *dir) {
     return 0;
 }
 
+/* --max-image-pixels N (absent: the default limit); 1 when the value is invalid. */
+static int max_pixels_option(const char *cmd, const char *text, uint64_t *out) {
+    long v = 0;
+    if (text && cli_int(cmd, "--max-image-pixels", text, 1, IMAGE_MAX_PIXELS, &v)) return 1;
+    *out = (uint64_t)v; /* 0: IMAGE_DEFAULT_MAX_PIXELS */
+    return 0;
+}
+
 static int run_prepare(const char *cmd, const Dataset *ds, const char *vocab, long size, long context, int skip_bad,
-                       const char *out_dir) {
+                       uint64_t max_pixels, const char *out_dir) {
     if (make_dir(cmd, out_dir)) return 1;
     char path[4096];
     snprintf(path, sizeof path, "%s/dataset.cache", out_dir);
-    PrepareOptions po = {.vocab_path = vocab, .image_size = (int)size, .context = (int)context, .skip_bad = skip_bad};
+    PrepareOptions po = {.vocab_path = vocab, .image_size = (int)size, .context = (int)context, .skip_bad = skip_bad,
+                         .max_image_pixels = max_pixels};
     PrepareReport rep;
     if (data_prepare(ds, &po, path, &rep) != MODX_OK) {
         prepare_report_free(&rep);
@@ -53,17 +64,21 @@ int data_prepare_cmd(int argc, char **argv) {
                "Decodes every image once (resize shorter side to S, bicubic, centre crop), tokenizes every\n"
                "caption (context T, default 77) and writes DIR/dataset.cache (see src/data/cache.h).\n%s"
                "  --vocab FILE    BPE merges file; its CRC-32 is stored so a mismatched tokenizer is detected\n"
-               "  --size S        image size in pixels\n",
-               DATA_READ_HELP);
+               "  --size S        image size in pixels\n"
+               "  --max-image-pixels N  refuse an image whose header declares more than N pixels (width x\n"
+               "                  height; default %llu = 8192^2, at most %u); decoding holds 4 bytes per pixel\n",
+               DATA_READ_HELP, (unsigned long long)IMAGE_DEFAULT_MAX_PIXELS, IMAGE_MAX_PIXELS);
         return 0;
     }
     CliOpt o[] = {{"--format", 1, NULL}, {"--input", 1, NULL}, {"--images", 1, NULL}, {"--split", 1, NULL},
                   {"--domain", 1, NULL}, {"--skip-bad", 0, NULL}, {"--vocab", 1, NULL}, {"--size", 1, NULL},
-                  {"--context", 1, NULL}, {"--out", 1, NULL}};
+                  {"--context", 1, NULL}, {"--out", 1, NULL}, {"--max-image-pixels", 1, NULL}};
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, 10, pos, 0, &npos)) return 2;
+    if (cli_parse(argc, argv, o, 11, pos, 0, &npos)) return 2;
     long size = 0, context = 77;
+    uint64_t max_pixels;
+    if (max_pixels_option(cmd, o[10].value, &max_pixels)) return 2;
     if (!o[6].value || !o[7].value || !o[9].value) {
         fprintf(stderr, "modx %s: --vocab, --size and --out are required (see --help)\n", cmd);
         return 2;
@@ -77,7 +92,7 @@ int data_prepare_cmd(int argc, char **argv) {
         printf("skipped %zu item(s) while reading:\n", ds.n_skipped);
         for (size_t i = 0; i < ds.n_skipped; i++) printf("  %s\n", ds.skipped[i]);
     }
-    rc = run_prepare(cmd, &ds, o[6].value, size, context, o[5].value != NULL, o[9].value);
+    rc = run_prepare(cmd, &ds, o[6].value, size, context, o[5].value != NULL, max_pixels, o[9].value);
     dataset_free(&ds);
     return rc;
 }
@@ -141,7 +156,7 @@ int data_emoji_cmd(int argc, char **argv) {
             }
         }
     }
-    if (!rc && o[1].value) rc = run_prepare(cmd, &ds, o[1].value, size, context, 0, o[6].value);
+    if (!rc && o[1].value) rc = run_prepare(cmd, &ds, o[1].value, size, context, 0, 0, o[6].value);
     else if (!rc) printf("no --vocab: wrote only %s/captions.txt (train a tokenizer on it, then run again with --vocab)\n",
                          o[6].value);
     dataset_free(&ds);

@@ -11,6 +11,7 @@
 #define MODX_DATA_PREPARE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
 #include "data/dataset.h"
@@ -20,6 +21,7 @@ typedef struct {
     int image_size;         /* S */
     int context;            /* T */
     int skip_bad;
+    uint64_t max_image_pixels; /* per image, checked from its header; 0: IMAGE_DEFAULT_MAX_PIXELS (image.h) */
 } PrepareOptions;
 
 typedef struct {
