@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/memory_budget.h"
 #include "data/cache.h"
 #include "data/dataset.h"
 #include "eval/encode.h"
@@ -60,12 +61,12 @@ static int select_images(const char *cmd, const Cache *c, const char *splits, co
 static const char train_usage[] =
     "usage: modx train --data CACHE (--config CFG.json | --init CKPT) --out DIR [--split S] [--domains a,b]\n"
     "                  [--epochs E] [--batch B] [--lr X] [--warmup F] [--weight-decay W] [--seed N]\n"
-    "                  [--checkpoint-every K] [--quiet]\n"
+    "                  [--checkpoint-every K] [--max-memory SIZE] [--quiet]\n"
     "Trains one model with the contrastive loss on the selected images of a cache (default split train):\n"
     "from a fresh initialisation (--config, seeded) or from a checkpoint (--init). Writes DIR/model.safetensors\n"
     "(+ model.optim.safetensors) and DIR/metrics.jsonl. With --checkpoint-every K a resume checkpoint is\n"
     "written every K steps (and on SIGINT/SIGTERM); running the same command again continues from it.\n"
-    "Defaults: 1 epoch, batch 32, lr 5e-4, warmup 0.2, weight decay 0.01, seed 0.\n";
+    "Defaults: 1 epoch, batch 32, lr 5e-4, warmup 0.2, weight decay 0.01, seed 0.\n" CLI_MAX_MEMORY_HELP;
 
 MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     const char *cmd = "train";
@@ -73,10 +74,10 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     CliOpt o[] = {{"--data", 1, 0},   {"--config", 1, 0}, {"--init", 1, 0},        {"--out", 1, 0},
                   {"--split", 1, 0},  {"--domains", 1, 0}, {"--epochs", 1, 0},     {"--batch", 1, 0},
                   {"--lr", 1, 0},     {"--warmup", 1, 0}, {"--weight-decay", 1, 0}, {"--seed", 1, 0},
-                  {"--checkpoint-every", 1, 0}, {"--quiet", 0, 0}};
+                  {"--checkpoint-every", 1, 0}, {"--quiet", 0, 0}, {"--max-memory", 1, 0}};
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, 14, pos, 0, &npos)) return 2;
+    if (cli_parse(argc, argv, o, 15, pos, 0, &npos)) return 2;
     if (!o[0].value || !o[3].value || !o[1].value == !o[2].value) return fputs(train_usage, stderr), 2;
     long epochs = 1, batch = 32, seed = 0, ckpt_every = 0;
     double lr = 5e-4, warmup = 0.2, wd = 0.01;
@@ -88,6 +89,8 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
         (o[11].value && cli_int(cmd, "--seed", o[11].value, 0, 2147483647L, &seed)) ||
         (o[12].value && cli_int(cmd, "--checkpoint-every", o[12].value, 0, 2147483647L, &ckpt_every)))
         return 2;
+    uint64_t budget;
+    if (cli_memory_budget(cmd, o[14].value, &budget)) return 2;
     if (!(lr > 0) || !(warmup >= 0 && warmup <= 1) || !(wd >= 0)) {
         fprintf(stderr, "modx train: expected --lr > 0, --warmup in [0, 1], --weight-decay >= 0\n");
         return 2;
@@ -102,10 +105,15 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     if (cache_open(&c, o[0].value, 1) != MODX_OK) return cli_report_error(cmd);
     if (o[1].value) {
         ClipConfig cfg;
-        if (clip_config_load(&cfg, o[1].value) != MODX_OK || clip_model_new(&m, &cfg) != MODX_OK) rc = cli_report_error(cmd);
-        else clip_model_init(m, (uint64_t)seed);
+        if (clip_config_load(&cfg, o[1].value) != MODX_OK) rc = cli_report_error(cmd);
+        else if (!(rc = cli_check_model_memory(cmd, &cfg, (int)batch, budget, o[1].value)) &&
+                 clip_model_new(&m, &cfg) != MODX_OK)
+            rc = cli_report_error(cmd);
+        if (!rc) clip_model_init(m, (uint64_t)seed);
     } else if (checkpoint_load(&m, o[2].value, NULL) != MODX_OK) {
         rc = cli_report_error(cmd);
+    } else {
+        rc = cli_check_model_memory(cmd, &m->cfg, (int)batch, budget, o[2].value);
     }
     if (!rc && cache_check_compat(c, o[0].value, m->cfg.vision.image_size, m->cfg.text.context_length, c->vocab_crc) != MODX_OK)
         rc = cli_report_error(cmd);

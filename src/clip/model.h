@@ -87,6 +87,9 @@ ModxStatus clip_model_clone(ClipModel **out, const ClipModel *src);
 ModxStatus clip_acts_new(ClipActs **out, const ClipConfig *cfg, int max_B, int training);
 void clip_acts_free(ClipActs *a);
 size_t clip_acts_bytes(const ClipActs *a);
+/* The bytes clip_acts_new would allocate, computed without allocating
+ * (overflow-checked: a size beyond 2^64 is MODX_ERR_INVALID). */
+ModxStatus clip_acts_size(const ClipConfig *cfg, int max_B, int training, uint64_t *bytes);
 
 /* Image tower: features (B, E) L2-normalised. B in [1, max_B]. */
 ModxStatus clip_encode_image(const ClipModel *m, ClipActs *a, const float *images, int B, float *features);
