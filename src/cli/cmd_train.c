@@ -179,16 +179,19 @@ MODX_COMMAND(eval, "eval", "retrieval metrics of a checkpoint on a dataset cache
     uint32_t *images = NULL;
     size_t n = 0;
     int rc = 0;
-    if (checkpoint_load(&m, o[0].value, o[5].value) != MODX_OK || cache_open(&c, o[1].value, 1) != MODX_OK)
+    if (checkpoint_load(&m, o[0].value, o[5].value) != MODX_OK || clip_model_check_finite(m, o[0].value) != MODX_OK ||
+        cache_open(&c, o[1].value, 1) != MODX_OK)
         rc = cli_report_error(cmd);
     if (!rc) rc = select_images(cmd, c, o[2].value ? o[2].value : "test", o[3].value, &images, &n);
     if (!rc) {
         EncodedSet es;
         RetrievalMetrics r;
         if (eval_encode(&es, m, c, o[1].value, images, n, (int)batch) != MODX_OK) {
+            modx_error_prefix("checkpoint %s: ", o[0].value);
             rc = cli_report_error(cmd);
         } else {
             if (eval_retrieval(&r, &es) != MODX_OK) {
+                modx_error_prefix("checkpoint %s: ", o[0].value); /* e.g. features overflowing to inf */
                 rc = cli_report_error(cmd);
             } else {
                 printf("%d images, %d captions\n", r.n_images, r.n_captions);

@@ -1,5 +1,6 @@
 #include "clip/model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,4 +435,16 @@ void clip_backward(const ClipModel *m, ClipActs *a, const float *d_image_feature
         CHECK(a->B_text > 0, "clip_backward: no text forward to differentiate");
         text_backward(m, a, d_text_features, &g.text);
     }
+}
+
+ModxStatus clip_model_check_finite(const ClipModel *m, const char *source) {
+    for (int i = 0; i < m->table.count; i++) {
+        const ParamInfo *p = &m->table.items[i];
+        const float *x = m->params + p->offset;
+        for (size_t k = 0; k < p->numel; k++)
+            if (!isfinite(x[k]))
+                return modx_fail(MODX_ERR_NUMERIC, "%s: tensor '%s' element %zu is %g: expected finite weights (the "
+                                 "checkpoint is corrupt or its training diverged)", source, p->name, k, (double)x[k]);
+    }
+    return MODX_OK;
 }

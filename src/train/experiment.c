@@ -52,7 +52,7 @@ typedef struct {
 static const char *json_type_name(const cJSON *v) {
     if (!v) return "nothing";
     if (cJSON_IsString(v)) return "a string";
-    if (cJSON_IsNumber(v)) return "a number";
+    if (cJSON_IsNumber(v)) return isfinite(v->valuedouble) ? "a number" : "a number out of range (not finite as a double)";
     if (cJSON_IsBool(v)) return "a boolean";
     if (cJSON_IsNull(v)) return "null";
     if (cJSON_IsArray(v)) return "an array";
