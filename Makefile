@@ -7,6 +7,7 @@
 #   make demo       the default continual experiment on the embedded emoji data
 #   make bench      build and run the benchmarks in bench/
 #   make fuzz       build the libFuzzer targets (clang) into build-fuzz/
+#   make fuzz-run   build them and run each for FUZZ_SECONDS (default 30), printing executions and coverage
 
 CC       ?= cc
 BUILD    ?= build
@@ -40,7 +41,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all build setup test asan demo bench fuzz clean
+.PHONY: all build setup test asan demo bench fuzz fuzz-run clean
 .DEFAULT_GOAL := all
 
 all: setup
@@ -117,6 +118,10 @@ bench: setup
 fuzz: setup
 	@bash scripts/setup.sh fuzz
 	@bash tests/fuzz/build.sh build-fuzz
+
+FUZZ_SECONDS ?= 30
+fuzz-run: fuzz
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) build-fuzz
 
 clean:
 	rm -rf build build-*
