@@ -58,6 +58,22 @@ static int select_images(const char *cmd, const Cache *c, const char *splits, co
     return 0;
 }
 
+/* The model to train: a fresh one of `config` (seeded) or the checkpoint `init`,
+ * refused before allocation when its training memory at `batch` exceeds `budget`. */
+static int train_model(const char *cmd, const char *config, const char *init, int batch, uint64_t budget, uint64_t seed,
+                       ClipModel **m) {
+    if (!config) {
+        if (checkpoint_load(m, init, NULL) != MODX_OK) return cli_report_error(cmd);
+        return cli_check_model_memory(cmd, &(*m)->cfg, batch, budget, init);
+    }
+    ClipConfig cfg;
+    if (clip_config_load(&cfg, config) != MODX_OK) return cli_report_error(cmd);
+    if (cli_check_model_memory(cmd, &cfg, batch, budget, config)) return 1;
+    if (clip_model_new(m, &cfg) != MODX_OK) return cli_report_error(cmd);
+    clip_model_init(*m, seed);
+    return 0;
+}
+
 static const char train_usage[] =
     "usage: modx train --data CACHE (--config CFG.json | --init CKPT) --out DIR [--split S] [--domains a,b]\n"
     "                  [--epochs E] [--batch B] [--lr X] [--warmup F] [--weight-decay W] [--seed N]\n"
@@ -103,18 +119,7 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     memset(&log, 0, sizeof log);
     int rc = 0;
     if (cache_open(&c, o[0].value, 1) != MODX_OK) return cli_report_error(cmd);
-    if (o[1].value) {
-        ClipConfig cfg;
-        if (clip_config_load(&cfg, o[1].value) != MODX_OK) rc = cli_report_error(cmd);
-        else if (!(rc = cli_check_model_memory(cmd, &cfg, (int)batch, budget, o[1].value)) &&
-                 clip_model_new(&m, &cfg) != MODX_OK)
-            rc = cli_report_error(cmd);
-        if (!rc) clip_model_init(m, (uint64_t)seed);
-    } else if (checkpoint_load(&m, o[2].value, NULL) != MODX_OK) {
-        rc = cli_report_error(cmd);
-    } else {
-        rc = cli_check_model_memory(cmd, &m->cfg, (int)batch, budget, o[2].value);
-    }
+    rc = train_model(cmd, o[1].value, o[2].value, (int)batch, budget, (uint64_t)seed, &m);
     if (!rc && cache_check_compat(c, o[0].value, m->cfg.vision.image_size, m->cfg.text.context_length, c->vocab_crc) != MODX_OK)
         rc = cli_report_error(cmd);
     if (!rc && c->vocab_size > m->cfg.text.vocab_size) {
