@@ -10,6 +10,7 @@
 #   make demo       the default continual experiment on the embedded emoji data
 #   make bench      build and run the benchmarks in bench/
 #   make fuzz       build the libFuzzer targets (clang) into build-fuzz/
+#   make fuzz-run   build them and run each for FUZZ_SECONDS (default 30), printing executions and coverage
 
 CC       ?= cc
 BUILD    ?= build
@@ -52,7 +53,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all build setup test asan demo bench fuzz clean install uninstall
+.PHONY: all build setup test asan demo bench fuzz fuzz-run clean install uninstall
 .DEFAULT_GOAL := all
 
 all: setup
@@ -177,6 +178,10 @@ install: $(BUILD)/libmodx.a $(BUILD)/$(SOFILE)
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/modx.h $(DESTDIR)$(LIBDIR)/$(SOFILE) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	      $(DESTDIR)$(LIBDIR)/libmodx.so $(DESTDIR)$(LIBDIR)/libmodx.a $(DESTDIR)$(PKGCONFIGDIR)/modx.pc
+
+FUZZ_SECONDS ?= 30
+fuzz-run: fuzz
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) build-fuzz
 
 clean:
 	rm -rf build build-*

@@ -111,7 +111,7 @@ TEST(api_images_and_encode_match_internal) {
     random_pixels(pix, N * px, 3);
     for (int i = 0; i < NI; i++) {
         EXPECT(!modx_image_preprocess(IMAGES[i], S, pix + i * px), "%s", modx_last_error());
-        EXPECT(!image_preprocess_file(IMAGES[i], S, IMAGE_DEFAULT_BACKGROUND, want + i * px), "%s", modx_last_error());
+        EXPECT(!image_preprocess_file(IMAGES[i], S, IMAGE_DEFAULT_BACKGROUND, 0, want + i * px), "%s", modx_last_error());
         EXPECT(!memcmp(pix + i * px, want + i * px, px * sizeof(float)), "%s: pixels differ", IMAGES[i]);
     }
     EXPECT(!modx_encode_images(m, pix, N, f), "%s", modx_last_error());

@@ -66,8 +66,9 @@ TEST(data_manifest_bad_cases) {
         {"{\"image\": \"a.png\", \"captions\": []}\n", "expected at least one caption, found an empty list"},
         {"{\"image\": \"a.png\", \"captions\": [\"x\"], \"domain\": 4}\n", "\"domain\": expected"},
         {"{\"image\": \"a.png\", \"captions\": [\"x\"], \"split\": \"dev\"}\n", "\"split\": expected"},
-        {"{\"image\": \"a.png\", \"captions\": [\"a dog\\u0000 hidden\"]}\n", "malformed JSON near column 39"},
-        {"{\"image\": \"a.png\", \"captions\": [\"x\"], \"domain\": \"d\\u0000x\"}\n", "malformed JSON"},
+        {"{\"image\": \"a.png\", \"captions\": [\"a dog\\u0000 hidden\"]}\n",
+         "found the escape \\u0000 (a NUL character, which a caption, path or name cannot hold) at column 39"},
+        {"{\"image\": \"a.png\", \"captions\": [\"x\"], \"domain\": \"d\\u0000x\"}\n", "found the escape \\u0000"},
         {"\n  \n", "found no items"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
@@ -78,6 +79,33 @@ TEST(data_manifest_bad_cases) {
         if (k < 18) EXPECT(has(modx_last_error(), "m.jsonl:"), "case %zu: no file:line in '%s'", k, modx_last_error());
         dataset_free(&ds);
     }
+}
+
+/* Escapes cJSON would mishandle are named in the message, not "malformed JSON". */
+TEST(data_manifest_bad_escapes_named) {
+    struct {
+        const char *text, *want;
+    } cases[] = {
+        {"{\"image\": \"a.png\", \"captions\": [\"x\\ud800y\"]}\n",
+         "m.jsonl:1: expected one JSON object per line, found the escape \\ud800, a lone UTF-16 high surrogate"},
+        {"{\"image\": \"a.png\", \"captions\": [\"x\\uDC00\"]}\n", "the escape \\uDC00, a lone UTF-16 low surrogate"},
+        {"{\"image\": \"a.png\", \"captions\": [\"x\\ud83d\\u0041\"]}\n", "the escape \\ud83d, a lone UTF-16 high"},
+        {"{\"image\": \"a.png\", \"captions\": [\"x\\ud83d\"]}\n", "at column 35"},
+        {"{\"image\": \"a.png\", \"captions\": [\"x\\u0000\"]}\n", "found the escape \\u0000 (a NUL character"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        Dataset ds;
+        ModxStatus st = manifest_text(&ds, cases[k].text, 0);
+        EXPECT(st == MODX_ERR_FORMAT, "case %zu: status %d", k, st);
+        EXPECT(has(modx_last_error(), cases[k].want), "case %zu: message '%s' lacks '%s'", k, modx_last_error(), cases[k].want);
+        dataset_free(&ds);
+    }
+    /* a surrogate pair is a character: U+1F600 */
+    Dataset ds;
+    EXPECT(manifest_text(&ds, "{\"image\": \"a.png\", \"captions\": [\"smile \\ud83d\\ude00\"]}\n", 0) == MODX_OK, "%s",
+           modx_last_error());
+    EXPECT(ds.n_captions == 1 && has(ds.captions[0].text, "smile \xf0\x9f\x98\x80"), "caption '%s'", ds.captions[0].text);
+    dataset_free(&ds);
 }
 
 TEST(data_manifest_skip_bad_report) {

@@ -106,6 +106,7 @@ TEST(engine_experiment_errors_name_the_key) {
         {"\"pairs\": 7", "\"pairs\": 7, \"size\": 1", "unknown key 'probe.size'"},
         {"\"test_set\": \"y\"", "\"test_set\": \"z\"", "'probe.test_set': 'z' is not one of the test sets"},
         {"\"wiseft_mix\": 0.25", "\"wiseft_mix\": 2", "'train.wiseft_mix': expected a number in [0, 1], found 2"},
+        {"\"wiseft_mix\": 0.25", "\"wiseft_mix\": 1e999", "'train.wiseft_mix': expected a number, found a number out of range (not finite"},
         {"{\"name\": \"x\", \"dataset\": \"d\"}", "{\"name\": \"y\", \"dataset\": \"d\"}", "test set name 'y' is used twice"},
         {"\"joint\"]", "\"joint\", \"modx\"]", "'modx' is listed twice"},
         {"\"cache\": \"tests/fixtures/engine/micro.json\"", "\"cache\": \"x\", \"format\": \"coco\"", "found both"},

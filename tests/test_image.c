@@ -372,8 +372,8 @@ TEST(image_bad_inputs_named) {
 
 TEST(image_preprocess_file_errors_name_file) {
     float chw[3 * 8 * 8];
-    EXPECT(image_preprocess_file(IMG_DIR "png_la.png", 8, NULL, chw) == MODX_OK, "%s", modx_last_error());
+    EXPECT(image_preprocess_file(IMG_DIR "png_la.png", 8, NULL, 0, chw) == MODX_OK, "%s", modx_last_error());
     for (int i = 0; i < 3 * 64; i++) EXPECT(chw[i] > -2.0f && chw[i] < 2.2f, "value %g out of range", chw[i]);
-    EXPECT(image_preprocess_file(IMG_DIR "png_la.png", 0, NULL, chw) == MODX_ERR_INVALID, "size 0 accepted");
+    EXPECT(image_preprocess_file(IMG_DIR "png_la.png", 0, NULL, 0, chw) == MODX_ERR_INVALID, "size 0 accepted");
     EXPECT(strstr(modx_last_error(), "png_la.png"), "message lacks the file: %s", modx_last_error());
 }

@@ -262,6 +262,35 @@ static const char *write_file(const char *name, const char *content) {
     return p;
 }
 
+/* A 50 MB symbol: the message gives its reason first and quotes the symbol
+ * cut short with its length (the message buffer holds 2 kB). */
+TEST(tok_merges_huge_symbol_message) {
+    const size_t big = 50000000;
+    const char *heads[] = {"#version: 0.2\n", "#version: 0.2\nx y z"};
+    const char *needles[] = {"left merge symbol is neither a byte symbol nor made by an earlier merge line: 'aaa",
+                             "expected a merge 'left right' (2 symbols), found 4 fields: 'x y zaaa"};
+    for (int c = 0; c < 2; c++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/huge_symbol_%d.txt", harness_tmpdir(), c);
+        FILE *f = fopen(p, "wb");
+        EXPECT(f, "cannot write %s", p);
+        static char chunk[1 << 16];
+        memset(chunk, 'a', sizeof chunk);
+        fputs(heads[c], f);
+        for (size_t done = 0; done < big; done += sizeof chunk)
+            fwrite(chunk, 1, big - done < sizeof chunk ? big - done : sizeof chunk, f);
+        fputs(" b\n", f);
+        EXPECT(fclose(f) == 0, "write %s", p);
+        Bpe *bpe = NULL;
+        EXPECT(bpe_load(&bpe, p) == MODX_ERR_FORMAT, "accepted");
+        const char *msg = modx_last_error();
+        EXPECT(strstr(msg, p) && strstr(msg, needles[c]) && strlen(msg) < 400, "message (%zu bytes) '%.300s' lacks '%s'",
+               strlen(msg), msg, needles[c]);
+        EXPECT(strstr(msg, c ? "...' (50000007 bytes)" : "...' (50000000 bytes)"), "message '%.300s' lacks the length", msg);
+        remove(p);
+    }
+}
+
 TEST(tok_corrupt_merges_file_errors) {
     struct {
         const char *name, *content, *needle;

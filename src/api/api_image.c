@@ -6,5 +6,5 @@
 
 modx_status modx_image_preprocess(const char *path, int size, float *chw) {
     if (!path || !chw) return modx_fail(MODX_ERR_INVALID, "modx_image_preprocess: path or output is NULL");
-    return image_preprocess_file(path, size, IMAGE_DEFAULT_BACKGROUND, chw);
+    return image_preprocess_file(path, size, IMAGE_DEFAULT_BACKGROUND, 0 /* the default pixel limit */, chw);
 }

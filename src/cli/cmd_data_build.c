@@ -1,4 +1,5 @@
 /* modx data prepare / modx data emoji (dispatched from cmd_data.c). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "cli/data_read.h"
 #include "data/dataset.h"
 #include "data/emoji.h"
+#include "data/image.h"
 #include "data/prepare.h"
 #include "train/progress.h"
 
@@ -42,15 +44,24 @@ static void prepare_progress(void *ctx, size_t done, size_t total, double second
     fflush(p->out);
 }
 
+/* --max-image-pixels N (absent: the default limit); 1 when the value is invalid. */
+static int max_pixels_option(const char *cmd, const char *text, uint64_t *out) {
+    long v = 0;
+    if (text && cli_int(cmd, "--max-image-pixels", text, 1, IMAGE_MAX_PIXELS, &v)) return 1;
+    *out = (uint64_t)v; /* 0: IMAGE_DEFAULT_MAX_PIXELS */
+    return 0;
+}
+
 static int run_prepare(const char *cmd, const Dataset *ds, const char *vocab, long size, long context, int skip_bad,
-                       const char *out_dir) {
+                       uint64_t max_pixels, const char *out_dir) {
     if (make_dir(cmd, out_dir)) return 1;
     char path[4096];
     snprintf(path, sizeof path, "%s/dataset.cache", out_dir);
     Progress pr;
     progress_init(&pr, 0);
     PrepareOptions po = {.vocab_path = vocab, .image_size = (int)size, .context = (int)context, .skip_bad = skip_bad,
-                         .progress = prepare_progress, .progress_ctx = &pr};
+                         .progress = prepare_progress, .progress_ctx = &pr,
+                         .max_image_pixels = max_pixels};
     PrepareReport rep;
     if (data_prepare(ds, &po, path, &rep) != MODX_OK) {
         prepare_report_free(&rep);
@@ -78,15 +89,21 @@ int data_prepare_cmd(int argc, char **argv) {
         printf("  --vocab FILE    BPE merges file; its CRC-32 is stored so a mismatched tokenizer is detected\n"
                "  --size S        image size in pixels\n"
                "  --context T     caption context length in tokens (default 77)\n"
-               "  --out DIR       output folder (DIR/dataset.cache)\n");
+               "  --out DIR       output folder (DIR/dataset.cache)\n"
+               "  --max-image-pixels N  refuse an image whose header declares more than N pixels (width x\n"
+               "                  height; default %llu = 8192^2, at most %u); decoding holds 4 bytes per pixel\n",
+               (unsigned long long)IMAGE_DEFAULT_MAX_PIXELS, IMAGE_MAX_PIXELS);
         return 0;
     }
-    CliOpt o[] = {READ_OPTS, {"--vocab", 1, NULL}, {"--size", 1, NULL}, {"--context", 1, NULL}, {"--out", 1, NULL}};
-    enum { O_VOCAB = N_READ_OPTS, O_SIZE, O_CONTEXT, O_OUT, O_COUNT };
+    CliOpt o[] = {READ_OPTS, {"--vocab", 1, NULL}, {"--size", 1, NULL}, {"--context", 1, NULL}, {"--out", 1, NULL},
+                  {"--max-image-pixels", 1, NULL}};
+    enum { O_VOCAB = N_READ_OPTS, O_SIZE, O_CONTEXT, O_OUT, O_MAX_PIXELS, O_COUNT };
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, o, O_COUNT, pos, 0, &npos)) return 2;
     long size = 0, context = 77;
+    uint64_t max_pixels;
+    if (max_pixels_option(cmd, o[O_MAX_PIXELS].value, &max_pixels)) return 2;
     if (!o[O_VOCAB].value || !o[O_SIZE].value || !o[O_OUT].value) {
         fprintf(stderr, "modx %s: --vocab, --size and --out are required (see --help)\n", cmd);
         return 2;
@@ -100,7 +117,7 @@ int data_prepare_cmd(int argc, char **argv) {
         printf("skipped %zu item(s) while reading:\n", ds.n_skipped);
         for (size_t i = 0; i < ds.n_skipped; i++) printf("  %s\n", ds.skipped[i]);
     }
-    rc = run_prepare(cmd, &ds, o[O_VOCAB].value, size, context, o[5].value != NULL, o[O_OUT].value);
+    rc = run_prepare(cmd, &ds, o[O_VOCAB].value, size, context, o[5].value != NULL, max_pixels, o[O_OUT].value);
     dataset_free(&ds);
     return rc;
 }
@@ -164,7 +181,7 @@ int data_emoji_cmd(int argc, char **argv) {
             }
         }
     }
-    if (!rc && o[1].value) rc = run_prepare(cmd, &ds, o[1].value, size, context, 0, o[6].value);
+    if (!rc && o[1].value) rc = run_prepare(cmd, &ds, o[1].value, size, context, 0, 0, o[6].value);
     else if (!rc) printf("no --vocab: wrote only %s/captions.txt (train a tokenizer on it, then run again with --vocab)\n",
                          o[6].value);
     dataset_free(&ds);

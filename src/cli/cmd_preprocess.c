@@ -15,6 +15,7 @@
 
 static const char PREPROCESS_USAGE[] =
     "usage: modx preprocess IMAGE --size S --out FILE.safetensors [--background R,G,B]\n"
+    "                       [--max-image-pixels N]\n"
     "\n"
     "Decodes IMAGE (JPEG or PNG, detected from its bytes), resizes the shorter side\n"
     "to S with Pillow-exact bicubic interpolation, centre crops S x S, normalises with\n"
@@ -22,7 +23,9 @@ static const char PREPROCESS_USAGE[] =
     "\n"
     "  --size S             output side, 1..4096 (224 for ViT-B/32)\n"
     "  --out FILE           safetensors file to write\n"
-    "  --background R,G,B   colour under transparent pixels (default 255,255,255)\n";
+    "  --background R,G,B   colour under transparent pixels (default 255,255,255)\n"
+    "  --max-image-pixels N refuse an image whose header declares more than N pixels\n"
+    "                       (default 67108864 = 8192^2, at most 268435456)\n";
 
 /* Parses "R,G,B" with each part an integer in [0, 255]. */
 static int preprocess_parse_rgb(const char *text, uint8_t rgb[3]) {
@@ -42,16 +45,19 @@ MODX_COMMAND(preprocess, "preprocess", "decode, resize, crop and normalise one i
         fputs(PREPROCESS_USAGE, stdout);
         return 0;
     }
-    CliOpt opts[] = {{"--size", 1, NULL}, {"--out", 1, NULL}, {"--background", 1, NULL}};
+    CliOpt opts[] = {{"--size", 1, NULL}, {"--out", 1, NULL}, {"--background", 1, NULL}, {"--max-image-pixels", 1, NULL}};
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, opts, 3, pos, 1, &npos)) return 2;
+    if (cli_parse(argc, argv, opts, 4, pos, 1, &npos)) return 2;
     if (npos != 1 || !opts[0].value || !opts[1].value) {
         fprintf(stderr, "modx preprocess: expected IMAGE, --size and --out\n%s", PREPROCESS_USAGE);
         return 2;
     }
     long size;
     if (cli_int("preprocess", "--size", opts[0].value, 1, RESIZE_MAX_SIZE, &size)) return 2;
+    long max_pixels = 0; /* 0: IMAGE_DEFAULT_MAX_PIXELS */
+    if (opts[3].value && cli_int("preprocess", "--max-image-pixels", opts[3].value, 1, IMAGE_MAX_PIXELS, &max_pixels))
+        return 2;
     uint8_t bg[3] = {IMAGE_DEFAULT_BACKGROUND[0], IMAGE_DEFAULT_BACKGROUND[1], IMAGE_DEFAULT_BACKGROUND[2]};
     if (opts[2].value && !preprocess_parse_rgb(opts[2].value, bg)) {
         fprintf(stderr, "modx preprocess: --background expects R,G,B with each in [0, 255], got '%s'\n",
@@ -67,7 +73,7 @@ MODX_COMMAND(preprocess, "preprocess", "decode, resize, crop and normalise one i
     int64_t shape[3] = {3, size, size};
     char size_text[32];
     snprintf(size_text, sizeof size_text, "%ld", size);
-    ModxStatus st = image_preprocess_file(pos[0], (int)size, bg, chw);
+    ModxStatus st = image_preprocess_file(pos[0], (int)size, bg, (uint64_t)max_pixels, chw);
     if (st == MODX_OK) st = safetensors_writer_new(&w);
     if (st == MODX_OK) st = safetensors_writer_add(w, "pixels", ST_F32, 3, shape, chw);
     if (st == MODX_OK) st = safetensors_writer_metadata(w, "source", pos[0]);

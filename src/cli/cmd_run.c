@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/memory_budget.h"
 #include "report/run_report.h"
 #include "train/continual.h"
 #include "train/experiment.h"
@@ -25,14 +26,14 @@ static const char run_usage[] =
     "RUN_DIR/report.html (as `modx report RUN_DIR`).\n"
     "  --seed N     override the experiment's train.seed (recorded in RUN_DIR/experiment.json)\n"
     "  --quiet      no progress line\n"
-    "  --no-report  skip the analysis and the report\n";
+    "  --no-report  skip the analysis and the report\n" CLI_MAX_MEMORY_HELP;
 
 static const char continual_usage[] =
     "usage: modx continual EXPERIMENT.json --strategy NAME --out RUN_DIR [--quiet] [--no-report]\n"
     "       modx continual --resume RUN_DIR --strategy NAME [--quiet] [--no-report]\n"
     "One strategy of the experiment over its stream (phase 0 first when the run has none yet).\n"
     "Several `modx continual` calls on one RUN_DIR (with --resume after the first) build up\n"
-    "the same run as `modx run`.\n";
+    "the same run as `modx run`.\n" CLI_MAX_MEMORY_HELP;
 
 static int print_table(const char *run_dir) {
     char *table = NULL;
@@ -44,18 +45,20 @@ static int print_table(const char *run_dir) {
 
 static int run_common(const char *cmd, int argc, char **argv, int one_strategy) {
     if (cli_wants_help(argc, argv)) return fputs(one_strategy ? continual_usage : run_usage, stdout), 0;
-    CliOpt o[] = {{"--out", 1, 0},  {"--resume", 1, 0},    {"--quiet", 0, 0},
-                  {"--seed", 1, 0}, {"--no-report", 0, 0}, {"--strategy", 1, 0}};
+    CliOpt o[] = {{"--out", 1, 0},  {"--resume", 1, 0},    {"--quiet", 0, 0},  {"--seed", 1, 0},
+                  {"--no-report", 0, 0}, {"--max-memory", 1, 0}, {"--strategy", 1, 0}};
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, one_strategy ? 6 : 5, pos, 1, &npos)) return 2;
+    if (cli_parse(argc, argv, o, one_strategy ? 7 : 6, pos, 1, &npos)) return 2;
+    uint64_t budget;
+    if (cli_memory_budget(cmd, o[5].value, &budget)) return 2;
     const char *out = o[0].value, *resume = o[1].value;
-    if ((resume && (npos || out)) || (!resume && (npos != 1 || !out)) || (one_strategy && !o[5].value) || (resume && o[3].value)) {
+    if ((resume && (npos || out)) || (!resume && (npos != 1 || !out)) || (one_strategy && !o[6].value) || (resume && o[3].value)) {
         fputs(one_strategy ? continual_usage : run_usage, stderr);
         return 2;
     }
     RunOptions ro = {.quiet = o[2].value != NULL, .resume = resume != NULL, .only_strategy = NULL};
-    if (one_strategy) ro.only_strategy = o[5].value;
+    if (one_strategy) ro.only_strategy = o[6].value;
     Experiment e;
     const char *dir = resume ? resume : out;
     ModxStatus st = resume ? continual_load_run_experiment(&e, resume) : experiment_load(&e, pos[0]);
@@ -65,6 +68,9 @@ static int run_common(const char *cmd, int argc, char **argv, int one_strategy) 
         if (cli_int(cmd, "--seed", o[3].value, 0, 2147483647L, &seed)) return experiment_free(&e), 2;
         experiment_set_seed(&e, (uint64_t)seed);
     }
+    ClipConfig cfg; /* refused before anything of the model is allocated */
+    if (clip_config_load(&cfg, e.model) != MODX_OK) return experiment_free(&e), cli_report_error(cmd);
+    if (cli_check_model_memory(cmd, &cfg, e.hp.batch, budget, e.model)) return experiment_free(&e), 1;
     /* modx continual on a new folder, or a further strategy on an existing one. */
     if (one_strategy && !resume) ro.resume = 0;
     trainer_install_signals();

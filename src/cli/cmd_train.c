@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/memory_budget.h"
 #include "data/cache.h"
 #include "data/dataset.h"
 #include "data/selection.h"
@@ -33,15 +34,31 @@ static int select_images(const char *cmd, const Cache *c, const char *splits, co
     return rc;
 }
 
+/* The model to train: a fresh one of `config` (seeded) or the checkpoint `init`,
+ * refused before allocation when its training memory at `batch` exceeds `budget`. */
+static int train_model(const char *cmd, const char *config, const char *init, int batch, uint64_t budget, uint64_t seed,
+                       ClipModel **m) {
+    if (!config) {
+        if (checkpoint_load(m, init, NULL) != MODX_OK) return cli_report_error(cmd);
+        return cli_check_model_memory(cmd, &(*m)->cfg, batch, budget, init);
+    }
+    ClipConfig cfg;
+    if (clip_config_load(&cfg, config) != MODX_OK) return cli_report_error(cmd);
+    if (cli_check_model_memory(cmd, &cfg, batch, budget, config)) return 1;
+    if (clip_model_new(m, &cfg) != MODX_OK) return cli_report_error(cmd);
+    clip_model_init(*m, seed);
+    return 0;
+}
+
 static const char train_usage[] =
     "usage: modx train --data CACHE (--config CFG.json | --init CKPT) --out DIR [--split S] [--domains a,b]\n"
     "                  [--epochs E] [--batch B] [--lr X] [--warmup F] [--weight-decay W] [--seed N]\n"
-    "                  [--checkpoint-every K] [--quiet]\n"
+    "                  [--checkpoint-every K] [--max-memory SIZE] [--quiet]\n"
     "Trains one model with the contrastive loss on the selected images of a cache (default split train):\n"
     "from a fresh initialisation (--config, seeded) or from a checkpoint (--init). Writes DIR/model.safetensors\n"
     "(+ model.optim.safetensors) and DIR/metrics.jsonl. With --checkpoint-every K a resume checkpoint is\n"
     "written every K steps (and on SIGINT/SIGTERM); running the same command again continues from it.\n"
-    "Defaults: 1 epoch, batch 32, lr 5e-4, warmup 0.2, weight decay 0.01, seed 0.\n";
+    "Defaults: 1 epoch, batch 32, lr 5e-4, warmup 0.2, weight decay 0.01, seed 0.\n" CLI_MAX_MEMORY_HELP;
 
 MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     const char *cmd = "train";
@@ -49,10 +66,10 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     CliOpt o[] = {{"--data", 1, 0},   {"--config", 1, 0}, {"--init", 1, 0},        {"--out", 1, 0},
                   {"--split", 1, 0},  {"--domains", 1, 0}, {"--epochs", 1, 0},     {"--batch", 1, 0},
                   {"--lr", 1, 0},     {"--warmup", 1, 0}, {"--weight-decay", 1, 0}, {"--seed", 1, 0},
-                  {"--checkpoint-every", 1, 0}, {"--quiet", 0, 0}};
+                  {"--checkpoint-every", 1, 0}, {"--quiet", 0, 0}, {"--max-memory", 1, 0}};
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, 14, pos, 0, &npos)) return 2;
+    if (cli_parse(argc, argv, o, 15, pos, 0, &npos)) return 2;
     if (!o[0].value || !o[3].value || !o[1].value == !o[2].value) return fputs(train_usage, stderr), 2;
     long epochs = 1, batch = 32, seed = 0, ckpt_every = 0;
     double lr = 5e-4, warmup = 0.2, wd = 0.01;
@@ -64,6 +81,8 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
         (o[11].value && cli_int(cmd, "--seed", o[11].value, 0, 2147483647L, &seed)) ||
         (o[12].value && cli_int(cmd, "--checkpoint-every", o[12].value, 0, 2147483647L, &ckpt_every)))
         return 2;
+    uint64_t budget;
+    if (cli_memory_budget(cmd, o[14].value, &budget)) return 2;
     if (!(lr > 0) || !(warmup >= 0 && warmup <= 1) || !(wd >= 0)) {
         fprintf(stderr, "modx train: expected --lr > 0, --warmup in [0, 1], --weight-decay >= 0\n");
         return 2;
@@ -76,13 +95,7 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     memset(&log, 0, sizeof log);
     int rc = 0;
     if (cache_open(&c, o[0].value, 1) != MODX_OK) return cli_report_error(cmd);
-    if (o[1].value) {
-        ClipConfig cfg;
-        if (clip_config_load(&cfg, o[1].value) != MODX_OK || clip_model_new(&m, &cfg) != MODX_OK) rc = cli_report_error(cmd);
-        else clip_model_init(m, (uint64_t)seed);
-    } else if (checkpoint_load(&m, o[2].value, NULL) != MODX_OK) {
-        rc = cli_report_error(cmd);
-    }
+    rc = train_model(cmd, o[1].value, o[2].value, (int)batch, budget, (uint64_t)seed, &m);
     if (!rc && cache_check_compat(c, o[0].value, m->cfg.vision.image_size, m->cfg.text.context_length, c->vocab_crc) != MODX_OK)
         rc = cli_report_error(cmd);
     if (!rc && c->vocab_size > m->cfg.text.vocab_size) {
@@ -147,16 +160,19 @@ MODX_COMMAND(eval, "eval", "retrieval metrics of a checkpoint on a dataset cache
     uint32_t *images = NULL;
     size_t n = 0;
     int rc = 0;
-    if (checkpoint_load(&m, o[0].value, o[5].value) != MODX_OK || cache_open(&c, o[1].value, 1) != MODX_OK)
+    if (checkpoint_load(&m, o[0].value, o[5].value) != MODX_OK || clip_model_check_finite(m, o[0].value) != MODX_OK ||
+        cache_open(&c, o[1].value, 1) != MODX_OK)
         rc = cli_report_error(cmd);
     if (!rc) rc = select_images(cmd, c, o[2].value ? o[2].value : "test", o[3].value, &images, &n);
     if (!rc) {
         EncodedSet es;
         RetrievalMetrics r;
         if (eval_encode(&es, m, c, o[1].value, images, n, (int)batch) != MODX_OK) {
+            modx_error_prefix("checkpoint %s: ", o[0].value);
             rc = cli_report_error(cmd);
         } else {
             if (eval_retrieval(&r, &es) != MODX_OK) {
+                modx_error_prefix("checkpoint %s: ", o[0].value); /* e.g. features overflowing to inf */
                 rc = cli_report_error(cmd);
             } else {
                 printf("%d images, %d captions\n", r.n_images, r.n_captions);

@@ -226,7 +226,8 @@ MODX_COMMAND(zeroshot, "zeroshot", "zero-shot classification of a cache's images
         }
         labels[i] = k;
     }
-    if (bpe_load(&bpe, o[O_VOCAB].value) != MODX_OK || checkpoint_load(&m, o[O_CKPT].value, NULL) != MODX_OK) {
+    if (bpe_load(&bpe, o[O_VOCAB].value) != MODX_OK || checkpoint_load(&m, o[O_CKPT].value, NULL) != MODX_OK ||
+        clip_model_check_finite(m, o[O_CKPT].value) != MODX_OK) {
         rc = cli_report_error("zeroshot");
         goto done;
     }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/size.h"
+
 static const char *json_type_name(const cJSON *v) {
     if (!v) return "nothing (key missing)";
     if (cJSON_IsBool(v)) return "a boolean";
@@ -133,18 +135,20 @@ ModxStatus clip_config_validate(ClipConfig *cfg, const char *src) {
     if (t->width % t->heads)
         return modx_fail(MODX_ERR_INVALID, "%s: key 'text_cfg.width': expected a multiple of heads %d, found %d",
                          src, t->heads, t->width);
-    if (!(v->mlp_ratio > 0) || !(t->mlp_ratio > 0))
-        return modx_fail(MODX_ERR_INVALID, "%s: key 'mlp_ratio': expected a positive number", src);
+    if (!(v->mlp_ratio > 0 && v->mlp_ratio <= 64) || !(t->mlp_ratio > 0 && t->mlp_ratio <= 64))
+        return modx_fail(MODX_ERR_INVALID, "%s: key 'mlp_ratio': expected a positive number <= 64", src);
     v->heads = v->width / v->head_width;
     v->grid = v->image_size / v->patch_size;
-    v->tokens = v->grid * v->grid + 1;
+    uint64_t patches = 0; /* checked 64-bit: G² overflows an int for G = 65536 */
+    if (!u64_mul((uint64_t)v->grid, (uint64_t)v->grid, &patches) || patches > CLIP_MAX_DIM - 1)
+        return modx_fail(MODX_ERR_INVALID, "%s: key 'vision_cfg.image_size': %d / %d = %d patches per side, %llu per "
+                         "image, is too many (max %d)", src, v->image_size, v->patch_size, v->grid,
+                         (unsigned long long)patches, CLIP_MAX_DIM - 1);
+    v->tokens = (int)patches + 1;
     v->mlp_width = (int)(v->width * v->mlp_ratio);
     t->mlp_width = (int)(t->width * t->mlp_ratio);
     if (v->mlp_width < 1 || t->mlp_width < 1 || v->mlp_width > 64 * CLIP_MAX_DIM || t->mlp_width > 64 * CLIP_MAX_DIM)
         return modx_fail(MODX_ERR_INVALID, "%s: key 'mlp_ratio': MLP width must be a positive integer", src);
-    if (v->tokens > CLIP_MAX_DIM)
-        return modx_fail(MODX_ERR_INVALID, "%s: key 'vision_cfg.image_size': %d patches per image is too many (max %d)",
-                         src, v->tokens - 1, CLIP_MAX_DIM - 1);
     cfg->quick_gelu = cfg->quick_gelu ? 1 : 0;
     return MODX_OK;
 }

@@ -1,5 +1,6 @@
 #include "clip/model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +280,25 @@ size_t clip_acts_bytes(const ClipActs *a) {
     return a->floats * sizeof(float) + (size_t)a->max_B * ((size_t)a->cfg.text.context_length + 1) * sizeof(int32_t);
 }
 
+ModxStatus clip_acts_size(const ClipConfig *cfg, int max_B, int training, uint64_t *bytes) {
+    if (max_B < 1) return modx_fail(MODX_ERR_INVALID, "activation arena: batch size must be at least 1, found %d", max_B);
+    ClipActs *a = modx_calloc(1, sizeof *a, "CLIP activations");
+    if (!a) return MODX_ERR_NOMEM;
+    a->cfg = *cfg;
+    a->max_B = max_B;
+    a->training = training ? 1 : 0;
+    ModxStatus st = clip_config_validate(&a->cfg, "model config");
+    Carver c = {NULL, 0, 0};
+    if (st == MODX_OK) carve_all(&c, a); /* counts without a base */
+    uint64_t floats = c.used, n = 0;
+    if (st == MODX_OK && (c.overflow || !u64_mul(floats, sizeof(float), &n) ||
+                          !u64_add(n, (uint64_t)max_B * ((uint64_t)a->cfg.text.context_length + 1) * sizeof(int32_t), &n)))
+        st = modx_fail(MODX_ERR_INVALID, "activation arena: size overflows for batch %d", max_B);
+    if (st == MODX_OK) *bytes = n;
+    free(a);
+    return st;
+}
+
 /* ---------------- forward ---------------- */
 
 static ModxStatus check_batch(const ClipActs *a, int B, const char *what) {
@@ -415,4 +435,16 @@ void clip_backward(const ClipModel *m, ClipActs *a, const float *d_image_feature
         CHECK(a->B_text > 0, "clip_backward: no text forward to differentiate");
         text_backward(m, a, d_text_features, &g.text);
     }
+}
+
+ModxStatus clip_model_check_finite(const ClipModel *m, const char *source) {
+    for (int i = 0; i < m->table.count; i++) {
+        const ParamInfo *p = &m->table.items[i];
+        const float *x = m->params + p->offset;
+        for (size_t k = 0; k < p->numel; k++)
+            if (!isfinite(x[k]))
+                return modx_fail(MODX_ERR_NUMERIC, "%s: tensor '%s' element %zu is %g: expected finite weights (the "
+                                 "checkpoint is corrupt or its training diverged)", source, p->name, k, (double)x[k]);
+    }
+    return MODX_OK;
 }

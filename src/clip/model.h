@@ -77,6 +77,9 @@ void clip_weights_bind(ClipWeights *w, const ClipModel *m, float *base);
 static inline float clip_logit_scale(const ClipModel *m) { return m->w.logit_scale[0]; }
 /* Index of logit_scale in the flat buffers (where a loss adds its gradient). */
 static inline size_t clip_logit_scale_index(const ClipModel *m) { return (size_t)(m->w.logit_scale - m->params); }
+/* MODX_ERR_NUMERIC naming `source` (e.g. the checkpoint), the tensor and the
+ * element when a parameter is NaN or infinite; MODX_OK otherwise. */
+ModxStatus clip_model_check_finite(const ClipModel *m, const char *source);
 /* A deep copy (config, table, parameters), e.g. the frozen model of the
  * previous phase. Free with clip_model_free. */
 ModxStatus clip_model_clone(ClipModel **out, const ClipModel *src);
@@ -87,6 +90,9 @@ ModxStatus clip_model_clone(ClipModel **out, const ClipModel *src);
 ModxStatus clip_acts_new(ClipActs **out, const ClipConfig *cfg, int max_B, int training);
 void clip_acts_free(ClipActs *a);
 size_t clip_acts_bytes(const ClipActs *a);
+/* The bytes clip_acts_new would allocate, computed without allocating
+ * (overflow-checked: a size beyond 2^64 is MODX_ERR_INVALID). */
+ModxStatus clip_acts_size(const ClipConfig *cfg, int max_B, int training, uint64_t *bytes);
 
 /* Image tower: features (B, E) L2-normalised. B in [1, max_B]. */
 ModxStatus clip_encode_image(const ClipModel *m, ClipActs *a, const float *images, int B, float *features);

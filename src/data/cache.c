@@ -1,8 +1,10 @@
 #include "data/cache.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +305,48 @@ struct CacheWriter {
     int image_size;
 };
 
+/* Allocates every block of bytes [0, n) of fd before it is mapped: a store into
+ * a mapped hole on a full disk is a SIGBUS, a failed reservation is an error
+ * that can be reported. Returns 0 or an errno value. */
+static int reserve_space(int fd, uint64_t n) {
+    int err = posix_fallocate(fd, 0, (off_t)n); /* returns the error number, not -1 */
+    if (err != EINVAL && err != EOPNOTSUPP) return err;
+    /* No fallocate on this file system: write the zeros ourselves. */
+    static const uint8_t zeros[1 << 16];
+    for (uint64_t off = 0; off < n;) {
+        size_t chunk = n - off < sizeof zeros ? (size_t)(n - off) : sizeof zeros;
+        ssize_t got = pwrite(fd, zeros, chunk, (off_t)off);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return got < 0 ? errno : ENOSPC;
+        off += (uint64_t)got;
+    }
+    return 0;
+}
+
+/* Removes "<path>.tmp.<pid>" files left by cache builds whose process is gone
+ * (killed, or crashed before it could clean up). A live pid's file is kept: it
+ * may be another build in progress. Best effort: what cannot be read is left. */
+static void remove_stale_tmp(const char *path) {
+    char *copy_dir = strdup(path), *copy_base = strdup(path);
+    DIR *dir = copy_dir ? opendir(dirname(copy_dir)) : NULL;
+    const char *base = copy_base ? basename(copy_base) : NULL;
+    size_t nb = base ? strlen(base) : 0;
+    struct dirent *e;
+    while (dir && base && (e = readdir(dir)) != NULL) {
+        if (strncmp(e->d_name, base, nb) || strncmp(e->d_name + nb, ".tmp.", 5)) continue;
+        const char *digits = e->d_name + nb + 5;
+        char *end;
+        errno = 0;
+        long pid = strtol(digits, &end, 10);
+        if (*digits < '0' || *digits > '9' || *end || errno || pid <= 0 || pid > INT32_MAX) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to judge */
+        unlinkat(dirfd(dir), e->d_name, 0);
+    }
+    if (dir) closedir(dir);
+    free(copy_dir);
+    free(copy_base);
+}
+
 ModxStatus cache_writer_open(CacheWriter **out, const char *path, uint64_t max_images, int image_size) {
     *out = NULL;
     if (max_images == 0 || max_images >= UINT32_MAX)
@@ -325,6 +369,7 @@ ModxStatus cache_writer_open(CacheWriter **out, const char *path, uint64_t max_i
         return modx_fail(MODX_ERR_NOMEM, "out of memory");
     }
     memcpy(w->path, path, np + 1);
+    remove_stale_tmp(path);
     snprintf(w->tmp, np + 32, "%s.tmp.%ld", path, (long)getpid());
     w->fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (w->fd < 0) {
@@ -335,9 +380,10 @@ ModxStatus cache_writer_open(CacheWriter **out, const char *path, uint64_t max_i
         return st;
     }
     w->map_size = (size_t)total;
-    if (ftruncate(w->fd, (off_t)total) != 0) {
-        ModxStatus st = modx_fail(MODX_ERR_IO, "%s: cannot size to %llu bytes: %s", w->tmp, (unsigned long long)total,
-                                  strerror(errno));
+    int err = reserve_space(w->fd, total);
+    if (err != 0) {
+        ModxStatus st = modx_fail(MODX_ERR_IO, "%s: cannot reserve %llu bytes for the cache: %s", w->tmp,
+                                  (unsigned long long)total, strerror(err));
         cache_writer_abort(w);
         return st;
     }

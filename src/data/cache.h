@@ -109,9 +109,13 @@ typedef struct {
 
 /* Streaming writer: the pixels are written in place (a shared writable mapping
  * of a temporary file "<path>.tmp.<pid>") so a large dataset never has to fit in
- * memory; cache_writer_finish writes the other sections, the CRCs and the header,
+ * memory. The mapped area's blocks are reserved (posix_fallocate) before it is
+ * mapped, so a full disk is an I/O error naming the file ("No space left on
+ * device"), never a SIGBUS from a store into the mapping. Opening also removes
+ * "<path>.tmp.<pid>" files whose process no longer exists (builds that were
+ * killed). cache_writer_finish writes the other sections, the CRCs and the header,
  * fsyncs and renames the file to `path` (atomic: a reader never sees a partial
- * cache). cache_writer_abort removes the temporary file. */
+ * cache). cache_writer_abort, and every failure, removes the temporary file. */
 typedef struct CacheWriter CacheWriter;
 /* Room for up to max_images images of image_size² × 3 bytes. */
 ModxStatus cache_writer_open(CacheWriter **out, const char *path, uint64_t max_images, int image_size);

@@ -259,9 +259,28 @@ ModxStatus dataset_read_file(const char *path, char **data, size_t *n) {
     return MODX_OK;
 }
 
-/* Offset of a NUL that JSON text would smuggle into a C string (a raw 0 byte,
- * or \u0000 inside a string), or n when there is none. cJSON would keep the
- * string only up to it, silently cutting a caption or a name. */
+/* Value of the 4 hex digits at p (p[0..4) all hex), else -1. */
+static long hex4(const char *p) {
+    long v = 0;
+    for (int k = 0; k < 4; k++) {
+        char ch = p[k];
+        int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* The code unit of a "\uXXXX" escape at text[i] (i < n), else -1. */
+static long escape_at(const char *text, size_t n, size_t i) {
+    if (i + 6 > n || text[i] != '\\' || text[i + 1] != 'u') return -1;
+    return hex4(text + i + 2);
+}
+
+/* Offset of something JSON text would smuggle past cJSON: a NUL (a raw 0 byte,
+ * or \u0000 inside a string: cJSON would keep the string only up to it,
+ * silently cutting a caption or a name) or a UTF-16 surrogate escape without
+ * its pair (not a character); n when there is none. */
 static size_t json_nul_at(const char *text, size_t n) {
     int in_str = 0;
     for (size_t i = 0; i < n; i++) {
@@ -272,11 +291,31 @@ static size_t json_nul_at(const char *text, size_t n) {
         } else if (ch == '"') {
             in_str = 0;
         } else if (ch == '\\' && i + 1 < n) {
-            if (text[i + 1] == 'u' && i + 5 < n && !memcmp(text + i + 2, "0000", 4)) return i;
+            long u = escape_at(text, n, i);
+            if (u == 0 || (u >= 0xDC00 && u <= 0xDFFF)) return i;
+            if (u >= 0xD800 && u <= 0xDBFF) {
+                long lo = escape_at(text, n, i + 6);
+                if (lo < 0xDC00 || lo > 0xDFFF) return i;
+                i += 6; /* the pair's first half; the second is skipped below */
+            }
             i++; /* the escaped character */
         }
     }
     return n;
+}
+
+const char *dataset_json_problem(const char *text, size_t n, size_t off, char *buf, size_t nbuf) {
+    long u = off < n ? escape_at(text, n, off) : -1;
+    if (off < n && text[off] == '\0')
+        snprintf(buf, nbuf, "a NUL byte (not allowed in JSON text)");
+    else if (u == 0)
+        snprintf(buf, nbuf, "the escape \\u0000 (a NUL character, which a caption, path or name cannot hold)");
+    else if (u >= 0xD800 && u <= 0xDFFF)
+        snprintf(buf, nbuf, "the escape \\u%.4s, a lone UTF-16 %s surrogate (not a character; expected a \\uD800-"
+                 "\\uDBFF \\uDC00-\\uDFFF pair)", text + off + 2, u <= 0xDBFF ? "high" : "low");
+    else
+        snprintf(buf, nbuf, "malformed JSON");
+    return buf;
 }
 
 cJSON *dataset_json_parse(const char *text, size_t n, size_t *err_off) {

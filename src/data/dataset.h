@@ -152,8 +152,14 @@ int utf8_valid(const char *s, size_t n, size_t *bad_at);
 struct cJSON;
 struct cJSON *dataset_json_parse(const char *text, size_t n, size_t *err_off);
 
+/* What dataset_json_parse stopped at, for the message: "the escape \\u0000 (a
+ * NUL character ...)", "the escape \\ud800, a lone UTF-16 high surrogate ...",
+ * "a NUL byte ..." or "malformed JSON". Written into buf (nbuf >= 160), returned. */
+const char *dataset_json_problem(const char *text, size_t n, size_t err_off, char *buf, size_t nbuf);
+
 /* The same for a whole file's text: on failure records "name:line:col: expected a
- * JSON document, found malformed JSON" and returns MODX_ERR_FORMAT. */
+ * JSON document, found malformed JSON" (or what dataset_json_problem names) and
+ * returns MODX_ERR_FORMAT. */
 ModxStatus dataset_json_document(const char *text, size_t n, const char *name, struct cJSON **out);
 
 /* Reads a whole file into a malloc'd, NUL-terminated buffer. */

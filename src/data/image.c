@@ -23,8 +23,9 @@ ModxStatus image_check_dims(const char *name, const char *format, long long w, l
         return modx_fail(MODX_ERR_FORMAT, "%s: %s image is %lldx%lld pixels: exceeds the limit of %d per side", name,
                          format, w, h, IMAGE_MAX_SIDE);
     if ((uint64_t)w * (uint64_t)h > max_pixels)
-        return modx_fail(MODX_ERR_FORMAT, "%s: %s image is %lldx%lld pixels: exceeds the limit of %llu pixels", name,
-                         format, w, h, (unsigned long long)max_pixels);
+        return modx_fail(MODX_ERR_FORMAT, "%s: %s image is %lldx%lld pixels: exceeds the limit of %llu pixels "
+                         "(--max-image-pixels, at most %u)", name, format, w, h, (unsigned long long)max_pixels,
+                         IMAGE_MAX_PIXELS);
     return MODX_OK;
 }
 
@@ -53,11 +54,12 @@ static const char *image_guess_kind(const uint8_t *d, size_t n) {
 }
 
 ModxStatus image_decode(Image *out, const void *data, size_t n, const char *name, const uint8_t background[3]) {
-    return image_decode_limited(out, data, n, name, background, IMAGE_MAX_PIXELS);
+    return image_decode_limited(out, data, n, name, background, IMAGE_DEFAULT_MAX_PIXELS);
 }
 
 ModxStatus image_decode_limited(Image *out, const void *data, size_t n, const char *name,
                                 const uint8_t background[3], uint64_t max_pixels) {
+    if (max_pixels == 0) max_pixels = IMAGE_DEFAULT_MAX_PIXELS;
     CHECK(max_pixels >= 1 && max_pixels <= IMAGE_MAX_PIXELS, "image: pixel limit %llu",
           (unsigned long long)max_pixels);
     static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
@@ -81,6 +83,10 @@ ModxStatus image_decode_limited(Image *out, const void *data, size_t n, const ch
 }
 
 ModxStatus image_load(Image *out, const char *path, const uint8_t background[3]) {
+    return image_load_limited(out, path, background, IMAGE_DEFAULT_MAX_PIXELS);
+}
+
+ModxStatus image_load_limited(Image *out, const char *path, const uint8_t background[3], uint64_t max_pixels) {
     *out = (Image){0, 0, NULL};
     FILE *f = fopen(path, "rb");
     if (!f) return modx_fail(MODX_ERR_IO, "%s: cannot open image: %s", path, strerror(errno));
@@ -108,7 +114,7 @@ ModxStatus image_load(Image *out, const char *path, const uint8_t background[3])
         return modx_fail(MODX_ERR_IO, "%s: cannot read image: got %zu of %zu bytes%s%s", path, got, n,
                          err ? ": " : "", err ? strerror(err) : "");
     }
-    ModxStatus st = image_decode(out, buf, n, path, background);
+    ModxStatus st = image_decode_limited(out, buf, n, path, background, max_pixels);
     free(buf);
     return st;
 }
@@ -135,11 +141,12 @@ void image_normalize(const uint8_t *hwc, int size, float *chw) {
     }
 }
 
-ModxStatus image_preprocess_file(const char *path, int size, const uint8_t background[3], float *chw) {
+ModxStatus image_preprocess_file(const char *path, int size, const uint8_t background[3], uint64_t max_pixels,
+                                 float *chw) {
     if (size < 1 || size > RESIZE_MAX_SIZE)
         return modx_fail(MODX_ERR_INVALID, "%s: preprocess size %d outside [1, %d]", path, size, RESIZE_MAX_SIZE);
     Image img;
-    MODX_TRY(image_load(&img, path, background));
+    MODX_TRY(image_load_limited(&img, path, background, max_pixels));
     uint8_t *crop = modx_calloc((size_t)size * size, 3, "preprocess crop");
     ModxStatus st = crop ? image_resize_crop(&img, size, crop) : MODX_ERR_NOMEM;
     if (st == MODX_OK) image_normalize(crop, size, chw);

@@ -27,7 +27,8 @@
  *   - like Pillow's open + convert, EXIF orientation, ICC profiles and PNG gamma
  *     are ignored;
  *   - limits: width and height in [1, IMAGE_MAX_SIDE] and width·height at most
- *     IMAGE_MAX_PIXELS, checked from the header before any pixel is allocated.
+ *     the caller's pixel limit (IMAGE_DEFAULT_MAX_PIXELS unless given, at most
+ *     IMAGE_MAX_PIXELS), checked from the header before any pixel is allocated.
  * Errors (MODX_ERR_IO for unreadable files, MODX_ERR_FORMAT for bad data,
  * MODX_ERR_NOMEM) carry a message naming the file and what was wrong. */
 #ifndef MODX_DATA_IMAGE_H
@@ -39,7 +40,12 @@
 #include "core/error.h"
 
 #define IMAGE_MAX_SIDE 32768
+/* The most pixels any caller may allow (--max-image-pixels), and the default
+ * limit: decoding holds 4 bytes per pixel (RGBA8) at its peak, so the default
+ * (8192², 2^26 pixels) bounds one decode to 256 MiB; a "decompression bomb"
+ * (a small file declaring a huge image) is refused from its header. */
 #define IMAGE_MAX_PIXELS (1u << 28)
+#define IMAGE_DEFAULT_MAX_PIXELS ((uint64_t)1 << 26)
 /* Files larger than this are refused before being read. */
 #define IMAGE_MAX_FILE_BYTES ((size_t)1 << 30)
 
@@ -52,12 +58,16 @@ typedef struct {
 extern const uint8_t IMAGE_DEFAULT_BACKGROUND[3]; /* white */
 
 /* Reads and decodes the file at `path`. `background` may be NULL (white).
- * On failure *out is left empty ({0, 0, NULL}). */
+ * On failure *out is left empty ({0, 0, NULL}). Limit: IMAGE_DEFAULT_MAX_PIXELS. */
 ModxStatus image_load(Image *out, const char *path, const uint8_t background[3]);
-/* `name` is used in error messages. */
+/* As image_load with a pixel limit (1 <= max_pixels <= IMAGE_MAX_PIXELS; 0 means
+ * IMAGE_DEFAULT_MAX_PIXELS), checked against the header before decoding. */
+ModxStatus image_load_limited(Image *out, const char *path, const uint8_t background[3], uint64_t max_pixels);
+/* `name` is used in error messages. Limit: IMAGE_DEFAULT_MAX_PIXELS. */
 ModxStatus image_decode(Image *out, const void *data, size_t n, const char *name, const uint8_t background[3]);
-/* As image_decode with a smaller pixel limit (1 <= max_pixels <= IMAGE_MAX_PIXELS),
- * e.g. for a loader that wants to refuse huge images cheaply. */
+/* As image_decode with a pixel limit (1 <= max_pixels <= IMAGE_MAX_PIXELS; 0
+ * means IMAGE_DEFAULT_MAX_PIXELS), e.g. for a loader that wants to refuse huge
+ * images cheaply. */
 ModxStatus image_decode_limited(Image *out, const void *data, size_t n, const char *name,
                                 const uint8_t background[3], uint64_t max_pixels);
 void image_free(Image *img);
@@ -73,7 +83,8 @@ void image_normalize(const uint8_t *hwc, int size, float *chw);
 
 /* The whole preprocessing of one file: load, resize + crop, normalise into
  * chw (3 × size × size floats). Errors name the file. */
-ModxStatus image_preprocess_file(const char *path, int size, const uint8_t background[3], float *chw);
+ModxStatus image_preprocess_file(const char *path, int size, const uint8_t background[3], uint64_t max_pixels,
+                                 float *chw);
 
 /* Composites `n` RGBA8 pixels over an opaque background into RGB8 with the rule
  * above. `rgb` may alias `rgba` (the conversion runs front to back). */

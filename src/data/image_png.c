@@ -14,6 +14,16 @@ static uint32_t png_be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* Samples per pixel of a PNG colour type (a palette index is one sample). */
+static int png_channels(uint8_t color_type) {
+    switch (color_type) {
+    case SPNG_COLOR_TYPE_TRUECOLOR: return 3;
+    case SPNG_COLOR_TYPE_GRAYSCALE_ALPHA: return 2;
+    case SPNG_COLOR_TYPE_TRUECOLOR_ALPHA: return 4;
+    default: return 1; /* grey, indexed */
+    }
+}
+
 static ModxStatus png_fail(const char *name, int err) {
     if (err == SPNG_EOF || err == SPNG_IO_EOF)
         return modx_fail(MODX_ERR_FORMAT, "%s: truncated PNG data (unexpected end of file)", name);
@@ -44,13 +54,15 @@ ModxStatus image_decode_png(Image *out, const uint8_t *data, size_t n, const cha
         st = png_fail(name, err);
         goto done;
     }
-    size_t npix = (size_t)ihdr.width * ihdr.height, len = 0; /* bounded by IMAGE_MAX_PIXELS */
+    size_t npix = (size_t)ihdr.width * ihdr.height, len = 0; /* bounded by max_pixels */
     /* zlib cannot compress by more than about 1032:1; a file far smaller than
-     * that bound is truncated, so fail before allocating for it. */
-    size_t raw = (size_t)ihdr.height * (1 + ((size_t)ihdr.width * ihdr.bit_depth * 4 + 7) / 8);
+     * the filtered scanlines it declares (with its real channel count) is
+     * truncated, so fail before allocating for it. */
+    size_t raw = (size_t)ihdr.height * (1 + ((size_t)ihdr.width * ihdr.bit_depth * png_channels(ihdr.color_type) + 7) / 8);
     if (n < raw / 1100) {
-        st = modx_fail(MODX_ERR_FORMAT, "%s: truncated PNG: %zu bytes cannot hold a %ux%u image", name, n,
-                       ihdr.width, ihdr.height);
+        st = modx_fail(MODX_ERR_FORMAT, "%s: truncated PNG: %zu bytes cannot hold the %zu bytes of a %ux%u image with "
+                       "%d channel(s) of %u bits", name, n, raw, ihdr.width, ihdr.height,
+                       png_channels(ihdr.color_type), ihdr.bit_depth);
         goto done;
     }
     if ((err = spng_decoded_image_size(ctx, SPNG_FMT_RGBA8, &len))) {

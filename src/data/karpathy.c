@@ -24,7 +24,9 @@ ModxStatus dataset_json_document(const char *text, size_t n, const char *name, c
     *out = dataset_json_parse(text, n, &off);
     if (*out) return MODX_OK;
     line_col(text, off, &line, &col);
-    return modx_fail(MODX_ERR_FORMAT, "%s:%zu:%zu: expected a JSON document, found malformed JSON", name, line, col);
+    char why[256];
+    return modx_fail(MODX_ERR_FORMAT, "%s:%zu:%zu: expected a JSON document, found %s", name, line, col,
+                     dataset_json_problem(text, n, off, why, sizeof why));
 }
 
 static int split_of(const char *s) {

@@ -23,8 +23,9 @@ static ModxStatus parse_line(Dataset *ds, const char *line, size_t len, const ch
     ModxStatus st = MODX_OK;
     char *path = NULL;
     if (!obj) {
-        return dataset_bad_item(ds, skip, "%s:%zu: expected one JSON object per line, found malformed JSON near column %zu",
-                                name, lineno, off + 1);
+        char why[256];
+        return dataset_bad_item(ds, skip, "%s:%zu: expected one JSON object per line, found %s at column %zu", name,
+                                lineno, dataset_json_problem(line, len, off, why, sizeof why), off + 1);
     }
     if (!cJSON_IsObject(obj)) {
         st = dataset_bad_item(ds, skip, "%s:%zu: expected a JSON object {\"image\": ..., \"captions\": [...]}, found %s",

@@ -38,8 +38,8 @@ static void decode_images(const Dataset *ds, const PrepareOptions *opt, uint8_t 
     for (int64_t i = 0; i < (int64_t)N; i++) {
         const DatasetImage *di = &ds->images[i];
         Image img = {0};
-        ModxStatus s = di->bytes ? image_decode(&img, di->bytes, di->n_bytes, di->path, NULL)
-                                 : image_load(&img, di->path, NULL);
+        ModxStatus s = di->bytes ? image_decode_limited(&img, di->bytes, di->n_bytes, di->path, NULL, opt->max_image_pixels)
+                                 : image_load_limited(&img, di->path, NULL, opt->max_image_pixels);
         if (s == MODX_OK) s = image_resize_crop(&img, S, pixels + (size_t)i * px);
         image_free(&img);
         if (s != MODX_OK) {
@@ -65,6 +65,9 @@ ModxStatus data_prepare(const Dataset *ds, const PrepareOptions *opt, const char
     if (S <= 0 || (unsigned)S > CACHE_MAX_IMAGE_SIZE || T < 2 || (unsigned)T > CACHE_MAX_CONTEXT)
         return modx_fail(MODX_ERR_INVALID, "prepare: expected image size 1..%u and context 2..%u, found %d and %d",
                          CACHE_MAX_IMAGE_SIZE, CACHE_MAX_CONTEXT, S, T);
+    if (opt->max_image_pixels > IMAGE_MAX_PIXELS)
+        return modx_fail(MODX_ERR_INVALID, "prepare: image pixel limit: expected at most %u, found %llu", IMAGE_MAX_PIXELS,
+                         (unsigned long long)opt->max_image_pixels);
     Bpe *bpe = NULL;
     CacheWriter *w = NULL;
     ModxStatus st;

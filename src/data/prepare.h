@@ -11,6 +11,7 @@
 #define MODX_DATA_PREPARE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
 #include "data/dataset.h"
@@ -26,6 +27,7 @@ typedef struct {
     int skip_bad;
     PrepareProgressFn progress; /* NULL: none */
     void *progress_ctx;
+    uint64_t max_image_pixels; /* per image, checked from its header; 0: IMAGE_DEFAULT_MAX_PIXELS (image.h) */
 } PrepareOptions;
 
 typedef struct {

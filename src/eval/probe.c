@@ -92,8 +92,8 @@ ModxStatus probe_encode_checkpoint(ProbeFeatures *out, const char *ckpt_path, co
     memset(out, 0, sizeof *out);
     ClipModel *m = NULL;
     MODX_TRY(checkpoint_load(&m, ckpt_path, NULL));
-    ModxStatus st = probe_encode(out, m, c, name, ps, batch);
-    if (st != MODX_OK) modx_error_prefix("%s: ", ckpt_path);
+    ModxStatus st = clip_model_check_finite(m, ckpt_path);
+    if (st == MODX_OK && (st = probe_encode(out, m, c, name, ps, batch)) != MODX_OK) modx_error_prefix("%s: ", ckpt_path);
     clip_model_free(m);
     return st;
 }

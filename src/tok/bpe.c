@@ -3,6 +3,7 @@
 #include "tok/bpe.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -187,6 +188,21 @@ void bpe_free(Bpe *bpe) {
     free(bpe);
 }
 
+/* s[0..n) quoted for a message: whole when short, else its first bytes (cut at
+ * a UTF-8 character boundary) and "... (N bytes)", so that a huge symbol never
+ * pushes the rest of a message out. Returns buf. */
+static const char *quote_item(char *buf, size_t nbuf, const char *s, size_t n) {
+    const size_t keep = 48;
+    if (n <= keep) {
+        snprintf(buf, nbuf, "'%.*s'", (int)n, s);
+        return buf;
+    }
+    size_t k = keep;
+    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80) k--; /* not inside a character */
+    snprintf(buf, nbuf, "'%.*s...' (%zu bytes)", (int)k, s, n);
+    return buf;
+}
+
 static char *dup_n(const char *s, size_t n) {
     char *d = malloc(n + 1);
     if (d) {
@@ -319,9 +335,10 @@ ModxStatus bpe_load(Bpe **out, const char *path) {
             st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: empty line among the merges (expected 'left right')", path, lineno);
             goto fail;
         }
+        char q1[96], q2[96];
         if (nf != 2) {
-            st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: expected a merge 'left right' (2 symbols), found %d fields: '%.*s'",
-                           path, lineno, nf, (int)(len > 80 ? 80 : len), line);
+            st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: expected a merge 'left right' (2 symbols), found %d fields: %s",
+                           path, lineno, nf, quote_item(q1, sizeof q1, line, len));
             goto fail;
         }
         int32_t a = str_find(bpe, field[0], flen[0]);
@@ -329,20 +346,21 @@ ModxStatus bpe_load(Bpe **out, const char *path) {
         if (a < 0 || b < 0) {
             int which = a < 0 ? 0 : 1;
             st = modx_fail(MODX_ERR_FORMAT,
-                           "%s:%zu: merge symbol '%.*s' is neither a byte symbol nor made by an earlier merge line", path,
-                           lineno, (int)flen[which], field[which]);
+                           "%s:%zu: %s merge symbol is neither a byte symbol nor made by an earlier merge line: %s", path,
+                           lineno, which ? "right" : "left", quote_item(q1, sizeof q1, field[which], flen[which]));
             goto fail;
         }
         size_t al = strlen(bpe->text[a]);
         if (al >= 4 && memcmp(bpe->text[a] + al - 4, "</w>", 4) == 0) {
-            st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: left symbol '%s' ends a word (</w>), so nothing can follow it", path,
-                           lineno, bpe->text[a]);
+            st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: the left symbol ends a word (</w>), so nothing can follow it: %s",
+                           path, lineno, quote_item(q1, sizeof q1, bpe->text[a], al));
             goto fail;
         }
         int32_t prev = pair_find(bpe, a, b);
         if (prev >= 0) {
-            st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: merge '%s %s' repeats line %d", path, lineno, bpe->text[a],
-                           bpe->text[b], prev + 2);
+            st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: the merge repeats line %d: %s %s", path, lineno, prev + 2,
+                           quote_item(q1, sizeof q1, bpe->text[a], strlen(bpe->text[a])),
+                           quote_item(q2, sizeof q2, bpe->text[b], strlen(bpe->text[b])));
             goto fail;
         }
         char *m = malloc(flen[0] + flen[1] + 1);

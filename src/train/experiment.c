@@ -30,7 +30,7 @@ typedef struct {
 static const char *json_type_name(const cJSON *v) {
     if (!v) return "nothing";
     if (cJSON_IsString(v)) return "a string";
-    if (cJSON_IsNumber(v)) return "a number";
+    if (cJSON_IsNumber(v)) return isfinite(v->valuedouble) ? "a number" : "a number out of range (not finite as a double)";
     if (cJSON_IsBool(v)) return "a boolean";
     if (cJSON_IsNull(v)) return "null";
     if (cJSON_IsArray(v)) return "an array";
@@ -251,9 +251,9 @@ static const StrategyHyper *train_hyper(const char *key) {
 
 /* A strategy hyperparameter's value v of JSON item `it` at `full`, checked. */
 static ModxStatus hyper_value(const Ctx *c, const cJSON *it, const char *full, const StrategyHyper *h, double *v) {
-    if (!cJSON_IsNumber(it)) return bad(c, full, h->integer ? "an integer" : "a number", it);
+    if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble)) return bad(c, full, h->integer ? "an integer" : "a number", it);
     *v = it->valuedouble;
-    if (!isfinite(*v) || *v < h->lo || *v > h->hi)
+    if (*v < h->lo || *v > h->hi)
         return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected %s in [%g, %g], found %g (%s)", c->file, full,
                          h->integer ? "an integer" : "a number", h->lo, h->hi, *v, h->doc);
     if (h->integer && *v != floor(*v)) return bad(c, full, "an integer", it);

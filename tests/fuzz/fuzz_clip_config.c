@@ -1,10 +1,13 @@
 /* Fuzz target: parse an OpenCLIP model config; a config that validates must
- * give a consistent parameter table and survive a JSON round trip unchanged. */
+ * give a consistent parameter table, a training-memory estimate (or an
+ * overflow error, never a wrapped size) at a batch taken from the input, and
+ * survive a JSON round trip unchanged. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clip/config.h"
+#include "clip/memory.h"
 #include "clip/params.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -22,6 +25,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (cfg.vision.heads * cfg.vision.head_width != cfg.vision.width || cfg.text.width % cfg.text.heads ||
         cfg.vision.grid * cfg.vision.patch_size != cfg.vision.image_size)
         __builtin_trap();
+    if ((uint64_t)cfg.vision.tokens != (uint64_t)cfg.vision.grid * (uint64_t)cfg.vision.grid + 1) __builtin_trap();
+    int batch = size ? 1 + (int)data[size - 1] * 257 : 1; /* 1 .. 65536 */
+    ClipMemoryEstimate est;
+    if (clip_memory_estimate(&cfg, batch, &est) == MODX_OK) {
+        if (est.total != est.param_bytes + est.act_bytes || est.param_bytes != 16 * est.n_params) __builtin_trap();
+    } else if (!modx_last_error()[0]) {
+        __builtin_trap();
+    }
     ParamTable t;
     if (param_table_build(&t, &cfg) == MODX_OK) {
         size_t sum = 0;
