@@ -135,34 +135,13 @@ static ModxStatus list_png(const char *dir, char ***names, size_t *n) {
     return st;
 }
 
-ModxStatus emoji_build_dataset(Dataset *ds, const char *npm_dir, const EmojiOptions *opt, EmojiReport *rep) {
-    memset(rep, 0, sizeof *rep);
-    if (!(opt->test_fraction >= 0 && opt->test_fraction < 1))
-        return modx_fail(MODX_ERR_INVALID, "emoji: test fraction: expected a value in [0, 1), found %g", opt->test_fraction);
-    char root[4096], path[8800];
-    snprintf(root, sizeof root, "%s/node_modules", npm_dir);
-    if (!is_dir(root)) snprintf(root, sizeof root, "%s", npm_dir);
-    snprintf(path, sizeof path, "%s/emojibase-data/en/data.json", root);
-    char *text = NULL;
-    size_t n_text;
-    cJSON *doc = NULL;
+/* Every base emoji of data.json (an array at path) and every skin variant, as
+ * entries sorted by key; *n_base counts the bases. The caller frees *out. */
+static ModxStatus collect_entries(const cJSON *doc, const char *path, Entry **out, size_t *n_out, size_t *n_base) {
     Entry *ent = NULL;
-    uint32_t *base_order = NULL;
-    uint8_t *base_test = NULL;
-    char **files = NULL;
-    size_t n_files = 0;
-    ModxStatus st = dataset_read_file(path, &text, &n_text);
-    if (st != MODX_OK) {
-        modx_error_prefix("emoji labels (install with scripts/setup_npm.sh): ");
-        return st;
-    }
-    if ((st = dataset_json_document(text, n_text, path, &doc)) != MODX_OK) goto done;
-    if (!cJSON_IsArray(doc)) {
-        st = modx_fail(MODX_ERR_FORMAT, "%s: expected an array of emoji entries", path);
-        goto done;
-    }
-    /* Entries: every base emoji and every skin variant. */
-    size_t n_base = (size_t)cJSON_GetArraySize(doc), n_ent = 0, cap_ent = 0, i = 0;
+    size_t n_ent = 0, cap_ent = 0, i = 0;
+    ModxStatus st = MODX_OK;
+    *n_base = (size_t)cJSON_GetArraySize(doc);
     const cJSON *it;
     cJSON_ArrayForEach(it, doc) {
         const cJSON *label = cJSON_GetObjectItemCaseSensitive(it, "label");
@@ -173,7 +152,7 @@ ModxStatus emoji_build_dataset(Dataset *ds, const char *npm_dir, const EmojiOpti
             (tags && !cJSON_IsArray(tags)) || (skins && !cJSON_IsArray(skins))) {
             st = modx_fail(MODX_ERR_FORMAT, "%s: [%zu]: expected {\"label\": text, \"hexcode\": text, \"tags\"?: [...], "
                                             "\"skins\"?: [...]}", path, i);
-            goto done;
+            goto fail;
         }
         size_t need = n_ent + 1 + (size_t)(skins ? cJSON_GetArraySize(skins) : 0);
         if (need > cap_ent) {
@@ -181,7 +160,7 @@ ModxStatus emoji_build_dataset(Dataset *ds, const char *npm_dir, const EmojiOpti
             Entry *ne = realloc(ent, cap_ent * sizeof *ne);
             if (!ne) {
                 st = modx_fail(MODX_ERR_NOMEM, "out of memory reading %s", path);
-                goto done;
+                goto fail;
             }
             ent = ne;
         }
@@ -195,7 +174,7 @@ ModxStatus emoji_build_dataset(Dataset *ds, const char *npm_dir, const EmojiOpti
                 !normalise_hex(h->valuestring, strlen(h->valuestring), e->key, sizeof e->key)) {
                 st = modx_fail(MODX_ERR_FORMAT, "%s: [%zu]%s: expected a label and a hexcode like \"1F44B-1F3FB\"", path, i,
                                k >= 0 ? " skins" : "");
-                goto done;
+                goto fail;
             }
             e->label = l->valuestring;
             e->tags = tags;
@@ -207,83 +186,136 @@ ModxStatus emoji_build_dataset(Dataset *ds, const char *npm_dir, const EmojiOpti
         i++;
     }
     qsort(ent, n_ent, sizeof *ent, cmp_entry);
-    /* Split by base emoji: the bases in hexcode order, shuffled with the seed. */
+    *out = ent;
+    *n_out = n_ent;
+    return MODX_OK;
+fail:
+    free(ent);
+    return st;
+}
+
+/* Split by base emoji: the bases in hexcode order, shuffled with the seed;
+ * the first test_fraction of them are marked in base_test. */
+static void split_bases(const Entry *ent, size_t n_ent, const EmojiOptions *opt, uint32_t *base_order,
+                        uint8_t *base_test, EmojiReport *rep) {
+    size_t nb = 0;
+    for (size_t k = 0; k < n_ent; k++) /* entries are sorted by key: bases come in hexcode order */
+        if (ent[k].is_base) base_order[nb++] = ent[k].base;
+    Rng r;
+    rng_seed_stream(&r, opt->seed, 0x656d6f6a69ull);
+    rng_shuffle_u32(&r, base_order, nb);
+    size_t n_test = (size_t)llround(opt->test_fraction * (double)nb);
+    for (size_t k = 0; k < n_test; k++) base_test[base_order[k]] = 1;
+    rep->n_base_emoji = nb;
+    rep->n_test_base_emoji = n_test;
+}
+
+/* The entry an image file name ("1f44b-1f3fb.png") stands for, or NULL. */
+static const Entry *find_entry(const Entry *ent, size_t n_ent, const char *file) {
+    Entry key;
+    size_t stem = strlen(file) - 4;
+    if (!normalise_hex(file, stem, key.key, sizeof key.key)) return NULL;
+    size_t lo = 0, hi = n_ent;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(ent[mid].key, key.key) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n_ent && !strcmp(ent[lo].key, key.key) ? &ent[lo] : NULL;
+}
+
+/* One labelled image and its captions, counted in rep for vendor v. */
+static ModxStatus add_emoji_image(Dataset *ds, const char *image_path, const Entry *hit, uint32_t domain, int split,
+                                  int v, EmojiReport *rep) {
+    const char *tags[EMOJI_MAX_TAGS];
+    size_t n_tags = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, hit->tags) {
+        if (n_tags < EMOJI_MAX_TAGS && cJSON_IsString(t) && t->valuestring[0] && strcmp(t->valuestring, hit->label) &&
+            !dataset_caption_problem(t->valuestring, strlen(t->valuestring)))
+            tags[n_tags++] = t->valuestring;
+    }
+    ModxStatus st = dataset_add_image(ds, image_path, domain, split, NULL);
+    if (st != MODX_OK) return st;
+    char *caps[4];
+    int nc = emoji_captions(hit->label, tags, n_tags, caps);
+    for (int c = 0; c < nc; c++) {
+        if (!caps[c]) st = modx_fail(MODX_ERR_NOMEM, "out of memory writing captions");
+        if (st == MODX_OK) st = dataset_add_caption(ds, caps[c], strlen(caps[c]));
+    }
+    for (int c = 0; c < nc; c++) free(caps[c]);
+    if (st != MODX_OK) return st;
+    rep->images[v][split == DATASET_SPLIT_TEST]++;
+    rep->captions[v][split == DATASET_SPLIT_TEST] += (size_t)nc;
+    return MODX_OK;
+}
+
+/* Vendor v: one domain, its images in file-name order. */
+static ModxStatus add_vendor(Dataset *ds, const char *root, int v, const Entry *ent, size_t n_ent,
+                             const uint8_t *base_test, EmojiReport *rep) {
+    char **files = NULL;
+    size_t n_files = 0;
+    uint32_t domain;
+    ModxStatus st = dataset_domain_id(ds, EMOJI_VENDORS[v], &domain);
+    if (st != MODX_OK) goto done;
+    char dir[4400], path[8800];
+    snprintf(dir, sizeof dir, "%s/emoji-datasource-%s/img/%s/64", root, EMOJI_VENDORS[v], EMOJI_VENDORS[v]);
+    if ((st = list_png(dir, &files, &n_files)) != MODX_OK) goto done;
+    if (n_files == 0) {
+        st = modx_fail(MODX_ERR_FORMAT, "%s: expected the vendor's *.png images, found none", dir);
+        goto done;
+    }
+    for (size_t f = 0; f < n_files; f++) {
+        const Entry *hit = find_entry(ent, n_ent, files[f]);
+        if (!hit) {
+            if (!rep->unlabelled[v]++) snprintf(rep->first_unlabelled[v], sizeof rep->first_unlabelled[v], "%s", files[f]);
+            continue;
+        }
+        int split = base_test[hit->base] ? DATASET_SPLIT_TEST : DATASET_SPLIT_TRAIN;
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        if ((st = add_emoji_image(ds, path, hit, domain, split, v, rep)) != MODX_OK) goto done;
+    }
+done:
+    for (size_t f = 0; f < n_files; f++) free(files[f]);
+    free(files);
+    return st;
+}
+
+ModxStatus emoji_build_dataset(Dataset *ds, const char *npm_dir, const EmojiOptions *opt, EmojiReport *rep) {
+    memset(rep, 0, sizeof *rep);
+    if (!(opt->test_fraction >= 0 && opt->test_fraction < 1))
+        return modx_fail(MODX_ERR_INVALID, "emoji: test fraction: expected a value in [0, 1), found %g", opt->test_fraction);
+    char root[4096], path[8800];
+    snprintf(root, sizeof root, "%s/node_modules", npm_dir);
+    if (!is_dir(root)) snprintf(root, sizeof root, "%s", npm_dir);
+    snprintf(path, sizeof path, "%s/emojibase-data/en/data.json", root);
+    char *text = NULL;
+    size_t n_text, n_ent = 0, n_base = 0;
+    cJSON *doc = NULL;
+    Entry *ent = NULL;
+    uint32_t *base_order = NULL;
+    uint8_t *base_test = NULL;
+    ModxStatus st = dataset_read_file(path, &text, &n_text);
+    if (st != MODX_OK) {
+        modx_error_prefix("emoji labels (install with scripts/setup_npm.sh): ");
+        return st;
+    }
+    if ((st = dataset_json_document(text, n_text, path, &doc)) != MODX_OK) goto done;
+    if (!cJSON_IsArray(doc)) {
+        st = modx_fail(MODX_ERR_FORMAT, "%s: expected an array of emoji entries", path);
+        goto done;
+    }
+    if ((st = collect_entries(doc, path, &ent, &n_ent, &n_base)) != MODX_OK) goto done;
     base_order = modx_calloc(n_base, sizeof *base_order, "emoji split");
     base_test = modx_calloc(n_base, 1, "emoji split");
     if (!base_order || !base_test) {
         st = MODX_ERR_NOMEM;
         goto done;
     }
-    {
-        size_t nb = 0;
-        for (size_t k = 0; k < n_ent; k++) /* entries are sorted by key: bases come in hexcode order */
-            if (ent[k].is_base) base_order[nb++] = ent[k].base;
-        Rng r;
-        rng_seed_stream(&r, opt->seed, 0x656d6f6a69ull);
-        rng_shuffle_u32(&r, base_order, nb);
-        size_t n_test = (size_t)llround(opt->test_fraction * (double)nb);
-        for (size_t k = 0; k < n_test; k++) base_test[base_order[k]] = 1;
-        rep->n_base_emoji = nb;
-        rep->n_test_base_emoji = n_test;
-    }
-    /* Vendors: one domain each, images in file-name order. */
-    for (int v = 0; v < EMOJI_N_VENDORS; v++) {
-        uint32_t domain;
-        if ((st = dataset_domain_id(ds, EMOJI_VENDORS[v], &domain)) != MODX_OK) goto done;
-        char dir[4400];
-        snprintf(dir, sizeof dir, "%s/emoji-datasource-%s/img/%s/64", root, EMOJI_VENDORS[v], EMOJI_VENDORS[v]);
-        if ((st = list_png(dir, &files, &n_files)) != MODX_OK) goto done;
-        if (n_files == 0) {
-            st = modx_fail(MODX_ERR_FORMAT, "%s: expected the vendor's *.png images, found none", dir);
-            goto done;
-        }
-        for (size_t f = 0; f < n_files; f++) {
-            Entry key;
-            size_t stem = strlen(files[f]) - 4;
-            const Entry *hit = NULL;
-            if (normalise_hex(files[f], stem, key.key, sizeof key.key)) {
-                size_t lo = 0, hi = n_ent;
-                while (lo < hi) {
-                    size_t mid = lo + (hi - lo) / 2;
-                    if (strcmp(ent[mid].key, key.key) < 0) lo = mid + 1;
-                    else hi = mid;
-                }
-                if (lo < n_ent && !strcmp(ent[lo].key, key.key)) hit = &ent[lo];
-            }
-            if (!hit) {
-                if (!rep->unlabelled[v]++) snprintf(rep->first_unlabelled[v], sizeof rep->first_unlabelled[v], "%s", files[f]);
-                continue;
-            }
-            const char *tags[EMOJI_MAX_TAGS];
-            size_t n_tags = 0;
-            const cJSON *t;
-            cJSON_ArrayForEach(t, hit->tags) {
-                if (n_tags < EMOJI_MAX_TAGS && cJSON_IsString(t) && t->valuestring[0] && strcmp(t->valuestring, hit->label) &&
-                    !dataset_caption_problem(t->valuestring, strlen(t->valuestring)))
-                    tags[n_tags++] = t->valuestring;
-            }
-            int split = base_test[hit->base] ? DATASET_SPLIT_TEST : DATASET_SPLIT_TRAIN;
-            snprintf(path, sizeof path, "%s/%s", dir, files[f]);
-            if ((st = dataset_add_image(ds, path, domain, split, NULL)) != MODX_OK) goto done;
-            char *caps[4];
-            int nc = emoji_captions(hit->label, tags, n_tags, caps);
-            for (int c = 0; c < nc; c++) {
-                if (!caps[c]) st = modx_fail(MODX_ERR_NOMEM, "out of memory writing captions");
-                if (st == MODX_OK) st = dataset_add_caption(ds, caps[c], strlen(caps[c]));
-            }
-            for (int c = 0; c < nc; c++) free(caps[c]);
-            if (st != MODX_OK) goto done;
-            rep->images[v][split == DATASET_SPLIT_TEST]++;
-            rep->captions[v][split == DATASET_SPLIT_TEST] += (size_t)nc;
-        }
-        for (size_t f = 0; f < n_files; f++) free(files[f]);
-        free(files);
-        files = NULL;
-        n_files = 0;
-    }
+    split_bases(ent, n_ent, opt, base_order, base_test, rep);
+    for (int v = 0; v < EMOJI_N_VENDORS; v++)
+        if ((st = add_vendor(ds, root, v, ent, n_ent, base_test, rep)) != MODX_OK) goto done;
 done:
-    for (size_t f = 0; f < n_files; f++) free(files[f]);
-    free(files);
     free(ent);
     free(base_order);
     free(base_test);

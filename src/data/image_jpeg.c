@@ -62,6 +62,39 @@ static inline uint8_t cmyk_channel(int c, int nk) {
     return (uint8_t)(v < 0 ? 0 : v);
 }
 
+/* The decoder's output colour space for the file's: grey, RGB or CMYK (CMYK
+ * and YCCK). 0 for a colour space that is not supported. */
+static int jpeg_pick_out_space(j_decompress_ptr cinfo) {
+    switch (cinfo->jpeg_color_space) {
+    case JCS_GRAYSCALE: cinfo->out_color_space = JCS_GRAYSCALE; return 1;
+    case JCS_YCbCr:
+    case JCS_RGB: cinfo->out_color_space = JCS_RGB; return 1;
+    case JCS_CMYK:
+    case JCS_YCCK: cinfo->out_color_space = JCS_CMYK; return 1;
+    default: return 0;
+    }
+}
+
+/* One decoded row of w pixels with comps 1 (grey) or 4 (CMYK) components to
+ * RGB in dst; an RGB row (comps 3) is decoded into dst directly. */
+static void jpeg_row_to_rgb(uint8_t *dst, const uint8_t *row, int w, int comps) {
+    if (comps == 1) {
+        for (int x = 0; x < w; x++) dst[3 * x] = dst[3 * x + 1] = dst[3 * x + 2] = row[x];
+    } else if (comps == 4) {
+        for (int x = 0; x < w; x++) {
+            const uint8_t *p = row + 4 * x;
+            int c = p[0], m = p[1], y = p[2], k = p[3];
+            /* inverted (Adobe) convention, assumed for every CMYK/YCCK file as Pillow does */
+            c = 255 - c, m = 255 - m, y = 255 - y, k = 255 - k;
+            int nk = 255 - k;
+            dst[3 * x] = cmyk_channel(c, nk);
+            dst[3 * x + 1] = cmyk_channel(m, nk);
+            dst[3 * x + 2] = cmyk_channel(y, nk);
+        }
+    }
+}
+
+/* setjmp stays in this function: libjpeg's errors longjmp back to it. */
 ModxStatus image_decode_jpeg(Image *out, const uint8_t *data, size_t n, const char *name, uint64_t max_pixels) {
     struct jpeg_decompress_struct cinfo;
     JpegState s;
@@ -92,23 +125,14 @@ ModxStatus image_decode_jpeg(Image *out, const uint8_t *data, size_t n, const ch
         jpeg_destroy_decompress(&cinfo);
         return st;
     }
-    int cmyk = 0;
-    switch (cinfo.jpeg_color_space) {
-    case JCS_GRAYSCALE: cinfo.out_color_space = JCS_GRAYSCALE; break;
-    case JCS_YCbCr:
-    case JCS_RGB: cinfo.out_color_space = JCS_RGB; break;
-    case JCS_CMYK:
-    case JCS_YCCK:
-        cinfo.out_color_space = JCS_CMYK;
-        cmyk = 1;
-        break;
-    default:
+    if (!jpeg_pick_out_space(&cinfo)) {
         jpeg_destroy_decompress(&cinfo);
         return modx_fail(MODX_ERR_UNSUPPORTED,
                          "%s: JPEG with %d components in an unknown colour space: expected grey, YCbCr, RGB, CMYK "
                          "or YCCK",
                          name, cinfo.num_components);
     }
+    int cmyk = cinfo.out_color_space == JCS_CMYK;
     jpeg_start_decompress(&cinfo);
     int w = (int)cinfo.output_width, h = (int)cinfo.output_height, comps = cinfo.output_components;
     CHECK(comps == (cmyk ? 4 : cinfo.out_color_space == JCS_GRAYSCALE ? 1 : 3), "JPEG: %d output components", comps);
@@ -129,20 +153,7 @@ ModxStatus image_decode_jpeg(Image *out, const uint8_t *data, size_t n, const ch
                      cinfo.output_scanline);
             longjmp(s.jump, 1);
         }
-        if (comps == 1) {
-            for (int x = 0; x < w; x++) dst[3 * x] = dst[3 * x + 1] = dst[3 * x + 2] = s.row[x];
-        } else if (comps == 4) {
-            for (int x = 0; x < w; x++) {
-                const uint8_t *p = s.row + 4 * x;
-                int c = p[0], m = p[1], y = p[2], k = p[3];
-                /* inverted (Adobe) convention, assumed for every CMYK/YCCK file as Pillow does */
-                c = 255 - c, m = 255 - m, y = 255 - y, k = 255 - k;
-                int nk = 255 - k;
-                dst[3 * x] = cmyk_channel(c, nk);
-                dst[3 * x + 1] = cmyk_channel(m, nk);
-                dst[3 * x + 2] = cmyk_channel(y, nk);
-            }
-        }
+        jpeg_row_to_rgb(dst, s.row, w, comps);
     }
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);

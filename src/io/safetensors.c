@@ -190,20 +190,11 @@ static ModxStatus parse_metadata(SafeTensors *st, const cJSON *meta) {
     return rc;
 }
 
-/* Validates one header entry into *t. */
-static ModxStatus parse_tensor(SafeTensors *st, const cJSON *entry, StTensorInfo *t) {
-    const char *path = st->path;
-    const char *name = entry->string;
-    char brief[96];
-    t->name = name;
-    if (!name[0]) return modx_fail(MODX_ERR_FORMAT, "%s: header has a tensor with an empty name", path);
-    if (!cJSON_IsObject(entry))
-        return modx_fail(MODX_ERR_FORMAT,
-                         "%s: tensor '%s': expected an object {dtype, shape, data_offsets}, found %s", path, name,
-                         json_brief(entry, brief, sizeof brief));
+/* Finds dtype, shape and data_offsets of a tensor entry into field[0..2]
+ * (NULL when absent), refusing a key that appears twice. */
+static ModxStatus tensor_fields(const char *path, const char *name, const cJSON *entry, const cJSON *field[3]) {
     /* Each known key exactly once (cJSON would silently use the first duplicate). */
     static const char *const keys[] = {"dtype", "shape", "data_offsets"};
-    const cJSON *field[3] = {NULL, NULL, NULL};
     const cJSON *e;
     cJSON_ArrayForEach(e, entry) {
         for (int k = 0; k < 3; k++) {
@@ -214,13 +205,12 @@ static ModxStatus parse_tensor(SafeTensors *st, const cJSON *entry, StTensorInfo
             field[k] = e;
         }
     }
-    const cJSON *dtype = field[0], *shape = field[1], *offs = field[2];
+    return MODX_OK;
+}
 
-    if (!cJSON_IsString(dtype) || !st_dtype_parse(dtype->valuestring, &t->dtype))
-        return modx_fail(MODX_ERR_FORMAT,
-                         "%s: tensor '%s': dtype %s is not one of F32 F16 BF16 F64 I64 I32 I16 I8 U8 BOOL", path,
-                         name, json_brief(dtype, brief, sizeof brief));
-
+/* Checks a tensor's shape into t->ndim, t->shape and t->numel. */
+static ModxStatus tensor_shape(const char *path, const char *name, const cJSON *shape, StTensorInfo *t) {
+    char brief[96];
     if (!cJSON_IsArray(shape))
         return modx_fail(MODX_ERR_FORMAT, "%s: tensor '%s': shape must be an array of integers, found %s", path,
                          name, json_brief(shape, brief, sizeof brief));
@@ -231,6 +221,7 @@ static ModxStatus parse_tensor(SafeTensors *st, const cJSON *entry, StTensorInfo
     t->ndim = ndim;
     uint64_t numel = 1;
     int i = 0;
+    const cJSON *e;
     cJSON_ArrayForEach(e, shape) {
         uint64_t d;
         if (!json_uint(e, &d))
@@ -243,7 +234,14 @@ static ModxStatus parse_tensor(SafeTensors *st, const cJSON *entry, StTensorInfo
                              name, json_brief(shape, brief, sizeof brief));
     }
     t->numel = numel;
+    return MODX_OK;
+}
 
+/* Checks a tensor's data_offsets into t->begin, t->end: inside the data
+ * buffer and exactly the size its dtype and shape need. */
+static ModxStatus tensor_offsets(const SafeTensors *st, const char *name, const cJSON *offs, StTensorInfo *t) {
+    const char *path = st->path;
+    char brief[96];
     uint64_t begin, end;
     if (!cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2 || !json_uint(offs->child, &begin) ||
         !json_uint(offs->child->next, &end))
@@ -262,7 +260,7 @@ static ModxStatus parse_tensor(SafeTensors *st, const cJSON *entry, StTensorInfo
     t->end = end;
     uint64_t need;
     char sbuf[160];
-    if (!u64_mul(numel, st_dtype_size(t->dtype), &need))
+    if (!u64_mul(t->numel, st_dtype_size(t->dtype), &need))
         return modx_fail(MODX_ERR_FORMAT, "%s: tensor '%s': %s %s: byte size overflows 64 bits", path, name,
                          st_dtype_name(t->dtype), fmt_shape(sbuf, sizeof sbuf, t->ndim, t->shape));
     if (need != end - begin)
@@ -273,7 +271,32 @@ static ModxStatus parse_tensor(SafeTensors *st, const cJSON *entry, StTensorInfo
     return MODX_OK;
 }
 
-static ModxStatus parse_header(SafeTensors *st, const uint8_t *base, size_t size) {
+/* Validates one header entry into *t. */
+static ModxStatus parse_tensor(SafeTensors *st, const cJSON *entry, StTensorInfo *t) {
+    const char *path = st->path;
+    const char *name = entry->string;
+    char brief[96];
+    t->name = name;
+    if (!name[0]) return modx_fail(MODX_ERR_FORMAT, "%s: header has a tensor with an empty name", path);
+    if (!cJSON_IsObject(entry))
+        return modx_fail(MODX_ERR_FORMAT,
+                         "%s: tensor '%s': expected an object {dtype, shape, data_offsets}, found %s", path, name,
+                         json_brief(entry, brief, sizeof brief));
+    const cJSON *field[3] = {NULL, NULL, NULL};
+    MODX_TRY(tensor_fields(path, name, entry, field));
+    const cJSON *dtype = field[0], *shape = field[1], *offs = field[2];
+
+    if (!cJSON_IsString(dtype) || !st_dtype_parse(dtype->valuestring, &t->dtype))
+        return modx_fail(MODX_ERR_FORMAT,
+                         "%s: tensor '%s': dtype %s is not one of F32 F16 BF16 F64 I64 I32 I16 I8 U8 BOOL", path,
+                         name, json_brief(dtype, brief, sizeof brief));
+    MODX_TRY(tensor_shape(path, name, shape, t));
+    return tensor_offsets(st, name, offs, t);
+}
+
+/* Checks the 8-byte length and parses the JSON header object into st->root;
+ * sets st->data and st->data_size to the byte buffer that follows. */
+static ModxStatus parse_header_json(SafeTensors *st, const uint8_t *base, size_t size) {
     const char *path = st->path;
     if (size < 8)
         return modx_fail(MODX_ERR_FORMAT, "%s: file is %zu bytes, too short for the 8-byte header length", path, size);
@@ -311,6 +334,26 @@ static ModxStatus parse_header(SafeTensors *st, const uint8_t *base, size_t size
         return modx_fail(MODX_ERR_FORMAT, "%s: header must be a JSON object, found %s", path,
                          json_brief(st->root, brief, sizeof brief));
     }
+    return MODX_OK;
+}
+
+/* Refuses two tensors whose byte ranges overlap (order is sorted in place). */
+static ModxStatus check_overlap(const char *path, const StTensorInfo **order, int count) {
+    qsort(order, (size_t)count, sizeof *order, cmp_by_offset);
+    for (int i = 1; i < count; i++) {
+        const StTensorInfo *a = order[i - 1], *b = order[i];
+        if (b->begin < a->end)
+            return modx_fail(MODX_ERR_FORMAT,
+                             "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] overlap tensor '%s' [%" PRIu64
+                             ", %" PRIu64 "]",
+                             path, b->name, b->begin, b->end, a->name, a->begin, a->end);
+    }
+    return MODX_OK;
+}
+
+static ModxStatus parse_header(SafeTensors *st, const uint8_t *base, size_t size) {
+    const char *path = st->path;
+    MODX_TRY(parse_header_json(st, base, size));
 
     int nitems = cJSON_GetArraySize(st->root);
     st->tensors = modx_calloc((size_t)nitems, sizeof *st->tensors, "safetensors tensor table");
@@ -347,17 +390,7 @@ static ModxStatus parse_header(SafeTensors *st, const uint8_t *base, size_t size
         rc = modx_fail(MODX_ERR_FORMAT, "%s: tensor '%s' appears more than once in the header", path, dup);
         goto done;
     }
-    qsort(order, (size_t)st->count, sizeof *order, cmp_by_offset);
-    for (int i = 1; i < st->count; i++) {
-        const StTensorInfo *a = order[i - 1], *b = order[i];
-        if (b->begin < a->end) {
-            rc = modx_fail(MODX_ERR_FORMAT,
-                           "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] overlap tensor '%s' [%" PRIu64
-                           ", %" PRIu64 "]",
-                           path, b->name, b->begin, b->end, a->name, a->begin, a->end);
-            goto done;
-        }
-    }
+    rc = check_overlap(path, order, st->count);
 done:
     free(names);
     free(order);
