@@ -8,6 +8,7 @@
 
 #include "analysis/rotation.h"
 #include "analysis/run_analysis.h"
+#include "analysis/run_summary.h"
 #include "analysis/rundir.h"
 #include "io/file.h"
 #include "report/report.h"
@@ -445,7 +446,10 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
     RunReport rr;
     memset(&rr, 0, sizeof rr);
     rr.run = &run;
-    ModxStatus st = metrics_read(&rr, dir);
+    RunSummary sum;
+    ModxStatus st = run_summary_build(&sum, dir);
+    if (!st) st = run_summary_write(&sum, dir);
+    if (!st) st = metrics_read(&rr, dir);
     if (!st) st = analysis_read(&rr, dir);
     if (!st) st = summary_fill(&rr, dir);
     if (!st && !(rr.sets = calloc((size_t)run.ntest_sets + 1, sizeof *rr.sets)))
@@ -474,6 +478,7 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
         st = report_write(&rep, html_path, regions_path);
     }
     run_report_free(&rr);
+    run_summary_free(&sum);
     run_info_free(&run);
     return st;
 }
