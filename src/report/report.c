@@ -146,6 +146,14 @@ static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
             return modx_fail(MODX_ERR_INVALID, "report: histogram %zu (%s, %s): needs nbins >= 1, edges and counts", i,
                              h->strategy, h->modality);
     }
+    if (r->ncl && !r->cl) return modx_fail(MODX_ERR_INVALID, "report: the figures array is NULL but its count is not zero");
+    for (size_t i = 0; i < r->ncl; i++) {
+        const ReportCl *c = &r->cl[i];
+        MODX_TRY(report_check_strategy(r, "figures entry", i, c->strategy));
+        if (c->r1 && (!c->cols || c->nrows == 0 || c->ncols == 0 || c->nrows > 256 || c->ncols > 256))
+            return modx_fail(MODX_ERR_INVALID, "report: figures entry %zu (%s): a %zu x %zu matrix, expected 1..256 "
+                             "rows and columns with column names", i, c->strategy, c->nrows, c->ncols);
+    }
     ix->nphases = (size_t)(maxp + 1);
     for (size_t m = 0; m < ix->nmetrics; m++) {
         if (!strcmp(ix->metrics[m], REPORT_METRIC_I2T_R1)) ix->m_i2t = (int)m;
@@ -587,6 +595,120 @@ fail:
     return st;
 }
 
+/* ---- continual-learning figures -------------------------------------------------- */
+
+static const char *const report_cl_heads[REPORT_CL_NFIG] = {"Last", "Avg inc.", "BWT", "FWT", "Forgetting",
+                                                            "Kept %", "Learned %"};
+
+/* A number, with " ± sd" when sd is finite; a dash when v is not finite. */
+static void report_cl_cell(StrBuf *sb, double v, double sd, int decimals) {
+    if (!isfinite(v)) {
+        strbuf_puts(sb, "<td class=\"num missing\">\xE2\x80\x93</td>");
+        return;
+    }
+    strbuf_printf(sb, "<td class=\"num\">%.*f", decimals, v);
+    if (isfinite(sd)) strbuf_printf(sb, " \xC2\xB1 %.*f", decimals, sd);
+    strbuf_puts(sb, "</td>");
+}
+
+static void report_cl_table(ReportPage *pg, const Report *r) {
+    if (r->ncl == 0) return;
+    report_section(pg, "Continual-learning figures",
+                   "From the accuracy matrix R[i][j] (mean of both directions' R@1, %) — definitions and index ranges "
+                   "in docs/metrics.md. Last and Avg inc. in R@1 points; BWT, FWT, forgetting in points (BWT < 0 and "
+                   "forgetting > 0 = forgotten); kept % / learned % relative to joint / finetune. "
+                   "\xE2\x80\x93 = does not apply.");
+    html_block(pg->sb, &pg->y, (int)(r->ncl + 1) * ROW_H + GAP_H, "cl-figures");
+    StrBuf *sb = pg->sb;
+    strbuf_puts(sb, "<table class=\"results\">\n<tr><th>Strategy</th>");
+    for (int k = 0; k < REPORT_CL_NFIG; k++) html_text(sb, "th", "class=\"num\"", report_cl_heads[k]);
+    strbuf_puts(sb, "<th class=\"num\">Training samples</th><th class=\"num\">Training time (s)</th></tr>\n");
+    for (size_t i = 0; i < r->ncl; i++) {
+        const ReportCl *c = &r->cl[i];
+        strbuf_printf(sb, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>",
+                      svg_color(report_strategy_index(r, c->strategy)));
+        strbuf_escape(sb, c->strategy);
+        strbuf_puts(sb, c->reference ? " (reference)</td>" : "</td>");
+        for (int k = 0; k < REPORT_CL_NFIG; k++) report_cl_cell(sb, c->fig[k], c->sd ? c->sd[k] : NAN, 2);
+        report_cl_cell(sb, c->train_samples, NAN, 0);
+        report_cl_cell(sb, c->train_s, NAN, 1);
+        strbuf_puts(sb, "</tr>\n");
+    }
+    strbuf_puts(sb, "</table></div>\n");
+}
+
+/* x = learned %, y = kept %: one point per strategy with both figures, ± sd bars when given. */
+static ModxStatus report_cl_scatter(ReportPage *pg, const Report *r) {
+    size_t n = r->ncl;
+    double *v = calloc(4 * n + 1, sizeof *v);
+    SvgSeries *series = calloc(n + 1, sizeof *series);
+    const char **labels = calloc(n + 1, sizeof *labels);
+    ModxStatus st = v && series && labels ? MODX_OK : modx_fail(MODX_ERR_NOMEM, "report: out of memory");
+    size_t ns = 0;
+    for (size_t i = 0; i < n && !st; i++) {
+        const ReportCl *c = &r->cl[i];
+        if (!isfinite(c->fig[REPORT_CL_KEPT]) || !isfinite(c->fig[REPORT_CL_LEARNED])) continue;
+        double *p = v + 4 * ns;
+        p[0] = c->fig[REPORT_CL_LEARNED], p[1] = c->fig[REPORT_CL_KEPT];
+        p[2] = c->sd ? c->sd[REPORT_CL_LEARNED] : NAN, p[3] = c->sd ? c->sd[REPORT_CL_KEPT] : NAN;
+        labels[ns] = c->strategy;
+        int s = report_strategy_index(r, c->strategy);
+        series[ns] = (SvgSeries){.name = c->strategy, .x = p, .y = p + 1, .n = 1, .labels = labels + ns,
+                                   .color = s, .marker = c->reference ? 5 : s % SVG_MARKER_COUNT, .marker_size = 9,
+                                   .x_err = c->sd ? p + 2 : NULL, .y_err = c->sd ? p + 3 : NULL};
+        ns++;
+    }
+    if (!st && ns > 0) {
+        SvgPlot plot = {.id = "keep-learn", .title = "Keeping vs learning",
+                        .x_label = "learned % (new domains, vs fine-tuning)",
+                        .y_label = "kept % (first domain, vs joint training)", .width = PLOT_W, .height = PLOT_H};
+        st = report_place_xy(pg, "keep-learn", &plot, series, ns);
+    }
+    free(v);
+    free(series);
+    free(labels);
+    return st;
+}
+
+static ModxStatus report_cl_heatmaps(ReportPage *pg, const Report *r) {
+    double hi = 0;
+    for (size_t i = 0; i < r->ncl; i++)
+        for (size_t c = 0; r->cl[i].r1 && c < r->cl[i].nrows * r->cl[i].ncols; c++)
+            if (isfinite(r->cl[i].r1[c])) hi = fmax(hi, r->cl[i].r1[c]);
+    for (size_t i = 0; i < r->ncl; i++) {
+        const ReportCl *c = &r->cl[i];
+        if (!c->r1) continue;
+        char id[64], title[256];
+        snprintf(id, sizeof id, "matrix-%zu", i);
+        snprintf(title, sizeof title, "%s: R@1 (%%) on test set j after phase i", c->strategy);
+        SvgPlot plot = {.id = id, .title = title, .x_label = "test set j", .y_label = "after phase i",
+                        .width = PLOT_W, .height = PLOT_H};
+        SvgHeatmap hm = {.rows = c->nrows, .cols = c->ncols, .values = c->r1, .row_labels = NULL,
+                         .col_labels = c->cols, .vmin = 0, .vmax = hi > 0 ? hi : 1, .decimals = 1};
+        StrBuf svg;
+        SvgBox area;
+        strbuf_init(&svg);
+        ModxStatus st = svg_heatmap(&svg, &plot, &hm, &area);
+        if (st != MODX_OK) {
+            strbuf_free(&svg);
+            return st;
+        }
+        MODX_TRY(report_place_plot(pg, id, &svg, &area));
+    }
+    return MODX_OK;
+}
+
+static ModxStatus report_cl_section(ReportPage *pg, const Report *r) {
+    if (r->ncl == 0) return MODX_OK;
+    report_section(pg, "The trade: keeping vs learning, and the accuracy matrices",
+                   r->cl_what ? r->cl_what
+                              : "Scatter: one point per strategy; up and right is better; joint (keeps 100 %) and "
+                                "finetune (learns 100 %) are the references; bars = \xC2\xB1 1 sd over seeds. Heat "
+                                "maps: R[i][j], one per strategy, on one colour scale.");
+    MODX_TRY(report_cl_scatter(pg, r));
+    return report_cl_heatmaps(pg, r);
+}
+
 /* ---- tables ----------------------------------------------------------------------- */
 
 static void report_summary(ReportPage *pg, const Report *r) {
@@ -768,7 +890,9 @@ ModxStatus report_render(const Report *r, StrBuf *html, ReportLayout *layout) {
     strbuf_puts(&doc, "</div>\n");
     report_summary(&pg, r);
     report_tradeoff(&pg, &ix);
-    st = report_r1_section(&pg, &ix);
+    report_cl_table(&pg, r);
+    st = report_cl_section(&pg, r);
+    if (st == MODX_OK) st = report_r1_section(&pg, &ix);
     if (st == MODX_OK) st = report_hist_section(&pg, &ix);
     if (st == MODX_OK) st = report_topology_section(&pg, &ix);
     if (st == MODX_OK) st = report_intermodal_section(&pg, &ix);

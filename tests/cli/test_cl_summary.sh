@@ -47,6 +47,8 @@ assert abs(st["finetune"]["learned_pct"] - 100) < 1e-9 and abs(st["joint"]["kept
 assert s["phase0"]["compute"]["train_steps"] > 0
 PY
 grep -q '^| modx |' "$R/summary.md"
+grep -q 'Continual-learning figures' "$R/report.html"
+grep -q 'data-plot="keep-learn"' "$R/report.html"
 # modx report RUN_DIR writes the same summary again
 cp "$R/summary.json" "$TMP/first.json"
 rm "$R/summary.json" "$R/summary.md"
