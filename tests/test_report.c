@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "harness.h"
 #include "report/demo.h"
+#include "report/gallery.h"
 #include "report/report.h"
 #include "report/strbuf.h"
 #include "report/svg.h"
@@ -734,4 +735,84 @@ TEST(report_svg_error_bars_widen_the_range) {
     EXPECT(strstr(doc, ">-20</text>") || strstr(doc, ">-25</text>") || strstr(doc, ">-30</text>"),
            "the y axis does not reach the bar's end at -20");
     strbuf_free(&sb);
+}
+
+static int b64_value(char ch) {
+    const char *t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *p = strchr(t, ch);
+    return ch && p ? (int)(p - t) : -1;
+}
+
+/* A thumbnail data URI decodes (base64, then PNG) back to the same pixels. */
+TEST(report_gallery_png_uri_round_trip) {
+    uint8_t rgb[3 * 3 * 3];
+    for (size_t i = 0; i < sizeof rgb; i++) rgb[i] = (uint8_t)(i * 37 + 11);
+    char *uri = NULL;
+    EXPECT(gallery_png_uri(rgb, 3, &uri) == MODX_OK, "%s", modx_last_error());
+    EXPECT(!strncmp(uri, "data:image/png;base64,", 22), "prefix: %.30s", uri);
+    const char *b = uri + 22;
+    size_t n = strlen(b);
+    EXPECT(n % 4 == 0, "base64 length %zu", n);
+    uint8_t *png = malloc(n);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        for (int k = 0; k < 4; k++) v[k] = b[i + k] == '=' ? 0 : b64_value(b[i + k]);
+        EXPECT(v[0] >= 0 && v[1] >= 0 && v[2] >= 0 && v[3] >= 0, "bad base64 at %zu", i);
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        png[m++] = (uint8_t)(w >> 16);
+        if (b[i + 2] != '=') png[m++] = (uint8_t)(w >> 8);
+        if (b[i + 3] != '=') png[m++] = (uint8_t)w;
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/thumb.png", harness_tmpdir());
+    FILE *f = fopen(path, "wb");
+    EXPECT(f && fwrite(png, 1, m, f) == m, "cannot write %s", path);
+    fclose(f);
+    free(png);
+    free(uri);
+    ReportImage img;
+    EXPECT(report_png_load(path, &img) == MODX_OK, "%s", modx_last_error());
+    int same = img.w == 3 && img.h == 3;
+    for (size_t p = 0; same && p < 9; p++)
+        same = !memcmp(img.rgba + 4 * p, rgb + 3 * p, 3) && img.rgba[4 * p + 3] == 255;
+    report_image_free(&img);
+    EXPECT(same, "decoded thumbnail differs from the pixels encoded");
+}
+
+/* A gallery renders as one framed block (region "gallery") with every thumbnail and the hits outlined. */
+TEST(report_gallery_block_and_region) {
+    ReportDemo *d = malloc(sizeof *d);
+    EXPECT(d != NULL, "oom");
+    report_demo_fill(d);
+    uint8_t rgb[4 * 4 * 3];
+    memset(rgb, 200, sizeof rgb);
+    char *uri = NULL;
+    EXPECT(gallery_png_uri(rgb, 4, &uri) == MODX_OK, "%s", modx_last_error());
+    const char *caps[2] = {"a red <thing>", "a blue thing"}, *models[2] = {"phase 0", "finetune"};
+    const char *thumbs[2 * 2 * REPORT_GALLERY_TOP];
+    uint8_t hit[2 * 2 * REPORT_GALLERY_TOP] = {0};
+    for (size_t i = 0; i < sizeof thumbs / sizeof thumbs[0]; i++) thumbs[i] = uri;
+    thumbs[3] = NULL; /* a test set with fewer images: the cell stays empty */
+    hit[0] = hit[7] = 1;
+    ReportGallery g = {.title = "red", .ncaptions = 2, .nmodels = 2, .captions = caps, .models = models,
+                       .thumbs = thumbs, .hit = hit};
+    d->report.gallery = &g;
+    StrBuf sb;
+    strbuf_init(&sb);
+    ReportLayout lay;
+    ModxStatus st = report_render(&d->report, &sb, &lay);
+    free(d);
+    EXPECT(st == MODX_OK, "%s", modx_last_error());
+    const char *doc = strbuf_cstr(&sb);
+    EXPECT(count_str(doc, "src=\"data:image/png;base64,") == 19, "thumbnails: %zu, want 19",
+           count_str(doc, "src=\"data:image/png;base64,"));
+    EXPECT(count_str(doc, "<img class=\"hit\"") == 2, "hits: %zu", count_str(doc, "<img class=\"hit\""));
+    EXPECT(strstr(doc, "a red &lt;thing&gt;") != NULL, "caption not escaped");
+    int found = 0;
+    for (size_t i = 0; i < lay.nregions; i++) found |= !strcmp(lay.regions[i].id, "gallery");
+    EXPECT(found && lay.nregions == 17, "regions %zu, gallery %s", lay.nregions, found ? "found" : "missing");
+    report_layout_free(&lay);
+    strbuf_free(&sb);
+    free(uri);
 }

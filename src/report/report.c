@@ -233,7 +233,13 @@ static const char *report_css =
     ".cell{width:670px;height:400px;flex:none;border:0}\n"
     ".cell svg{display:block}\n"
     ".full{margin-top:16px;margin-bottom:40px}\n"
-    "footer{color:#777777;font-size:12px;margin:24px 0}\n";
+    "footer{color:#777777;font-size:12px;margin:24px 0}\n"
+    ".gallery{border:1px solid #888888;padding:3px}\n"
+    ".gallery td{height:58px;vertical-align:middle;border-bottom:1px solid #eeeeee}\n"
+    ".gallery td.q{white-space:normal;width:250px;max-width:250px;font-size:12px;line-height:15px}\n"
+    ".gallery img{width:44px;height:44px;margin:0 1px;border:2px solid #ffffff;image-rendering:pixelated;"
+    "vertical-align:middle}\n"
+    ".gallery img.hit{border-color:#009e73}\n";
 
 /* ---- the plot sections ----------------------------------------------------------- */
 
@@ -614,7 +620,7 @@ static void report_cl_cell(StrBuf *sb, double v, double sd, int decimals) {
 static void report_cl_table(ReportPage *pg, const Report *r) {
     if (r->ncl == 0) return;
     report_section(pg, "Continual-learning figures",
-                   "From the accuracy matrix R[i][j] (mean of both directions' R@1, %) — definitions and index ranges "
+                   "From the accuracy matrix R[i][j] (mean of both directions' R@1, %) \xE2\x80\x94 definitions and index ranges "
                    "in docs/metrics.md. Last and Avg inc. in R@1 points; BWT, FWT, forgetting in points (BWT < 0 and "
                    "forgetting > 0 = forgotten); kept % / learned % relative to joint / finetune. "
                    "\xE2\x80\x93 = does not apply.");
@@ -696,6 +702,59 @@ static ModxStatus report_cl_heatmaps(ReportPage *pg, const Report *r) {
         MODX_TRY(report_place_plot(pg, id, &svg, &area));
     }
     return MODX_OK;
+}
+
+#define GALLERY_ROW_H 58
+
+/* The retrieval gallery: one row per caption, five thumbnails per model; the block's border is its frame and the
+ * inside is registered as region "gallery" (the screenshot test checks the thumbnails are drawn). */
+static ModxStatus report_gallery_section(ReportPage *pg, const Report *r) {
+    const ReportGallery *g = r->gallery;
+    if (!g && !r->gallery_note) return MODX_OK;
+    report_page_close_row(pg);
+    if (!g) {
+        report_section(pg, "Retrieval gallery", r->gallery_note);
+        return MODX_OK;
+    }
+    if (g->ncaptions < 1 || g->ncaptions > 6 || g->nmodels < 1 || g->nmodels > 4 || !g->captions || !g->models ||
+        !g->thumbs || !g->hit)
+        return modx_fail(MODX_ERR_INVALID, "report: a gallery of %zu captions x %zu models, expected 1..6 x 1..4 with "
+                         "every array", g->ncaptions, g->nmodels);
+    char note[512];
+    snprintf(note, sizeof note, "Text \xE2\x86\x92 image: the top %d images of the test set %s for each caption, by "
+             "checkpoint (best first). Outlined in green: the caption's own image.", REPORT_GALLERY_TOP,
+             g->title ? g->title : "");
+    report_section(pg, "Retrieval gallery: what was kept, what was forgotten", note);
+    int h = ROW_H + (int)g->ncaptions * GALLERY_ROW_H + 8, y0 = pg->y;
+    html_block(pg->sb, &pg->y, h, "gallery");
+    StrBuf *sb = pg->sb;
+    strbuf_puts(sb, "<table><tr><th>caption</th>");
+    for (size_t m = 0; m < g->nmodels; m++) {
+        strbuf_printf(sb, "<th colspan=\"1\">");
+        strbuf_escape(sb, g->models[m]);
+        strbuf_puts(sb, "</th>");
+    }
+    strbuf_puts(sb, "</tr>\n");
+    for (size_t q = 0; q < g->ncaptions; q++) {
+        strbuf_puts(sb, "<tr><td class=\"q\">");
+        strbuf_escape(sb, g->captions[q]);
+        strbuf_puts(sb, "</td>");
+        for (size_t m = 0; m < g->nmodels; m++) {
+            strbuf_puts(sb, "<td>");
+            for (size_t k = 0; k < REPORT_GALLERY_TOP; k++) {
+                size_t cell = (q * g->nmodels + m) * REPORT_GALLERY_TOP + k;
+                if (!g->thumbs[cell] || strncmp(g->thumbs[cell], "data:image/png;base64,", 22)) continue;
+                strbuf_printf(sb, "<img%s alt=\"\" src=\"", g->hit[cell] ? " class=\"hit\"" : "");
+                strbuf_escape(sb, g->thumbs[cell]);
+                strbuf_puts(sb, "\">");
+            }
+            strbuf_puts(sb, "</td>");
+        }
+        strbuf_puts(sb, "</tr>\n");
+    }
+    strbuf_puts(sb, "</table></div>\n");
+    SvgBox box = {0, 0, PAGE_W - 2 * PAGE_PAD + 2, h + 2}; /* the border box; the region helper insets it */
+    return report_page_add_region(pg, "gallery", &box, PAGE_PAD - 1, y0 - 1);
 }
 
 static ModxStatus report_cl_section(ReportPage *pg, const Report *r) {
@@ -892,6 +951,7 @@ ModxStatus report_render(const Report *r, StrBuf *html, ReportLayout *layout) {
     report_tradeoff(&pg, &ix);
     report_cl_table(&pg, r);
     st = report_cl_section(&pg, r);
+    if (st == MODX_OK) st = report_gallery_section(&pg, r);
     if (st == MODX_OK) st = report_r1_section(&pg, &ix);
     if (st == MODX_OK) st = report_hist_section(&pg, &ix);
     if (st == MODX_OK) st = report_topology_section(&pg, &ix);

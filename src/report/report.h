@@ -102,6 +102,19 @@ typedef struct {
     int reference;             /* joint / finetune: the references of kept % and learned % */
 } ReportCl;
 
+/* A retrieval gallery: for each caption (query), the top REPORT_GALLERY_TOP
+ * images each model retrieves, as image data URIs; the caption's own image
+ * is outlined. */
+#define REPORT_GALLERY_TOP 5
+typedef struct {
+    const char *title;            /* what the captions are, e.g. "test set apple" */
+    size_t ncaptions, nmodels;    /* 1..6 captions, 1..4 models */
+    const char *const *captions;  /* ncaptions */
+    const char *const *models;    /* nmodels labels */
+    const char *const *thumbs;    /* ncaptions x nmodels x REPORT_GALLERY_TOP "data:image/png;base64,..." */
+    const uint8_t *hit;           /* the same shape: 1 = the caption's own image */
+} ReportGallery;
+
 typedef struct {
     const char *title;
     const ReportKV *summary;
@@ -122,6 +135,8 @@ typedef struct {
     const ReportCl *cl;          /* continual-learning figures per strategy; may be 0 */
     size_t ncl;
     const char *cl_what;         /* what the matrix columns are; NULL = a default sentence */
+    const ReportGallery *gallery;/* NULL = none */
+    const char *gallery_note;    /* shown instead when gallery is NULL (why there is none); may be NULL */
 } Report;
 
 /* One plot's data area on the rendered page, CSS pixels from the top-left. */

@@ -11,6 +11,7 @@
 #include "analysis/run_summary.h"
 #include "analysis/rundir.h"
 #include "io/file.h"
+#include "report/gallery.h"
 #include "report/report.h"
 #include "report/strbuf.h"
 
@@ -447,9 +448,10 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
     memset(&rr, 0, sizeof rr);
     rr.run = &run;
     RunSummary sum;
-    ModxStatus st = run_summary_build(&sum, dir);
+    memset(&sum, 0, sizeof sum);
+    ModxStatus st = metrics_read(&rr, dir); /* first: its messages name the line of a bad record */
+    if (!st) st = run_summary_build(&sum, dir);
     if (!st) st = run_summary_write(&sum, dir);
-    if (!st) st = metrics_read(&rr, dir);
     if (!st) st = analysis_read(&rr, dir);
     if (!st) st = summary_fill(&rr, dir);
     if (!st && !(rr.sets = calloc((size_t)run.ntest_sets + 1, sizeof *rr.sets)))
@@ -487,8 +489,17 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
               "phase j, one colour scale for all. Also in summary.json / summary.md."
             : "Not one domain test set per phase: kept % and learned % do not apply (no scatter), only Last and the "
               "average. Heat maps: R[i][j] on the listed test sets, one colour scale for all.";
+    RunGallery *gal = st ? NULL : calloc(1, sizeof *gal);
+    char gnote[768] = "";
+    int have_gallery = 0;
+    if (!st && !gal) st = modx_fail(MODX_ERR_NOMEM, "report: out of memory");
+    if (!st) { /* optional: a run without its data or checkpoints still gets its report */
+        have_gallery = run_gallery_build(gal, dir, &run, &sum) == MODX_OK;
+        if (!have_gallery) snprintf(gnote, sizeof gnote, "No gallery: %s.", modx_last_error());
+    }
     if (!st) {
-        Report rep = {.title = title, .cl = cl, .ncl = (size_t)sum.ns, .cl_what = cl_what, .summary = rr.kv, .nsummary = rr.nkv,
+        Report rep = {.title = title, .cl = cl, .ncl = (size_t)sum.ns, .cl_what = cl_what,
+                      .gallery = have_gallery ? &gal->view : NULL, .gallery_note = have_gallery ? NULL : gnote, .summary = rr.kv, .nsummary = rr.nkv,
                       .strategies = (const char *const *)run.strategies, .nstrategies = (size_t)run.nstrategies,
                       .test_sets = rr.sets, .ntest_sets = (size_t)run.ntest_sets,
                       .results = rr.res, .nresults = rr.nres, .hists = rr.hists, .nhists = rr.nh,
@@ -496,6 +507,8 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
                       .intermodal_what = what};
         st = report_write(&rep, html_path, regions_path);
     }
+    if (gal) run_gallery_free(gal);
+    free(gal);
     free(cl);
     run_report_free(&rr);
     run_summary_free(&sum);

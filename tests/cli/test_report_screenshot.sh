@@ -85,6 +85,9 @@ grep -q "report: $TMP/real/report.html" "$TMP/real.out"
 read -r real_w real_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/real.regions")
 shoot "$TMP/real/report.html" "$TMP/real.png" "$real_w" "$real_h"
 "$MODX" report --check-png "$TMP/real.png" --regions "$TMP/real.regions" | tee "$TMP/real.check"
-grep -q '^13 plots rendered$' "$TMP/real.check"
+grep -q '^14 plots rendered$' "$TMP/real.check"
+# the retrieval gallery's thumbnails (phase 0, finetune and modx after the last phase) are drawn
+grep -q '^ok    gallery ' "$TMP/real.check"
+[ "$(grep -o 'src="data:image/png;base64,' "$TMP/real/report.html" | wc -l)" -ge 30 ]
 grep -q '^ok    keep-learn ' "$TMP/real.check"
 [ "$(grep -c '^ok    matrix-' "$TMP/real.check")" -eq 3 ]
