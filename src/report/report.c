@@ -82,6 +82,18 @@ static ModxStatus report_check_strategy(const Report *r, const char *what, size_
     return MODX_OK;
 }
 
+static ModxStatus report_check_cl(const Report *r) {
+    if (r->ncl && !r->cl) return modx_fail(MODX_ERR_INVALID, "report: the figures array is NULL but its count is not zero");
+    for (size_t i = 0; i < r->ncl; i++) {
+        const ReportCl *c = &r->cl[i];
+        MODX_TRY(report_check_strategy(r, "figures entry", i, c->strategy));
+        if (c->r1 && (!c->cols || c->nrows == 0 || c->ncols == 0 || c->nrows > 256 || c->ncols > 256))
+            return modx_fail(MODX_ERR_INVALID, "report: figures entry %zu (%s): a %zu x %zu matrix, expected 1..256 "
+                             "rows and columns with column names", i, c->strategy, c->nrows, c->ncols);
+    }
+    return MODX_OK;
+}
+
 static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
     memset(ix, 0, sizeof *ix);
     ix->r = r;
@@ -146,14 +158,7 @@ static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
             return modx_fail(MODX_ERR_INVALID, "report: histogram %zu (%s, %s): needs nbins >= 1, edges and counts", i,
                              h->strategy, h->modality);
     }
-    if (r->ncl && !r->cl) return modx_fail(MODX_ERR_INVALID, "report: the figures array is NULL but its count is not zero");
-    for (size_t i = 0; i < r->ncl; i++) {
-        const ReportCl *c = &r->cl[i];
-        MODX_TRY(report_check_strategy(r, "figures entry", i, c->strategy));
-        if (c->r1 && (!c->cols || c->nrows == 0 || c->ncols == 0 || c->nrows > 256 || c->ncols > 256))
-            return modx_fail(MODX_ERR_INVALID, "report: figures entry %zu (%s): a %zu x %zu matrix, expected 1..256 "
-                             "rows and columns with column names", i, c->strategy, c->nrows, c->ncols);
-    }
+    MODX_TRY(report_check_cl(r));
     ix->nphases = (size_t)(maxp + 1);
     for (size_t m = 0; m < ix->nmetrics; m++) {
         if (!strcmp(ix->metrics[m], REPORT_METRIC_I2T_R1)) ix->m_i2t = (int)m;

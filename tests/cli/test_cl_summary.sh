@@ -64,3 +64,37 @@ json.dump(s, open(sys.argv[2], "w"))
 PY
 if python3 tools/cl_metrics.py "$TMP/bad.json" > "$TMP/bad.out"; then echo "a changed BWT was not caught"; exit 1; fi
 grep -q '^MISMATCH modx bwt' "$TMP/bad.out"
+
+# A fabricated run (tests/cli/fake_run.sh) whose domain test sets do not cover every phase: the columns are the
+# listed sets (the train sample left out) and only Last and the average apply. Its "compute" lines (what the
+# trainer will write) are summed over phases, the peak is the largest, and a step line's rate gives wall time.
+source tests/cli/fake_run.sh
+F="$TMP/fake"
+fake_run "$F" "$TMP/work"
+cat >>"$F/metrics.jsonl" <<'JSONL'
+{"type": "step", "strategy": "modx", "phase": 1, "step": 2, "steps": 2, "loss": 3.0, "samples_per_s": 8}
+{"type": "compute", "strategy": "modx", "phase": 1, "forward_passes": 100, "backward_passes": 100, "frozen_forward_passes": 100, "matmul_flops": 1e9, "peak_rss_bytes": 5000, "eval_s": 1.5}
+{"type": "compute", "strategy": "modx", "phase": 2, "forward_passes": 60, "backward_passes": 60, "frozen_forward_passes": 60, "matmul_flops": 2e9, "peak_rss_bytes": 7000, "eval_s": 0.5}
+JSONL
+sed -i 's/"batch_size": 4,/"batch_size": 4, "train": {"batch": 4},/' "$F/experiment.json"
+"$MODX" analyze "$F" > /dev/null
+"$MODX" report "$F" > /dev/null
+python3 tools/cl_metrics.py "$F/summary.json" > "$TMP/fake.check"
+grep -q '^agree to 1e-06: 3 strategies$' "$TMP/fake.check"
+python3 - "$F/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["stream"] == "sets" and s["T"] == 2, s["stream"]
+m = s["strategies"]["modx"]
+assert m["matrix"]["test_sets"] == ["red", "green"], m["matrix"]["test_sets"]
+assert m["last"] is not None and m["avg_incremental"] is not None
+assert all(m[k] is None for k in ("bwt", "fwt", "forgetting", "kept_pct", "learned_pct")), m
+c = m["compute"]
+# steps: phase 1 ends at step 2, phase 2 at step 1 (fake_run's lines); batch 4
+assert c["train_steps"] == 3 and c["train_samples"] == 12, c
+assert c["train_wall_s"] is None, "fake_run's step lines carry no rate"
+assert c["forward_passes"] == 160 and c["backward_passes"] == 160 and c["frozen_forward_passes"] == 160, c
+assert c["matmul_flops"] == 3e9 and c["peak_rss_bytes"] == 7000 and c["eval_wall_s"] == 2.0, c
+f = s["strategies"]["finetune"]["compute"]
+assert f["forward_passes"] is None and f["train_steps"] == 2, f
+PY
