@@ -68,9 +68,11 @@ static ModxStatus matrices_fill(RunSummary *s, const RunInfo *r, const RunLog *l
     for (int k = 0; k < s->ns; k++) {
         RunSummaryStrategy *x = &s->s[k];
         x->compute = compute_unknown;
-        if (!(x->name = strdup(r->strategies[k])) || !(x->r1 = malloc(cells * sizeof(double))) ||
+        x->fig = (ClFigures){NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+        if (!(x->name = strdup(r->strategies[k])) || !(x->r1 = malloc((cells + 1) * sizeof(double))) ||
             !(x->intransigence = malloc(sizeof(double) * (size_t)(s->T + 1))))
             return modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
+        for (int j = 0; j <= s->T; j++) x->intransigence[j] = NAN;
         for (int i = 0; i <= s->T; i++)
             for (int j = 0; j < s->ncols; j++) {
                 const EvalRecord *e = runlog_find_eval(log, x->name, i, s->cols[j]);
@@ -82,7 +84,7 @@ static ModxStatus matrices_fill(RunSummary *s, const RunInfo *r, const RunLog *l
     }
     ClMatrix mj = {s->T, s->ncols, joint >= 0 ? s->s[joint].r1 : NULL},
              mf = {s->T, s->ncols, ft >= 0 ? s->s[ft].r1 : NULL};
-    for (int k = 0; k < s->ns; k++) {
+    for (int k = 0; k < s->ns && s->ncols > 0; k++) { /* a run without test sets has no figures */
         ClMatrix m = {s->T, s->ncols, s->s[k].r1};
         MODX_TRY(cl_figures(&m, s->kind, joint >= 0 ? &mj : NULL, ft >= 0 ? &mf : NULL, &s->s[k].fig,
                             s->s[k].intransigence));

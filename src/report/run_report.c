@@ -476,7 +476,7 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
         const RunSummaryStrategy *x = &sum.s[k];
         const ClFigures *f = &x->fig;
         cl[k] = (ReportCl){.strategy = run.strategies[k], .nrows = (size_t)sum.T + 1, .ncols = (size_t)sum.ncols,
-                           .cols = (const char *const *)sum.cols, .r1 = x->r1,
+                           .cols = (const char *const *)sum.cols, .r1 = sum.ncols > 0 ? x->r1 : NULL,
                            .fig = {f->last, f->avg_incremental, f->bwt, f->fwt, f->forgetting, f->kept_pct,
                                    f->learned_pct},
                            .train_samples = x->compute.samples, .train_s = x->compute.train_s,
