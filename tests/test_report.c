@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "harness.h"
 #include "report/demo.h"
+#include "report/gallery.h"
 #include "report/report.h"
 #include "report/strbuf.h"
 #include "report/svg.h"
@@ -371,9 +372,9 @@ TEST(report_demo_document_is_complete) {
            "external reference or script found");
     EXPECT(count_str(doc, "http") == count_str(doc, "xmlns=\"http://www.w3.org/2000/svg\""),
            "a URL other than the SVG namespace");
-    /* 4 R@1 plots, 2 histograms, 2 topology, 1 inter-modal: all laid out. */
+    /* keep-vs-learn, 6 accuracy matrices, 4 R@1 plots, 2 histograms, 2 topology, 1 inter-modal: all laid out. */
     size_t plots = count_str(doc, "class=\"plot\"");
-    EXPECT(plots == 9 && lay.nregions == 9, "plots %zu, regions %zu, want 9", plots, lay.nregions);
+    EXPECT(plots == 16 && lay.nregions == 16, "plots %zu, regions %zu, want 16", plots, lay.nregions);
     for (size_t i = 0; i < lay.nregions; i++) {
         const ReportRegion *g = &lay.regions[i];
         char attr[96];
@@ -407,7 +408,8 @@ TEST(report_demo_document_is_complete) {
            "axis titles with units missing");
     /* The same strategy has the same colour in every plot: Mod-X (index 4) in its legend entries. */
     size_t modx_entries = count_str(doc, "<title>Mod-X</title>");
-    EXPECT(modx_entries == 9, "Mod-X legend entries %zu, want 9", modx_entries);
+    EXPECT(modx_entries == 10, "Mod-X legend entries %zu, want 10 (9 plots with legends + the keep-vs-learn plot)",
+           modx_entries);
     const char *q = doc;
     for (size_t k = 0; k < modx_entries; k++) {
         q = strstr(q, "<title>Mod-X</title>") + 1;
@@ -639,4 +641,178 @@ TEST(report_png_region_checks) {
     fclose(f);
     EXPECT(report_png_load(path, &img) == MODX_ERR_FORMAT && strstr(modx_last_error(), path), "text accepted: %s",
            modx_last_error());
+}
+
+/* The continual-learning part of the demo report: the figures table (with ± sd),
+ * the keep-vs-learn scatter with one point and two capped bars per strategy, and
+ * one heat map per strategy with a labelled cell per matrix entry. */
+TEST(report_cl_figures_scatter_and_matrices) {
+    ReportDemo *d = malloc(sizeof *d);
+    EXPECT(d != NULL, "oom");
+    report_demo_fill(d);
+    StrBuf sb;
+    strbuf_init(&sb);
+    ModxStatus st = report_render(&d->report, &sb, NULL);
+    const char *doc = sb.data;
+    EXPECT(st == MODX_OK, "render failed: %s", modx_last_error());
+    const char *t = strstr(doc, "Continual-learning figures");
+    EXPECT(t && strstr(t, "</table>"), "no figures table");
+    const char *row = strstr(t, "</span>Mod-X</td>");
+    EXPECT(row && row < strstr(t, "</table>"), "no Mod-X row in the figures table");
+    char want[64];
+    snprintf(want, sizeof want, "%.2f \xC2\xB1 %.2f", d->cl[4].fig[REPORT_CL_KEPT], d->cl_sd[4][REPORT_CL_KEPT]);
+    EXPECT(strstr(row, want) && strstr(row, want) < strstr(row, "</tr>"), "Mod-X kept %% '%s' not in its row", want);
+    const char *sc = strstr(doc, "data-plot=\"keep-learn\"");
+    EXPECT(sc != NULL, "no keep-vs-learn plot");
+    const char *send = strstr(sc, "</svg>");
+    size_t bars = 0, lines = 0;
+    for (const char *q = strstr(sc, "class=\"error-bars\""); q && q < send; q = strstr(q + 1, "class=\"error-bars\"")) {
+        bars++;
+        const char *gend = strstr(q, "</g>");
+        for (const char *l = strstr(q, "<line"); l && l < gend; l = strstr(l + 1, "<line")) lines++;
+    }
+    EXPECT(bars == REPORT_DEMO_STRATEGIES && lines == 6 * REPORT_DEMO_STRATEGIES,
+           "error bars: %zu groups with %zu lines, want %d groups of 6 (two bars, four caps)", bars, lines,
+           REPORT_DEMO_STRATEGIES);
+    for (int s = 0; s < REPORT_DEMO_STRATEGIES; s++) {
+        char id[64];
+        snprintf(id, sizeof id, "data-plot=\"matrix-%d\"", s);
+        const char *hm = strstr(doc, id);
+        EXPECT(hm != NULL, "no heat map %s", id);
+        const char *hend = strstr(hm, "</svg>");
+        size_t cells = 0;
+        for (const char *q = strstr(hm, "class=\"heat-cell\""); q && q < hend; q = strstr(q + 1, "class=\"heat-cell\""))
+            cells++;
+        EXPECT(cells == REPORT_DEMO_PHASES * 2, "%s: %zu cells, want %d", id, cells, REPORT_DEMO_PHASES * 2);
+    }
+    free(d);
+    strbuf_free(&sb);
+}
+
+TEST(report_svg_heatmap_cells_colours_and_refusals) {
+    const double v[6] = {0, 50, NAN, 100, 25, 75};
+    const char *rows[2] = {"first", "second"}, *cols[3] = {"a", "b<c", "d"};
+    SvgHeatmap hm = {.rows = 2, .cols = 3, .values = v, .row_labels = rows, .col_labels = cols, .vmin = 0,
+                     .vmax = 100, .decimals = 1};
+    SvgPlot p = {.id = "hm", .title = "matrix", .x_label = "test set", .y_label = "phase"};
+    StrBuf sb;
+    strbuf_init(&sb);
+    SvgBox area;
+    EXPECT(svg_heatmap(&sb, &p, &hm, &area) == MODX_OK, "%s", modx_last_error());
+    const char *doc = strbuf_cstr(&sb);
+    EXPECT(count_str(doc, "class=\"heat-cell\"") == 6, "cells: %zu", count_str(doc, "class=\"heat-cell\""));
+    /* the scale ends: 0 -> the darkest colour, 100 -> yellow; the missing cell grey with a dash */
+    EXPECT(strstr(doc, "fill=\"#440154\"") && strstr(doc, "fill=\"#fde725\"") && strstr(doc, "fill=\"#f4f4f4\""),
+           "scale ends or the missing cell's grey not found");
+    EXPECT(strstr(doc, ">\xE2\x80\x93</text>") && strstr(doc, ">75</text>") && strstr(doc, ">b&lt;c</text>"),
+           "a cell label, the dash or an escaped column label is missing");
+    EXPECT(check_balanced(doc) == NULL && find_nonfinite(doc) == NULL, "malformed heat map");
+    EXPECT(area.w > 100 && area.h > 100, "area %gx%g", area.w, area.h);
+    size_t len = sb.len;
+    hm.rows = 0;
+    EXPECT(svg_heatmap(&sb, &p, &hm, NULL) == MODX_ERR_INVALID, "0 rows accepted");
+    hm.rows = 2;
+    hm.values = NULL;
+    EXPECT(svg_heatmap(&sb, &p, &hm, NULL) == MODX_ERR_INVALID, "NULL values accepted");
+    EXPECT(sb.len == len, "a refused heat map wrote %zu bytes", sb.len - len);
+    strbuf_free(&sb);
+}
+
+TEST(report_svg_error_bars_widen_the_range) {
+    const double x[2] = {1, 2}, y[2] = {10, 20}, ey[2] = {30, NAN};
+    SvgSeries s = {.name = "a", .x = x, .y = y, .n = 2, .marker = 0, .y_err = ey};
+    SvgPlot p = {.id = "eb", .title = "bars"};
+    StrBuf sb;
+    strbuf_init(&sb);
+    EXPECT(svg_xy_plot(&sb, &p, &s, 1, NULL) == MODX_OK, "%s", modx_last_error());
+    const char *doc = strbuf_cstr(&sb);
+    const char *g = strstr(doc, "class=\"error-bars\"");
+    EXPECT(g != NULL, "no error bars");
+    size_t lines = 0;
+    for (const char *l = strstr(g, "<line"); l && l < strstr(g, "</g>"); l = strstr(l + 1, "<line")) lines++;
+    EXPECT(lines == 3, "%zu lines, want one bar and two caps (the NaN half-width draws none)", lines);
+    /* 10 - 30 = -20 must be on the axis: a tick label at or below -20 */
+    EXPECT(strstr(doc, ">-20</text>") || strstr(doc, ">-25</text>") || strstr(doc, ">-30</text>"),
+           "the y axis does not reach the bar's end at -20");
+    strbuf_free(&sb);
+}
+
+static int b64_value(char ch) {
+    const char *t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *p = strchr(t, ch);
+    return ch && p ? (int)(p - t) : -1;
+}
+
+/* A thumbnail data URI decodes (base64, then PNG) back to the same pixels. */
+TEST(report_gallery_png_uri_round_trip) {
+    uint8_t rgb[3 * 3 * 3];
+    for (size_t i = 0; i < sizeof rgb; i++) rgb[i] = (uint8_t)(i * 37 + 11);
+    char *uri = NULL;
+    EXPECT(gallery_png_uri(rgb, 3, &uri) == MODX_OK, "%s", modx_last_error());
+    EXPECT(!strncmp(uri, "data:image/png;base64,", 22), "prefix: %.30s", uri);
+    const char *b = uri + 22;
+    size_t n = strlen(b);
+    EXPECT(n % 4 == 0, "base64 length %zu", n);
+    uint8_t *png = malloc(n);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        for (int k = 0; k < 4; k++) v[k] = b[i + k] == '=' ? 0 : b64_value(b[i + k]);
+        EXPECT(v[0] >= 0 && v[1] >= 0 && v[2] >= 0 && v[3] >= 0, "bad base64 at %zu", i);
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        png[m++] = (uint8_t)(w >> 16);
+        if (b[i + 2] != '=') png[m++] = (uint8_t)(w >> 8);
+        if (b[i + 3] != '=') png[m++] = (uint8_t)w;
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/thumb.png", harness_tmpdir());
+    FILE *f = fopen(path, "wb");
+    EXPECT(f && fwrite(png, 1, m, f) == m, "cannot write %s", path);
+    fclose(f);
+    free(png);
+    free(uri);
+    ReportImage img;
+    EXPECT(report_png_load(path, &img) == MODX_OK, "%s", modx_last_error());
+    int same = img.w == 3 && img.h == 3;
+    for (size_t p = 0; same && p < 9; p++)
+        same = !memcmp(img.rgba + 4 * p, rgb + 3 * p, 3) && img.rgba[4 * p + 3] == 255;
+    report_image_free(&img);
+    EXPECT(same, "decoded thumbnail differs from the pixels encoded");
+}
+
+/* A gallery renders as one framed block (region "gallery") with every thumbnail and the hits outlined. */
+TEST(report_gallery_block_and_region) {
+    ReportDemo *d = malloc(sizeof *d);
+    EXPECT(d != NULL, "oom");
+    report_demo_fill(d);
+    uint8_t rgb[4 * 4 * 3];
+    memset(rgb, 200, sizeof rgb);
+    char *uri = NULL;
+    EXPECT(gallery_png_uri(rgb, 4, &uri) == MODX_OK, "%s", modx_last_error());
+    const char *caps[2] = {"a red <thing>", "a blue thing"}, *models[2] = {"phase 0", "finetune"};
+    const char *thumbs[2 * 2 * REPORT_GALLERY_TOP];
+    uint8_t hit[2 * 2 * REPORT_GALLERY_TOP] = {0};
+    for (size_t i = 0; i < sizeof thumbs / sizeof thumbs[0]; i++) thumbs[i] = uri;
+    thumbs[3] = NULL; /* a test set with fewer images: the cell stays empty */
+    hit[0] = hit[7] = 1;
+    ReportGallery g = {.title = "red", .ncaptions = 2, .nmodels = 2, .captions = caps, .models = models,
+                       .thumbs = thumbs, .hit = hit};
+    d->report.gallery = &g;
+    StrBuf sb;
+    strbuf_init(&sb);
+    ReportLayout lay;
+    ModxStatus st = report_render(&d->report, &sb, &lay);
+    free(d);
+    EXPECT(st == MODX_OK, "%s", modx_last_error());
+    const char *doc = strbuf_cstr(&sb);
+    EXPECT(count_str(doc, "src=\"data:image/png;base64,") == 19, "thumbnails: %zu, want 19",
+           count_str(doc, "src=\"data:image/png;base64,"));
+    EXPECT(count_str(doc, "<img class=\"hit\"") == 2, "hits: %zu", count_str(doc, "<img class=\"hit\""));
+    EXPECT(strstr(doc, "a red &lt;thing&gt;") != NULL, "caption not escaped");
+    int found = 0;
+    for (size_t i = 0; i < lay.nregions; i++) found |= !strcmp(lay.regions[i].id, "gallery");
+    EXPECT(found && lay.nregions == 17, "regions %zu, gallery %s", lay.nregions, found ? "found" : "missing");
+    report_layout_free(&lay);
+    strbuf_free(&sb);
+    free(uri);
 }

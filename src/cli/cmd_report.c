@@ -3,7 +3,8 @@
  *   modx report RUN_DIR [--out FILE] [--regions FILE]
  *       Writes RUN_DIR/report.html from RUN_DIR/run.json, RUN_DIR/metrics.jsonl
  *       and RUN_DIR/analysis.json (see src/report/run_report.h and
- *       docs/run-directory.md).
+ *       docs/run-directory.md), and RUN_DIR/summary.json + summary.md (the
+ *       continual-learning figures, docs/metrics.md).
  *   modx report --demo-data OUT.html [--regions FILE]
  *       (development) a report from built-in synthetic data covering every plot.
  *   modx report --check-png PNG --regions FILE [--min-pixels N]
@@ -33,7 +34,9 @@ static void report_usage(FILE *f) {
             "       modx report --check-png PNG --regions FILE [--min-pixels N]\n\n"
             "Writes RUN_DIR/report.html (or FILE): one self-contained HTML file with inline SVG plots\n"
             "(experiment summary, results and trade-off tables, R@1 per phase, rotation histograms,\n"
-            "topology change vs rotation, inter-modal relative rotation). No scripts, no external files.\n\n"
+            "topology change vs rotation, inter-modal relative rotation). No scripts, no external files.\n"
+            "Also writes RUN_DIR/summary.json and RUN_DIR/summary.md: the accuracy matrix and the continual-learning\n"
+            "figures of every strategy (docs/metrics.md).\n\n"
             "Inputs read from RUN_DIR (docs/run-directory.md):\n");
     for (size_t i = 0; i < sizeof report_inputs / sizeof report_inputs[0]; i++)
         fprintf(f, "  RUN_DIR/%s\n", report_inputs[i]);

@@ -26,6 +26,10 @@ typedef struct {
     ReportRotationHist hists[REPORT_DEMO_STRATEGIES * REPORT_DEMO_MODALITIES];
     ReportTopology topology[REPORT_DEMO_STRATEGIES * REPORT_DEMO_MODALITIES * (REPORT_DEMO_PHASES - 1)];
     ReportInterModal intermodal[REPORT_DEMO_STRATEGIES * (REPORT_DEMO_PHASES - 1)];
+    ReportCl cl[REPORT_DEMO_STRATEGIES];
+    double cl_r1[REPORT_DEMO_STRATEGIES][REPORT_DEMO_PHASES * 2]; /* R[i][j] on the two domain sets */
+    double cl_sd[REPORT_DEMO_STRATEGIES][REPORT_CL_NFIG];
+    const char *cl_cols[2];
 } ReportDemo;
 
 /* Fills `d` deterministically (no allocation; `d` may be on the heap or static). */

@@ -82,6 +82,18 @@ static ModxStatus report_check_strategy(const Report *r, const char *what, size_
     return MODX_OK;
 }
 
+static ModxStatus report_check_cl(const Report *r) {
+    if (r->ncl && !r->cl) return modx_fail(MODX_ERR_INVALID, "report: the figures array is NULL but its count is not zero");
+    for (size_t i = 0; i < r->ncl; i++) {
+        const ReportCl *c = &r->cl[i];
+        MODX_TRY(report_check_strategy(r, "figures entry", i, c->strategy));
+        if (c->r1 && (!c->cols || c->nrows == 0 || c->ncols == 0 || c->nrows > 256 || c->ncols > 256))
+            return modx_fail(MODX_ERR_INVALID, "report: figures entry %zu (%s): a %zu x %zu matrix, expected 1..256 "
+                             "rows and columns with column names", i, c->strategy, c->nrows, c->ncols);
+    }
+    return MODX_OK;
+}
+
 static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
     memset(ix, 0, sizeof *ix);
     ix->r = r;
@@ -146,6 +158,7 @@ static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
             return modx_fail(MODX_ERR_INVALID, "report: histogram %zu (%s, %s): needs nbins >= 1, edges and counts", i,
                              h->strategy, h->modality);
     }
+    MODX_TRY(report_check_cl(r));
     ix->nphases = (size_t)(maxp + 1);
     for (size_t m = 0; m < ix->nmetrics; m++) {
         if (!strcmp(ix->metrics[m], REPORT_METRIC_I2T_R1)) ix->m_i2t = (int)m;
@@ -225,7 +238,13 @@ static const char *report_css =
     ".cell{width:670px;height:400px;flex:none;border:0}\n"
     ".cell svg{display:block}\n"
     ".full{margin-top:16px;margin-bottom:40px}\n"
-    "footer{color:#777777;font-size:12px;margin:24px 0}\n";
+    "footer{color:#777777;font-size:12px;margin:24px 0}\n"
+    ".gallery{border:1px solid #888888;padding:3px}\n"
+    ".gallery td{height:58px;vertical-align:middle;border-bottom:1px solid #eeeeee}\n"
+    ".gallery td.q{white-space:normal;width:250px;max-width:250px;font-size:12px;line-height:15px}\n"
+    ".gallery img{width:44px;height:44px;margin:0 1px;border:2px solid #ffffff;image-rendering:pixelated;"
+    "vertical-align:middle}\n"
+    ".gallery img.hit{border-color:#009e73}\n";
 
 /* ---- the plot sections ----------------------------------------------------------- */
 
@@ -587,6 +606,173 @@ fail:
     return st;
 }
 
+/* ---- continual-learning figures -------------------------------------------------- */
+
+static const char *const report_cl_heads[REPORT_CL_NFIG] = {"Last", "Avg inc.", "BWT", "FWT", "Forgetting",
+                                                            "Kept %", "Learned %"};
+
+/* A number, with " ± sd" when sd is finite; a dash when v is not finite. */
+static void report_cl_cell(StrBuf *sb, double v, double sd, int decimals) {
+    if (!isfinite(v)) {
+        strbuf_puts(sb, "<td class=\"num missing\">\xE2\x80\x93</td>");
+        return;
+    }
+    strbuf_printf(sb, "<td class=\"num\">%.*f", decimals, v);
+    if (isfinite(sd)) strbuf_printf(sb, " \xC2\xB1 %.*f", decimals, sd);
+    strbuf_puts(sb, "</td>");
+}
+
+static void report_cl_table(ReportPage *pg, const Report *r) {
+    if (r->ncl == 0) return;
+    report_section(pg, "Continual-learning figures",
+                   "From the accuracy matrix R[i][j] (mean of both directions' R@1, %) \xE2\x80\x94 definitions and index ranges "
+                   "in docs/metrics.md. Last and Avg inc. in R@1 points; BWT, FWT, forgetting in points (BWT < 0 and "
+                   "forgetting > 0 = forgotten); kept % / learned % relative to joint / finetune. "
+                   "\xE2\x80\x93 = does not apply.");
+    html_block(pg->sb, &pg->y, (int)(r->ncl + 1) * ROW_H + GAP_H, "cl-figures");
+    StrBuf *sb = pg->sb;
+    strbuf_puts(sb, "<table class=\"results\">\n<tr><th>Strategy</th>");
+    for (int k = 0; k < REPORT_CL_NFIG; k++) html_text(sb, "th", "class=\"num\"", report_cl_heads[k]);
+    strbuf_puts(sb, "<th class=\"num\">Training samples</th><th class=\"num\">Training time (s)</th></tr>\n");
+    for (size_t i = 0; i < r->ncl; i++) {
+        const ReportCl *c = &r->cl[i];
+        strbuf_printf(sb, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>",
+                      svg_color(report_strategy_index(r, c->strategy)));
+        strbuf_escape(sb, c->strategy);
+        strbuf_puts(sb, c->reference ? " (reference)</td>" : "</td>");
+        for (int k = 0; k < REPORT_CL_NFIG; k++) report_cl_cell(sb, c->fig[k], c->sd ? c->sd[k] : NAN, 2);
+        report_cl_cell(sb, c->train_samples, NAN, 0);
+        report_cl_cell(sb, c->train_s, NAN, 1);
+        strbuf_puts(sb, "</tr>\n");
+    }
+    strbuf_puts(sb, "</table></div>\n");
+}
+
+/* x = learned %, y = kept %: one point per strategy with both figures, ± sd bars when given. */
+static ModxStatus report_cl_scatter(ReportPage *pg, const Report *r) {
+    size_t n = r->ncl;
+    double *v = calloc(4 * n + 1, sizeof *v);
+    SvgSeries *series = calloc(n + 1, sizeof *series);
+    const char **labels = calloc(n + 1, sizeof *labels);
+    ModxStatus st = v && series && labels ? MODX_OK : modx_fail(MODX_ERR_NOMEM, "report: out of memory");
+    size_t ns = 0;
+    for (size_t i = 0; i < n && !st; i++) {
+        const ReportCl *c = &r->cl[i];
+        if (!isfinite(c->fig[REPORT_CL_KEPT]) || !isfinite(c->fig[REPORT_CL_LEARNED])) continue;
+        double *p = v + 4 * ns;
+        p[0] = c->fig[REPORT_CL_LEARNED], p[1] = c->fig[REPORT_CL_KEPT];
+        p[2] = c->sd ? c->sd[REPORT_CL_LEARNED] : NAN, p[3] = c->sd ? c->sd[REPORT_CL_KEPT] : NAN;
+        labels[ns] = c->strategy;
+        int s = report_strategy_index(r, c->strategy);
+        series[ns] = (SvgSeries){.name = c->strategy, .x = p, .y = p + 1, .n = 1, .labels = labels + ns,
+                                   .color = s, .marker = c->reference ? 5 : s % SVG_MARKER_COUNT, .marker_size = 9,
+                                   .x_err = c->sd ? p + 2 : NULL, .y_err = c->sd ? p + 3 : NULL};
+        ns++;
+    }
+    if (!st && ns > 0) {
+        SvgPlot plot = {.id = "keep-learn", .title = "Keeping vs learning",
+                        .x_label = "learned % (new domains, vs fine-tuning)",
+                        .y_label = "kept % (first domain, vs joint training)", .width = PLOT_W, .height = PLOT_H};
+        st = report_place_xy(pg, "keep-learn", &plot, series, ns);
+    }
+    free(v);
+    free(series);
+    free(labels);
+    return st;
+}
+
+static ModxStatus report_cl_heatmaps(ReportPage *pg, const Report *r) {
+    double hi = 0;
+    for (size_t i = 0; i < r->ncl; i++)
+        for (size_t c = 0; r->cl[i].r1 && c < r->cl[i].nrows * r->cl[i].ncols; c++)
+            if (isfinite(r->cl[i].r1[c])) hi = fmax(hi, r->cl[i].r1[c]);
+    for (size_t i = 0; i < r->ncl; i++) {
+        const ReportCl *c = &r->cl[i];
+        if (!c->r1) continue;
+        char id[64], title[256];
+        snprintf(id, sizeof id, "matrix-%zu", i);
+        snprintf(title, sizeof title, "%s: R@1 (%%) on test set j after phase i", c->strategy);
+        SvgPlot plot = {.id = id, .title = title, .x_label = "test set j", .y_label = "after phase i",
+                        .width = PLOT_W, .height = PLOT_H};
+        SvgHeatmap hm = {.rows = c->nrows, .cols = c->ncols, .values = c->r1, .row_labels = NULL,
+                         .col_labels = c->cols, .vmin = 0, .vmax = hi > 0 ? hi : 1, .decimals = 1};
+        StrBuf svg;
+        SvgBox area;
+        strbuf_init(&svg);
+        ModxStatus st = svg_heatmap(&svg, &plot, &hm, &area);
+        if (st != MODX_OK) {
+            strbuf_free(&svg);
+            return st;
+        }
+        MODX_TRY(report_place_plot(pg, id, &svg, &area));
+    }
+    return MODX_OK;
+}
+
+#define GALLERY_ROW_H 58
+
+/* The retrieval gallery: one row per caption, five thumbnails per model; the block's border is its frame and the
+ * inside is registered as region "gallery" (the screenshot test checks the thumbnails are drawn). */
+static ModxStatus report_gallery_section(ReportPage *pg, const Report *r) {
+    const ReportGallery *g = r->gallery;
+    if (!g && !r->gallery_note) return MODX_OK;
+    report_page_close_row(pg);
+    if (!g) {
+        report_section(pg, "Retrieval gallery", r->gallery_note);
+        return MODX_OK;
+    }
+    if (g->ncaptions < 1 || g->ncaptions > 6 || g->nmodels < 1 || g->nmodels > 4 || !g->captions || !g->models ||
+        !g->thumbs || !g->hit)
+        return modx_fail(MODX_ERR_INVALID, "report: a gallery of %zu captions x %zu models, expected 1..6 x 1..4 with "
+                         "every array", g->ncaptions, g->nmodels);
+    char note[512];
+    snprintf(note, sizeof note, "Text \xE2\x86\x92 image: the top %d images of the test set %s for each caption, by "
+             "checkpoint (best first). Outlined in green: the caption's own image.", REPORT_GALLERY_TOP,
+             g->title ? g->title : "");
+    report_section(pg, "Retrieval gallery: what was kept, what was forgotten", note);
+    int h = ROW_H + (int)g->ncaptions * GALLERY_ROW_H + 8, y0 = pg->y;
+    html_block(pg->sb, &pg->y, h, "gallery");
+    StrBuf *sb = pg->sb;
+    strbuf_puts(sb, "<table><tr><th>caption</th>");
+    for (size_t m = 0; m < g->nmodels; m++) {
+        strbuf_printf(sb, "<th colspan=\"1\">");
+        strbuf_escape(sb, g->models[m]);
+        strbuf_puts(sb, "</th>");
+    }
+    strbuf_puts(sb, "</tr>\n");
+    for (size_t q = 0; q < g->ncaptions; q++) {
+        strbuf_puts(sb, "<tr><td class=\"q\">");
+        strbuf_escape(sb, g->captions[q]);
+        strbuf_puts(sb, "</td>");
+        for (size_t m = 0; m < g->nmodels; m++) {
+            strbuf_puts(sb, "<td>");
+            for (size_t k = 0; k < REPORT_GALLERY_TOP; k++) {
+                size_t cell = (q * g->nmodels + m) * REPORT_GALLERY_TOP + k;
+                if (!g->thumbs[cell] || strncmp(g->thumbs[cell], "data:image/png;base64,", 22)) continue;
+                strbuf_printf(sb, "<img%s alt=\"\" src=\"", g->hit[cell] ? " class=\"hit\"" : "");
+                strbuf_escape(sb, g->thumbs[cell]);
+                strbuf_puts(sb, "\">");
+            }
+            strbuf_puts(sb, "</td>");
+        }
+        strbuf_puts(sb, "</tr>\n");
+    }
+    strbuf_puts(sb, "</table></div>\n");
+    SvgBox box = {0, 0, PAGE_W - 2 * PAGE_PAD + 2, h + 2}; /* the border box; the region helper insets it */
+    return report_page_add_region(pg, "gallery", &box, PAGE_PAD - 1, y0 - 1);
+}
+
+static ModxStatus report_cl_section(ReportPage *pg, const Report *r) {
+    if (r->ncl == 0) return MODX_OK;
+    report_section(pg, "The trade: keeping vs learning, and the accuracy matrices",
+                   r->cl_what ? r->cl_what
+                              : "Scatter: one point per strategy; up and right is better; joint (keeps 100 %) and "
+                                "finetune (learns 100 %) are the references; bars = \xC2\xB1 1 sd over seeds. Heat "
+                                "maps: R[i][j], one per strategy, on one colour scale.");
+    MODX_TRY(report_cl_scatter(pg, r));
+    return report_cl_heatmaps(pg, r);
+}
+
 /* ---- tables ----------------------------------------------------------------------- */
 
 static void report_summary(ReportPage *pg, const Report *r) {
@@ -768,7 +954,10 @@ ModxStatus report_render(const Report *r, StrBuf *html, ReportLayout *layout) {
     strbuf_puts(&doc, "</div>\n");
     report_summary(&pg, r);
     report_tradeoff(&pg, &ix);
-    st = report_r1_section(&pg, &ix);
+    report_cl_table(&pg, r);
+    st = report_cl_section(&pg, r);
+    if (st == MODX_OK) st = report_gallery_section(&pg, r);
+    if (st == MODX_OK) st = report_r1_section(&pg, &ix);
     if (st == MODX_OK) st = report_hist_section(&pg, &ix);
     if (st == MODX_OK) st = report_topology_section(&pg, &ix);
     if (st == MODX_OK) st = report_intermodal_section(&pg, &ix);

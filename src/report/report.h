@@ -11,7 +11,10 @@
  * text->image); rotation-angle histograms per comparison and modality (one
  * outline per strategy); topology change against rotation per modality (one
  * point per strategy and phase); the inter-modal relative rotation per phase;
- * then every result in one table. A strategy keeps its colour and marker in
+ * then every result in one table. With continual-learning figures (ReportCl),
+ * after the trade-off table: the figures table, a keep-vs-learn scatter (x =
+ * learned %, y = kept %, one point per strategy, ± sd bars when given) and
+ * the accuracy matrix of each strategy as a heat map. A strategy keeps its colour and marker in
  * every plot (its index in `strategies`).
  *
  * The page has a fixed layout in CSS pixels (1400 wide), so each plot's data
@@ -80,6 +83,38 @@ typedef struct {
     double angle_deg;       /* relative rotation between the modalities */
 } ReportInterModal;
 
+/* The continual-learning figures of one strategy (docs/metrics.md): the
+ * accuracy matrix R[i][j] and its figures, in the order of REPORT_CL_*. */
+enum {
+    REPORT_CL_LAST = 0, REPORT_CL_AVG, REPORT_CL_BWT, REPORT_CL_FWT, REPORT_CL_FORGETTING, REPORT_CL_KEPT,
+    REPORT_CL_LEARNED, REPORT_CL_NFIG
+};
+
+typedef struct {
+    const char *strategy;      /* one of Report.strategies */
+    size_t nrows, ncols;       /* rows = phases 0..nrows-1, columns = test sets */
+    const char *const *cols;   /* ncols test-set names */
+    const double *r1;          /* nrows x ncols R@1 (%), NaN = not evaluated; NULL = no heat map */
+    double fig[REPORT_CL_NFIG];/* NaN = does not apply */
+    const double *sd;          /* NULL, or REPORT_CL_NFIG standard deviations over seeds (NaN = none) */
+    double train_samples;      /* compute accounting; NaN = unknown */
+    double train_s;
+    int reference;             /* joint / finetune: the references of kept % and learned % */
+} ReportCl;
+
+/* A retrieval gallery: for each caption (query), the top REPORT_GALLERY_TOP
+ * images each model retrieves, as image data URIs; the caption's own image
+ * is outlined. */
+#define REPORT_GALLERY_TOP 5
+typedef struct {
+    const char *title;            /* what the captions are, e.g. "test set apple" */
+    size_t ncaptions, nmodels;    /* 1..6 captions, 1..4 models */
+    const char *const *captions;  /* ncaptions */
+    const char *const *models;    /* nmodels labels */
+    const char *const *thumbs;    /* ncaptions x nmodels x REPORT_GALLERY_TOP "data:image/png;base64,..." */
+    const uint8_t *hit;           /* the same shape: 1 = the caption's own image */
+} ReportGallery;
+
 typedef struct {
     const char *title;
     const ReportKV *summary;
@@ -97,6 +132,11 @@ typedef struct {
     const ReportInterModal *intermodal;
     size_t nintermodal;
     const char *intermodal_what; /* what angle_deg measures; NULL = a default sentence */
+    const ReportCl *cl;          /* continual-learning figures per strategy; may be 0 */
+    size_t ncl;
+    const char *cl_what;         /* what the matrix columns are; NULL = a default sentence */
+    const ReportGallery *gallery;/* NULL = none */
+    const char *gallery_note;    /* shown instead when gallery is NULL (why there is none); may be NULL */
 } Report;
 
 /* One plot's data area on the rendered page, CSS pixels from the top-left. */

@@ -8,8 +8,10 @@
 
 #include "analysis/rotation.h"
 #include "analysis/run_analysis.h"
+#include "analysis/run_summary.h"
 #include "analysis/rundir.h"
 #include "io/file.h"
+#include "report/gallery.h"
 #include "report/report.h"
 #include "report/strbuf.h"
 
@@ -445,7 +447,11 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
     RunReport rr;
     memset(&rr, 0, sizeof rr);
     rr.run = &run;
-    ModxStatus st = metrics_read(&rr, dir);
+    RunSummary sum;
+    memset(&sum, 0, sizeof sum);
+    ModxStatus st = metrics_read(&rr, dir); /* first: its messages name the line of a bad record */
+    if (!st) st = run_summary_build(&sum, dir);
+    if (!st) st = run_summary_write(&sum, dir);
     if (!st) st = analysis_read(&rr, dir);
     if (!st) st = summary_fill(&rr, dir);
     if (!st && !(rr.sets = calloc((size_t)run.ntest_sets + 1, sizeof *rr.sets)))
@@ -464,8 +470,36 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
              "Mean angle of the spectrum of R_V\xE1\xB5\x80 R_T (orthogonal Procrustes maps of the vision and text "
              "probe features, phase p\xE2\x88\x92" "1 \xE2\x86\x92 p). 0 = the modalities rotate in step.%s",
              rr.undetermined ? " Not determined for some comparisons: fewer probe pairs than embedding dimensions." : "");
+    ReportCl *cl = st ? NULL : calloc((size_t)sum.ns + 1, sizeof *cl);
+    if (!st && !cl) st = modx_fail(MODX_ERR_NOMEM, "report: out of memory");
+    for (int k = 0; !st && k < sum.ns; k++) {
+        const RunSummaryStrategy *x = &sum.s[k];
+        const ClFigures *f = &x->fig;
+        cl[k] = (ReportCl){.strategy = run.strategies[k], .nrows = (size_t)sum.T + 1, .ncols = (size_t)sum.ncols,
+                           .cols = (const char *const *)sum.cols, .r1 = sum.ncols > 0 ? x->r1 : NULL,
+                           .fig = {f->last, f->avg_incremental, f->bwt, f->fwt, f->forgetting, f->kept_pct,
+                                   f->learned_pct},
+                           .train_samples = x->compute.samples, .train_s = x->compute.train_s,
+                           .reference = !strcmp(x->name, RUN_JOINT) || !strcmp(x->name, "finetune")};
+    }
+    const char *cl_what =
+        sum.kind == CL_STREAM_DOMAIN
+            ? "Scatter: one point per strategy, x = learned %, y = kept %; up and right is better; joint (keeps "
+              "100 %) and finetune (learns 100 %) are the references. Heat maps: R[i][j], column j = the domain of "
+              "phase j, one colour scale for all. Also in summary.json / summary.md."
+            : "Not one domain test set per phase: kept % and learned % do not apply (no scatter), only Last and the "
+              "average. Heat maps: R[i][j] on the listed test sets, one colour scale for all.";
+    RunGallery *gal = st ? NULL : calloc(1, sizeof *gal);
+    char gnote[768] = "";
+    int have_gallery = 0;
+    if (!st && !gal) st = modx_fail(MODX_ERR_NOMEM, "report: out of memory");
+    if (!st) { /* optional: a run without its data or checkpoints still gets its report */
+        have_gallery = run_gallery_build(gal, dir, &run, &sum) == MODX_OK;
+        if (!have_gallery) snprintf(gnote, sizeof gnote, "No gallery: %s.", modx_last_error());
+    }
     if (!st) {
-        Report rep = {.title = title, .summary = rr.kv, .nsummary = rr.nkv,
+        Report rep = {.title = title, .cl = cl, .ncl = (size_t)sum.ns, .cl_what = cl_what,
+                      .gallery = have_gallery ? &gal->view : NULL, .gallery_note = have_gallery ? NULL : gnote, .summary = rr.kv, .nsummary = rr.nkv,
                       .strategies = (const char *const *)run.strategies, .nstrategies = (size_t)run.nstrategies,
                       .test_sets = rr.sets, .ntest_sets = (size_t)run.ntest_sets,
                       .results = rr.res, .nresults = rr.nres, .hists = rr.hists, .nhists = rr.nh,
@@ -473,7 +507,11 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
                       .intermodal_what = what};
         st = report_write(&rep, html_path, regions_path);
     }
+    if (gal) run_gallery_free(gal);
+    free(gal);
+    free(cl);
     run_report_free(&rr);
+    run_summary_free(&sum);
     run_info_free(&run);
     return st;
 }

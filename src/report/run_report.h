@@ -14,7 +14,10 @@
  *   topology      the "step" comparisons k-1 -> k: mean rotation and mean |S_a - S_b|
  *                 per modality, at phase k
  *   inter-modal   the "step" comparisons: the mean angle of R_V^T R_T, at phase k
- *                 (absent when the probe set has fewer pairs than dimensions) */
+ *                 (absent when the probe set has fewer pairs than dimensions)
+ *   figures       run_summary_build (src/analysis/run_summary.h): the accuracy matrix
+ *                 and continual-learning figures per strategy, which report_run_write
+ *                 also writes to DIR/summary.json and DIR/summary.md */
 #ifndef MODX_REPORT_RUN_REPORT_H
 #define MODX_REPORT_RUN_REPORT_H
 

@@ -505,6 +505,47 @@ static ModxStatus svg_commit(StrBuf *sb, StrBuf *tmp) {
 
 /* ---- line / scatter ------------------------------------------------------ */
 
+/* err[i] when it is a usable half-width, else 0. */
+static double svg_err(const double *err, size_t i) {
+    return err && isfinite(err[i]) && err[i] > 0 ? svg_clamp(err[i], SVG_LIMIT) : 0;
+}
+
+static void svg_line(StrBuf *sb, double x1, double y1, double x2, double y2) {
+    strbuf_puts(sb, "<line x1=\"");
+    svg_num(sb, x1);
+    strbuf_puts(sb, "\" y1=\"");
+    svg_num(sb, y1);
+    strbuf_puts(sb, "\" x2=\"");
+    svg_num(sb, x2);
+    strbuf_puts(sb, "\" y2=\"");
+    svg_num(sb, y2);
+    strbuf_puts(sb, "\"/>\n");
+}
+
+/* Capped bars x ± x_err and y ± y_err at every finite point of the series. */
+static void svg_error_bars(StrBuf *sb, const SvgFrame *f, const SvgSeries *sr, const char *color) {
+    const double cap = 5;
+    strbuf_printf(sb, "<g class=\"error-bars\" stroke=\"%s\" stroke-width=\"1.6\">\n", color);
+    for (size_t i = 0; i < sr->n; i++) {
+        double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
+        if (!isfinite(x) || !isfinite(y)) continue;
+        double ex = svg_err(sr->x_err, i), ey = svg_err(sr->y_err, i), px = svg_px(f, x), py = svg_py(f, y);
+        if (ex > 0) {
+            double a = svg_px(f, x - ex), b = svg_px(f, x + ex);
+            svg_line(sb, a, py, b, py);
+            svg_line(sb, a, py - cap, a, py + cap);
+            svg_line(sb, b, py - cap, b, py + cap);
+        }
+        if (ey > 0) {
+            double a = svg_py(f, y - ey), b = svg_py(f, y + ey);
+            svg_line(sb, px, a, px, b);
+            svg_line(sb, px - cap, a, px + cap, a);
+            svg_line(sb, px - cap, b, px + cap, b);
+        }
+    }
+    strbuf_puts(sb, "</g>\n");
+}
+
 ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series, size_t ns, SvgBox *area) {
     if (!plot || (ns && !series)) return modx_fail(MODX_ERR_INVALID, "svg_xy_plot: NULL plot or series array");
     const char *names[256];
@@ -520,12 +561,13 @@ ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series,
         for (size_t i = 0; i < sr->n; i++) {
             double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
             if (!isfinite(x) || !isfinite(y)) continue;
+            double ex = svg_err(sr->x_err, i), ey = svg_err(sr->y_err, i);
             x = svg_clamp(x, SVG_LIMIT);
             y = svg_clamp(y, SVG_LIMIT);
-            xlo = fmin(xlo, x);
-            xhi = fmax(xhi, x);
-            ylo = fmin(ylo, y);
-            yhi = fmax(yhi, y);
+            xlo = fmin(xlo, x - ex);
+            xhi = fmax(xhi, x + ex);
+            ylo = fmin(ylo, y - ey);
+            yhi = fmax(yhi, y + ey);
             have = 1;
         }
     }
@@ -574,11 +616,13 @@ ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series,
                 strbuf_free(&d);
             }
         }
+        if (sr->x_err || sr->y_err) svg_error_bars(&out, &f, sr, color);
         if (sr->marker >= 0 || !sr->line) {
             for (size_t i = 0; i < sr->n; i++) {
                 double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
                 if (!isfinite(x) || !isfinite(y)) continue;
-                svg_marker(&out, sr->marker >= 0 ? sr->marker : 0, svg_px(&f, x), svg_py(&f, y), 4.5, color);
+                svg_marker(&out, sr->marker >= 0 ? sr->marker : 0, svg_px(&f, x), svg_py(&f, y),
+                           sr->marker_size > 0 ? sr->marker_size : 4.5, color);
             }
         }
     }
@@ -728,6 +772,104 @@ ModxStatus svg_histogram(StrBuf *sb, const SvgPlot *plot, const double *edges, s
         svg_legend(&out, &f, items, k);
     }
     svg_end(&out, &f, have);
+    if (area) *area = f.area;
+    return svg_commit(sb, &out);
+}
+
+/* ---- heat map -------------------------------------------------------------- */
+
+/* A perceptual ramp (viridis at five stops, linearly interpolated), t in [0, 1]. */
+static void svg_ramp(double t, int rgb[3]) {
+    static const int stops[5][3] = {{68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
+    t = isfinite(t) ? fmin(1, fmax(0, t)) : 0;
+    double u = t * 4;
+    int k = u >= 4 ? 3 : (int)u;
+    double w = u - k;
+    for (int c = 0; c < 3; c++) rgb[c] = (int)lround(stops[k][c] * (1 - w) + stops[k + 1][c] * w);
+}
+
+static void svg_heat_cells(StrBuf *sb, const SvgFrame *f, const SvgHeatmap *hm, double lo, double hi) {
+    double cw = f->area.w / (double)hm->cols, ch = f->area.h / (double)hm->rows;
+    int fs = ch < 22 || cw < 40 ? 10 : 13;
+    strbuf_puts(sb, "<g class=\"data\">\n");
+    for (size_t i = 0; i < hm->rows; i++)
+        for (size_t j = 0; j < hm->cols; j++) {
+            double v = hm->values[i * hm->cols + j];
+            SvgBox b = {f->area.x + (double)j * cw, f->area.y + (double)i * ch, cw, ch};
+            int rgb[3] = {244, 244, 244};
+            double t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+            if (isfinite(v)) svg_ramp(t, rgb);
+            strbuf_puts(sb, "<rect class=\"heat-cell\" ");
+            svg_box_attrs(sb, &b);
+            strbuf_printf(sb, "\" fill=\"#%02x%02x%02x\" stroke=\"#ffffff\" stroke-width=\"1\"/>\n", rgb[0], rgb[1],
+                          rgb[2]);
+            char lab[64] = "\xE2\x80\x93";
+            if (isfinite(v)) strbuf_format_number(lab, sizeof lab, v, hm->decimals);
+            const char *fill = !isfinite(v) ? "fill=\"#888888\"" : t < 0.55 ? "fill=\"#ffffff\"" : "fill=\"#111111\"";
+            svg_text(sb, b.x + cw / 2, b.y + ch / 2 + fs * 0.36, "middle", fs, fill, lab);
+        }
+    strbuf_puts(sb, "</g>\n");
+}
+
+static void svg_heat_labels(StrBuf *sb, const SvgFrame *f, const SvgHeatmap *hm) {
+    double cw = f->area.w / (double)hm->cols, ch = f->area.h / (double)hm->rows;
+    size_t maxc = cw < 30 ? 3 : (size_t)(cw / 7.5);
+    strbuf_puts(sb, "<g class=\"ticks\" fill=\"#333333\">\n");
+    for (size_t i = 0; i < hm->rows; i++) {
+        char idx[32];
+        snprintf(idx, sizeof idx, "%zu", i);
+        const char *l = hm->row_labels && hm->row_labels[i] ? hm->row_labels[i] : idx;
+        svg_text(sb, f->area.x - 8, f->area.y + ((double)i + 0.5) * ch + 4, "end", 12, NULL, l);
+    }
+    for (size_t j = 0; j < hm->cols; j++) {
+        char idx[32];
+        snprintf(idx, sizeof idx, "%zu", j);
+        const char *l = hm->col_labels && hm->col_labels[j] ? hm->col_labels[j] : idx;
+        strbuf_puts(sb, "<text x=\"");
+        svg_num(sb, f->area.x + ((double)j + 0.5) * cw);
+        strbuf_puts(sb, "\" y=\"");
+        svg_num(sb, f->area.y + f->area.h + 18);
+        strbuf_puts(sb, "\" text-anchor=\"middle\" font-size=\"12\">");
+        svg_escape_trunc(sb, l, maxc);
+        strbuf_puts(sb, "</text>\n");
+    }
+    strbuf_puts(sb, "</g>\n");
+}
+
+ModxStatus svg_heatmap(StrBuf *sb, const SvgPlot *plot, const SvgHeatmap *hm, SvgBox *area) {
+    const char *id = plot && plot->id ? plot->id : "";
+    if (!plot || !hm || !hm->values) return modx_fail(MODX_ERR_INVALID, "svg_heatmap: NULL plot, map or values");
+    if (hm->rows == 0 || hm->cols == 0 || hm->rows > 256 || hm->cols > 256)
+        return modx_fail(MODX_ERR_INVALID, "plot '%s': heat map of %zu x %zu cells, expected 1..256 each way", id,
+                         hm->rows, hm->cols);
+    double lo = hm->vmin, hi = hm->vmax;
+    if (!isfinite(lo) || !isfinite(hi) || lo >= hi) {
+        lo = INFINITY, hi = -INFINITY;
+        for (size_t c = 0; c < hm->rows * hm->cols; c++)
+            if (isfinite(hm->values[c])) lo = fmin(lo, hm->values[c]), hi = fmax(hi, hm->values[c]);
+    }
+    SvgFrame f;
+    MODX_TRY(svg_frame_init(&f, plot, 0));
+    StrBuf out;
+    strbuf_init(&out);
+    svg_begin(&out, &f, plot);
+    svg_heat_cells(&out, &f, hm, lo, hi);
+    svg_heat_labels(&out, &f, hm);
+    if (plot->x_label)
+        svg_text(&out, f.area.x + f.area.w / 2, f.area.y + f.area.h + 42, "middle", 13,
+                 "class=\"axis-title\" fill=\"#222222\"", plot->x_label);
+    if (plot->y_label) {
+        strbuf_puts(&out, "<text class=\"axis-title\" fill=\"#222222\" font-size=\"13\" text-anchor=\"middle\" "
+                          "transform=\"translate(20,");
+        svg_num(&out, f.area.y + f.area.h / 2);
+        strbuf_puts(&out, ") rotate(-90)\">");
+        strbuf_escape(&out, plot->y_label);
+        strbuf_puts(&out, "</text>\n");
+    }
+    if (plot->title)
+        svg_text(&out, f.area.x + f.area.w / 2, 26, "middle", 15,
+                 "class=\"plot-title\" font-weight=\"bold\" fill=\"#111111\"", plot->title);
+    svg_end(&out, &f, 1);
     if (area) *area = f.area;
     return svg_commit(sb, &out);
 }

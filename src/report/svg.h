@@ -43,6 +43,9 @@ typedef struct {
     SvgLineStyle style;        /* stroke style of the connecting line */
     int line;                  /* 1 = connect consecutive finite points */
     double line_width;         /* pixels; 0 = 2.2 */
+    double marker_size;        /* marker radius in pixels; 0 = 4.5 */
+    const double *x_err;       /* n half-widths (e.g. 1 sd) drawn as capped bars x ± x_err; NULL = none */
+    const double *y_err;       /* the same vertically; non-finite or negative entries draw no bar */
 } SvgSeries;
 
 /* An explicit legend entry (for keys that are not one-to-one with series, such
@@ -96,6 +99,23 @@ typedef enum {
  * finite and strictly increasing, else MODX_ERR_INVALID). */
 ModxStatus svg_histogram(StrBuf *sb, const SvgPlot *plot, const double *edges, size_t nbins,
                          const SvgHistSeries *series, size_t ns, SvgHistStyle style, SvgBox *area);
+
+/* A heat map: rows x cols cells coloured by value on a perceptual scale
+ * (dark blue-purple = low, yellow = high; every colour is chromatic), each
+ * labelled with its value; non-finite cells are light grey with a dash. Row
+ * labels sit left of the grid (top row first), column labels below it. */
+typedef struct {
+    size_t rows, cols;
+    const double *values;            /* rows x cols, row-major */
+    const char *const *row_labels;   /* rows labels; NULL = the row index */
+    const char *const *col_labels;   /* cols labels; NULL = the column index */
+    double vmin, vmax;               /* colour range; vmin >= vmax (or non-finite) = the data range */
+    int decimals;                    /* digits of the cell labels */
+} SvgHeatmap;
+
+/* Fails with MODX_ERR_INVALID on no cells, more than 256 rows or columns, or a
+ * NULL value array; writes nothing to `sb` then. */
+ModxStatus svg_heatmap(StrBuf *sb, const SvgPlot *plot, const SvgHeatmap *hm, SvgBox *area);
 
 /* "Nice" axis ticks (1, 2, 5 x 10^k steps) covering [lo, hi] with about
  * `target` ticks (>= 2). Writes at most `cap` ticks, returns how many; the axis

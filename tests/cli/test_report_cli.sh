@@ -7,8 +7,8 @@ set -eu
 "$MODX" report --demo-data "$TMP/r.html" --regions "$TMP/r.regions" | grep -q "wrote $TMP/r.html"
 head -c 15 "$TMP/r.html" | grep -q '<!DOCTYPE html>'
 tail -n 3 "$TMP/r.html" | grep -q '</html>'
-[ "$(grep -o 'class="plot"' "$TMP/r.html" | wc -l)" -eq 9 ]
-[ "$(grep -c '^plot ' "$TMP/r.regions")" -eq 9 ]
+[ "$(grep -o 'class="plot"' "$TMP/r.html" | wc -l)" -eq 16 ]
+[ "$(grep -c '^plot ' "$TMP/r.regions")" -eq 16 ]
 if grep -q -e '<script' -e 'src=' -e 'href=' "$TMP/r.html"; then echo "report is not self-contained"; exit 1; fi
 ls "$TMP" | grep -q '\.tmp' && { echo "temporary file left behind"; exit 1; }
 

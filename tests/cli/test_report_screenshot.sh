@@ -24,7 +24,10 @@ shoot() { # HTML PNG [W H]
 
 shoot "$TMP/report.html" "$TMP/report.png"
 "$MODX" report --check-png "$TMP/report.png" --regions "$TMP/report.regions" | tee "$TMP/check.out"
-grep -q '^9 plots rendered$' "$TMP/check.out"
+grep -q '^16 plots rendered$' "$TMP/check.out"
+# the continual-learning plots: keep-vs-learn (with sd bars) and one accuracy matrix per strategy
+grep -q '^ok    keep-learn ' "$TMP/check.out"
+[ "$(grep -c '^ok    matrix-' "$TMP/check.out")" -eq 6 ]
 if [ -n "${MODX_REPORT_SCREENSHOT_KEEP:-}" ]; then cp "$TMP/report.png" "$MODX_REPORT_SCREENSHOT_KEEP"; fi
 
 # Negative control: the same page with every plot's data layer hidden.
@@ -37,7 +40,7 @@ rc=$?
 set -e
 [ "$rc" -eq 1 ] || { echo "checker accepted a page without plot data (rc $rc)"; cat "$TMP/blank.out"; exit 1; }
 grep -q 'looks blank' "$TMP/blank.err"
-[ "$(grep -c '^BLANK' "$TMP/blank.out")" -eq 9 ] || { echo "not every hidden plot was called blank:"; cat "$TMP/blank.out"; exit 1; }
+[ "$(grep -c '^BLANK' "$TMP/blank.out")" -eq 16 ] || { echo "not every hidden plot was called blank:"; cat "$TMP/blank.out"; exit 1; }
 
 # Negative control: boxes shifted off the plot frames (a layout that did not hold) are caught.
 awk '$1 == "plot" { $3 += 9 } { print }' "$TMP/report.regions" >"$TMP/shifted.regions"
@@ -56,7 +59,10 @@ fake_run "$TMP/run" "$TMP/work"
 read -r run_w run_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/run.regions")
 shoot "$TMP/run/report.html" "$TMP/run.png" "$run_w" "$run_h"
 "$MODX" report --check-png "$TMP/run.png" --regions "$TMP/run.regions" | tee "$TMP/run.out"
-grep -q '^8 plots rendered$' "$TMP/run.out"
+grep -q '^11 plots rendered$' "$TMP/run.out"
+# random/contiguous-like columns (no test set per phase): no keep-vs-learn plot, one matrix per strategy
+if grep -q 'keep-learn' "$TMP/run.out"; then echo "a keep-vs-learn plot without kept/learned figures"; exit 1; fi
+[ "$(grep -c '^ok    matrix-' "$TMP/run.out")" -eq 3 ]
 if [ -n "${MODX_REPORT_SCREENSHOT_KEEP:-}" ]; then cp "$TMP/run.png" "${MODX_REPORT_SCREENSHOT_KEEP%.png}-run.png"; fi
 
 # The report of a real run (modx run on the tiny fabricated dataset, as the
@@ -79,4 +85,9 @@ grep -q "report: $TMP/real/report.html" "$TMP/real.out"
 read -r real_w real_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/real.regions")
 shoot "$TMP/real/report.html" "$TMP/real.png" "$real_w" "$real_h"
 "$MODX" report --check-png "$TMP/real.png" --regions "$TMP/real.regions" | tee "$TMP/real.check"
-grep -q '^9 plots rendered$' "$TMP/real.check"
+grep -q '^14 plots rendered$' "$TMP/real.check"
+# the retrieval gallery's thumbnails (phase 0, finetune and modx after the last phase) are drawn
+grep -q '^ok    gallery ' "$TMP/real.check"
+[ "$(grep -o 'src="data:image/png;base64,' "$TMP/real/report.html" | wc -l)" -ge 30 ]
+grep -q '^ok    keep-learn ' "$TMP/real.check"
+[ "$(grep -c '^ok    matrix-' "$TMP/real.check")" -eq 3 ]

@@ -1,0 +1,361 @@
+#include "analysis/run_summary.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/rundir.h"
+#include "io/file.h"
+#include "report/strbuf.h"
+#include "train/runlog.h"
+
+#define FINETUNE_NAME "finetune" /* the reference of learned_pct */
+
+static const RunCompute compute_unknown = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+
+void run_summary_free(RunSummary *s) {
+    if (!s) return;
+    for (int i = 0; i < s->ncols && s->cols; i++) free(s->cols[i]);
+    for (int i = 0; i < s->ns && s->s; i++) free(s->s[i].name), free(s->s[i].r1), free(s->s[i].intransigence);
+    free(s->run), free(s->cols), free(s->s);
+    memset(s, 0, sizeof *s);
+}
+
+/* The columns: phase j's domain for j = 0..T when every phase has exactly one, else the listed sets. */
+static ModxStatus columns_choose(RunSummary *s, const RunInfo *r) {
+    int T = r->phases, *dom = malloc(sizeof(int) * (size_t)(T + 1));
+    if (!dom) return modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
+    int domain = 1;
+    for (int j = 0; j <= T; j++) {
+        dom[j] = -1;
+        for (int t = 0; t < r->ntest_sets; t++)
+            if (r->test_sets[t].role == RUN_SET_DOMAIN && r->test_sets[t].first_phase == j) {
+                if (dom[j] >= 0) domain = 0; /* two test sets of one phase: no single column j */
+                dom[j] = t;
+            }
+        if (dom[j] < 0) domain = 0;
+    }
+    int n = 0, *pick = dom;
+    if (domain) {
+        n = T + 1;
+    } else {
+        free(dom);
+        if (!(pick = malloc(sizeof(int) * (size_t)(r->ntest_sets + 1))))
+            return modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
+        for (int t = 0; t < r->ntest_sets; t++)
+            if (r->test_sets[t].role != RUN_SET_TRAIN_SAMPLE) pick[n++] = t;
+        if (n == 0)
+            for (int t = 0; t < r->ntest_sets; t++) pick[n++] = t;
+    }
+    s->kind = domain ? CL_STREAM_DOMAIN : CL_STREAM_SETS;
+    ModxStatus st = MODX_OK;
+    if (!(s->cols = calloc((size_t)n + 1, sizeof *s->cols))) st = modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
+    for (int j = 0; j < n && !st; j++, s->ncols++)
+        if (!(s->cols[j] = strdup(r->test_sets[pick[j]].name))) st = modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
+    free(pick);
+    return st;
+}
+
+static double r1_of(const EvalRecord *e) { return e ? 0.5 * (e->m.i2t_r1 + e->m.t2i_r1) : NAN; }
+
+/* Every strategy's matrix from the eval records, then its figures. */
+static ModxStatus matrices_fill(RunSummary *s, const RunInfo *r, const RunLog *log) {
+    size_t cells = (size_t)(s->T + 1) * (size_t)s->ncols;
+    int joint = -1, ft = -1;
+    for (int k = 0; k < s->ns; k++) {
+        RunSummaryStrategy *x = &s->s[k];
+        x->compute = compute_unknown;
+        x->fig = (ClFigures){NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+        if (!(x->name = strdup(r->strategies[k])) || !(x->r1 = malloc((cells + 1) * sizeof(double))) ||
+            !(x->intransigence = malloc(sizeof(double) * (size_t)(s->T + 1))))
+            return modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
+        for (int j = 0; j <= s->T; j++) x->intransigence[j] = NAN;
+        for (int i = 0; i <= s->T; i++)
+            for (int j = 0; j < s->ncols; j++) {
+                const EvalRecord *e = runlog_find_eval(log, x->name, i, s->cols[j]);
+                if (!e && i == 0) e = runlog_find_eval(log, RUN_PHASE0, 0, s->cols[j]);
+                x->r1[(size_t)i * (size_t)s->ncols + (size_t)j] = r1_of(e);
+            }
+        if (!strcmp(x->name, RUN_JOINT)) joint = k;
+        if (!strcmp(x->name, FINETUNE_NAME)) ft = k;
+    }
+    ClMatrix mj = {s->T, s->ncols, joint >= 0 ? s->s[joint].r1 : NULL},
+             mf = {s->T, s->ncols, ft >= 0 ? s->s[ft].r1 : NULL};
+    for (int k = 0; k < s->ns && s->ncols > 0; k++) { /* a run without test sets has no figures */
+        ClMatrix m = {s->T, s->ncols, s->s[k].r1};
+        MODX_TRY(cl_figures(&m, s->kind, joint >= 0 ? &mj : NULL, ft >= 0 ? &mf : NULL, &s->s[k].fig,
+                            s->s[k].intransigence));
+    }
+    return MODX_OK;
+}
+
+/* ---- compute accounting from metrics.jsonl ---- */
+
+typedef struct {
+    double last_step, wall; /* wall: NaN once a step line has no usable rate */
+    int lines;
+    RunCompute rec;         /* the latest "compute" line of this (strategy, phase) */
+    int has_rec;
+} PhaseCost;
+
+static double num_or_nan(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static void cost_line(PhaseCost *c, const cJSON *o, int is_step, double batch) {
+    if (is_step) {
+        double step = num_or_nan(o, "step"), rate = num_or_nan(o, "samples_per_s");
+        double prev = c->lines ? c->last_step : 0;
+        c->wall += isfinite(step) && rate > 0 ? (step - prev) * batch / rate : NAN;
+        if (isfinite(step) && step > c->last_step) c->last_step = step;
+        c->lines++;
+        return;
+    }
+    c->has_rec = 1;
+    c->rec = (RunCompute){.steps = NAN, .samples = num_or_nan(o, "samples"), .train_s = num_or_nan(o, "train_s"),
+                          .forward_passes = num_or_nan(o, "forward_passes"),
+                          .backward_passes = num_or_nan(o, "backward_passes"),
+                          .frozen_forward_passes = num_or_nan(o, "frozen_forward_passes"),
+                          .matmul_flops = num_or_nan(o, "matmul_flops"),
+                          .peak_rss_bytes = num_or_nan(o, "peak_rss_bytes"), .eval_s = num_or_nan(o, "eval_s")};
+}
+
+/* Sums a field over phases: NaN when no phase has it, else the sum (max for peak) of those that do. */
+static double fold(const PhaseCost *c, int n, size_t off, int use_max) {
+    double acc = NAN;
+    for (int p = 0; p < n; p++) {
+        if (!c[p].has_rec) continue;
+        double v = *(const double *)((const char *)&c[p].rec + off);
+        if (!isfinite(v)) continue;
+        acc = isnan(acc) ? v : use_max ? fmax(acc, v) : acc + v;
+    }
+    return acc;
+}
+
+static RunCompute cost_total(const PhaseCost *c, int n, double batch) {
+    RunCompute r = compute_unknown;
+    double steps = 0, wall = 0;
+    int any = 0;
+    for (int p = 0; p < n; p++)
+        if (c[p].lines) steps += c[p].last_step, wall += c[p].wall, any = 1;
+    if (any) r.steps = steps, r.samples = steps * batch, r.train_s = wall;
+    double v;
+    if (!isnan(v = fold(c, n, offsetof(RunCompute, samples), 0))) r.samples = v;
+    if (!isnan(v = fold(c, n, offsetof(RunCompute, train_s), 0))) r.train_s = v;
+    r.forward_passes = fold(c, n, offsetof(RunCompute, forward_passes), 0);
+    r.backward_passes = fold(c, n, offsetof(RunCompute, backward_passes), 0);
+    r.frozen_forward_passes = fold(c, n, offsetof(RunCompute, frozen_forward_passes), 0);
+    r.matmul_flops = fold(c, n, offsetof(RunCompute, matmul_flops), 0);
+    r.peak_rss_bytes = fold(c, n, offsetof(RunCompute, peak_rss_bytes), 1);
+    r.eval_s = fold(c, n, offsetof(RunCompute, eval_s), 0);
+    return r;
+}
+
+/* "train"."batch" of DIR/experiment.json; NaN when the file or the key is absent. */
+static double batch_read(const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/experiment.json", dir);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    if (!io_file_exists(path) || io_read_file(path, &buf, &n) != MODX_OK) return NAN;
+    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
+    free(buf);
+    double b = num_or_nan(cJSON_GetObjectItemCaseSensitive(root, "train"), "batch");
+    cJSON_Delete(root);
+    return b > 0 ? b : NAN;
+}
+
+/* Step and compute lines of metrics.jsonl, per (strategy or phase0, phase). */
+static ModxStatus costs_read(RunSummary *s, const char *path, double batch) {
+    int P = s->T + 1;
+    PhaseCost *c = calloc((size_t)(s->ns + 1) * (size_t)P, sizeof *c);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    ModxStatus st = c ? io_read_file(path, &buf, &n) : modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
+    for (size_t a = 0; a < n && !st;) {
+        size_t b = a;
+        while (b < n && buf[b] != '\n') b++;
+        if (b == n) break; /* a torn last line (a run still writing) is left out */
+        cJSON *o = cJSON_ParseWithLength((const char *)buf + a, b - a);
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type"),
+                    *name = cJSON_GetObjectItemCaseSensitive(o, "strategy");
+        double ph = num_or_nan(o, "phase");
+        int is_step = cJSON_IsString(type) && !strcmp(type->valuestring, "step");
+        int is_cost = cJSON_IsString(type) && !strcmp(type->valuestring, "compute");
+        if ((is_step || is_cost) && cJSON_IsString(name) && ph >= 0 && ph <= s->T && ph == floor(ph)) {
+            int k = s->ns; /* the phase0 slot unless a strategy matches */
+            for (int i = 0; i < s->ns; i++)
+                if (!strcmp(s->s[i].name, name->valuestring)) k = i;
+            if (k < s->ns || !strcmp(name->valuestring, RUN_PHASE0))
+                cost_line(&c[(size_t)k * (size_t)P + (size_t)ph], o, is_step, batch);
+        }
+        cJSON_Delete(o);
+        a = b + 1;
+    }
+    for (int k = 0; k <= s->ns && !st; k++) {
+        RunCompute t = cost_total(c + (size_t)k * (size_t)P, P, batch);
+        if (k < s->ns) s->s[k].compute = t;
+        else s->phase0 = t;
+    }
+    free(buf);
+    free(c);
+    return st;
+}
+
+ModxStatus run_summary_build(RunSummary *out, const char *dir) {
+    memset(out, 0, sizeof *out);
+    out->phase0 = compute_unknown;
+    RunInfo r;
+    MODX_TRY(run_info_load(&r, dir));
+    RunLog log;
+    memset(&log, 0, sizeof log);
+    char path[4096];
+    ModxStatus st = MODX_OK;
+    if (snprintf(path, sizeof path, "%s/metrics.jsonl", dir) >= (int)sizeof path)
+        st = modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
+    else if (!io_file_exists(path))
+        st = modx_fail(MODX_ERR_IO, "%s not found (the run's metrics; written by modx run)", path);
+    if (!st && r.phases > CL_MAX_PHASES)
+        st = modx_fail(MODX_ERR_FORMAT, "%s/run.json: %d phases, at most %d", dir, r.phases, CL_MAX_PHASES);
+    if (!st) st = runlog_open(&log, dir);
+    out->T = r.phases;
+    out->ns = 0;
+    if (!st && !(out->run = strdup(r.name))) st = modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
+    if (!st) st = columns_choose(out, &r);
+    if (!st && !(out->s = calloc((size_t)r.nstrategies + 1, sizeof *out->s)))
+        st = modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
+    if (!st) out->ns = r.nstrategies;
+    if (!st) st = matrices_fill(out, &r, &log);
+    if (!st) st = costs_read(out, path, batch_read(dir));
+    runlog_close(&log);
+    run_info_free(&r);
+    return st;
+}
+
+/* ---- summary.json ---- */
+
+static cJSON *num_json(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+
+/* Adds item to an object (key) or an array (key NULL); 0 when item is NULL (out of memory), so that
+ * `ok &= put(...)` carries a failure to the end instead of leaving a key out silently. */
+static int put(cJSON *parent, const char *key, cJSON *item) {
+    if (!parent || !item) {
+        cJSON_Delete(item);
+        return 0;
+    }
+    return key ? cJSON_AddItemToObject(parent, key, item) : cJSON_AddItemToArray(parent, item);
+}
+
+static cJSON *compute_json(const RunCompute *c, int *ok) {
+    cJSON *o = cJSON_CreateObject();
+    const struct { const char *key; double v; } f[] = {
+        {"train_steps", c->steps}, {"train_samples", c->samples}, {"train_wall_s", c->train_s},
+        {"forward_passes", c->forward_passes}, {"backward_passes", c->backward_passes},
+        {"frozen_forward_passes", c->frozen_forward_passes}, {"matmul_flops", c->matmul_flops},
+        {"peak_rss_bytes", c->peak_rss_bytes}, {"eval_wall_s", c->eval_s}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) *ok &= put(o, f[i].key, num_json(f[i].v));
+    return o;
+}
+
+static cJSON *strategy_json(const RunSummary *s, const RunSummaryStrategy *x, int *ok) {
+    cJSON *o = cJSON_CreateObject(), *m = cJSON_CreateObject(), *ph = cJSON_CreateArray(), *ts = cJSON_CreateArray(),
+          *rows = cJSON_CreateArray(), *intr = cJSON_CreateArray();
+    *ok &= put(m, "phases", ph) & put(m, "test_sets", ts) & put(m, "r1", rows) & put(o, "matrix", m);
+    for (int i = 0; i <= s->T; i++) {
+        cJSON *row = cJSON_CreateArray();
+        for (int j = 0; j < s->ncols; j++) *ok &= put(row, NULL, num_json(x->r1[(size_t)i * (size_t)s->ncols + (size_t)j]));
+        *ok &= put(ph, NULL, cJSON_CreateNumber(i)) & put(rows, NULL, row);
+    }
+    for (int j = 0; j < s->ncols; j++) *ok &= put(ts, NULL, cJSON_CreateString(s->cols[j]));
+    const struct { const char *key; double v; } f[] = {
+        {"last", x->fig.last}, {"avg_incremental", x->fig.avg_incremental}, {"bwt", x->fig.bwt},
+        {"fwt", x->fig.fwt}, {"forgetting", x->fig.forgetting}, {"kept_pct", x->fig.kept_pct},
+        {"learned_pct", x->fig.learned_pct}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) *ok &= put(o, f[i].key, num_json(f[i].v));
+    for (int j = 0; j < s->T; j++) *ok &= put(intr, NULL, num_json(x->intransigence[j]));
+    *ok &= put(o, "intransigence", intr);
+    *ok &= put(o, "compute", compute_json(&x->compute, ok));
+    return o;
+}
+
+ModxStatus run_summary_json(const RunSummary *s, char **text) {
+    *text = NULL;
+    cJSON *root = cJSON_CreateObject(), *p0 = cJSON_CreateObject(), *all = cJSON_CreateObject();
+    int ok = put(root, "format", cJSON_CreateString(SUMMARY_FORMAT));
+    ok &= put(root, "run", cJSON_CreateString(s->run ? s->run : ""));
+    ok &= put(root, "stream", cJSON_CreateString(s->kind == CL_STREAM_DOMAIN ? "domain" : "sets"));
+    ok &= put(root, "T", cJSON_CreateNumber(s->T));
+    ok &= put(p0, "compute", compute_json(&s->phase0, &ok)) & put(root, "phase0", p0);
+    for (int k = 0; k < s->ns; k++) ok &= put(all, s->s[k].name, strategy_json(s, &s->s[k], &ok));
+    ok &= put(root, "strategies", all);
+    if (ok) *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    return *text ? MODX_OK : modx_fail(MODX_ERR_NOMEM, "summary: out of memory for summary.json");
+}
+
+/* ---- summary.md ---- */
+
+static void md_num(StrBuf *b, double v, const char *fmt) {
+    if (isfinite(v)) strbuf_printf(b, fmt, v);
+    else strbuf_puts(b, " \xE2\x80\x93 |");
+}
+
+ModxStatus run_summary_markdown(const RunSummary *s, char **text) {
+    *text = NULL;
+    StrBuf b;
+    strbuf_init(&b);
+    int dom = s->kind == CL_STREAM_DOMAIN;
+    strbuf_printf(&b, "# Continual-learning summary: %s\n\n", s->run ? s->run : "");
+    strbuf_printf(&b, "R[i][j] = the mean of image\xE2\x86\x92text and text\xE2\x86\x92image R@1 (%%) on test set j after "
+                      "phase i, i = 0..%d. %s Definitions and index ranges: docs/metrics.md. Figures in R@1 points, "
+                      "kept/learned in %% of joint/finetune; \xE2\x80\x93 = does not apply or not evaluated.\n\n",
+                  s->T, dom ? "A domain stream: column j is phase j's domain."
+                            : "Not one domain per phase: the columns are the listed test sets and only Last and the "
+                              "average incremental apply.");
+    strbuf_puts(&b, "| strategy | Last | Avg inc. | BWT | FWT | forgetting | kept % | learned % | samples | train s |\n"
+                    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (int k = 0; k < s->ns; k++) {
+        const RunSummaryStrategy *x = &s->s[k];
+        strbuf_printf(&b, "| %s |", x->name);
+        const double v[7] = {x->fig.last, x->fig.avg_incremental, x->fig.bwt, x->fig.fwt, x->fig.forgetting,
+                             x->fig.kept_pct, x->fig.learned_pct};
+        for (int i = 0; i < 7; i++) md_num(&b, v[i], " %.2f |");
+        md_num(&b, x->compute.samples, " %.0f |");
+        md_num(&b, x->compute.train_s, " %.1f |");
+        strbuf_puts(&b, "\n");
+    }
+    for (int k = 0; k < s->ns; k++) {
+        const RunSummaryStrategy *x = &s->s[k];
+        strbuf_printf(&b, "\n## %s: R[i][j]\n\n| phase |", x->name);
+        for (int j = 0; j < s->ncols; j++) strbuf_printf(&b, " %s |", s->cols[j]);
+        strbuf_puts(&b, "\n|---:|");
+        for (int j = 0; j < s->ncols; j++) strbuf_puts(&b, "---:|");
+        for (int i = 0; i <= s->T; i++) {
+            strbuf_printf(&b, "\n| %d |", i);
+            for (int j = 0; j < s->ncols; j++) md_num(&b, x->r1[(size_t)i * (size_t)s->ncols + (size_t)j], " %.2f |");
+        }
+        strbuf_puts(&b, "\n");
+    }
+    ModxStatus st = strbuf_status(&b);
+    if (!st && !(*text = strdup(strbuf_cstr(&b)))) st = modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
+    strbuf_free(&b);
+    return st;
+}
+
+ModxStatus run_summary_write(const RunSummary *s, const char *dir) {
+    char *json = NULL, *md = NULL, path[4096];
+    ModxStatus st = run_summary_json(s, &json);
+    if (!st) st = run_summary_markdown(s, &md);
+    if (!st && snprintf(path, sizeof path, "%s/summary.json", dir) >= (int)sizeof path)
+        st = modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
+    if (!st) st = io_write_atomic(path, json, strlen(json));
+    if (!st) snprintf(path, sizeof path, "%s/summary.md", dir);
+    if (!st) st = io_write_atomic(path, md, strlen(md));
+    free(json);
+    free(md);
+    return st;
+}
