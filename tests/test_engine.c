@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "train/experiment.h"
+#include "run/experiment.h"
 #include "train/runlog.h"
 
 TEST(engine_strategy_names) {

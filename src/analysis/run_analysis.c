@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "analysis/features_file.h"
-#include "analysis/rundir.h"
+#include "run/rundir.h"
 #include "io/file.h"
 
 typedef struct {
@@ -80,7 +80,7 @@ static ModxStatus analyze_strategy(cJSON *list, FILE *summary, const char *dir, 
         if (summary) fprintf(summary, "%-14s (no completed phase yet)\n", r->strategies[s]);
         return MODX_OK;
     }
-    int joint = !strcmp(r->strategies[s], RUN_JOINT);
+    int joint = run_info_trains_once(r, s);
     LoadedProbe prev = *p0, cur;
     ModxStatus st = MODX_OK;
     for (int k = joint ? last : 1; k <= last && st == MODX_OK; k++) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/rundir.h"
+#include "run/rundir.h"
 #include "io/file.h"
 #include "report/strbuf.h"
 #include "train/runlog.h"

@@ -8,8 +8,8 @@
 #include "cli/cli.h"
 #include "cli/memory_budget.h"
 #include "report/run_report.h"
-#include "train/continual.h"
-#include "train/experiment.h"
+#include "run/continual.h"
+#include "run/experiment.h"
 #include "train/trainer.h"
 
 static const char run_usage[] =

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "analysis/run_summary.h"
-#include "analysis/rundir.h"
+#include "run/rundir.h"
 #include "core/error.h"
 #include "report/report.h"
 

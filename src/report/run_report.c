@@ -9,7 +9,7 @@
 #include "analysis/rotation.h"
 #include "analysis/run_analysis.h"
 #include "analysis/run_summary.h"
-#include "analysis/rundir.h"
+#include "run/rundir.h"
 #include "io/file.h"
 #include "report/gallery.h"
 #include "report/report.h"

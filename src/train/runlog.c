@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analysis/rundir.h"
 #include "io/file.h"
 
 static ModxStatus add_eval(RunLog *log, const char *strategy, int phase, const char *test, const RetrievalMetrics *m) {

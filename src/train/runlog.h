@@ -15,6 +15,10 @@
 #include "core/error.h"
 #include "eval/retrieval.h"
 
+/* The strategy name of the shared phase 0 in metrics.jsonl, the results and
+ * the run directory (RUN_DIR/phase0/). */
+#define RUN_PHASE0 "phase0"
+
 typedef struct {
     char strategy[32];
     int phase;

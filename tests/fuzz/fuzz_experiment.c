@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/experiment.h"
+#include "run/experiment.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Experiment e;

@@ -2,16 +2,16 @@
  * one module that knows where a run's files live and reads and writes
  * run.json — the continual driver writes it, `modx analyze` and
  * `modx report` read it. (metrics.jsonl and the results tables: runlog.h.) */
-#ifndef MODX_ANALYSIS_RUNDIR_H
-#define MODX_ANALYSIS_RUNDIR_H
+#ifndef MODX_RUN_RUNDIR_H
+#define MODX_RUN_RUNDIR_H
 
 #include <stddef.h>
 
 #include "core/error.h"
+#include "train/runlog.h" /* RUN_PHASE0 */
 
 #define RUN_FORMAT "modx-run-1"
-#define RUN_JOINT "joint"    /* trained once on the union; one checkpoint, at phase N */
-#define RUN_PHASE0 "phase0"  /* the strategy name of phase-0 evaluations in metrics.jsonl */
+#define RUN_JOINT "joint"    /* the upper bound the figures compare with (strategy/joint.c) */
 
 typedef enum { RUN_SET_DOMAIN = 0, RUN_SET_HELDOUT = 1, RUN_SET_TRAIN_SAMPLE = 2 } RunSetRole;
 
@@ -25,7 +25,8 @@ typedef struct {
 typedef struct {
     char *name;
     double seed;               /* NaN when absent */
-    char **strategies;         /* (nstrategies) */
+    char **strategies;         /* (nstrategies) names (a strategy's, or a variant's) */
+    char **bases;              /* (nstrategies) the registered strategy each runs ("bases"; default: its name) */
     int nstrategies;
     int phases;                /* N continual phases after phase 0 */
     char **phase_names;        /* (nphase_names) may be 0 */
@@ -59,9 +60,12 @@ ModxStatus run_info_save(const RunInfo *r, const char *dir);
 int run_path(char *buf, size_t cap, const char *dir, const char *strategy, int phase, const char *file);
 
 /* The last phase whose checkpoint (and probe) a strategy has: completed[s]
- * for continual strategies; for "joint", phases when it completed (>= 1),
- * else 0 (nothing). */
+ * for continual strategies; for one that trains once (joint), phases when it
+ * completed (>= 1), else 0 (nothing). */
 int run_info_last_phase(const RunInfo *r, int s);
+/* 1 when strategy s trains once on all the data (its base is a STRATEGY_ONCE
+ * strategy, e.g. joint): one checkpoint, at phase N. */
+int run_info_trains_once(const RunInfo *r, int s);
 
 /* Relative path of the probe features of strategy s at `phase` (phase 0 is
  * the shared "phase0/probe.safetensors") into buf; 0 when it does not fit. */

@@ -1,4 +1,4 @@
-#include "train/experiment.h"
+#include "run/experiment.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>

@@ -1,4 +1,4 @@
-#include "train/continual.h"
+#include "run/continual.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -16,7 +16,7 @@
 #include "data/prepare.h"
 #include "data/selection.h"
 #include "analysis/features_file.h"
-#include "analysis/rundir.h"
+#include "run/rundir.h"
 #include "eval/encode.h"
 #include "eval/probe.h"
 #include "io/checkpoint.h"
@@ -58,7 +58,7 @@ typedef struct {
 /* The loader seed of phase k (the same for every strategy). */
 static uint64_t phase_seed(const Run *r, int k) { return rng_mix64(r->e->hp.seed * 1000003ull + (uint64_t)k); }
 
-/* The run's files (analysis/rundir.h: run_path); the run directory's length is
+/* The run's files (run/rundir.h: run_path); the run directory's length is
  * bounded in run_open, so every path fits. */
 static void path_of(char *out, size_t n, const Run *r, const char *strategy, int phase, const char *file) {
     CHECK(run_path(out, n, r->dir, strategy, phase, file), "run path too long");
@@ -253,11 +253,11 @@ static ModxStatus setup_data(Run *r) {
 
 /* ---- run.json ---- */
 
-/* run.json through the run directory's owner (analysis/rundir.h): a view of
+/* run.json through the run directory's owner (run/rundir.h): a view of
  * the run's state, nothing copied. */
 static ModxStatus write_run_json(const Run *r, int done) {
     const Experiment *e = r->e;
-    const char *strategies[EXP_MAX_STRATEGIES];
+    const char *strategies[EXP_MAX_STRATEGIES], *bases[EXP_MAX_STRATEGIES];
     const char **phase_names = malloc(((size_t)r->N + 1) * sizeof *phase_names);
     RunTestSet *ts = calloc((size_t)e->n_tests + 1, sizeof *ts);
     if (!ts || !phase_names) {
@@ -270,9 +270,9 @@ static ModxStatus write_run_json(const Run *r, int done) {
     for (int t = 0; t < e->n_tests; t++)
         ts[t] = (RunTestSet){.name = (char *)e->tests[t].name, .role = (RunSetRole)e->tests[t].role,
                              .first_phase = r->first_phase[t], .images = (long)r->tests[t].n};
-    for (int i = 0; i < e->n_strategies; i++) strategies[i] = e->strategies[i].name;
+    for (int i = 0; i < e->n_strategies; i++) strategies[i] = e->strategies[i].name, bases[i] = e->strategies[i].desc->name;
     RunInfo info = {.name = (char *)e->name, .seed = (double)e->hp.seed, .strategies = (char **)strategies,
-                    .nstrategies = e->n_strategies, .phases = r->N, .phase_names = (char **)phase_names,
+                    .bases = (char **)bases, .nstrategies = e->n_strategies, .phases = r->N, .phase_names = (char **)phase_names,
                     .nphase_names = n_names, .test_sets = ts, .ntest_sets = e->n_tests,
                     .probe_test_set = (char *)e->probe_test, .probe_pairs = (int)r->probe_pairs,
                     .status = done ? "done" : "running", .completed = r->completed, .phase0_done = r->phase0_done,

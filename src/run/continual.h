@@ -25,11 +25,11 @@
  * Resume: run.json's "completed" says which phases are done; a strategy's
  * unfinished phase continues from its resume checkpoint (trainer.h), and
  * metrics.jsonl is cut back to where that checkpoint was written. */
-#ifndef MODX_TRAIN_CONTINUAL_H
-#define MODX_TRAIN_CONTINUAL_H
+#ifndef MODX_RUN_CONTINUAL_H
+#define MODX_RUN_CONTINUAL_H
 
 #include "core/error.h"
-#include "train/experiment.h"
+#include "run/experiment.h"
 
 typedef struct {
     int quiet;          /* no progress output */

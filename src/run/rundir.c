@@ -1,4 +1,4 @@
-#include "analysis/rundir.h"
+#include "run/rundir.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -7,12 +7,15 @@
 #include <string.h>
 
 #include "io/file.h"
+#include "strategy/strategy.h"
 
 void run_info_free(RunInfo *r) {
     if (!r) return;
     free(r->name);
     for (int i = 0; i < r->nstrategies; i++) free(r->strategies[i]);
     free(r->strategies);
+    for (int i = 0; r->bases && i < r->nstrategies; i++) free(r->bases[i]);
+    free(r->bases);
     for (int i = 0; i < r->nphase_names; i++) free(r->phase_names[i]);
     free(r->phase_names);
     for (int i = 0; i < r->ntest_sets; i++) free(r->test_sets[i].name);
@@ -113,6 +116,28 @@ static ModxStatus parse_test_sets(const char *path, const cJSON *root, RunInfo *
     return MODX_OK;
 }
 
+/* "bases": the registered strategy of each entry (absent: each its own name). */
+static ModxStatus parse_bases(const char *path, const cJSON *root, RunInfo *r) {
+    int n = 0;
+    char **b = NULL;
+    MODX_TRY(get_string_array(path, root, "bases", 1, &b, &n));
+    if (b && n != r->nstrategies) {
+        for (int i = 0; i < n; i++) free(b[i]);
+        free(b);
+        return modx_fail(MODX_ERR_FORMAT, "%s: \"bases\" has %d entries, \"strategies\" %d", path, n, r->nstrategies);
+    }
+    if (!b) {
+        if (!(b = modx_calloc((size_t)r->nstrategies + 1, sizeof *b, "bases"))) return MODX_ERR_NOMEM;
+        for (int i = 0; i < r->nstrategies; i++)
+            if (!(b[i] = dup_str(r->strategies[i]))) {
+                r->bases = b;
+                return MODX_ERR_NOMEM;
+            }
+    }
+    r->bases = b;
+    return MODX_OK;
+}
+
 static ModxStatus parse_run(const char *path, const cJSON *root, RunInfo *r) {
     if (!cJSON_IsObject(root)) return modx_fail(MODX_ERR_FORMAT, "%s: expected a JSON object", path);
     char *format = NULL;
@@ -134,6 +159,7 @@ static ModxStatus parse_run(const char *path, const cJSON *root, RunInfo *r) {
             if (!strcmp(r->strategies[i], r->strategies[j]))
                 return modx_fail(MODX_ERR_FORMAT, "%s: strategy \"%s\" is listed twice", path, r->strategies[i]);
     }
+    MODX_TRY(parse_bases(path, root, r));
     MODX_TRY(get_string_array(path, root, "phase_names", 1, &r->phase_names, &r->nphase_names));
     MODX_TRY(parse_test_sets(path, root, r));
     const cJSON *probe = cJSON_GetObjectItemCaseSensitive(root, "probe");
@@ -196,8 +222,13 @@ ModxStatus run_info_load(RunInfo *out, const char *dir) {
     return st;
 }
 
+int run_info_trains_once(const RunInfo *r, int s) {
+    const StrategyDesc *d = strategy_find(r->bases ? r->bases[s] : r->strategies[s]);
+    return d && (d->flags & STRATEGY_ONCE);
+}
+
 int run_info_last_phase(const RunInfo *r, int s) {
-    if (!strcmp(r->strategies[s], RUN_JOINT)) return r->completed[s] >= 1 ? r->phases : 0;
+    if (run_info_trains_once(r, s)) return r->completed[s] >= 1 ? r->phases : 0;
     return r->completed[s];
 }
 
@@ -235,6 +266,7 @@ ModxStatus run_info_save(const RunInfo *r, const char *dir) {
     cJSON_AddStringToObject(o, "name", r->name);
     if (!isnan(r->seed)) cJSON_AddNumberToObject(o, "seed", r->seed);
     cJSON_AddItemToObject(o, "strategies", cJSON_CreateStringArray((const char *const *)r->strategies, r->nstrategies));
+    if (r->bases) cJSON_AddItemToObject(o, "bases", cJSON_CreateStringArray((const char *const *)r->bases, r->nstrategies));
     cJSON_AddNumberToObject(o, "phases", r->phases);
     cJSON_AddItemToObject(o, "phase_names", cJSON_CreateStringArray((const char *const *)r->phase_names, r->nphase_names));
     cJSON_AddItemToObject(o, "test_sets", test_sets_json(r));

@@ -29,8 +29,8 @@
  * expected and what was found. Checks that need the data (a domain the cache
  * does not hold, more phases than images) run in the driver before any
  * training (continual.h). */
-#ifndef MODX_TRAIN_EXPERIMENT_H
-#define MODX_TRAIN_EXPERIMENT_H
+#ifndef MODX_RUN_EXPERIMENT_H
+#define MODX_RUN_EXPERIMENT_H
 
 #include <stddef.h>
 #include <stdint.h>
