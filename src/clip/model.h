@@ -26,6 +26,7 @@
 
 #include "clip/config.h"
 #include "clip/params.h"
+#include "clip/resnet.h"
 #include "clip/transformer.h"
 #include "core/error.h"
 
@@ -39,6 +40,7 @@ typedef struct {
     ClipBlockWeights blocks[CLIP_MAX_LAYERS];
     float *ln_post_w, *ln_post_b; /* (C) */
     float *proj;                  /* (C, E) */
+    ResnetWeights rn;             /* the ModifiedResNet tower instead (cfg.vision.resnet); the ViT fields are NULL */
 } ClipVisionWeights;
 
 typedef struct {
@@ -55,11 +57,23 @@ typedef struct {
     float *logit_scale; /* (1) */
 } ClipWeights;
 
+/* How BatchNorm layers (ResNet tower only) normalise:
+ *   CLIP_BN_AUTO  (default) training mode on a training activation arena, eval mode
+ *                 on a forward-only arena — so training steps use batch statistics
+ *                 and update the running ones, while evaluation, probes and the
+ *                 frozen old model of Mod-X/LwF (forward-only arenas) use the
+ *                 running statistics, as in PyTorch with model.train()/eval();
+ *   CLIP_BN_TRAIN batch statistics (and running-statistics update) on any arena;
+ *   CLIP_BN_EVAL  running statistics on any arena (e.g. `modx grad --eval`). */
+typedef enum { CLIP_BN_AUTO, CLIP_BN_TRAIN, CLIP_BN_EVAL } ClipBnMode;
+
 typedef struct {
     ClipConfig cfg;
     ParamTable table;
     float *params; /* (table.total), owned */
-    ClipWeights w; /* pointers into params */
+    float *state;  /* (table.state_total), owned; NULL when the model has no state (ViT) */
+    ClipWeights w; /* pointers into params (and state) */
+    ClipBnMode bn_mode;
 } ClipModel;
 
 typedef struct ClipActs ClipActs; /* activation arena, opaque */
@@ -71,13 +85,16 @@ void clip_model_free(ClipModel *m);
 void clip_model_init(ClipModel *m, uint64_t seed);
 size_t clip_model_num_params(const ClipModel *m);
 /* Binds the per-tensor pointers of any flat buffer with the model's layout
- * (e.g. a gradient buffer). */
+ * (e.g. a gradient buffer). The ResNet's state pointers are bound (to m->state)
+ * only when base is m->params; for any other buffer they are NULL. */
 void clip_weights_bind(ClipWeights *w, const ClipModel *m, float *base);
 /* The logit_scale parameter (the losses use exp of it; the model does not). */
 static inline float clip_logit_scale(const ClipModel *m) { return m->w.logit_scale[0]; }
 /* Index of logit_scale in the flat buffers (where a loss adds its gradient). */
 static inline size_t clip_logit_scale_index(const ClipModel *m) { return (size_t)(m->w.logit_scale - m->params); }
-/* A deep copy (config, table, parameters), e.g. the frozen model of the
+/* Sets how BatchNorm normalises (see ClipBnMode); no effect on a ViT. */
+void clip_model_set_bn_mode(ClipModel *m, ClipBnMode mode);
+/* A deep copy (config, table, parameters, state, BatchNorm mode), e.g. the frozen model of the
  * previous phase. Free with clip_model_free. */
 ModxStatus clip_model_clone(ClipModel **out, const ClipModel *src);
 
@@ -88,7 +105,8 @@ ModxStatus clip_acts_new(ClipActs **out, const ClipConfig *cfg, int max_B, int t
 void clip_acts_free(ClipActs *a);
 size_t clip_acts_bytes(const ClipActs *a);
 
-/* Image tower: features (B, E) L2-normalised. B in [1, max_B]. */
+/* Image tower: features (B, E) L2-normalised. B in [1, max_B]. A ResNet tower in
+ * BatchNorm training mode updates the model's running statistics (m->state). */
 ModxStatus clip_encode_image(const ClipModel *m, ClipActs *a, const float *images, int B, float *features);
 /* Text tower: checks every id is in [0, V) (MODX_ERR_INVALID naming row, position, id). */
 ModxStatus clip_encode_text(const ClipModel *m, ClipActs *a, const int32_t *tokens, int B, float *features);
