@@ -155,3 +155,75 @@ TEST(rn_ref_modx_matches_pytorch) {
     run_case("train", 1);
     run_case("eval", 1);
 }
+
+/* `modx grad` (training mode) and `modx grad --eval` reproduce the PyTorch file. */
+static void grad_cli_case(const char *mode) {
+    const char *modx = getenv("MODX");
+    EXPECT(modx && modx[0], "MODX (path of the modx binary) is not set; run through tests/run.sh");
+    char out[512], cmd[2048];
+    snprintf(out, sizeof out, "%s/grad-rn-%s.safetensors", harness_tmpdir(), mode);
+    snprintf(cmd, sizeof cmd,
+             "'%s' grad --ckpt " PFX "_ckpt.safetensors --batch " PFX "_batch.safetensors --old " PFX
+             "_old.safetensors --alpha 2 %s --out '%s' >/dev/null 2>&1",
+             modx, strcmp(mode, "eval") ? "" : "--eval", out);
+    EXPECT(system(cmd) == 0, "modx grad failed: %s", cmd);
+    RnRef r;
+    SafeTensors *got = NULL;
+    EXPECT(ref_open(&r), "setup: %s", modx_last_error());
+    int E = r.m->cfg.embed_dim;
+    int64_t fs[2] = {r.B, E};
+    float *V = calloc((size_t)r.B * E, sizeof(float)), *T = calloc((size_t)r.B * E, sizeof(float)), l[3];
+    int ok = V && T && !safetensors_open(&got, out) && !safetensors_read_f32(got, "image_features", 2, fs, V) &&
+             !safetensors_read_f32(got, "text_features", 2, fs, T) && !safetensors_read_f32(got, "loss", 0, NULL, &l[0]) &&
+             !safetensors_read_f32(got, "loss_con", 0, NULL, &l[1]) &&
+             !safetensors_read_f32(got, "loss_kl", 0, NULL, &l[2]);
+    char name[160];
+    for (int i = 0; ok && i < r.m->table.count; i++) {
+        const ParamInfo *p = &r.m->table.items[i];
+        snprintf(name, sizeof name, "grad.%s", p->name);
+        ok = !safetensors_read_f32(got, name, p->ndim, p->shape, r.grads + p->offset);
+    }
+    if (!ok) harness_fail(__FILE__, __LINE__, "reading %s: %s", out, modx_last_error());
+    else if (!check_case(&r, mode, "modx", V, T, l, r.grads)) harness_fail(__FILE__, __LINE__, "modx grad differs");
+    safetensors_close(got);
+    free(V), free(T);
+    ref_free(&r);
+}
+
+TEST(rn_ref_grad_cli_matches_pytorch) {
+    grad_cli_case("train");
+    grad_cli_case("eval");
+}
+
+/* The RN50 table (names, shapes, and F32/I64) equals OpenCLIP's RN50 state dict,
+ * listed once from the PyTorch reference in tests/fixtures/rn50_state_dict.txt. */
+TEST(rn50_names_and_shapes_match_openclip) {
+    ClipConfig cfg;
+    ParamTable t;
+    EXPECT(!clip_config_load(&cfg, "configs/RN50.json") && !param_table_build(&t, &cfg), "%s", modx_last_error());
+    FILE *f = fopen(FIX "rn50_state_dict.txt", "r");
+    EXPECT(f, "cannot open " FIX "rn50_state_dict.txt");
+    char line[512], name[256], dt[8], shape[128];
+    int n = 0, bad = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || sscanf(line, "%255s %7s %127s", name, dt, shape) != 3) continue;
+        n++;
+        const ParamInfo *p = param_table_find(&t, name);
+        if (!p) p = param_table_find_state(&t, name);
+        char mine[128] = "[";
+        for (int d = 0; p && d < p->ndim; d++)
+            snprintf(mine + strlen(mine), sizeof mine - strlen(mine), "%s%lld", d ? "," : "", (long long)p->shape[d]);
+        strcat(mine, "]");
+        const char *mine_dt = p && p->count ? "I64" : "F32";
+        if (!p || strcmp(mine, shape) || strcmp(mine_dt, dt)) {
+            if (bad++ < 5) printf("    %s: OpenCLIP %s %s, ours %s %s\n", name, dt, shape, p ? mine_dt : "-", p ? mine : "missing");
+        }
+    }
+    fclose(f);
+    int ours = t.count + t.state_count;
+    printf("    RN50: %d OpenCLIP entries, %d ours (%d parameters + %d state), %zu parameter values\n", n, ours, t.count,
+           t.state_count, t.total);
+    param_table_free(&t);
+    EXPECT(!bad, "%d entries differ", bad);
+    EXPECT(n == ours && n == 489, "OpenCLIP lists %d entries, we have %d", n, ours);
+}
