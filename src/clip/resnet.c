@@ -431,3 +431,26 @@ void resnet_backward(const ResnetWeights *g, const ResnetWeights *w, ResnetActs 
         dy = dx, dx = swap;
     }
 }
+
+static double conv_flops(const Conv2dDims *d) {
+    return 2.0 * d->Cout * d->Cin * d->K * d->K * (double)conv2d_out_h(d) * conv2d_out_w(d);
+}
+
+double resnet_forward_flops(const ClipConfig *cfg) {
+    const ClipVisionConfig *v = &cfg->vision;
+    ResnetWeights geo;
+    fill_geometry(&geo, v);
+    double f = 0;
+    for (int i = 0; i < 3; i++) {
+        Conv2dDims d = stem_dims(v, i, 1);
+        f += conv_flops(&d);
+    }
+    for (int k = 0; k < geo.nblocks; k++)
+        for (int j = 0; j < (geo.blocks[k].has_down ? 4 : 3); j++) {
+            Conv2dDims d = block_dims(&geo.blocks[k], j, 1);
+            f += conv_flops(&d);
+        }
+    double C = 32.0 * v->width, N = v->tokens;
+    f += 2 * C * C * (1 + 2 * N) + 2 * 2 * N * C + 2 * C * cfg->embed_dim; /* q, k, v; attention; c_proj */
+    return f;
+}

@@ -61,4 +61,8 @@ void resnet_forward(float *out, const ResnetWeights *w, ResnetActs *a, const flo
  * given dout (B, E). */
 void resnet_backward(const ResnetWeights *g, const ResnetWeights *w, ResnetActs *a, const float *dout);
 
+/* Matrix-product FLOPs (2 per multiply-add) of one image through the tower:
+ * every convolution and the attention pool's projections and attention. */
+double resnet_forward_flops(const ClipConfig *cfg);
+
 #endif
