@@ -584,9 +584,11 @@ static ModxStatus run_strategy_phase(Run *r, StrategyKind kind, int k) {
     ModxStatus st = load_model(&m, prev);
     size_t n = m ? m->table.total : 0;
     if (st == MODX_OK && strategy_uses_old_model(kind)) st = clip_model_clone(&old, m);
+    size_t ns = m ? m->table.state_total : 0; /* BatchNorm running statistics (ResNet), merged like weights */
     if (st == MODX_OK && kind == STRATEGY_WISEFT) {
-        if (!(prev_params = malloc(n * sizeof(float)))) st = modx_fail(MODX_ERR_NOMEM, "out of memory");
+        if (!(prev_params = malloc((n + ns + 1) * sizeof(float)))) st = modx_fail(MODX_ERR_NOMEM, "out of memory");
         else memcpy(prev_params, m->params, n * sizeof(float));
+        if (prev_params && ns) memcpy(prev_params + n, m->state, ns * sizeof(float));
     }
     /* EWC: Fisher and θ* of the previous phase. */
     if (st == MODX_OK && kind == STRATEGY_EWC) {
@@ -654,6 +656,7 @@ static ModxStatus run_strategy_phase(Run *r, StrategyKind kind, int k) {
     }
     if (st == MODX_OK && kind == STRATEGY_WISEFT) {
         merge_params(m->params, prev_params, m->params, n, e->hp.wiseft_mix);
+        if (ns) merge_params(m->state, prev_params + n, m->state, ns, e->hp.wiseft_mix);
         char mix[32];
         snprintf(mix, sizeof mix, "%.17g", e->hp.wiseft_mix);
         char ph[16];
