@@ -59,10 +59,12 @@ static int check_case(const RnRef *r, const char *mode, const char *which, const
     size_t nf = (size_t)r->B * E;
     const char *fn[2] = {"image_features", "text_features"};
     const float *got[2] = {V, T};
+    double fworst = 0;
     for (int k = 0; ok && k < 2; k++) {
         snprintf(name, sizeof name, "%s.%s", mode, fn[k]);
         float *want = ref_load(r->exp, name, NULL);
         ok = want && harness_close_f32(__FILE__, __LINE__, name, got[k], want, nf, 0, 1e-5);
+        if (want) fworst = fmax(fworst, ref_rel_err(got[k], want, nf));
         free(want);
     }
     const char *ln[3] = {"loss", "loss_con", "loss_kl"};
@@ -86,8 +88,8 @@ static int check_case(const RnRef *r, const char *mode, const char *which, const
         if (e > worst) worst = e, worst_name = p->name;
         free(want);
     }
-    if (ok) printf("    %s mode, %s: worst gradient error %.2e of the tensor's largest entry (%s)\n", mode, which,
-                   worst, worst_name);
+    if (ok) printf("    %s mode, %s: features to %.1e, worst gradient error %.2e of the tensor's largest entry (%s)\n",
+                   mode, which, fworst, worst, worst_name);
     return ok;
 }
 
