@@ -1,9 +1,11 @@
-/* The CLIP model (OpenAI layout as in OpenCLIP, SPEC §2): a ViT image tower and
- * a causal text transformer, each ending in a projection to E dimensions and an
- * L2 normalisation.
+/* The CLIP model (OpenAI layout as in OpenCLIP, SPEC §2): a ViT or ModifiedResNet
+ * (clip/resnet.h, SPEC §9) image tower and a causal text transformer, each ending
+ * in a projection to E dimensions and an L2 normalisation.
  *
- * Ownership: a ClipModel owns its config copy, its parameter table and ONE flat
- * parameter buffer (`params`, table.total floats, table order). Gradients are a
+ * Ownership: a ClipModel owns its config copy, its parameter table, ONE flat
+ * parameter buffer (`params`, table.total floats, table order) and, for a ResNet
+ * tower, ONE flat state buffer (`state`: BatchNorm running statistics, see
+ * clip/params.h). Gradients are a
  * separate flat buffer of the same layout owned by the caller (a frozen model
  * needs none). Activations live in a ClipActs arena sized once for a maximum
  * batch; the forward and backward never allocate.
