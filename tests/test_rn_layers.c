@@ -242,6 +242,24 @@ TEST(rn_attnpool_naive_vs_fast_and_fd) {
         attnpool_forward_naive(y2, &a2, c.x, &c.w, &d);
         EXPECT_CLOSE("attnpool fwd", c.y, y2, d.B * E, 1e-5, 1e-5);
         attnpool_backward(dx, &g, &scratch, c.wy, &c.a, &c.w, &d);
+        { /* the naive backward, from the same forward, into fresh gradients */
+            AttnPoolWeights g2 = {zeros(N * C), zeros(C * C), zeros(C), zeros(C * C), zeros(C), zeros(C * C),
+                                  zeros(C), zeros(E * C), zeros(E)};
+            AttnPoolActs s2;
+            ap_acts(&s2, &d);
+            float *dx2 = zeros(nx);
+            attnpool_backward_naive(dx2, &g2, &s2, c.wy, &c.a, &c.w, &d);
+            int same = harness_close_f32(__FILE__, __LINE__, "attnpool dinp naive", dx, dx2, nx, 1e-5, 1e-5);
+            float **ga = (float **)&g, **gb = (float **)&g2;
+            size_t sz[9] = {N * C, C * C, C, C * C, C, C * C, C, E * C, E};
+            for (int t = 0; same && t < 9; t++)
+                same = harness_close_f32(__FILE__, __LINE__, "attnpool weight grad naive", ga[t], gb[t], sz[t], 1e-5,
+                                         1e-5);
+            for (int t = 0; t < 9; t++) free(gb[t]);
+            ap_acts_free(&s2);
+            free(dx2);
+            EXPECT(same, "attnpool: naive and fast backward differ (shape %d)", s);
+        }
         GradcheckResult r = gradcheck_tensor(ap_loss, &c, c.x, dx, nx, 1e-2f, 100, s);
         FD_REPORT("attnpool dinp", r);
         float **wp = (float **)&c.w, **gp = (float **)&g;

@@ -148,3 +148,51 @@ void attnpool_backward(float *dinp, const AttnPoolWeights *g, const AttnPoolActs
         for (int i = 0; i < HW; i++) dx[i] += t[(size_t)(1 + i) * C + c] + m;
     }
 }
+
+/* Plain loops, token by token and head by head (the reference of the above). */
+void attnpool_backward_naive(float *dinp, const AttnPoolWeights *g, const AttnPoolActs *s, const float *dout,
+                             const AttnPoolActs *a, const AttnPoolWeights *w, const AttnPoolDims *d) {
+    int B = d->B, C = d->C, HW = d->HW, N = HW + 1, HS = C / d->NH;
+    float scale = 1.0f / sqrtf((float)HS);
+    memset(s->o, 0, (size_t)B * C * sizeof(float));
+    linear_backward_naive(s->o, g->c_w, g->c_b, dout, a->o, w->c_w, B, C, d->E);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < d->NH; h++) {
+            const float *p = a->att + ((size_t)b * d->NH + h) * N;
+            float dot = 0.0f;
+            for (int j = 0; j < N; j++) {
+                float g2 = 0.0f;
+                for (int e = 0; e < HS; e++) {
+                    size_t kv = ((size_t)b * N + j) * C + h * HS + e;
+                    g2 += s->o[(size_t)b * C + h * HS + e] * a->v[kv];
+                    s->v[kv] = p[j] * s->o[(size_t)b * C + h * HS + e];
+                }
+                s->att[((size_t)b * d->NH + h) * N + j] = g2;
+                dot += p[j] * g2;
+            }
+            for (int e = 0; e < HS; e++) s->q[(size_t)b * C + h * HS + e] = 0.0f;
+            for (int j = 0; j < N; j++) {
+                float ds = p[j] * (s->att[((size_t)b * d->NH + h) * N + j] - dot) * scale;
+                for (int e = 0; e < HS; e++) {
+                    size_t kv = ((size_t)b * N + j) * C + h * HS + e;
+                    s->q[(size_t)b * C + h * HS + e] += ds * a->k[kv];
+                    s->k[kv] = ds * a->q[(size_t)b * C + h * HS + e];
+                }
+            }
+        }
+    memset(s->tok, 0, (size_t)B * N * C * sizeof(float));
+    memset(s->tok0, 0, (size_t)B * C * sizeof(float));
+    linear_backward_naive(s->tok, g->k_w, g->k_b, s->k, a->tok, w->k_w, B * N, C, C);
+    linear_backward_naive(s->tok, g->v_w, g->v_b, s->v, a->tok, w->v_w, B * N, C, C);
+    linear_backward_naive(s->tok0, g->q_w, g->q_b, s->q, a->tok0, w->q_w, B, C, C);
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            float t0 = s->tok[(size_t)b * N * C + c] + s->tok0[(size_t)b * C + c];
+            if (g->pos) g->pos[c] += t0;
+            for (int i = 0; i < HW; i++) {
+                float t = s->tok[((size_t)b * N + 1 + i) * C + c];
+                if (g->pos) g->pos[(size_t)(1 + i) * C + c] += t;
+                if (dinp) dinp[((size_t)b * C + c) * HW + i] += t + t0 / (float)HW;
+            }
+        }
+}

@@ -41,5 +41,7 @@ void attnpool_forward_naive(float *out, const AttnPoolActs *a, const float *inp,
  * AttnPoolActs (its att unused), overwritten. */
 void attnpool_backward(float *dinp, const AttnPoolWeights *g, const AttnPoolActs *s, const float *dout,
                        const AttnPoolActs *a, const AttnPoolWeights *w, const AttnPoolDims *d);
+void attnpool_backward_naive(float *dinp, const AttnPoolWeights *g, const AttnPoolActs *s, const float *dout,
+                             const AttnPoolActs *a, const AttnPoolWeights *w, const AttnPoolDims *d);
 
 #endif
