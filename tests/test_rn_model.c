@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
+#include "train/merge.h"
 
 #define RN_CFG "configs/rn-tiny.json"
 
@@ -156,4 +157,22 @@ TEST(rn_model_bn_modes_and_state) {
     free(before), free(f1);
     rn_ctx_free(&tr), rn_ctx_free(&inf);
     clip_model_free(m);
+}
+
+/* WiSE-FT merging (modx merge) mixes the running statistics like weights. */
+TEST(rn_merge_mixes_state) {
+    ClipModel *a = rn_model(), *b = rn_model(), *m = NULL;
+    for (size_t i = 0; i < a->table.state_total; i++) a->state[i] = 1.0f, b->state[i] = 3.0f;
+    char pa[512], pb[512], pm[512];
+    snprintf(pa, sizeof pa, "%s/ma.safetensors", harness_tmpdir());
+    snprintf(pb, sizeof pb, "%s/mb.safetensors", harness_tmpdir());
+    snprintf(pm, sizeof pm, "%s/mm.safetensors", harness_tmpdir());
+    int ok = !checkpoint_save(pa, a, a->params, NULL, 0) && !checkpoint_save(pb, b, b->params, NULL, 0) &&
+             !merge_checkpoints(pa, pb, 0.25, pm, NULL) && !checkpoint_load(&m, pm, NULL);
+    float rv = ok ? state_of(m, "visual.layer1.0.bn2.running_var") : 0;
+    float nbt = ok ? state_of(m, "visual.bn1.num_batches_tracked") : 0;
+    clip_model_free(a), clip_model_free(b), clip_model_free(m);
+    EXPECT(ok, "%s", modx_last_error());
+    EXPECT(rv == 1.5f, "merged running_var %g, want 0.75·1 + 0.25·3 = 1.5", rv);
+    EXPECT(nbt == 2.0f, "merged num_batches_tracked %g, want round(1.5) = 2", nbt);
 }
