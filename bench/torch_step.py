@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from clip_ref import CLIP, load_config  # noqa: E402
+from rn_ref import RNCLIP  # noqa: E402
 
 
 def main():
@@ -32,14 +33,15 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     cfg = load_config(a.config)
-    model = CLIP(cfg)
+    Model = RNCLIP if isinstance(cfg["vision_cfg"]["layers"], list) else CLIP  # ModifiedResNet or ViT tower
+    model = Model(cfg)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name != "logit_scale" and p.dim() >= 2:
                 p.normal_(0, 0.02)
     old = None
     if a.modx:
-        old = CLIP(cfg)
+        old = Model(cfg)
         old.load_state_dict(model.state_dict())
         old.eval()
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "ln" not in n and "bias" not in n]

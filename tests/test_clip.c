@@ -77,8 +77,14 @@ TEST(clip_config_errors) {
          " \"heads\": 3, \"layers\": 2}}", MODX_ERR_INVALID, "text_cfg.width"},
         {"{\"embed_dim\": 16, \"vision_cfg\": {\"image_size\": 16, \"layers\": 0, \"width\": 32, \"patch_size\": 8},"
          " " GOOD_TEXT "}", MODX_ERR_FORMAT, "vision_cfg.layers"},
-        {"{\"embed_dim\": 16, \"vision_cfg\": {\"image_size\": 224, \"layers\": [3, 4, 6, 3], \"width\": 64,"
-         " \"patch_size\": null}, " GOOD_TEXT "}", MODX_ERR_UNSUPPORTED, "ModifiedResNet"},
+        {"{\"embed_dim\": 16, \"vision_cfg\": {\"image_size\": 224, \"layers\": [3, 4, 6], \"width\": 64,"
+         " \"patch_size\": null}, " GOOD_TEXT "}", MODX_ERR_FORMAT, "ModifiedResNet needs 4 stage depths"},
+        {"{\"embed_dim\": 16, \"vision_cfg\": {\"image_size\": 224, \"layers\": [3, 0, 6, 3], \"width\": 64},"
+         " " GOOD_TEXT "}", MODX_ERR_FORMAT, "vision_cfg.layers[1]"},
+        {"{\"embed_dim\": 16, \"vision_cfg\": {\"image_size\": 200, \"layers\": [3, 4, 6, 3], \"width\": 64},"
+         " " GOOD_TEXT "}", MODX_ERR_INVALID, "multiple of 32"},
+        {"{\"embed_dim\": 16, \"vision_cfg\": {\"image_size\": 224, \"layers\": [3, 4, 6, 3], \"width\": 63},"
+         " " GOOD_TEXT "}", MODX_ERR_INVALID, "even stem width"},
         {"{\"embed_dim\": 16, \"vision_cfg\": {\"timm_model_name\": \"vit_x\", \"image_size\": 16}, " GOOD_TEXT "}",
          MODX_ERR_UNSUPPORTED, "timm_model_name"},
         {"{\"embed_dim\": 16, " GOOD_VIS ", \"text_cfg\": {\"hf_model_name\": \"roberta-base\"}}",

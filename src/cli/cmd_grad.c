@@ -14,12 +14,14 @@
 
 static const char usage[] =
     "usage: modx grad --ckpt CKPT --batch BATCH.safetensors [--config CFG.json]\n"
-    "                 [--old OLD_CKPT --alpha A] [--noselect] --out OUT.safetensors\n"
+    "                 [--old OLD_CKPT --alpha A] [--noselect] [--eval] --out OUT.safetensors\n"
     "  BATCH holds `images` (F32, B x 3 x S x S, already normalised) and `texts` (I32 or I64, B x T).\n"
     "  OUT holds image_features, text_features (L2-normalised, B x E), scalars loss, loss_con,\n"
     "  loss_kl (0 without --old) and grad.<name> for every parameter (OpenCLIP names).\n"
     "  With --old, the loss is the Mod-X loss L_con + A * L_kl against the frozen old model\n"
     "  (--noselect: without the selection of correctly retrieved rows).\n"
+    "  --eval: BatchNorm (ResNet image towers) in eval mode, with the running statistics;\n"
+    "  by default it uses batch statistics, as training does. The old model is always in eval mode.\n"
     "  --config is needed only when CKPT carries no modx.config metadata.\n";
 
 typedef struct {
@@ -84,9 +86,10 @@ static ModxStatus write_result(const GradRun *r, const StepLoss *l, int B, const
 }
 
 static ModxStatus run(GradRun *r, const char *ckpt, const char *config, const char *batch, const char *old,
-                      double alpha, int select, const char *out) {
+                      double alpha, int select, int eval, const char *out) {
     int B = 0;
     MODX_TRY(checkpoint_load(&r->m, ckpt, config));
+    if (eval) clip_model_set_bn_mode(r->m, CLIP_BN_EVAL);
     MODX_TRY(read_batch(r, batch, &B));
     if (old) {
         MODX_TRY(checkpoint_load(&r->old, old, config));
@@ -116,10 +119,10 @@ static ModxStatus run(GradRun *r, const char *ckpt, const char *config, const ch
 MODX_COMMAND(grad, "grad", "features, losses and all parameter gradients for one batch") {
     if (cli_wants_help(argc, argv)) return fputs(usage, stdout), 0;
     CliOpt o[] = {{"--config", 1, 0}, {"--ckpt", 1, 0}, {"--batch", 1, 0}, {"--old", 1, 0},
-                  {"--alpha", 1, 0},  {"--out", 1, 0},  {"--noselect", 0, 0}};
+                  {"--alpha", 1, 0},  {"--out", 1, 0},  {"--noselect", 0, 0}, {"--eval", 0, 0}};
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, 7, pos, 0, &npos)) return 2;
+    if (cli_parse(argc, argv, o, 8, pos, 0, &npos)) return 2;
     if (!o[1].value || !o[2].value || !o[5].value) return fputs(usage, stderr), 2;
     double alpha = 0;
     if (o[4].value && cli_double("grad", "--alpha", o[4].value, &alpha)) return 2;
@@ -129,7 +132,8 @@ MODX_COMMAND(grad, "grad", "features, losses and all parameter gradients for one
     }
     GradRun r;
     memset(&r, 0, sizeof r);
-    ModxStatus st = run(&r, o[1].value, o[0].value, o[2].value, o[3].value, alpha, !o[6].value, o[5].value);
+    ModxStatus st = run(&r, o[1].value, o[0].value, o[2].value, o[3].value, alpha, !o[6].value, !!o[7].value,
+                        o[5].value);
     grad_run_free(&r);
     return st == MODX_OK ? 0 : cli_report_error("grad");
 }

@@ -79,8 +79,8 @@ static ModxStatus check_unsupported(const cJSON *obj, const char *section, const
         case UNSUP_NOT_STRING: bad = !(cJSON_IsString(v) && !strcmp(v->valuestring, keys[i].allowed)); break;
         }
         if (bad)
-            return modx_fail(MODX_ERR_UNSUPPORTED, "%s: key '%s%s%s': %s is not supported (only the plain ViT/text "
-                             "transformer of OpenAI CLIP is)", src, section, section[0] ? "." : "", keys[i].key,
+            return modx_fail(MODX_ERR_UNSUPPORTED, "%s: key '%s%s%s': %s is not supported (only the plain ViT or "
+                             "ModifiedResNet and text transformer of OpenAI CLIP are)", src, section, section[0] ? "." : "", keys[i].key,
                              keys[i].what);
     }
     return MODX_OK;
@@ -108,6 +108,48 @@ static const UnsupKey text_unsup[] = {
     {"pool_type", UNSUP_NOT_STRING, "argmax", "pooling other than the EOT token ('argmax')"},
 };
 
+/* vision_cfg.layers as a list: four positive stage depths (a ModifiedResNet). */
+static ModxStatus get_stage_layers(ClipVisionConfig *v, const cJSON *vl, const char *src) {
+    int n = cJSON_GetArraySize(vl);
+    if (n != CLIP_RN_STAGES)
+        return modx_fail(MODX_ERR_FORMAT, "%s: key 'vision_cfg.layers': a ModifiedResNet needs %d stage depths, "
+                         "found a list of %d", src, CLIP_RN_STAGES, n);
+    v->resnet = 1;
+    v->layers = 0;
+    for (int i = 0; i < n; i++) {
+        const cJSON *e = cJSON_GetArrayItem(vl, i);
+        if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || e->valuedouble < 1 ||
+            e->valuedouble > CLIP_MAX_LAYERS)
+            return modx_fail(MODX_ERR_FORMAT, "%s: key 'vision_cfg.layers[%d]': expected a positive integer <= %d, "
+                             "found %s", src, i, CLIP_MAX_LAYERS, cJSON_IsNumber(e) ? "another number" :
+                             json_type_name(e));
+        v->stage_layers[i] = (int)e->valuedouble;
+        v->layers += v->stage_layers[i];
+    }
+    v->patch_size = CLIP_RN_STRIDE;
+    return MODX_OK;
+}
+
+/* The ModifiedResNet's own rules (after the common range checks). */
+static ModxStatus validate_resnet(ClipVisionConfig *v, const char *src) {
+    if (v->image_size % CLIP_RN_STRIDE)
+        return modx_fail(MODX_ERR_INVALID, "%s: key 'vision_cfg.image_size': a ModifiedResNet needs a multiple of "
+                         "%d, found %d", src, CLIP_RN_STRIDE, v->image_size);
+    if (v->width % 2 || v->width > CLIP_MAX_DIM / 32)
+        return modx_fail(MODX_ERR_INVALID, "%s: key 'vision_cfg.width': a ModifiedResNet needs an even stem width "
+                         "<= %d, found %d", src, CLIP_MAX_DIM / 32, v->width);
+    if ((32 * v->width) % v->head_width)
+        return modx_fail(MODX_ERR_INVALID, "%s: key 'vision_cfg.head_width': must divide the attention-pool width "
+                         "32·width = %d, found %d", src, 32 * v->width, v->head_width);
+    for (int i = 0; i < CLIP_RN_STAGES; i++)
+        if (v->stage_layers[i] < 1)
+            return modx_fail(MODX_ERR_INVALID, "%s: key 'vision_cfg.layers[%d]': expected a positive integer, found %d",
+                             src, i, v->stage_layers[i]);
+    v->patch_size = CLIP_RN_STRIDE;
+    v->mlp_ratio = 4.0; /* unused by the tower; fixed so the JSON form round-trips */
+    return MODX_OK;
+}
+
 ModxStatus clip_config_validate(ClipConfig *cfg, const char *src) {
     ClipVisionConfig *v = &cfg->vision;
     ClipTextConfig *t = &cfg->text;
@@ -124,11 +166,15 @@ ModxStatus clip_config_validate(ClipConfig *cfg, const char *src) {
         return modx_fail(MODX_ERR_INVALID, "%s: key '%s': expected at most %d layers, found %d", src,
                          v->layers > CLIP_MAX_LAYERS ? "vision_cfg.layers" : "text_cfg.layers", CLIP_MAX_LAYERS,
                          v->layers > CLIP_MAX_LAYERS ? v->layers : t->layers);
+    if (v->resnet) {
+        ModxStatus st = validate_resnet(v, src);
+        if (st) return st;
+    }
     if (v->image_size % v->patch_size)
         return modx_fail(MODX_ERR_INVALID,
                          "%s: key 'vision_cfg.image_size': expected a multiple of patch_size %d, found %d", src,
                          v->patch_size, v->image_size);
-    if (v->width % v->head_width)
+    if (!v->resnet && v->width % v->head_width)
         return modx_fail(MODX_ERR_INVALID,
                          "%s: key 'vision_cfg.width': expected a multiple of head_width %d, found %d", src,
                          v->head_width, v->width);
@@ -137,7 +183,7 @@ ModxStatus clip_config_validate(ClipConfig *cfg, const char *src) {
                          src, t->heads, t->width);
     if (!(v->mlp_ratio > 0 && v->mlp_ratio <= 64) || !(t->mlp_ratio > 0 && t->mlp_ratio <= 64))
         return modx_fail(MODX_ERR_INVALID, "%s: key 'mlp_ratio': expected a positive number <= 64", src);
-    v->heads = v->width / v->head_width;
+    v->heads = v->resnet ? 32 * v->width / v->head_width : v->width / v->head_width;
     v->grid = v->image_size / v->patch_size;
     uint64_t patches = 0; /* checked 64-bit: G² overflows an int for G = 65536 */
     if (!u64_mul((uint64_t)v->grid, (uint64_t)v->grid, &patches) || patches > CLIP_MAX_DIM - 1)
@@ -182,19 +228,17 @@ ModxStatus clip_config_parse(ClipConfig *cfg, const char *json, const char *src)
         goto fail;
     if ((st = check_unsupported(txt, "text_cfg", text_unsup, (int)(sizeof text_unsup / sizeof *text_unsup), src)))
         goto fail;
-    const cJSON *vl = cJSON_GetObjectItemCaseSensitive(vis, "layers");
-    if (cJSON_IsArray(vl)) {
-        st = modx_fail(MODX_ERR_UNSUPPORTED,
-                       "%s: key 'vision_cfg.layers': a list of stage depths means a ModifiedResNet image tower, "
-                       "which is not supported yet (expected an integer: ViT)", src);
-        goto fail;
-    }
     ClipVisionConfig *v = &cfg->vision;
     ClipTextConfig *t = &cfg->text;
+    const cJSON *vl = cJSON_GetObjectItemCaseSensitive(vis, "layers");
     if ((st = get_int(vis, "vision_cfg", "image_size", 1, 0, &v->image_size, src))) goto fail;
-    if ((st = get_int(vis, "vision_cfg", "layers", 1, 0, &v->layers, src))) goto fail;
+    if (cJSON_IsArray(vl)) {
+        if ((st = get_stage_layers(v, vl, src))) goto fail;
+    } else {
+        if ((st = get_int(vis, "vision_cfg", "layers", 1, 0, &v->layers, src))) goto fail;
+        if ((st = get_int(vis, "vision_cfg", "patch_size", 1, 0, &v->patch_size, src))) goto fail;
+    }
     if ((st = get_int(vis, "vision_cfg", "width", 1, 0, &v->width, src))) goto fail;
-    if ((st = get_int(vis, "vision_cfg", "patch_size", 1, 0, &v->patch_size, src))) goto fail;
     if ((st = get_int(vis, "vision_cfg", "head_width", 0, 64, &v->head_width, src))) goto fail;
     if ((st = get_ratio(vis, "vision_cfg", "mlp_ratio", &v->mlp_ratio, src))) goto fail;
     if ((st = get_int(txt, "text_cfg", "context_length", 1, 0, &t->context_length, src))) goto fail;
@@ -244,16 +288,22 @@ ModxStatus clip_config_load(ClipConfig *cfg, const char *path) {
 char *clip_config_to_json(const ClipConfig *cfg) {
     const ClipVisionConfig *v = &cfg->vision;
     const ClipTextConfig *t = &cfg->text;
-    char tmp[1024];
+    char tmp[1024], vis[256];
+    if (v->resnet)
+        snprintf(vis, sizeof vis, "\"image_size\":%d,\"layers\":[%d,%d,%d,%d],\"width\":%d,\"head_width\":%d",
+                 v->image_size, v->stage_layers[0], v->stage_layers[1], v->stage_layers[2], v->stage_layers[3],
+                 v->width, v->head_width);
+    else
+        snprintf(vis, sizeof vis,
+                 "\"image_size\":%d,\"layers\":%d,\"width\":%d,\"patch_size\":%d,\"head_width\":%d,"
+                 "\"mlp_ratio\":%.17g",
+                 v->image_size, v->layers, v->width, v->patch_size, v->head_width, v->mlp_ratio);
     int n = snprintf(tmp, sizeof tmp,
-                     "{\"embed_dim\":%d,\"quick_gelu\":%s,"
-                     "\"vision_cfg\":{\"image_size\":%d,\"layers\":%d,\"width\":%d,\"patch_size\":%d,"
-                     "\"head_width\":%d,\"mlp_ratio\":%.17g},"
+                     "{\"embed_dim\":%d,\"quick_gelu\":%s,\"vision_cfg\":{%s},"
                      "\"text_cfg\":{\"context_length\":%d,\"vocab_size\":%d,\"width\":%d,\"heads\":%d,"
                      "\"layers\":%d,\"mlp_ratio\":%.17g}}",
-                     cfg->embed_dim, cfg->quick_gelu ? "true" : "false", v->image_size, v->layers, v->width,
-                     v->patch_size, v->head_width, v->mlp_ratio, t->context_length, t->vocab_size, t->width,
-                     t->heads, t->layers, t->mlp_ratio);
+                     cfg->embed_dim, cfg->quick_gelu ? "true" : "false", vis, t->context_length, t->vocab_size,
+                     t->width, t->heads, t->layers, t->mlp_ratio);
     CHECK(n > 0 && n < (int)sizeof tmp, "config JSON does not fit");
     char *out = modx_calloc((size_t)n + 1, 1, "model config JSON");
     if (out) memcpy(out, tmp, (size_t)n + 1);

@@ -11,9 +11,14 @@
  * Optional with OpenCLIP defaults: vision_cfg.head_width (64; heads = width /
  * head_width), mlp_ratio (4.0 in both towers; MLP width = int(width·ratio)),
  * quick_gelu (false = exact erf GELU, as OpenCLIP; our own configs set true).
+ * ModifiedResNet image tower (OpenCLIP's RN configs): vision_cfg.layers given as a
+ * list of the four stage depths, e.g. {"image_size": 224, "layers": [3, 4, 6, 3],
+ * "width": 64} for RN50; patch_size is then not read (the tower's total stride
+ * is 32, which `patch_size` holds internally: grid = image_size / 32), width is
+ * the stem width (even), head_width (64) sets the attention-pool heads
+ * width·32 / head_width, image_size must be a multiple of 32, mlp_ratio is unused.
  * Unknown keys are ignored, except keys that would change the maths we do not
- * implement, which are refused as unsupported: ResNet towers (vision_cfg.layers
- * given as a list), timm/HF towers (timm_model_name, hf_model_name), layer
+ * implement, which are refused as unsupported: timm/HF towers (timm_model_name, hf_model_name), layer
  * scale, attentional pooling, non-default pooling, patch dropout, text class
  * token, missing causal mask, projection bias, logit bias. */
 #ifndef MODX_CLIP_CONFIG_H
@@ -24,17 +29,22 @@
 #define CLIP_MAX_LAYERS 64
 #define CLIP_MAX_DIM 65536
 
+#define CLIP_RN_STAGES 4
+#define CLIP_RN_STRIDE 32 /* total stride of the ModifiedResNet: stem 4 × stages 8 */
+
 typedef struct {
     int image_size; /* S: input images are (3, S, S) */
-    int layers;     /* L */
+    int resnet;     /* 1: ModifiedResNet tower (layers was a list), 0: ViT */
+    int stage_layers[CLIP_RN_STAGES]; /* ResNet only: blocks per stage */
+    int layers;     /* L (ResNet: the total number of blocks) */
     int width;      /* C */
-    int patch_size; /* P; S % P == 0 */
-    int head_width; /* HS; C % HS == 0 */
-    int heads;      /* NH = C / HS */
+    int patch_size; /* P; S % P == 0 (ResNet: CLIP_RN_STRIDE) */
+    int head_width; /* HS; C % HS == 0 (ResNet: 32·C % HS == 0) */
+    int heads;      /* NH = C / HS (ResNet: 32·C / HS, the attention pool's heads) */
     double mlp_ratio;
     int mlp_width;  /* int(C · mlp_ratio) */
     int grid;       /* G = S / P */
-    int tokens;     /* N = G² + 1 (class token first) */
+    int tokens;     /* N = G² + 1 (class token first; ResNet: the pooled mean token first) */
 } ClipVisionConfig;
 
 typedef struct {

@@ -48,6 +48,7 @@ struct ClipActs {
     float *d_lnout;  /* (B, C) */
     float *d_proj;   /* (B, E) */
     int B_image, B_text; /* batch of the last forward of each tower; 0 = none */
+    ResnetActs *rn;      /* the ResNet tower's own arena (cfg.vision.resnet), else NULL */
 };
 
 /* ---------------- model ---------------- */
@@ -79,9 +80,7 @@ static void bind_blocks(const ClipModel *m, float *base, ClipBlockWeights *bw, i
 #undef B1
 }
 
-void clip_weights_bind(ClipWeights *w, const ClipModel *m, float *base) {
-    memset(w, 0, sizeof *w);
-    ClipVisionWeights *v = &w->visual;
+static void bind_vit(ClipVisionWeights *v, const ClipModel *m, float *base) {
     v->class_embedding = bind_one(m, base, "visual.class_embedding");
     v->positional_embedding = bind_one(m, base, "visual.positional_embedding");
     v->conv1 = bind_one(m, base, "visual.conv1.weight");
@@ -91,6 +90,14 @@ void clip_weights_bind(ClipWeights *w, const ClipModel *m, float *base) {
     v->ln_post_w = bind_one(m, base, "visual.ln_post.weight");
     v->ln_post_b = bind_one(m, base, "visual.ln_post.bias");
     v->proj = bind_one(m, base, "visual.proj");
+}
+
+void clip_weights_bind(ClipWeights *w, const ClipModel *m, float *base) {
+    memset(w, 0, sizeof *w);
+    if (m->cfg.vision.resnet)
+        resnet_bind(&w->visual.rn, &m->cfg, &m->table, base, base == m->params ? m->state : NULL);
+    else
+        bind_vit(&w->visual, m, base);
     ClipTextWeights *t = &w->text;
     t->token_embedding = bind_one(m, base, "token_embedding.weight");
     t->positional_embedding = bind_one(m, base, "positional_embedding");
@@ -110,10 +117,12 @@ ModxStatus clip_model_new(ClipModel **out, const ClipConfig *cfg) {
     if (st) goto fail;
     if ((st = param_table_build(&m->table, &m->cfg))) goto fail;
     m->params = modx_calloc(m->table.total, sizeof(float), "CLIP parameters");
-    if (!m->params) {
+    if (m->table.state_total) m->state = modx_calloc(m->table.state_total, sizeof(float), "CLIP model state");
+    if (!m->params || (m->table.state_total && !m->state)) {
         st = MODX_ERR_NOMEM;
         goto fail;
     }
+    param_table_init_state(&m->table, m->state);
     clip_weights_bind(&m->w, m, m->params);
     *out = m;
     return MODX_OK;
@@ -125,17 +134,25 @@ fail:
 ModxStatus clip_model_clone(ClipModel **out, const ClipModel *src) {
     MODX_TRY(clip_model_new(out, &src->cfg));
     memcpy((*out)->params, src->params, src->table.total * sizeof(float));
+    if (src->table.state_total) memcpy((*out)->state, src->state, src->table.state_total * sizeof(float));
+    (*out)->bn_mode = src->bn_mode;
     return MODX_OK;
 }
+
+void clip_model_set_bn_mode(ClipModel *m, ClipBnMode mode) { m->bn_mode = mode; }
 
 void clip_model_free(ClipModel *m) {
     if (!m) return;
     param_table_free(&m->table);
     free(m->params);
+    free(m->state);
     free(m);
 }
 
-void clip_model_init(ClipModel *m, uint64_t seed) { param_table_init(&m->table, m->params, seed); }
+void clip_model_init(ClipModel *m, uint64_t seed) {
+    param_table_init(&m->table, m->params, seed);
+    param_table_init_state(&m->table, m->state);
+}
 
 size_t clip_model_num_params(const ClipModel *m) { return m->table.total; }
 
@@ -183,12 +200,8 @@ static void carve_blocks(Carver *c, ClipBlockActs *blk, int nbuf, size_t B, size
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
-static void carve_all(Carver *c, ClipActs *a) {
+static void carve_vit(Carver *c, ClipActs *a, size_t B, size_t NP, size_t N, size_t VC, size_t P) {
     const ClipVisionConfig *v = &a->cfg.vision;
-    const ClipTextConfig *t = &a->cfg.text;
-    size_t B = (size_t)a->max_B, E = (size_t)a->cfg.embed_dim;
-    size_t NP = (size_t)v->grid * v->grid, N = (size_t)v->tokens, VC = (size_t)v->width, P = (size_t)v->patch_size;
-    size_t T = (size_t)t->context_length, TC = (size_t)t->width;
     a->v_cols = carve(c, B * NP, 3 * P * P, 1);
     a->v_patch = carve(c, B * NP, VC, 1);
     a->v_emb = carve(c, B * N, VC, 1);
@@ -200,9 +213,10 @@ static void carve_all(Carver *c, ClipActs *a) {
     a->v_lnpost = carve(c, B, VC, 1);
     a->v_lnpost_mean = carve(c, B, 1, 1);
     a->v_lnpost_rstd = carve(c, B, 1, 1);
-    a->v_proj = carve(c, B, E, 1);
-    a->v_norm = carve(c, B, 1, 1);
-    a->v_feat = carve(c, B, E, 1);
+}
+
+static void carve_text(Carver *c, ClipActs *a, size_t B, size_t T, size_t TC, size_t E) {
+    const ClipTextConfig *t = &a->cfg.text;
     a->t_emb = carve(c, B * T, TC, 1);
     carve_blocks(c, a->t_blocks, a->training ? t->layers : 1, B, T, TC, (size_t)t->heads, (size_t)t->mlp_width);
     a->t_pooled = carve(c, B, TC, 1);
@@ -212,6 +226,22 @@ static void carve_all(Carver *c, ClipActs *a) {
     a->t_proj = carve(c, B, E, 1);
     a->t_norm = carve(c, B, 1, 1);
     a->t_feat = carve(c, B, E, 1);
+}
+
+static void carve_all(Carver *c, ClipActs *a) {
+    const ClipVisionConfig *v = &a->cfg.vision;
+    const ClipTextConfig *t = &a->cfg.text;
+    size_t B = (size_t)a->max_B, E = (size_t)a->cfg.embed_dim;
+    size_t NP = (size_t)v->grid * v->grid, N = (size_t)v->tokens, VC = (size_t)v->width, P = (size_t)v->patch_size;
+    size_t T = (size_t)t->context_length, TC = (size_t)t->width;
+    if (v->resnet) /* the ResNet tower has its own arena; only the projection output lives here */
+        N = 0, VC = 0;
+    else
+        carve_vit(c, a, B, NP, N, VC, P);
+    a->v_proj = carve(c, B, E, 1);
+    a->v_norm = carve(c, B, 1, 1);
+    a->v_feat = carve(c, B, E, 1);
+    carve_text(c, a, B, T, TC, E);
     if (!a->training) return;
     size_t RC = max_sz(B * N * VC, B * T * TC);
     size_t RF = max_sz(B * N * (size_t)v->mlp_width, B * T * (size_t)t->mlp_width);
@@ -225,7 +255,7 @@ static void carve_all(Carver *c, ClipActs *a) {
     a->s.d_att = carve(c, ATT, 1, 1);
     a->d_res = carve(c, RC, 1, 1);
     a->d_emb = carve(c, RC, 1, 1);
-    a->d_patch = carve(c, B * NP, VC, 1);
+    a->d_patch = v->resnet ? NULL : carve(c, B * NP, VC, 1);
     a->d_pooled = carve(c, B, CM, 1);
     a->d_lnout = carve(c, B, CM, 1);
     a->d_proj = carve(c, B, E, 1);
@@ -242,6 +272,7 @@ ModxStatus clip_acts_new(ClipActs **out, const ClipConfig *cfg, int max_B, int t
     a->training = training ? 1 : 0;
     ModxStatus st = clip_config_validate(&a->cfg, "model config");
     if (st) goto fail;
+    if (a->cfg.vision.resnet && (st = resnet_acts_new(&a->rn, &a->cfg, max_B, a->training))) goto fail;
     Carver c = {NULL, 0, 0};
     carve_all(&c, a);
     size_t nint = (size_t)max_B * ((size_t)a->cfg.text.context_length + 1);
@@ -271,13 +302,14 @@ fail:
 
 void clip_acts_free(ClipActs *a) {
     if (!a) return;
+    resnet_acts_free(a->rn);
     free(a->arena);
     free(a->ints);
     free(a);
 }
 
 size_t clip_acts_bytes(const ClipActs *a) {
-    return a->floats * sizeof(float) + (size_t)a->max_B * ((size_t)a->cfg.text.context_length + 1) * sizeof(int32_t);
+    return (a->floats + (a->rn ? resnet_acts_floats(a->rn) : 0)) * sizeof(float) + (size_t)a->max_B * ((size_t)a->cfg.text.context_length + 1) * sizeof(int32_t);
 }
 
 ModxStatus clip_acts_size(const ClipConfig *cfg, int max_B, int training, uint64_t *bytes) {
@@ -325,6 +357,14 @@ ModxStatus clip_encode_image(const ClipModel *m, ClipActs *a, const float *image
     const ClipVisionWeights *w = &m->w.visual;
     int C = v->width, N = v->tokens, NP = N - 1, E = cfg->embed_dim, R = B * N;
     a->B_image = 0;
+    if (v->resnet) {
+        int bn_train = m->bn_mode == CLIP_BN_AUTO ? a->training : m->bn_mode == CLIP_BN_TRAIN;
+        resnet_forward(a->v_proj, &w->rn, a->rn, images, B, bn_train);
+        l2norm_forward(a->v_feat, a->v_norm, a->v_proj, B, E);
+        if (features) memcpy(features, a->v_feat, (size_t)B * E * sizeof(float));
+        a->B_image = B;
+        return MODX_OK;
+    }
     patch_embed_forward(a->v_patch, a->v_cols, images, w->conv1, B, v->image_size, v->patch_size, C);
     classtoken_forward(a->v_emb, a->v_patch, w->class_embedding, w->positional_embedding, B, NP, C);
     layernorm_forward(a->v_lnpre, a->v_lnpre_mean, a->v_lnpre_rstd, a->v_emb, w->ln_pre_w, w->ln_pre_b, R, C);
@@ -386,6 +426,10 @@ static void vision_backward(const ClipModel *m, ClipActs *a, const float *dfeat,
     int B = a->B_image, C = v->width, N = v->tokens, NP = N - 1, E = cfg->embed_dim, R = B * N;
     zero(a->d_proj, (size_t)B * E);
     l2norm_backward(a->d_proj, dfeat, a->v_feat, a->v_norm, B, E);
+    if (v->resnet) {
+        resnet_backward(&g->rn, &w->rn, a->rn, a->d_proj);
+        return;
+    }
     zero(a->d_lnout, (size_t)B * C);
     matmul_backward(a->d_lnout, g->proj, a->d_proj, a->v_lnpost, w->proj, B, C, E);
     zero(a->d_pooled, (size_t)B * C);

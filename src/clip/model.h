@@ -1,9 +1,11 @@
-/* The CLIP model (OpenAI layout as in OpenCLIP, SPEC §2): a ViT image tower and
- * a causal text transformer, each ending in a projection to E dimensions and an
- * L2 normalisation.
+/* The CLIP model (OpenAI layout as in OpenCLIP, SPEC §2): a ViT or ModifiedResNet
+ * (clip/resnet.h, SPEC §9) image tower and a causal text transformer, each ending
+ * in a projection to E dimensions and an L2 normalisation.
  *
- * Ownership: a ClipModel owns its config copy, its parameter table and ONE flat
- * parameter buffer (`params`, table.total floats, table order). Gradients are a
+ * Ownership: a ClipModel owns its config copy, its parameter table, ONE flat
+ * parameter buffer (`params`, table.total floats, table order) and, for a ResNet
+ * tower, ONE flat state buffer (`state`: BatchNorm running statistics, see
+ * clip/params.h). Gradients are a
  * separate flat buffer of the same layout owned by the caller (a frozen model
  * needs none). Activations live in a ClipActs arena sized once for a maximum
  * batch; the forward and backward never allocate.
@@ -26,6 +28,7 @@
 
 #include "clip/config.h"
 #include "clip/params.h"
+#include "clip/resnet.h"
 #include "clip/transformer.h"
 #include "core/error.h"
 
@@ -39,6 +42,7 @@ typedef struct {
     ClipBlockWeights blocks[CLIP_MAX_LAYERS];
     float *ln_post_w, *ln_post_b; /* (C) */
     float *proj;                  /* (C, E) */
+    ResnetWeights rn;             /* the ModifiedResNet tower instead (cfg.vision.resnet); the ViT fields are NULL */
 } ClipVisionWeights;
 
 typedef struct {
@@ -55,11 +59,23 @@ typedef struct {
     float *logit_scale; /* (1) */
 } ClipWeights;
 
+/* How BatchNorm layers (ResNet tower only) normalise:
+ *   CLIP_BN_AUTO  (default) training mode on a training activation arena, eval mode
+ *                 on a forward-only arena — so training steps use batch statistics
+ *                 and update the running ones, while evaluation, probes and the
+ *                 frozen old model of Mod-X/LwF (forward-only arenas) use the
+ *                 running statistics, as in PyTorch with model.train()/eval();
+ *   CLIP_BN_TRAIN batch statistics (and running-statistics update) on any arena;
+ *   CLIP_BN_EVAL  running statistics on any arena (e.g. `modx grad --eval`). */
+typedef enum { CLIP_BN_AUTO, CLIP_BN_TRAIN, CLIP_BN_EVAL } ClipBnMode;
+
 typedef struct {
     ClipConfig cfg;
     ParamTable table;
     float *params; /* (table.total), owned */
-    ClipWeights w; /* pointers into params */
+    float *state;  /* (table.state_total), owned; NULL when the model has no state (ViT) */
+    ClipWeights w; /* pointers into params (and state) */
+    ClipBnMode bn_mode;
 } ClipModel;
 
 typedef struct ClipActs ClipActs; /* activation arena, opaque */
@@ -71,7 +87,8 @@ void clip_model_free(ClipModel *m);
 void clip_model_init(ClipModel *m, uint64_t seed);
 size_t clip_model_num_params(const ClipModel *m);
 /* Binds the per-tensor pointers of any flat buffer with the model's layout
- * (e.g. a gradient buffer). */
+ * (e.g. a gradient buffer). The ResNet's state pointers are bound (to m->state)
+ * only when base is m->params; for any other buffer they are NULL. */
 void clip_weights_bind(ClipWeights *w, const ClipModel *m, float *base);
 /* The logit_scale parameter (the losses use exp of it; the model does not). */
 static inline float clip_logit_scale(const ClipModel *m) { return m->w.logit_scale[0]; }
@@ -80,7 +97,9 @@ static inline size_t clip_logit_scale_index(const ClipModel *m) { return (size_t
 /* MODX_ERR_NUMERIC naming `source` (e.g. the checkpoint), the tensor and the
  * element when a parameter is NaN or infinite; MODX_OK otherwise. */
 ModxStatus clip_model_check_finite(const ClipModel *m, const char *source);
-/* A deep copy (config, table, parameters), e.g. the frozen model of the
+/* Sets how BatchNorm normalises (see ClipBnMode); no effect on a ViT. */
+void clip_model_set_bn_mode(ClipModel *m, ClipBnMode mode);
+/* A deep copy (config, table, parameters, state, BatchNorm mode), e.g. the frozen model of the
  * previous phase. Free with clip_model_free. */
 ModxStatus clip_model_clone(ClipModel **out, const ClipModel *src);
 
@@ -94,7 +113,8 @@ size_t clip_acts_bytes(const ClipActs *a);
  * (overflow-checked: a size beyond 2^64 is MODX_ERR_INVALID). */
 ModxStatus clip_acts_size(const ClipConfig *cfg, int max_B, int training, uint64_t *bytes);
 
-/* Image tower: features (B, E) L2-normalised. B in [1, max_B]. */
+/* Image tower: features (B, E) L2-normalised. B in [1, max_B]. A ResNet tower in
+ * BatchNorm training mode updates the model's running statistics (m->state). */
 ModxStatus clip_encode_image(const ClipModel *m, ClipActs *a, const float *images, int B, float *features);
 /* Text tower: checks every id is in [0, V) (MODX_ERR_INVALID naming row, position, id). */
 ModxStatus clip_encode_text(const ClipModel *m, ClipActs *a, const int32_t *tokens, int B, float *features);

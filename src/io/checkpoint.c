@@ -19,6 +19,22 @@ static ModxStatus add_params(SafeTensorsWriter *w, const ClipModel *m, const flo
     return MODX_OK;
 }
 
+/* The model state (BatchNorm running statistics): F32, counters as I64 (written
+ * from counts, which must stay alive until the writer saves). */
+static ModxStatus add_state(SafeTensorsWriter *w, const ClipModel *m, int64_t *counts) {
+    const ParamTable *t = &m->table;
+    for (int i = 0, k = 0; i < t->state_count; i++) {
+        const ParamInfo *p = &t->state_items[i];
+        if (p->count) {
+            counts[k] = llroundf(m->state[p->offset]);
+            MODX_TRY(safetensors_writer_add(w, p->name, ST_I64, p->ndim, p->shape, &counts[k++]));
+        } else {
+            MODX_TRY(safetensors_writer_add(w, p->name, ST_F32, p->ndim, p->shape, m->state + p->offset));
+        }
+    }
+    return MODX_OK;
+}
+
 static ModxStatus add_meta(SafeTensorsWriter *w, const CheckpointMeta *meta, int n_meta) {
     for (int i = 0; i < n_meta; i++) MODX_TRY(safetensors_writer_metadata(w, meta[i].key, meta[i].value));
     return MODX_OK;
@@ -28,14 +44,17 @@ ModxStatus checkpoint_save(const char *path, const ClipModel *m, const float *pa
                            int n_meta) {
     SafeTensorsWriter *w = NULL;
     char *cfg = clip_config_to_json(&m->cfg);
-    ModxStatus st = cfg ? safetensors_writer_new(&w) : MODX_ERR_NOMEM;
+    int64_t *counts = modx_calloc((size_t)m->table.state_count + 1, sizeof(int64_t), "checkpoint counters");
+    ModxStatus st = cfg && counts ? safetensors_writer_new(&w) : MODX_ERR_NOMEM;
     if (st == MODX_OK) st = safetensors_writer_metadata(w, "modx.format", CHECKPOINT_FORMAT);
     if (st == MODX_OK) st = safetensors_writer_metadata(w, "modx.config", cfg);
     if (st == MODX_OK) st = add_meta(w, meta, n_meta);
     if (st == MODX_OK) st = add_params(w, m, params, NULL, NULL);
+    if (st == MODX_OK) st = add_state(w, m, counts);
     if (st == MODX_OK) st = safetensors_writer_save(w, path);
     if (st != MODX_OK) modx_error_prefix("writing checkpoint %s: ", path);
     safetensors_writer_free(w);
+    free(counts);
     free(cfg);
     return st;
 }
@@ -52,7 +71,8 @@ ModxStatus checkpoint_read_params(const SafeTensors *st, const ClipModel *m, flo
     const char *path = safetensors_path(st);
     for (int i = 0; i < safetensors_count(st); i++) {
         const StTensorInfo *t = safetensors_at(st, i);
-        if (!param_table_find(&m->table, t->name) && !ignorable(t->name))
+        if (!param_table_find(&m->table, t->name) && !param_table_find_state(&m->table, t->name) &&
+            !ignorable(t->name))
             return modx_fail(MODX_ERR_FORMAT,
                              "%s: tensor '%s' is not a parameter of this model (config: vision width %d, "
                              "%d layers; text width %d, %d layers)",
@@ -67,6 +87,25 @@ ModxStatus checkpoint_read_params(const SafeTensors *st, const ClipModel *m, flo
             return modx_fail(MODX_ERR_FORMAT, "%s: missing parameter '%s' (expected F32 %s)", path, p->name, shape);
         }
         MODX_TRY(safetensors_read_f32(st, p->name, p->ndim, p->shape, params + p->offset));
+    }
+    return MODX_OK;
+}
+
+ModxStatus checkpoint_read_state(const SafeTensors *st, const ClipModel *m) {
+    const char *path = safetensors_path(st);
+    for (int i = 0; i < m->table.state_count; i++) {
+        const ParamInfo *p = &m->table.state_items[i];
+        if (!safetensors_find(st, p->name))
+            return modx_fail(MODX_ERR_FORMAT, "%s: missing model state '%s' (expected %s)", path, p->name,
+                             p->count ? "an I64 scalar" : "F32 BatchNorm running statistics");
+        if (p->count) {
+            int32_t n = 0;
+            MODX_TRY(safetensors_read_i32(st, p->name, 0, NULL, &n));
+            if (n < 0) return modx_fail(MODX_ERR_FORMAT, "%s: '%s' is %d, expected >= 0", path, p->name, (int)n);
+            m->state[p->offset] = (float)n;
+        } else {
+            MODX_TRY(safetensors_read_f32(st, p->name, p->ndim, p->shape, m->state + p->offset));
+        }
     }
     return MODX_OK;
 }
@@ -93,6 +132,7 @@ ModxStatus checkpoint_load(ClipModel **out, const char *path, const char *config
     }
     if (s == MODX_OK) s = clip_model_new(&m, &cfg);
     if (s == MODX_OK) s = checkpoint_read_params(st, m, m->params);
+    if (s == MODX_OK) s = checkpoint_read_state(st, m);
     safetensors_close(st);
     if (s != MODX_OK) {
         clip_model_free(m);

@@ -13,6 +13,11 @@
  * non-parameter entries OpenAI state dicts carry: input_resolution,
  * context_length, vocab_size, and attn_mask buffers).
  *
+ * A ResNet model's state (BatchNorm running_mean/running_var F32 and
+ * num_batches_tracked I64 scalars, OpenCLIP names) is saved beside the
+ * parameters and required on reading (checkpoint_read_state); it never appears
+ * in the optimizer file.
+ *
  * Optimizer file (checkpoint_optim_path: X.safetensors → X.optim.safetensors):
  * "exp_avg.<name>" and "exp_avg_sq.<name>" per parameter (PyTorch's AdamW state
  * names), "step" (I64 scalar), plus caller metadata (RNG state, loader position).
@@ -38,6 +43,8 @@ ModxStatus checkpoint_save(const char *path, const ClipModel *m, const float *pa
 ModxStatus checkpoint_load(ClipModel **out, const char *path, const char *config_path);
 /* Reads every parameter of m's table from an open file into params. */
 ModxStatus checkpoint_read_params(const SafeTensors *st, const ClipModel *m, float *params);
+/* Reads the model state (m->state) from an open file; nothing for a ViT. */
+ModxStatus checkpoint_read_state(const SafeTensors *st, const ClipModel *m);
 
 /* "dir/x.safetensors" → "dir/x.optim.safetensors" (malloc'd; "x" → "x.optim.safetensors"). */
 char *checkpoint_optim_path(const char *model_path);

@@ -20,10 +20,13 @@ typedef struct {
     float lambda;
 } Ewc;
 
-/* The empirical Fisher of the contrastive loss of m on a set of images. */
+/* The empirical Fisher of the contrastive loss of m on a set of images. A
+ * ResNet tower's BatchNorm runs on its running statistics (eval mode) here,
+ * so the Fisher leaves the model's state as the previous phase ended it. */
 static ModxStatus compute_fisher(const StrategyPhase *sp, long max_batches, float *fisher) {
-    const ClipModel *m = sp->model;
+    ClipModel *m = sp->model;
     int B = sp->batch;
+    clip_model_set_bn_mode(m, CLIP_BN_EVAL);
     LoaderConfig lc = {.cache = sp->prev_cache, .images = sp->prev_images, .n_images = sp->n_prev, .batch = B,
                        .seed = sp->prev_seed, .drop_last = 1, .shuffle = 1, .prefetch = 0};
     DataLoader *ld = NULL;
@@ -46,6 +49,7 @@ static ModxStatus compute_fisher(const StrategyPhase *sp, long max_batches, floa
         if (st == MODX_OK) ewc_fisher_accumulate(fisher, grads, n);
     }
     if (st == MODX_OK) st = ewc_fisher_finish(fisher, n, nb, &m->table);
+    clip_model_set_bn_mode(m, CLIP_BN_AUTO);
     batch_free(&b);
     clip_step_free(step);
     loader_free(ld);

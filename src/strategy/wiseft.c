@@ -15,18 +15,24 @@ static const StrategyHyper HYPERS[] = {
     {"mix", "wiseft_mix", 0.5, 0, 1, 0, "t in θ = (1 − t)·θ_prev + t·θ_new"},
 };
 
+/* The starting weights, then the model state (BatchNorm running statistics of
+ * a ResNet tower), which is mixed like the weights. */
 ModxStatus strategy_keep_start(StrategyPhase *sp) {
-    size_t n = sp->model->table.total;
-    float *start = malloc(n * sizeof(float));
+    size_t n = sp->model->table.total, ns = sp->model->table.state_total;
+    float *start = malloc((n + ns + 1) * sizeof(float));
     if (!start) return modx_fail(MODX_ERR_NOMEM, "out of memory");
     memcpy(start, sp->model->params, n * sizeof(float));
+    if (ns) memcpy(start + n, sp->model->state, ns * sizeof(float));
     sp->state = start;
     return MODX_OK;
 }
 
 ModxStatus strategy_mix_with_start(StrategyPhase *sp, double t) {
     ClipModel *m = sp->model;
-    merge_params(m->params, sp->state, m->params, m->table.total, t);
+    const float *start = sp->state;
+    size_t n = m->table.total, ns = m->table.state_total;
+    merge_params(m->params, start, m->params, n, t);
+    if (ns) merge_params(m->state, start + n, m->state, ns, t);
     char mix[32], ph[16];
     snprintf(mix, sizeof mix, "%.17g", t);
     snprintf(ph, sizeof ph, "%d", sp->phase);

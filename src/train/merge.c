@@ -84,6 +84,8 @@ ModxStatus merge_checkpoints(const char *path_a, const char *path_b, double t, c
     if (st == MODX_OK) st = merge_check_compatible(a, b, path_a, path_b);
     if (st == MODX_OK) {
         merge_params(a->params, a->params, b->params, a->table.total, t);
+        /* BatchNorm running statistics mix like weights (counters are rounded when written) */
+        if (a->table.state_total) merge_params(a->state, a->state, b->state, a->table.state_total, t);
         char mix[32];
         snprintf(mix, sizeof mix, "%.17g", t);
         CheckpointMeta meta[] = {{"modx.merge.a", path_a}, {"modx.merge.b", path_b}, {"modx.merge.mix", mix}};

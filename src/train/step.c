@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clip/resnet.h"
 #include "loss/contrastive.h"
 #include "loss/lwf.h"
 #include "loss/modx.h"
@@ -105,9 +106,13 @@ static double tower_flops(double n_tok, double width, double mlp, double layers)
 double clip_forward_flops_per_pair(const ClipConfig *c) {
     const ClipVisionConfig *v = &c->vision;
     const ClipTextConfig *t = &c->text;
-    double patches = (double)v->grid * v->grid;
-    double f = 2 * patches * v->width * 3.0 * v->patch_size * v->patch_size; /* conv1 */
-    f += tower_flops(v->tokens, v->width, v->mlp_width, v->layers) + 2.0 * v->width * c->embed_dim;
+    double patches = (double)v->grid * v->grid, f;
+    if (v->resnet) {
+        f = resnet_forward_flops(c);
+    } else {
+        f = 2 * patches * v->width * 3.0 * v->patch_size * v->patch_size; /* conv1 */
+        f += tower_flops(v->tokens, v->width, v->mlp_width, v->layers) + 2.0 * v->width * c->embed_dim;
+    }
     f += tower_flops(t->context_length, t->width, t->mlp_width, t->layers) + 2.0 * t->width * c->embed_dim;
     return f;
 }

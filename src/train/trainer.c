@@ -153,6 +153,7 @@ static ModxStatus load_resume(const TrainPhase *ph, const TrainSpec *sp, AdamW *
                       "%lld steps (seed %llu) — was the experiment changed?", m[0], tot, useed, stp, (long long)steps,
                       (unsigned long long)sp->seed);
     if (s == MODX_OK) s = checkpoint_read_params(st, ph->model, ph->model->params);
+    if (s == MODX_OK) s = checkpoint_read_state(st, ph->model);
     safetensors_close(st);
     OptimState os = {opt->m, opt->v, opt->step};
     if (s == MODX_OK) s = checkpoint_load_optim(o[0], ph->model, &os);

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!modx_last_error()[0]) __builtin_trap(); /* a failure always says why */
         return 0;
     }
-    if (cfg.vision.heads * cfg.vision.head_width != cfg.vision.width || cfg.text.width % cfg.text.heads ||
+    if (cfg.vision.heads * cfg.vision.head_width != (cfg.vision.resnet ? 32 : 1) * cfg.vision.width || cfg.text.width % cfg.text.heads ||
         cfg.vision.grid * cfg.vision.patch_size != cfg.vision.image_size)
         __builtin_trap();
     if ((uint64_t)cfg.vision.tokens != (uint64_t)cfg.vision.grid * (uint64_t)cfg.vision.grid + 1) __builtin_trap();
@@ -41,6 +41,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             sum += t.items[i].numel;
         }
         if (sum != t.total) __builtin_trap();
+        sum = 0;
+        for (int i = 0; i < t.state_count; i++) {
+            if (t.state_items[i].offset != sum) __builtin_trap();
+            sum += t.state_items[i].numel;
+        }
+        if (sum != t.state_total) __builtin_trap();
         param_table_free(&t);
     }
     char *j = clip_config_to_json(&cfg);
