@@ -10,6 +10,8 @@
 #include "run/rundir.h"
 #include "io/file.h"
 #include "report/strbuf.h"
+#include "run/continual.h"
+#include "run/experiment.h"
 #include "train/runlog.h"
 
 #define FINETUNE_NAME "finetune" /* the reference of learned_pct */
@@ -155,53 +157,54 @@ static RunCompute cost_total(const PhaseCost *c, int n, double batch) {
     return r;
 }
 
-/* "train"."batch" of DIR/experiment.json; NaN when the file or the key is absent. */
+/* train.batch of the run's experiment (its owner reads it); NaN when the
+ * experiment cannot be read (a run directory moved without its data). */
 static double batch_read(const char *dir) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/experiment.json", dir);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    if (!io_file_exists(path) || io_read_file(path, &buf, &n) != MODX_OK) return NAN;
-    cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
-    free(buf);
-    double b = num_or_nan(cJSON_GetObjectItemCaseSensitive(root, "train"), "batch");
-    cJSON_Delete(root);
-    return b > 0 ? b : NAN;
+    Experiment e;
+    if (continual_load_run_experiment(&e, dir) != MODX_OK) {
+        modx_clear_error();
+        return NAN;
+    }
+    double b = e.hp.batch;
+    experiment_free(&e);
+    return b;
+}
+
+typedef struct {
+    RunSummary *s;
+    PhaseCost *c;
+    double batch;
+} CostRead;
+
+/* One metrics.jsonl line (runlog_each_line): step and compute lines count. */
+static ModxStatus cost_of_line(void *ctx, const cJSON *o, const char *type, const char *path, long line) {
+    (void)path, (void)line;
+    CostRead *cr = ctx;
+    RunSummary *s = cr->s;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "strategy");
+    double ph = num_or_nan(o, "phase");
+    int is_step = !strcmp(type, "step"), is_cost = !strcmp(type, "compute");
+    if (!(is_step || is_cost) || !cJSON_IsString(name) || !(ph >= 0 && ph <= s->T && ph == floor(ph))) return MODX_OK;
+    int k = s->ns; /* the phase0 slot unless a strategy matches */
+    for (int i = 0; i < s->ns; i++)
+        if (!strcmp(s->s[i].name, name->valuestring)) k = i;
+    if (k < s->ns || !strcmp(name->valuestring, RUN_PHASE0))
+        cost_line(&cr->c[(size_t)k * (size_t)(s->T + 1) + (size_t)ph], o, is_step, cr->batch);
+    return MODX_OK;
 }
 
 /* Step and compute lines of metrics.jsonl, per (strategy or phase0, phase). */
 static ModxStatus costs_read(RunSummary *s, const char *path, double batch) {
     int P = s->T + 1;
     PhaseCost *c = calloc((size_t)(s->ns + 1) * (size_t)P, sizeof *c);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    ModxStatus st = c ? io_read_file(path, &buf, &n) : modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
-    for (size_t a = 0; a < n && !st;) {
-        size_t b = a;
-        while (b < n && buf[b] != '\n') b++;
-        if (b == n) break; /* a torn last line (a run still writing) is left out */
-        cJSON *o = cJSON_ParseWithLength((const char *)buf + a, b - a);
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type"),
-                    *name = cJSON_GetObjectItemCaseSensitive(o, "strategy");
-        double ph = num_or_nan(o, "phase");
-        int is_step = cJSON_IsString(type) && !strcmp(type->valuestring, "step");
-        int is_cost = cJSON_IsString(type) && !strcmp(type->valuestring, "compute");
-        if ((is_step || is_cost) && cJSON_IsString(name) && ph >= 0 && ph <= s->T && ph == floor(ph)) {
-            int k = s->ns; /* the phase0 slot unless a strategy matches */
-            for (int i = 0; i < s->ns; i++)
-                if (!strcmp(s->s[i].name, name->valuestring)) k = i;
-            if (k < s->ns || !strcmp(name->valuestring, RUN_PHASE0))
-                cost_line(&c[(size_t)k * (size_t)P + (size_t)ph], o, is_step, batch);
-        }
-        cJSON_Delete(o);
-        a = b + 1;
-    }
+    if (!c) return modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
+    CostRead cr = {s, c, batch};
+    ModxStatus st = runlog_each_line(path, UINT64_MAX, cost_of_line, &cr);
     for (int k = 0; k <= s->ns && !st; k++) {
         RunCompute t = cost_total(c + (size_t)k * (size_t)P, P, batch);
         if (k < s->ns) s->s[k].compute = t;
         else s->phase0 = t;
     }
-    free(buf);
     free(c);
     return st;
 }

@@ -8,10 +8,13 @@
 #include <string.h>
 
 #include "data/dataset.h"
-#include "data/phases.h"
+#include "data/selection.h"
 #include "eval/encode.h"
 #include "io/checkpoint.h"
 #include "io/file.h"
+#include "run/continual.h"
+#include "run/experiment.h"
+#include "run/rundir.h"
 
 void run_gallery_free(RunGallery *g) {
     for (size_t i = 0; i < GALLERY_CAPTIONS; i++) free(g->captions[i]);
@@ -53,58 +56,31 @@ ModxStatus gallery_png_uri(const uint8_t *rgb, int S, char **uri) {
     return o ? MODX_OK : modx_fail(MODX_ERR_NOMEM, "gallery: out of memory");
 }
 
-/* The test set's cache path, split mask and domains from experiment.json. */
-typedef struct {
-    char cache[4096];
-    unsigned split_mask;
-    const char *domains[64];
-    int n_domains;
-    cJSON *root; /* owns the domain strings */
-} GalleryTestSet;
-
-static ModxStatus gallery_test_set(GalleryTestSet *t, const char *dir, const char *name) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/experiment.json", dir);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    if (!io_file_exists(path)) return modx_fail(MODX_ERR_IO, "%s not found", path);
-    MODX_TRY(io_read_file(path, &buf, &n));
-    t->root = cJSON_ParseWithLength((const char *)buf, n);
-    free(buf);
-    const cJSON *ts = NULL, *e;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(t->root, "test_sets")) {
-        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(e, "name");
-        if (cJSON_IsString(nm) && !strcmp(nm->valuestring, name)) ts = e;
+/* The test set's cache and images, through the run's experiment.json (its
+ * owner, run/experiment.h) and the selection module: the images the run
+ * evaluated it on (split, domains; the seeded sample too). */
+static ModxStatus gallery_test_set(const char *dir, const char *name, char *cache, size_t cap, Cache **c,
+                                   uint32_t **imgs, size_t *n) {
+    Experiment e;
+    MODX_TRY(continual_load_run_experiment(&e, dir));
+    int t = experiment_find_test(&e, name);
+    ModxStatus st = MODX_OK;
+    if (t < 0) st = modx_fail(MODX_ERR_FORMAT, "%s/experiment.json: no test set \"%s\"", dir, name);
+    const ExpTestSet *ts = t >= 0 ? &e.tests[t] : NULL;
+    if (!st) {
+        const ExpDataset *d = &e.datasets[ts->sel.dataset];
+        if (d->cache) snprintf(cache, cap, "%s", d->cache);
+        else if (!run_data_cache_path(cache, cap, dir, d->name)) st = modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
     }
-    const cJSON *ds = cJSON_GetObjectItemCaseSensitive(ts, "dataset"), *sp = cJSON_GetObjectItemCaseSensitive(ts, "split");
-    if (!cJSON_IsString(ds))
-        return modx_fail(MODX_ERR_FORMAT, "%s: no test set \"%s\" with a \"dataset\"", path, name);
-    MODX_TRY(dataset_parse_splits(cJSON_IsString(sp) ? sp->valuestring : "test", &t->split_mask));
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ts, "domains"))
-        if (cJSON_IsString(e) && t->n_domains < 64) t->domains[t->n_domains++] = e->valuestring;
-    const cJSON *d = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(t->root, "datasets"),
-                                                      ds->valuestring);
-    const cJSON *cache = cJSON_GetObjectItemCaseSensitive(d, "cache");
-    if (cJSON_IsString(cache)) snprintf(t->cache, sizeof t->cache, "%s", cache->valuestring);
-    else snprintf(t->cache, sizeof t->cache, "%s/data/%s.cache", dir, ds->valuestring);
-    return MODX_OK;
-}
-
-/* The test set's images: its split and, when given, its domains. */
-static ModxStatus gallery_images(const Cache *c, const GalleryTestSet *t, uint32_t **imgs, size_t *n) {
-    MODX_TRY(phases_subset_by_split(c, t->split_mask, imgs, n));
-    if (t->n_domains == 0) return MODX_OK;
-    size_t w = 0;
-    for (size_t i = 0; i < *n; i++) {
-        const char *dom = c->domain_names[c->image_domain[(*imgs)[i]]];
-        for (int k = 0; k < t->n_domains; k++)
-            if (!strcmp(dom, t->domains[k])) {
-                (*imgs)[w++] = (*imgs)[i];
-                break;
-            }
+    if (!st) st = cache_open(c, cache, 0);
+    if (!st) {
+        Selection sel = {.splits = ts->sel.split_mask, .domains = (const char *const *)ts->sel.domains,
+                         .n_domains = (size_t)ts->sel.n_domains};
+        st = selection_apply(*c, &sel, imgs, n);
     }
-    *n = w;
-    return w > 0 ? MODX_OK : modx_fail(MODX_ERR_INVALID, "gallery: the test set has no image");
+    if (!st) selection_sample(*imgs, n, (size_t)ts->sample, e.hp.seed, RUN_TEST_SAMPLE_STREAM + (uint64_t)t);
+    experiment_free(&e);
+    return st;
 }
 
 /* Top GALLERY_TOP images (positions) for each chosen caption under one checkpoint. */
@@ -176,15 +152,12 @@ ModxStatus run_gallery_build(RunGallery *g, const char *dir, const RunInfo *run,
     for (int t = 0; t < run->ntest_sets && !name; t++)
         if (run->test_sets[t].role == RUN_SET_DOMAIN && run->test_sets[t].first_phase == 0) name = run->test_sets[t].name;
     if (!name) return modx_fail(MODX_ERR_INVALID, "no domain test set of phase 0 in run.json");
-    GalleryTestSet ts;
-    memset(&ts, 0, sizeof ts);
+    char cache[4096];
     Cache *c = NULL;
     uint32_t *imgs = NULL, caps[GALLERY_CAPTIONS];
     size_t n = 0, own[GALLERY_CAPTIONS];
     static char paths[GALLERY_MAX_MODELS][4096], labels[GALLERY_MAX_MODELS][128];
-    ModxStatus st = gallery_test_set(&ts, dir, name);
-    if (!st) st = cache_open(&c, ts.cache, 0);
-    if (!st) st = gallery_images(c, &ts, &imgs, &n);
+    ModxStatus st = gallery_test_set(dir, name, cache, sizeof cache, &c, &imgs, &n);
     size_t nm = st ? 0 : gallery_pick_models(dir, run, sum, paths, labels);
     if (!st && nm == 0) st = modx_fail(MODX_ERR_IO, "no checkpoint to show (%s/phase0/model.safetensors)", dir);
     size_t nc = n < GALLERY_CAPTIONS ? n : GALLERY_CAPTIONS;
@@ -196,7 +169,7 @@ ModxStatus run_gallery_build(RunGallery *g, const char *dir, const RunInfo *run,
         size_t len = 0;
         const char *text = caps[q] == UINT32_MAX ? NULL : cache_caption_text(c, caps[q], &len);
         if (!text || !(g->captions[q] = strndup(text, len)))
-            st = modx_fail(MODX_ERR_INVALID, "gallery: image %u of %s has no caption text", imgs[own[q]], ts.cache);
+            st = modx_fail(MODX_ERR_INVALID, "gallery: image %u of %s has no caption text", imgs[own[q]], cache);
     }
     g->view = (ReportGallery){.ncaptions = nc, .nmodels = nm, .captions = (const char *const *)g->captions,
                               .models = (const char *const *)g->models, .thumbs = (const char *const *)g->thumbs,
@@ -208,6 +181,5 @@ ModxStatus run_gallery_build(RunGallery *g, const char *dir, const RunInfo *run,
     }
     free(imgs);
     if (c) cache_close(c);
-    cJSON_Delete(ts.root);
     return st;
 }

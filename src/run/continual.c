@@ -67,7 +67,7 @@ static void path_of(char *out, size_t n, const Run *r, const char *strategy, int
 /* ---- data ---- */
 
 static ModxStatus prepare_dataset(const Run *r, const ExpDataset *d, char *path, size_t n) {
-    snprintf(path, n, "%s/data/%s.cache", r->dir, d->name);
+    CHECK(run_data_cache_path(path, n, r->dir, d->name), "run path too long");
     if (io_file_exists(path)) return MODX_OK; /* prepared by this run before (a resume) */
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/data", r->dir);
@@ -216,7 +216,7 @@ static ModxStatus setup_data(Run *r) {
         const ExpTestSet *ts = &e->tests[t];
         snprintf(where, sizeof where, "%s: test set '%s'", e->path, ts->name);
         MODX_TRY(select_images(r, &ts->sel, where, &r->tests[t]));
-        selection_sample(r->tests[t].images, &r->tests[t].n, (size_t)ts->sample, h->seed, 0x5a3d1e + (uint64_t)t);
+        selection_sample(r->tests[t].images, &r->tests[t].n, (size_t)ts->sample, h->seed, RUN_TEST_SAMPLE_STREAM + (uint64_t)t);
         r->first_phase[t] = -1;
         if (ts->role != TESTSET_DOMAIN) continue;
         if (ts->first_phase >= 0) {
@@ -509,7 +509,8 @@ static ModxStatus run_strategy_phase(Run *r, int i, int k) {
                                  once ? e->hp.joint_weight_decay : e->hp.weight_decay, sp.seed);
         TrainPhase ph = {.label = si->name, .phase = k, .model = m, .old = old, .cache = sp.cache,
                          .images = data.images, .n_images = data.n, .replay = sp.replay,
-                         .replay_fraction = sp.replay_fraction, .penalty = sp.penalty, .resume_path = resume,
+                         .replay_fraction = sp.replay_fraction, .penalty = sp.penalty,
+                         .extra_passes = sp.extra_passes, .resume_path = resume,
                          .out_path = out, .log = &r->log, .progress = &r->progress};
         TrainResult res;
         st = trainer_run(&ts, &ph, &res);

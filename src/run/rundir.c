@@ -241,6 +241,11 @@ int run_path(char *buf, size_t cap, const char *dir, const char *strategy, int p
     return k >= 0 && (size_t)k < cap;
 }
 
+int run_data_cache_path(char *buf, size_t cap, const char *dir, const char *name) {
+    int k = snprintf(buf, cap, "%s/data/%s.cache", dir, name);
+    return k >= 0 && (size_t)k < cap;
+}
+
 int run_probe_relpath(char *buf, size_t cap, const RunInfo *r, int s, int phase) {
     return run_path(buf, cap, "", phase == 0 ? RUN_PHASE0 : r->strategies[s], phase, RUN_PROBE_FILE);
 }

@@ -58,6 +58,13 @@ ModxStatus run_info_save(const RunInfo *r, const char *dir);
  * DIR/STRATEGY/FILE for phase < 0, else DIR/STRATEGY/phase<k>/FILE; FILE ""
  * gives the folder without a trailing '/'. 0 when it does not fit. */
 int run_path(char *buf, size_t cap, const char *dir, const char *strategy, int phase, const char *file);
+/* DIR/data/NAME.cache: where a run prepares an experiment dataset given as a
+ * source (format + input); 0 when it does not fit. */
+int run_data_cache_path(char *buf, size_t cap, const char *dir, const char *name);
+
+/* The random stream of test set t's seeded sample is RUN_TEST_SAMPLE_STREAM + t
+ * (with train.seed): the driver draws it, the report's gallery redraws it. */
+#define RUN_TEST_SAMPLE_STREAM 0x5a3d1eull
 
 /* The last phase whose checkpoint (and probe) a strategy has: completed[s]
  * for continual strategies; for one that trains once (joint), phases when it

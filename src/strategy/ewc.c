@@ -23,7 +23,7 @@ typedef struct {
 /* The empirical Fisher of the contrastive loss of m on a set of images. A
  * ResNet tower's BatchNorm runs on its running statistics (eval mode) here,
  * so the Fisher leaves the model's state as the previous phase ended it. */
-static ModxStatus compute_fisher(const StrategyPhase *sp, long max_batches, float *fisher) {
+static ModxStatus compute_fisher(StrategyPhase *sp, long max_batches, float *fisher) {
     ClipModel *m = sp->model;
     int B = sp->batch;
     clip_model_set_bn_mode(m, CLIP_BN_EVAL);
@@ -49,6 +49,7 @@ static ModxStatus compute_fisher(const StrategyPhase *sp, long max_batches, floa
         if (st == MODX_OK) ewc_fisher_accumulate(fisher, grads, n);
     }
     if (st == MODX_OK) st = ewc_fisher_finish(fisher, n, nb, &m->table);
+    sp->extra_passes = (int64_t)nb * B;
     clip_model_set_bn_mode(m, CLIP_BN_AUTO);
     batch_free(&b);
     clip_step_free(step);

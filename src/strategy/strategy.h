@@ -107,6 +107,7 @@ struct StrategyPhase {
     ReplayBuffer *replay;
     double replay_fraction;
     StepPenalty penalty;
+    int64_t extra_passes; /* pair forward+backward passes before_phase spent (EWC's Fisher), for the compute record */
     void *state; /* the strategy's own */
 };
 

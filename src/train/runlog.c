@@ -135,6 +135,17 @@ ModxStatus runlog_step(RunLog *log, const StepRecord *r) {
     return put_line(log, line);
 }
 
+ModxStatus runlog_compute(RunLog *log, const ComputeRecord *r) {
+    char line[640];
+    snprintf(line, sizeof line,
+             "{\"type\": \"compute\", \"strategy\": \"%s\", \"phase\": %d, \"samples\": %lld, "
+             "\"forward_passes\": %lld, \"backward_passes\": %lld, \"frozen_forward_passes\": %lld, "
+             "\"matmul_flops\": %.6g, \"train_s\": %.3f, \"peak_rss_bytes\": %lld}",
+             r->strategy, r->phase, (long long)r->samples, (long long)r->forward_passes, (long long)r->backward_passes,
+             (long long)r->frozen_forward_passes, r->matmul_flops, r->train_s, (long long)r->peak_rss_bytes);
+    return put_line(log, line);
+}
+
 ModxStatus runlog_eval(RunLog *log, const char *strategy, int phase, const char *test_set, const RetrievalMetrics *m) {
     char line[768];
     snprintf(line, sizeof line,

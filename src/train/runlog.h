@@ -50,6 +50,21 @@ typedef struct {
 } StepRecord;
 
 ModxStatus runlog_step(RunLog *log, const StepRecord *r);
+
+/* What a phase cost (one "compute" line when it ends; docs/metrics.md):
+ * pair-level passes, so strategies compare at equal compute whatever the batch. */
+typedef struct {
+    const char *strategy;
+    int phase;
+    int64_t samples;               /* training pairs the phase's steps processed (steps × batch) */
+    int64_t forward_passes;        /* pair forwards through the trained model (steps, and the strategy's own) */
+    int64_t backward_passes;       /* pair backwards through it */
+    int64_t frozen_forward_passes; /* pair forwards through frozen models (Mod-X/LwF's old model) */
+    double matmul_flops;           /* the matrix-product FLOPs of all of these */
+    double train_s;                /* wall time this process spent training the phase */
+    int64_t peak_rss_bytes;        /* the process's peak resident memory so far */
+} ComputeRecord;
+ModxStatus runlog_compute(RunLog *log, const ComputeRecord *r);
 ModxStatus runlog_eval(RunLog *log, const char *strategy, int phase, const char *test_set, const RetrievalMetrics *m);
 
 /* Reads metrics.jsonl at `path` (its first `limit` bytes) and calls fn for

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "data/image.h"
@@ -178,6 +179,24 @@ static ModxStatus load_resume(const TrainPhase *ph, const TrainSpec *sp, AdamW *
     return s;
 }
 
+/* The phase's "compute" line (runlog.h, docs/metrics.md): pair-level passes
+ * and matrix-product FLOPs from the phase's step count (a training step costs
+ * about 3 forwards), the strategy's own passes (EWC's Fisher), the frozen
+ * model's forwards when the loss runs one. */
+static ModxStatus log_compute(const TrainSpec *sp, const TrainPhase *ph, int64_t steps, double seconds) {
+    if (!ph->log) return MODX_OK;
+    int64_t pairs = steps * sp->batch, own = pairs + ph->extra_passes, frozen = sp->loss.needs_old ? pairs : 0;
+    double f = clip_forward_flops_per_pair(&ph->model->cfg);
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    getrusage(RUSAGE_SELF, &ru);
+    ComputeRecord r = {.strategy = ph->label, .phase = ph->phase, .samples = pairs, .forward_passes = own,
+                       .backward_passes = own, .frozen_forward_passes = frozen,
+                       .matmul_flops = 3.0 * f * (double)own + f * (double)frozen, .train_s = seconds,
+                       .peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024};
+    return runlog_compute(ph->log, &r);
+}
+
 ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *res) {
     memset(res, 0, sizeof *res);
     ClipModel *model = ph->model;
@@ -316,6 +335,7 @@ ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *r
     }
     free(rimg), free(rcap);
     res->seconds = progress_now() - t0;
+    if (st == MODX_OK && !res->interrupted) st = log_compute(sp, ph, steps, res->seconds);
     if (st == MODX_OK && !res->interrupted && ph->out_path) {
         char phase[32], stp[32], seed[32];
         snprintf(phase, sizeof phase, "%d", ph->phase);

@@ -2,8 +2,8 @@
  * warmup + cosine schedule over the phase's steps, AdamW over the model's
  * segments with the logit_scale clamp, the given loss (train/step.h) and
  * extras (a penalty hook, replay batches), a non-finite check every step, step
- * records in metrics.jsonl, the progress line, and mid-phase resume
- * checkpoints.
+ * records in metrics.jsonl (and a "compute" record when the phase ends), the
+ * progress line, and mid-phase resume checkpoints.
  *
  * Determinism: batch k comes from (seed, k) alone (loader_batch_at), the
  * optimizer is elementwise, replay draws from RNG streams saved with the
@@ -57,6 +57,7 @@ typedef struct {
     ReplayBuffer *replay;  /* a buffer of past pairs to mix into every batch, else NULL */
     double replay_fraction;/* the share of each batch drawn from it */
     StepPenalty penalty;   /* a parameter-space term added after each step (EWC), fn NULL: none */
+    int64_t extra_passes;  /* pair forward+backward passes the strategy spent before the phase (compute line) */
     const char *resume_path; /* where mid-phase checkpoints go (NULL: none) */
     const char *out_path;    /* the final model checkpoint (+ its .optim file), or NULL */
     RunLog *log;             /* NULL: no records */

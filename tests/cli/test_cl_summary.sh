@@ -41,7 +41,10 @@ for name in ("finetune", "modx"):
     # 2 phases x 2 epochs over the toy domain at batch 4: steps from the step lines, samples = steps x batch
     assert c["train_steps"] > 0 and c["train_samples"] == 4 * c["train_steps"], c
     assert c["train_wall_s"] is not None and c["train_wall_s"] > 0, c
-    assert c["forward_passes"] is None and c["matmul_flops"] is None, "trainer counters are not logged yet"
+    # the trainer's compute lines: pair-level passes, the frozen model's forwards for Mod-X only
+    assert c["forward_passes"] == c["train_samples"] == c["backward_passes"], c
+    assert c["frozen_forward_passes"] == (c["train_samples"] if name == "modx" else 0), (name, c)
+    assert c["matmul_flops"] > 0 and c["peak_rss_bytes"] > 0, c
 assert st["joint"]["matrix"]["r1"][1] == [None, None, None], "joint has no phase-1 model"
 assert abs(st["finetune"]["learned_pct"] - 100) < 1e-9 and abs(st["joint"]["kept_pct"] - 100) < 1e-9
 assert s["phase0"]["compute"]["train_steps"] > 0
@@ -73,10 +76,9 @@ F="$TMP/fake"
 fake_run "$F" "$TMP/work"
 cat >>"$F/metrics.jsonl" <<'JSONL'
 {"type": "step", "strategy": "modx", "phase": 1, "step": 2, "steps": 2, "loss": 3.0, "samples_per_s": 8}
-{"type": "compute", "strategy": "modx", "phase": 1, "forward_passes": 100, "backward_passes": 100, "frozen_forward_passes": 100, "matmul_flops": 1e9, "peak_rss_bytes": 5000, "eval_s": 1.5}
-{"type": "compute", "strategy": "modx", "phase": 2, "forward_passes": 60, "backward_passes": 60, "frozen_forward_passes": 60, "matmul_flops": 2e9, "peak_rss_bytes": 7000, "eval_s": 0.5}
+{"type": "compute", "strategy": "modx", "phase": 1, "samples": 8, "forward_passes": 100, "backward_passes": 100, "frozen_forward_passes": 100, "matmul_flops": 1e9, "peak_rss_bytes": 5000, "eval_s": 1.5}
+{"type": "compute", "strategy": "modx", "phase": 2, "samples": 4, "forward_passes": 60, "backward_passes": 60, "frozen_forward_passes": 60, "matmul_flops": 2e9, "peak_rss_bytes": 7000, "eval_s": 0.5}
 JSONL
-sed -i 's/"batch_size": 4,/"batch_size": 4, "train": {"batch": 4},/' "$F/experiment.json"
 "$MODX" analyze "$F" > /dev/null
 "$MODX" report "$F" > /dev/null
 python3 tools/cl_metrics.py "$F/summary.json" > "$TMP/fake.check"
@@ -90,7 +92,7 @@ assert m["matrix"]["test_sets"] == ["red", "green"], m["matrix"]["test_sets"]
 assert m["last"] is not None and m["avg_incremental"] is not None
 assert all(m[k] is None for k in ("bwt", "fwt", "forgetting", "kept_pct", "learned_pct")), m
 c = m["compute"]
-# steps: phase 1 ends at step 2, phase 2 at step 1 (fake_run's lines); batch 4
+# steps: phase 1 ends at step 2, phase 2 at step 1 (fake_run's lines); samples from the compute lines
 assert c["train_steps"] == 3 and c["train_samples"] == 12, c
 assert c["train_wall_s"] is None, "fake_run's step lines carry no rate"
 assert c["forward_passes"] == 160 and c["backward_passes"] == 160 and c["frozen_forward_passes"] == 160, c
