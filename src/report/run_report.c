@@ -14,6 +14,7 @@
 #include "report/gallery.h"
 #include "report/report.h"
 #include "report/strbuf.h"
+#include "train/runlog.h"
 
 #define MAX_EXPERIMENT_KV 16
 
@@ -235,38 +236,25 @@ static ModxStatus eval_line(RunReport *rr, const cJSON *o, long line, int *own_p
     return MODX_OK;
 }
 
+typedef struct {
+    RunReport *rr;
+    int *own;
+} EvalRead;
+
+static ModxStatus eval_of_line(void *ctx, const cJSON *o, const char *type, const char *path, long line) {
+    (void)path;
+    EvalRead *er = ctx;
+    return strcmp(type, "eval") ? MODX_OK : eval_line(er->rr, o, line, er->own);
+}
+
 static ModxStatus metrics_read(RunReport *rr, const char *dir) {
     snprintf(rr->path, sizeof rr->path, "%s/metrics.jsonl", dir);
     if (!io_file_exists(rr->path))
         return modx_fail(MODX_ERR_IO, "%s not found (the run's metrics; written by modx run)", rr->path);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    MODX_TRY(io_read_file(rr->path, &buf, &n));
     int *own = calloc((size_t)rr->run->nstrategies + 1, sizeof *own);
-    ModxStatus st = own ? MODX_OK : modx_fail(MODX_ERR_NOMEM, "report: out of memory");
-    long line = 0;
-    for (size_t i = 0; i < n && st == MODX_OK;) {
-        size_t j = i;
-        while (j < n && buf[j] != '\n') j++;
-        line++;
-        size_t k = i;
-        while (k < j && (buf[k] == ' ' || buf[k] == '\t' || buf[k] == '\r')) k++;
-        if (j == n && k < j) break; /* a last line without its newline is still being written: left out */
-        if (k < j) {
-            cJSON *o = cJSON_ParseWithLength((const char *)buf + i, j - i);
-            if (!cJSON_IsObject(o)) {
-                st = modx_fail(MODX_ERR_FORMAT, "%s:%ld: not a JSON object", rr->path, line);
-            } else {
-                const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
-                if (!cJSON_IsString(type))
-                    st = modx_fail(MODX_ERR_FORMAT, "%s:%ld: missing \"type\" (\"step\" or \"eval\")", rr->path, line);
-                else if (!strcmp(type->valuestring, "eval"))
-                    st = eval_line(rr, o, line, own);
-            }
-            cJSON_Delete(o);
-        }
-        i = j + 1;
-    }
+    if (!own) return modx_fail(MODX_ERR_NOMEM, "report: out of memory");
+    EvalRead er = {rr, own};
+    ModxStatus st = runlog_each_line(rr->path, UINT64_MAX, eval_of_line, &er);
     /* phase-0 results start every strategy's curve */
     size_t n0 = rr->nres;
     for (size_t i = 0; i < n0 && st == MODX_OK; i++) {
@@ -282,7 +270,6 @@ static ModxStatus metrics_read(RunReport *rr, const char *dir) {
         if (rr->res[i].strategy != phase0_name) rr->res[w++] = rr->res[i];
     rr->nres = w;
     free(own);
-    free(buf);
     return st;
 }
 

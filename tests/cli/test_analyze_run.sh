@@ -91,7 +91,7 @@ expect_fail report "metrics.jsonl:23: strategy \"lwf\" is not in run.json's \"st
 reset_bad; echo '{"type": "eval", "strategy": "modx", "phase": 1, "test_set": "blue", "i2t_R@1": 3}' >>"$b/metrics.jsonl"
 expect_fail report "metrics.jsonl:23: test set \"blue\" is not in run.json's \"test_sets\"" "$b"
 reset_bad; echo '{"type": "eval", "strategy": "modx", "phase": 1' >>"$b/metrics.jsonl"
-expect_fail report "metrics.jsonl:23: not a JSON object" "$b"
+expect_fail report "metrics.jsonl:23: expected a JSON object per line" "$b"
 reset_bad; sed -i 's/"mean_abs_change_deg"/"mean_abs_change"/' "$b/analysis.json"
 expect_fail report 'topology_v "mean_abs_change_deg" must be a number' "$b"
 expect_fail report "not a directory" "$TMP/none"
