@@ -197,165 +197,200 @@ static ModxStatus log_compute(const TrainSpec *sp, const TrainPhase *ph, int64_t
     return runlog_compute(ph->log, &r);
 }
 
-ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *res) {
-    memset(res, 0, sizeof *res);
-    ClipModel *model = ph->model;
-    const Cache *c = ph->cache;
-    int B = sp->batch, S = c->image_size, T = c->context;
-    size_t n = model->table.total;
-    int have_resume = 0;
-    if (ph->resume_path) MODX_TRY(trainer_resume_recover(ph->resume_path, &have_resume));
-
-    /* Replay share of each batch: fixed for the phase (the buffer only grows). */
-    int replay_k = 0;
-    if (ph->replay) {
-        replay_k = replay_batch_count(ph->replay, B, ph->replay_fraction);
-        if (replay_k > B - 1) replay_k = B - 1;
-    }
-    int64_t start = 0;
-    uint64_t metrics_bytes = 0;
+/* One phase's training state (trainer_run's), set up by training_open. */
+typedef struct {
+    const TrainSpec *sp;
+    const TrainPhase *ph;
+    int B, S, T;
+    size_t n;          /* parameters */
+    int replay_k;      /* replayed pairs per batch (fixed for the phase) */
+    int have_resume;
+    int64_t steps, start, warmup;
+    uint64_t metrics_bytes;
     AdamW opt;
-    memset(&opt, 0, sizeof opt);
-    OptimSegment *segs = NULL;
+    OptimSegment *segs;
+    DataLoader *ld;
+    ClipStep *step;
+    float *grads;
+    Batch mixed;       /* new + replayed pairs (replay_k > 0) */
+    uint32_t *rimg, *rcap;
+    double t0, t_win;  /* start of the phase, of the current logging window */
+    int64_t win_samples;
+} Training;
+
+static void training_close(Training *t) {
+    batch_free(&t->mixed);
+    free(t->grads);
+    free(t->rimg), free(t->rcap);
+    clip_step_free(t->step);
+    loader_free(t->ld);
+    adamw_free(&t->opt);
+    free(t->segs);
+}
+
+/* The replay share a resume checkpoint recorded: the loader's batch (and so
+ * the step count) depends on it. */
+static ModxStatus peek_replay_k(const TrainPhase *ph, int B, int *k) {
+    SafeTensors *peek = NULL;
+    MODX_TRY(safetensors_open(&peek, ph->resume_path));
+    long long rk = 0;
+    ModxStatus st = meta_int(peek, "modx.resume.replay_k", &rk);
+    safetensors_close(peek);
+    if (st == MODX_OK && (rk < 0 || rk >= B))
+        st = modx_fail(MODX_ERR_FORMAT, "%s: replay_k %lld outside [0, %d)", ph->resume_path, rk, B);
+    *k = (int)rk;
+    return st;
+}
+
+/* Optimizer, loader (and its step count), resume state, step buffers. */
+static ModxStatus training_open(Training *t) {
+    const TrainSpec *sp = t->sp;
+    const TrainPhase *ph = t->ph;
+    ClipModel *model = ph->model;
+    if (ph->resume_path) MODX_TRY(trainer_resume_recover(ph->resume_path, &t->have_resume));
+    /* Replay share of each batch: fixed for the phase (the buffer only grows). */
+    if (ph->replay) {
+        t->replay_k = replay_batch_count(ph->replay, t->B, ph->replay_fraction);
+        if (t->replay_k > t->B - 1) t->replay_k = t->B - 1;
+    }
     int nseg = 0;
-    DataLoader *ld = NULL;
-    ClipStep *step = NULL;
-    float *grads = NULL;
-    Batch mixed;
-    memset(&mixed, 0, sizeof mixed);
-    ModxStatus st = clip_optim_segments(model, &segs, &nseg);
+    MODX_TRY(clip_optim_segments(model, &t->segs, &nseg));
     AdamWConfig ac = adamw_default_config();
     ac.weight_decay = sp->weight_decay, ac.grad_clip = sp->grad_clip;
-    if (st == MODX_OK) st = adamw_init(&opt, &ac, n, segs, nseg);
-    if (st == MODX_OK) st = adamw_set_clamp(&opt, clip_logit_scale_index(model), 0.0f, OPTIM_LOGIT_SCALE_MAX);
+    MODX_TRY(adamw_init(&t->opt, &ac, t->n, t->segs, nseg));
+    MODX_TRY(adamw_set_clamp(&t->opt, clip_logit_scale_index(model), 0.0f, OPTIM_LOGIT_SCALE_MAX));
+    int resumed_k = t->replay_k;
+    if (t->have_resume) MODX_TRY(peek_replay_k(ph, t->B, &resumed_k));
+    LoaderConfig lc = {.cache = ph->cache, .images = ph->images, .n_images = ph->n_images, .batch = t->B - resumed_k,
+                       .seed = sp->seed, .drop_last = 1, .shuffle = 1, .prefetch = 1};
+    if ((size_t)(t->B - resumed_k) > ph->n_images)
+        return modx_fail(MODX_ERR_INVALID, "phase %d (%s) has %zu images, fewer than one batch of %d", ph->phase,
+                         ph->label, ph->n_images, t->B - resumed_k);
+    MODX_TRY(loader_create(&t->ld, &lc));
+    t->steps = (int64_t)sp->epochs * (int64_t)loader_batches_per_epoch(t->ld);
+    if (t->have_resume) MODX_TRY(load_resume(ph, sp, &t->opt, &t->start, t->steps, &t->replay_k, &t->metrics_bytes));
+    if (t->have_resume && ph->log) MODX_TRY(runlog_truncate(ph->log, t->metrics_bytes));
+    MODX_TRY(clip_step_new(&t->step, model, ph->old, t->B));
+    if (!(t->grads = modx_calloc(t->n, sizeof(float), "gradients"))) return MODX_ERR_NOMEM;
+    if (t->replay_k > 0) {
+        MODX_TRY(batch_alloc(&t->mixed, t->B, t->S, t->T));
+        t->rimg = malloc((size_t)t->replay_k * sizeof *t->rimg);
+        t->rcap = malloc((size_t)t->replay_k * sizeof *t->rcap);
+        if (!t->rimg || !t->rcap) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    }
+    t->warmup = (int64_t)llround(sp->warmup * (double)t->steps);
+    return MODX_OK;
+}
 
-    int64_t steps = 0;
-    /* The loader's batch size depends on replay_k, which a resume checkpoint restores. */
-    int resumed_k = replay_k;
-    if (st == MODX_OK && have_resume) {
-        /* Peek at replay_k first: the step count depends on it. */
-        SafeTensors *peek = NULL;
-        st = safetensors_open(&peek, ph->resume_path);
-        long long rk = 0;
-        if (st == MODX_OK) st = meta_int(peek, "modx.resume.replay_k", &rk);
-        safetensors_close(peek);
-        if (st == MODX_OK && (rk < 0 || rk >= B))
-            st = modx_fail(MODX_ERR_FORMAT, "%s: replay_k %lld outside [0, %d)", ph->resume_path, rk, B);
-        resumed_k = (int)rk;
+/* The loader's batch with replay_k pairs drawn from the replay buffer after it. */
+static const Batch *mix_replay(Training *t, const Batch *b) {
+    const Cache *c = t->ph->cache;
+    int B = t->B, S = t->S, T = t->T, nb = B - t->replay_k;
+    size_t px = (size_t)3 * S * S;
+    memcpy(t->mixed.pixels, b->pixels, (size_t)nb * px * sizeof(float));
+    memcpy(t->mixed.tokens, b->tokens, (size_t)nb * T * sizeof(int32_t));
+    int got = replay_fill(t->ph->replay, t->rimg, t->rcap, B, (double)t->replay_k / B);
+    CHECK(got == t->replay_k, "replay drew %d pairs, expected %d", got, t->replay_k);
+    for (int j = 0; j < t->replay_k; j++) {
+        image_normalize(cache_image_pixels(c, t->rimg[j]), S, t->mixed.pixels + (size_t)(nb + j) * px);
+        memcpy(t->mixed.tokens + (size_t)(nb + j) * T, cache_caption_tokens(c, t->rcap[j]), (size_t)T * sizeof(int32_t));
     }
-    if (st == MODX_OK) {
-        LoaderConfig lc = {.cache = c, .images = ph->images, .n_images = ph->n_images, .batch = B - resumed_k,
-                           .seed = sp->seed, .drop_last = 1, .shuffle = 1, .prefetch = 1};
-        if ((size_t)(B - resumed_k) > ph->n_images)
-            st = modx_fail(MODX_ERR_INVALID, "phase %d (%s) has %zu images, fewer than one batch of %d", ph->phase,
-                           ph->label, ph->n_images, B - resumed_k);
-        else
-            st = loader_create(&ld, &lc);
-    }
-    if (st == MODX_OK) {
-        steps = (int64_t)sp->epochs * (int64_t)loader_batches_per_epoch(ld);
-        if (have_resume) st = load_resume(ph, sp, &opt, &start, steps, &replay_k, &metrics_bytes);
-    }
-    if (st == MODX_OK && have_resume && ph->log) st = runlog_truncate(ph->log, metrics_bytes);
-    if (st == MODX_OK) st = clip_step_new(&step, model, ph->old, B);
-    if (st == MODX_OK && !(grads = modx_calloc(n, sizeof(float), "gradients"))) st = MODX_ERR_NOMEM;
-    if (st == MODX_OK && replay_k > 0) st = batch_alloc(&mixed, B, S, T);
-    if (st != MODX_OK) goto done;
+    return &t->mixed;
+}
 
-    int64_t warmup = (int64_t)llround(sp->warmup * (double)steps);
-    res->steps = steps, res->start = start;
-    if (ph->progress && have_resume)
+/* One step s: loss and gradients, the penalty hook, the update. */
+static ModxStatus train_step(Training *t, int64_t s, StepLoss *sl, double *loss, double *reg, double *lr) {
+    const TrainPhase *ph = t->ph;
+    const Batch *b = loader_next(t->ld);
+    if (t->replay_k > 0) b = mix_replay(t, b);
+    MODX_TRY(clip_step_run(t->step, b->pixels, b->tokens, t->B, &t->sp->loss, t->grads, sl));
+    *loss = sl->loss, *reg = sl->loss_kl;
+    if (ph->penalty.fn) {
+        *reg = ph->penalty.fn(ph->penalty.ctx, t->grads, ph->model->params, t->n);
+        *loss += *reg;
+    }
+    MODX_TRY(optim_check_finite(*loss, 0, s));
+    *lr = schedule_cosine_lr(t->sp->lr, s, t->warmup, t->steps);
+    return adamw_step(&t->opt, ph->model->params, t->grads, *lr, NULL);
+}
+
+/* After step s: the metrics line, the progress line, a resume checkpoint when
+ * due or when a stop was asked for (*stop = 1: the phase stops here). */
+static ModxStatus after_step(Training *t, int64_t s, const StepLoss *sl, double loss, double reg, double lr, int *stop) {
+    const TrainSpec *sp = t->sp;
+    const TrainPhase *ph = t->ph;
+    t->win_samples += t->B;
+    int last = s + 1 == t->steps;
+    if (ph->log && ((s + 1) % sp->log_every == 0 || last)) {
+        double now = progress_now();
+        double rate = now > t->t_win ? (double)t->win_samples / (now - t->t_win) : 0;
+        t->t_win = now, t->win_samples = 0;
+        StepRecord r = {ph->label, ph->phase, s + 1, t->steps, loss, sl->loss_con, reg, lr, rate};
+        MODX_TRY(runlog_step(ph->log, &r));
+    }
+    if (ph->progress) {
+        double el = progress_now() - t->t0;
+        double sps = el > 0 ? (double)(s + 1 - t->start) * t->B / el : 0;
+        double eta = s + 1 > t->start && el > 0 ? el / (double)(s + 1 - t->start) * (double)(t->steps - s - 1) : -1;
+        progress_update(ph->progress, ph->label, ph->phase, s + 1, t->steps, loss, sps, eta, last);
+    }
+    *stop = trainer_stop_requested && !last;
+    if (ph->resume_path && !last && (*stop || (sp->checkpoint_every > 0 && (s + 1) % sp->checkpoint_every == 0))) {
+        uint64_t off = ph->log ? runlog_offset(ph->log) : 0;
+        MODX_TRY(save_resume(ph, sp, &t->opt, s + 1, t->steps, t->replay_k, off));
+    }
+    return MODX_OK;
+}
+
+/* The phase's final checkpoint: weights and optimizer state (trainer.h). */
+static ModxStatus save_final(const Training *t) {
+    const TrainPhase *ph = t->ph;
+    char phase[32], stp[32], seed[32];
+    snprintf(phase, sizeof phase, "%d", ph->phase);
+    snprintf(stp, sizeof stp, "%lld", (long long)t->steps);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->sp->seed);
+    CheckpointMeta meta[] = {{"modx.strategy", ph->label}, {"modx.phase", phase}, {"modx.step", stp},
+                             {"modx.loader_step", stp}, {"modx.seed", seed}};
+    char *op = checkpoint_optim_path(ph->out_path);
+    OptimState os = {t->opt.m, t->opt.v, t->opt.step};
+    ModxStatus st = op ? checkpoint_save_optim(op, ph->model, &os, meta, 5) : MODX_ERR_NOMEM;
+    if (st == MODX_OK) st = checkpoint_save(ph->out_path, ph->model, ph->model->params, meta, 5);
+    free(op);
+    return st;
+}
+
+ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *res) {
+    memset(res, 0, sizeof *res);
+    Training t = {.sp = sp, .ph = ph, .B = sp->batch, .S = ph->cache->image_size, .T = ph->cache->context,
+                  .n = ph->model->table.total};
+    ModxStatus st = training_open(&t);
+    if (st != MODX_OK) {
+        training_close(&t);
+        return st;
+    }
+    res->steps = t.steps, res->start = t.start;
+    if (ph->progress && t.have_resume)
         progress_note(ph->progress, "%s phase %d: resuming at step %lld of %lld", ph->label, ph->phase,
-                      (long long)start, (long long)steps);
-    double t0 = progress_now(), t_win = t0;
-    int64_t win_samples = 0;
-    double rate = 0;
-    loader_seek(ld, (uint64_t)start);
-    uint32_t *rimg = replay_k ? malloc((size_t)replay_k * sizeof *rimg) : NULL;
-    uint32_t *rcap = replay_k ? malloc((size_t)replay_k * sizeof *rcap) : NULL;
-    if (replay_k && (!rimg || !rcap)) {
-        free(rimg), free(rcap);
-        st = modx_fail(MODX_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (int64_t s = start; s < steps; s++) {
-        const Batch *b = loader_next(ld);
-        const float *pix = b->pixels;
-        const int32_t *tok = b->tokens;
-        if (replay_k > 0) {
-            int nb = B - replay_k;
-            size_t px = (size_t)3 * S * S;
-            memcpy(mixed.pixels, b->pixels, (size_t)nb * px * sizeof(float));
-            memcpy(mixed.tokens, b->tokens, (size_t)nb * T * sizeof(int32_t));
-            int got = replay_fill(ph->replay, rimg, rcap, B, (double)replay_k / B);
-            CHECK(got == replay_k, "replay drew %d pairs, expected %d", got, replay_k);
-            for (int j = 0; j < replay_k; j++) {
-                image_normalize(cache_image_pixels(c, rimg[j]), S, mixed.pixels + (size_t)(nb + j) * px);
-                memcpy(mixed.tokens + (size_t)(nb + j) * T, cache_caption_tokens(c, rcap[j]), (size_t)T * sizeof(int32_t));
-            }
-            pix = mixed.pixels, tok = mixed.tokens;
-        }
+                      (long long)t.start, (long long)t.steps);
+    t.t0 = t.t_win = progress_now();
+    loader_seek(t.ld, (uint64_t)t.start);
+    for (int64_t s = t.start; s < t.steps; s++) {
         StepLoss sl;
-        st = clip_step_run(step, pix, tok, B, &sp->loss, grads, &sl);
-        if (st != MODX_OK) break;
-        double loss = sl.loss, reg = sl.loss_kl;
-        if (ph->penalty.fn) {
-            reg = ph->penalty.fn(ph->penalty.ctx, grads, model->params, n);
-            loss += reg;
-        }
-        if ((st = optim_check_finite(loss, 0, s)) != MODX_OK) break;
-        double lr = schedule_cosine_lr(sp->lr, s, warmup, steps);
-        if ((st = adamw_step(&opt, model->params, grads, lr, NULL)) != MODX_OK) break;
+        double loss, reg, lr;
+        if ((st = train_step(&t, s, &sl, &loss, &reg, &lr)) != MODX_OK) break;
         res->last_loss = loss;
-        win_samples += B;
-        int last = s + 1 == steps;
-        if (ph->log && ((s + 1) % sp->log_every == 0 || last)) {
-            double now = progress_now();
-            rate = now > t_win ? (double)win_samples / (now - t_win) : 0;
-            t_win = now, win_samples = 0;
-            StepRecord r = {ph->label, ph->phase, s + 1, steps, loss, sl.loss_con, reg, lr, rate};
-            if ((st = runlog_step(ph->log, &r)) != MODX_OK) break;
-        }
-        if (ph->progress) {
-            double el = progress_now() - t0;
-            double sps = el > 0 ? (double)(s + 1 - start) * B / el : 0;
-            double eta = s + 1 > start && el > 0 ? el / (double)(s + 1 - start) * (double)(steps - s - 1) : -1;
-            progress_update(ph->progress, ph->label, ph->phase, s + 1, steps, loss, sps, eta, last);
-        }
-        int stop = trainer_stop_requested && !last;
-        if (ph->resume_path && !last && (stop || (sp->checkpoint_every > 0 && (s + 1) % sp->checkpoint_every == 0))) {
-            uint64_t off = ph->log ? runlog_offset(ph->log) : 0;
-            if ((st = save_resume(ph, sp, &opt, s + 1, steps, replay_k, off)) != MODX_OK) break;
-        }
+        int stop = 0;
+        if ((st = after_step(&t, s, &sl, loss, reg, lr, &stop)) != MODX_OK) break;
         maybe_kill();
         if (stop) {
             res->interrupted = 1;
             break;
         }
     }
-    free(rimg), free(rcap);
-    res->seconds = progress_now() - t0;
-    if (st == MODX_OK && !res->interrupted) st = log_compute(sp, ph, steps, res->seconds);
-    if (st == MODX_OK && !res->interrupted && ph->out_path) {
-        char phase[32], stp[32], seed[32];
-        snprintf(phase, sizeof phase, "%d", ph->phase);
-        snprintf(stp, sizeof stp, "%lld", (long long)steps);
-        snprintf(seed, sizeof seed, "%llu", (unsigned long long)sp->seed);
-        CheckpointMeta meta[] = {{"modx.strategy", ph->label}, {"modx.phase", phase}, {"modx.step", stp},
-                                 {"modx.loader_step", stp}, {"modx.seed", seed}};
-        char *op = checkpoint_optim_path(ph->out_path);
-        OptimState os = {opt.m, opt.v, opt.step};
-        st = op ? checkpoint_save_optim(op, model, &os, meta, 5) : MODX_ERR_NOMEM;
-        if (st == MODX_OK) st = checkpoint_save(ph->out_path, model, model->params, meta, 5);
-        free(op);
-    }
+    res->seconds = progress_now() - t.t0;
+    if (st == MODX_OK && !res->interrupted) st = log_compute(sp, ph, t.steps, res->seconds);
+    if (st == MODX_OK && !res->interrupted && ph->out_path) st = save_final(&t);
     if (ph->progress) progress_finish(ph->progress);
-done:
-    batch_free(&mixed);
-    free(grads);
-    clip_step_free(step);
-    loader_free(ld);
-    adamw_free(&opt);
-    free(segs);
+    training_close(&t);
     return st;
 }

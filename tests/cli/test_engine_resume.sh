@@ -32,7 +32,7 @@ done
 echo "$n files identical"
 [ "$n" -ge 50 ]
 [ -z "$(cd "$TMP/b" && find . -name 'resume*')" ] || { echo "resume files left"; exit 1; }
-diff <(sed 's/"samples_per_s": [0-9.]*//' "$TMP/a/metrics.jsonl") <(sed 's/"samples_per_s": [0-9.]*//' "$TMP/b/metrics.jsonl")
+diff <(sed -E 's/"(samples_per_s|train_s|peak_rss_bytes)": [0-9.]*//g' "$TMP/a/metrics.jsonl") <(sed -E 's/"(samples_per_s|train_s|peak_rss_bytes)": [0-9.]*//g' "$TMP/b/metrics.jsonl")
 # SIGTERM: stops at a step with a resume checkpoint (or finishes first), then --resume completes the run
 "$MODX" run "$D/exp.json" --out "$TMP/c" --quiet > /dev/null 2>&1 &
 pid=$!
