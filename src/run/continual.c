@@ -140,54 +140,68 @@ static int selection_covers(const Run *r, const ExpSelection *test, int dataset,
                                     imgs->images, imgs->n);
 }
 
-static ModxStatus setup_data(Run *r) {
+/* Phase 0's images and the name its column carries. */
+static ModxStatus setup_phase0(Run *r) {
     const Experiment *e = r->e;
-    char where[512];
-    const ExpHyper *h = &e->hp;
-    if (e->has_phase0) {
-        snprintf(where, sizeof where, "%s: 'phase0'", e->path);
-        MODX_TRY(select_images(r, &e->phase0, where, &r->phase0));
-        if (r->phase0.n < (size_t)h->batch)
-            return modx_fail(MODX_ERR_INVALID, "%s: %zu images, fewer than one batch (train.batch = %d)", where,
-                             r->phase0.n, h->batch);
-        if (e->phase0.n_domains) {
-            r->phase0_name[0] = 0;
-            for (int k = 0; k < e->phase0.n_domains; k++) {
-                if (k) strncat(r->phase0_name, "+", sizeof r->phase0_name - strlen(r->phase0_name) - 1);
-                strncat(r->phase0_name, e->phase0.domains[k], sizeof r->phase0_name - strlen(r->phase0_name) - 1);
-            }
-        } else {
-            snprintf(r->phase0_name, sizeof r->phase0_name, "%s", e->datasets[e->phase0.dataset].name);
-        }
-    } else {
+    if (!e->has_phase0) {
         snprintf(r->phase0_name, sizeof r->phase0_name, "%s", e->phase0_checkpoint ? "checkpoint" : "init");
+        return MODX_OK;
     }
-    /* The stream: the selection's images (any domain when the domain mode lists none), cut into phases. */
+    char where[512];
+    snprintf(where, sizeof where, "%s: 'phase0'", e->path);
+    MODX_TRY(select_images(r, &e->phase0, where, &r->phase0));
+    if (r->phase0.n < (size_t)e->hp.batch)
+        return modx_fail(MODX_ERR_INVALID, "%s: %zu images, fewer than one batch (train.batch = %d)", where,
+                         r->phase0.n, e->hp.batch);
+    if (!e->phase0.n_domains) {
+        snprintf(r->phase0_name, sizeof r->phase0_name, "%s", e->datasets[e->phase0.dataset].name);
+        return MODX_OK;
+    }
+    r->phase0_name[0] = 0;
+    for (int k = 0; k < e->phase0.n_domains; k++) {
+        if (k) strncat(r->phase0_name, "+", sizeof r->phase0_name - strlen(r->phase0_name) - 1);
+        strncat(r->phase0_name, e->phase0.domains[k], sizeof r->phase0_name - strlen(r->phase0_name) - 1);
+    }
+    return MODX_OK;
+}
+
+/* The stream's images in domain mode: only the listed domains' (all when none
+ * is listed), each name checked. */
+static ModxStatus stream_domains_only(const Run *r, const char *where, ImageList *all) {
+    const Experiment *e = r->e;
+    const Cache *c = r->caches[e->stream.dataset];
+    for (int k = 0; k < e->stream.n_domains; k++) {
+        uint32_t id;
+        MODX_TRY(domain_id(c, where, e->stream.domains[k], &id));
+    }
+    if (!e->stream.n_domains) return MODX_OK;
+    size_t m = 0;
+    for (size_t i = 0; i < all->n; i++)
+        for (int k = 0; k < e->stream.n_domains; k++) {
+            uint32_t id;
+            domain_id(c, where, e->stream.domains[k], &id);
+            if (c->image_domain[all->images[i]] == id) {
+                all->images[m++] = all->images[i];
+                break;
+            }
+        }
+    all->n = m;
+    return MODX_OK;
+}
+
+/* The stream: the selection's images (any domain when the domain mode lists
+ * none), cut into phases of at least one batch each. */
+static ModxStatus setup_stream(Run *r) {
+    const Experiment *e = r->e;
+    const ExpHyper *h = &e->hp;
+    char where[512];
     snprintf(where, sizeof where, "%s: 'stream'", e->path);
     ImageList all = {0};
     ExpSelection sel = e->stream;
     if (e->mode == PHASES_DOMAIN) sel.n_domains = 0; /* the order below picks the domains */
     ModxStatus st = select_images(r, &sel, where, &all);
     const Cache *c = r->caches[e->stream.dataset];
-    if (st == MODX_OK && e->mode == PHASES_DOMAIN) {
-        for (int k = 0; k < e->stream.n_domains && st == MODX_OK; k++) {
-            uint32_t id;
-            st = domain_id(c, where, e->stream.domains[k], &id);
-        }
-        if (st == MODX_OK && e->stream.n_domains) { /* keep the listed domains' images only */
-            size_t m = 0;
-            for (size_t i = 0; i < all.n; i++)
-                for (int k = 0; k < e->stream.n_domains; k++) {
-                    uint32_t id;
-                    domain_id(c, where, e->stream.domains[k], &id);
-                    if (c->image_domain[all.images[i]] == id) {
-                        all.images[m++] = all.images[i];
-                        break;
-                    }
-                }
-            all.n = m;
-        }
-    }
+    if (st == MODX_OK && e->mode == PHASES_DOMAIN) st = stream_domains_only(r, where, &all);
     if (st == MODX_OK && e->mode != PHASES_DOMAIN && (size_t)e->n_phases > all.n)
         st = modx_fail(MODX_ERR_INVALID, "%s: %d phases but the stream has only %zu images", where, e->n_phases, all.n);
     if (st == MODX_OK)
@@ -208,46 +222,65 @@ static ModxStatus setup_data(Run *r) {
             return modx_fail(MODX_ERR_INVALID, "%s: phase %d (%s) has %zu images, fewer than one batch (train.batch = %d);"
                              " use fewer phases or a smaller batch", where, k + 1, r->stream.phases[k].name,
                              r->stream.phases[k].n_images, h->batch);
-    /* Test sets. */
+    return MODX_OK;
+}
+
+/* Test set t's images (its seeded sample) and, for a domain set, the first
+ * phase that trains its domain. */
+static ModxStatus setup_test(Run *r, int t) {
+    const Experiment *e = r->e;
+    const ExpTestSet *ts = &e->tests[t];
+    char where[512];
+    snprintf(where, sizeof where, "%s: test set '%s'", e->path, ts->name);
+    MODX_TRY(select_images(r, &ts->sel, where, &r->tests[t]));
+    selection_sample(r->tests[t].images, &r->tests[t].n, (size_t)ts->sample, e->hp.seed,
+                     RUN_TEST_SAMPLE_STREAM + (uint64_t)t);
+    r->first_phase[t] = -1;
+    if (ts->role != TESTSET_DOMAIN) return MODX_OK;
+    if (ts->first_phase >= 0) {
+        if (ts->first_phase > r->N)
+            return modx_fail(MODX_ERR_INVALID, "%s: first_phase %d but the stream has %d phases", where,
+                             ts->first_phase, r->N);
+        r->first_phase[t] = ts->first_phase;
+        return MODX_OK;
+    }
+    if (e->has_phase0 && selection_covers(r, &ts->sel, e->phase0.dataset, &r->phase0)) r->first_phase[t] = 0;
+    for (int k = 0; k < r->N && r->first_phase[t] < 0; k++) {
+        ImageList pl = {r->stream.phases[k].images, r->stream.phases[k].n_images};
+        if (selection_covers(r, &ts->sel, r->stream_dataset, &pl)) r->first_phase[t] = k + 1;
+    }
+    return MODX_OK;
+}
+
+static ModxStatus setup_tests(Run *r) {
+    const Experiment *e = r->e;
     r->tests = calloc((size_t)e->n_tests, sizeof *r->tests);
     r->first_phase = calloc((size_t)e->n_tests, sizeof *r->first_phase);
     if (!r->tests || !r->first_phase) return modx_fail(MODX_ERR_NOMEM, "out of memory");
-    for (int t = 0; t < e->n_tests; t++) {
-        const ExpTestSet *ts = &e->tests[t];
-        snprintf(where, sizeof where, "%s: test set '%s'", e->path, ts->name);
-        MODX_TRY(select_images(r, &ts->sel, where, &r->tests[t]));
-        selection_sample(r->tests[t].images, &r->tests[t].n, (size_t)ts->sample, h->seed, RUN_TEST_SAMPLE_STREAM + (uint64_t)t);
-        r->first_phase[t] = -1;
-        if (ts->role != TESTSET_DOMAIN) continue;
-        if (ts->first_phase >= 0) {
-            if (ts->first_phase > r->N)
-                return modx_fail(MODX_ERR_INVALID, "%s: first_phase %d but the stream has %d phases", where,
-                                 ts->first_phase, r->N);
-            r->first_phase[t] = ts->first_phase;
-            continue;
-        }
-        if (e->has_phase0 && selection_covers(r, &ts->sel, e->phase0.dataset, &r->phase0)) r->first_phase[t] = 0;
-        for (int k = 0; k < r->N && r->first_phase[t] < 0; k++) {
-            ImageList pl = {r->stream.phases[k].images, r->stream.phases[k].n_images};
-            if (selection_covers(r, &ts->sel, r->stream_dataset, &pl)) r->first_phase[t] = k + 1;
-        }
-    }
+    for (int t = 0; t < e->n_tests; t++) MODX_TRY(setup_test(r, t));
     for (int t = 0; t < e->n_tests; t++)
         if (e->tests[t].role == TESTSET_DOMAIN && r->first_phase[t] < 0)
             return modx_fail(MODX_ERR_INVALID,
                              "%s: test set '%s' is a domain test set but no phase trains its domain; give it "
                              "\"first_phase\" or \"role\": \"heldout\"",
                              e->path, e->tests[t].name);
+    return MODX_OK;
+}
+
+/* Phase 0, the stream, the test sets and the probe, all checked before any
+ * training (the probe too, not only when phase 0 ends). */
+static ModxStatus setup_data(Run *r) {
+    const Experiment *e = r->e;
+    MODX_TRY(setup_phase0(r));
+    MODX_TRY(setup_stream(r));
+    MODX_TRY(setup_tests(r));
     r->probe_test = experiment_find_test(e, e->probe_test);
     r->probe_pairs = r->tests[r->probe_test].n < (size_t)e->probe_pairs ? r->tests[r->probe_test].n : (size_t)e->probe_pairs;
-    /* The probe is checked here, before any training, not when phase 0 ends. */
-    {
-        const ExpTestSet *pts = &e->tests[r->probe_test];
-        ProbeSet ps;
-        MODX_TRY(probe_select(&ps, r->caches[pts->sel.dataset], pts->name, r->tests[r->probe_test].images,
-                              r->tests[r->probe_test].n, (int)r->probe_pairs));
-        probe_set_free(&ps);
-    }
+    const ExpTestSet *pts = &e->tests[r->probe_test];
+    ProbeSet ps;
+    MODX_TRY(probe_select(&ps, r->caches[pts->sel.dataset], pts->name, r->tests[r->probe_test].images,
+                          r->tests[r->probe_test].n, (int)r->probe_pairs));
+    probe_set_free(&ps);
     return MODX_OK;
 }
 

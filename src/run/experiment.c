@@ -444,6 +444,26 @@ static ModxStatus parse_tests(const Ctx *c, Experiment *e, const cJSON *root) {
     return MODX_OK;
 }
 
+/* "phase0": a checkpoint to start from, or a selection to train phase 0 on. */
+static ModxStatus parse_phase0(const Ctx *c, Experiment *e, const cJSON *root) {
+    const cJSON *p0;
+    MODX_TRY(get_obj(c, root, "phase0", "phase0", 0, &p0));
+    if (!p0) return MODX_OK;
+    const char *s;
+    if (cJSON_GetObjectItemCaseSensitive(p0, "checkpoint")) {
+        static const char *const ckeys[] = {"checkpoint", NULL};
+        MODX_TRY(check_keys(c, p0, "phase0", ckeys));
+        MODX_TRY(get_str(c, p0, "checkpoint", "phase0.checkpoint", 1, &s));
+        return resolve_path(c, "phase0.checkpoint", s, 0, &e->phase0_checkpoint);
+    }
+    static const char *const pkeys[] = {"dataset", "split", "domains", "epochs", NULL};
+    MODX_TRY(check_keys(c, p0, "phase0", pkeys));
+    MODX_TRY(parse_selection(c, e, p0, "phase0", "train", &e->phase0));
+    MODX_TRY(get_int(c, p0, "epochs", "phase0.epochs", 1, 100000, &e->hp.phase0_epochs));
+    e->has_phase0 = 1;
+    return MODX_OK;
+}
+
 static ModxStatus parse_root(const Ctx *c, Experiment *e, const cJSON *root) {
     static const char *const keys[] = {"name", "model", "tokenizer", "datasets", "phase0", "stream", "test_sets",
                                        "strategies", "probe", "train", NULL};
@@ -468,23 +488,7 @@ static ModxStatus parse_root(const Ctx *c, Experiment *e, const cJSON *root) {
     if (train) MODX_TRY(parse_hyper(c, &e->hp, train));
     if (!e->hp.joint_epochs) e->hp.joint_epochs = e->hp.epochs;
 
-    const cJSON *p0;
-    MODX_TRY(get_obj(c, root, "phase0", "phase0", 0, &p0));
-    if (p0) {
-        const cJSON *ck = cJSON_GetObjectItemCaseSensitive(p0, "checkpoint");
-        if (ck) {
-            static const char *const ckeys[] = {"checkpoint", NULL};
-            MODX_TRY(check_keys(c, p0, "phase0", ckeys));
-            MODX_TRY(get_str(c, p0, "checkpoint", "phase0.checkpoint", 1, &s));
-            MODX_TRY(resolve_path(c, "phase0.checkpoint", s, 0, &e->phase0_checkpoint));
-        } else {
-            static const char *const pkeys[] = {"dataset", "split", "domains", "epochs", NULL};
-            MODX_TRY(check_keys(c, p0, "phase0", pkeys));
-            MODX_TRY(parse_selection(c, e, p0, "phase0", "train", &e->phase0));
-            MODX_TRY(get_int(c, p0, "epochs", "phase0.epochs", 1, 100000, &e->hp.phase0_epochs));
-            e->has_phase0 = 1;
-        }
-    }
+    MODX_TRY(parse_phase0(c, e, root));
 
     const cJSON *stream;
     MODX_TRY(get_obj(c, root, "stream", "stream", 1, &stream));
