@@ -25,7 +25,10 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-pa
 BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
 BLAS_RPATH := -Wl,-rpath,$(BLAS_DIR)
 BLAS_LIBS := $(if $(wildcard $(BLAS_DIR)/libopenblas.so),-L$(BLAS_DIR) $(BLAS_RPATH)) -lopenblas
-LDLIBS   += $(PKG_LIBS) $(BLAS_LIBS) -lm -lpthread
+# oneDNN (Debian's libdnnl-dev, built on OpenMP) behind src/core/gemm.c: every
+# single-precision product and the bf16 one; OpenBLAS keeps the double-precision
+# products and LAPACK of the analysis and linear probe.
+LDLIBS   += $(PKG_LIBS) -ldnnl $(BLAS_LIBS) -lm -lpthread
 LDFLAGS  += -fopenmp $(SAN)
 
 LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
