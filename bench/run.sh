@@ -36,7 +36,7 @@ have_torch=0
 /usr/bin/python3 -c 'import torch' 2>/dev/null && have_torch=1
 [ "$have_torch" = 1 ] || echo "(python3-torch not installed: 'bash scripts/setup.sh tools' adds the PyTorch peer)"
 
-field() { sed -nE "s/.*$1.*/\\1/p" <<<"$2"; }
+field() { sed -nE "s|.*$1.*|\\1|p" <<<"$2"; }
 # share LINE: the line's GFLOP/s as a share of the fp32 and bf16 peaks.
 share() {
   local g; g=$(field ' ([0-9.]+) GFLOP/s' "$1")
