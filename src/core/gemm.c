@@ -1,7 +1,7 @@
 /* The matrix-product dispatch point (contract in gemm.h).
  *
  * Why oneDNN. Candidates were Debian's well-kept libraries that pick their
- * kernels from the CPU itself, measured with bench/bench_gemm (2 threads,
+ * kernels from the CPU itself, measured as bench/bench_gemm does (2 threads,
  * OMP_WAIT_POLICY=passive, GFLOP/s of the best of ≥ 1 s of repeats) on this
  * machine (AMD EPYC, AVX-512 + AVX512-BF16, 2 cores shared with other jobs,
  * so figures wander by ±30%; orderings held across repeats):
@@ -25,7 +25,9 @@
  * - oneDNN dispatches on CPUID features (avx512_core, avx512_core_bf16) and
  *   is the library PyTorch's CPU kernels use; its dnnl_sgemm is ~2× OpenBLAS's
  *   Haswell kernels at 2048² and on the step's shapes, and its bf16 matmul
- *   roughly doubles fp32 again. bench/run.sh prints both peaks each run.
+ *   roughly doubles fp32 again. bench/run.sh prints both peaks each run; in a
+ *   quieter moment (load ~4): 2048² fp32 164 GFLOP/s, bf16 278 GFLOP/s,
+ *   OpenBLAS Haswell 85 GFLOP/s (README, Performance, has the step figures).
  * Determinism: dnnl_sgemm splits work by a fixed plan for a given shape and
  * thread count and sums split-K partials in a fixed order, so results repeat
  * bit for bit (tests/test_gemm.c checks it); inside an OpenMP parallel region
