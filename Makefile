@@ -29,7 +29,10 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-pa
 BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
 BLAS_RPATH := -Wl,-rpath,$(BLAS_DIR)
 BLAS_LIBS := $(if $(wildcard $(BLAS_DIR)/libopenblas.so),-L$(BLAS_DIR) $(BLAS_RPATH)) -lopenblas
-LDLIBS   += $(PKG_LIBS) $(BLAS_LIBS) -lm -lpthread
+# oneDNN (Debian's libdnnl-dev, built on OpenMP) behind src/core/gemm.c: every
+# single-precision product and the bf16 one; OpenBLAS keeps the double-precision
+# products and LAPACK of the analysis and linear probe.
+LDLIBS   += $(PKG_LIBS) -ldnnl $(BLAS_LIBS) -lm -lpthread
 LDFLAGS  += -fopenmp $(SAN)
 
 PREFIX   ?= /usr/local
@@ -161,7 +164,7 @@ fuzz: setup
 # prefix is the one given here. Builds nothing that is already up to date.
 # The static library's dependencies go to Requires.private / Libs.private.
 PC_REQUIRES = $(if $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo y),$(PKGS))
-PC_LIBS_PRIVATE = $(if $(PC_REQUIRES),,$(PKG_LIBS)) $(BLAS_LIBS) -fopenmp -lm -lpthread
+PC_LIBS_PRIVATE = $(if $(PC_REQUIRES),,$(PKG_LIBS)) -ldnnl $(BLAS_LIBS) -fopenmp -lm -lpthread
 
 install: $(BUILD)/libmodx.a $(BUILD)/$(SOFILE)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \

@@ -3,11 +3,13 @@
  * (matrix-product FLOPs: 3 × forward, see clip_forward_flops_per_pair).
  *
  *   bench_step CONFIG.json [--batch B] [--steps N] [--modx]
- * --modx adds a frozen old model (forward only) and the Mod-X loss. */
+ * --modx adds a frozen old model (forward only) and the Mod-X loss.
+ * The line ends with the process's peak resident memory (getrusage ru_maxrss). */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "clip/model.h"
@@ -90,10 +92,12 @@ int main(int argc, char **argv) {
     double med = steps % 2 ? ms[steps / 2] : 0.5 * (ms[steps / 2 - 1] + ms[steps / 2]);
     double flops = 3.0 * clip_forward_flops_per_pair(&cfg) * B;
     if (modx) flops += clip_forward_flops_per_pair(&cfg) * B; /* the old model's forward */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
     printf("modx %-6s %-11s B=%d threads=%d params=%zu: median %.1f ms/step, %.1f samples/s, %.1f GFLOP/s "
-           "(%.2f GFLOP/step; loss %.4f -> %.4f)\n",
+           "(%.2f GFLOP/step; loss %.4f -> %.4f) peak RSS %.0f MiB\n",
            modx ? "mod-x" : "clip", argv[1], B, omp_get_max_threads(), m->table.total, med, B / (med / 1e3),
-           flops / (med / 1e3) / 1e9, flops / 1e9, loss0, l.loss);
+           flops / (med / 1e3) / 1e9, flops / 1e9, loss0, l.loss, ru.ru_maxrss / 1024.0);
     free(ms), free(images), free(grads), free(texts), free(segs);
     adamw_free(&opt);
     clip_step_free(st);

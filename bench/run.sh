@@ -1,54 +1,73 @@
 #!/usr/bin/env bash
-# Prints the benchmark figures: a full training step (forward, backward, AdamW)
-# of modx and of the PyTorch peer (when Debian's python3-torch is installed),
-# side by side, for the tiny and small configs at batch 128 and 2 threads, and a
-# Mod-X step; the ResNet configs (rn-tiny at batch 128, RN50 at 224 px, batch 8); then the loader, image and
-# webdataset-prepare benchmarks when built.
-#   bench/run.sh BUILD_DIR [STEPS]
-# Environment (each side in its best setting on this machine, see README):
-#   modx:  OMP_NUM_THREADS=2, OpenBLAS (its OpenMP build) sharing those threads,
+# Prints the benchmark figures: the machine's matrix-product peak (fp32 and
+# bf16, 2048² products, as modx reaches it through core/gemm.h), then a full
+# training step (forward, backward, AdamW) of modx and of the PyTorch peer
+# (when Debian's python3-torch is installed), side by side, for tiny and small
+# at batch 128 and ViT-B/32 at batch 32, plain CLIP and Mod-X, each with its
+# share of the fp32 peak and its peak resident memory; PyTorch's own bf16
+# autocast step beside the plain one; the ResNet configs (rn-tiny at batch 128, RN50 at
+# 224 px, batch 8, plain steps). Then the loader, image and webdataset-prepare benchmarks.
+#   bench/run.sh BUILD_DIR [STEPS]      (ViT-B/32 runs max(3, STEPS/3) steps)
+# Environment:
+#   modx:  CI's environment as it is (OPENBLAS_CORETYPE untouched: products go
+#          to oneDNN, which picks its kernels from the CPU), OMP_NUM_THREADS=2,
 #          OMP_WAIT_POLICY=passive (waiting threads sleep: on a shared machine a
 #          spinning thread steals the core its partner needs)
-#   torch: torch.set_num_threads(2), OMP_WAIT_POLICY=passive (its OpenMP threads
-#          do not spin between operations; unset, a step takes 10x longer here),
-#          and the same OpenMP build of OpenBLAS (LD_LIBRARY_PATH; ~8% faster
-#          for it than the pthreads build the alternatives system picks)
-# BENCH_OPENBLAS_CORETYPE, when set, replaces the machine's OPENBLAS_CORETYPE for both.
+#   torch: its best environment: torch.set_num_threads(2), OMP_WAIT_POLICY=passive
+#          (unset, a step takes 10x longer here), OPENBLAS_CORETYPE unset (its
+#          BLAS picks the CPU's own AVX-512 kernels), and the OpenMP build of
+#          OpenBLAS (LD_LIBRARY_PATH; ~8% faster for it than the pthreads build)
+# BENCH_OPENBLAS_CORETYPE, when set, replaces OPENBLAS_CORETYPE for modx only.
 set -u
 build=${1:-build}
 steps=${2:-10}
 cd "$(dirname "$0")/.."
-envs=(OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2)
+envs=(OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=passive)
 [ -n "${BENCH_OPENBLAS_CORETYPE:-}" ] && envs+=(OPENBLAS_CORETYPE="$BENCH_OPENBLAS_CORETYPE")
-torch_envs=()
+torch_envs=(-u OPENBLAS_CORETYPE OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=passive)
 omp_blas=/usr/lib/x86_64-linux-gnu/openblas-openmp
 [ -e "$omp_blas/libopenblas.so.0" ] && torch_envs+=(LD_LIBRARY_PATH="$omp_blas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); OPENBLAS_CORETYPE=${BENCH_OPENBLAS_CORETYPE:-${OPENBLAS_CORETYPE:-unset}}"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //');" \
+     "modx side OPENBLAS_CORETYPE=${BENCH_OPENBLAS_CORETYPE:-${OPENBLAS_CORETYPE:-unset}}, PyTorch side unset"
+peak=$(env "${envs[@]}" "$build/bench/bench_gemm")
+echo "$peak"
+p32=$(sed -nE 's/^peak fp32 ([0-9.]+) GFLOP.*/\1/p' <<<"$peak")
+p16=$(sed -nE 's/^peak bf16 ([0-9.]+) GFLOP.*/\1/p' <<<"$peak")
 have_torch=0
 /usr/bin/python3 -c 'import torch' 2>/dev/null && have_torch=1
-# one row: modx, then the PyTorch peer on the same config, batch and mode, and their ratio
-pair() {
-  local cfg=$1 batch=$2 mode=$3 line tline gflop m t
-  line=$(env "${envs[@]}" OMP_WAIT_POLICY=passive "$build/bench/bench_step" "$cfg" --batch "$batch" --steps "$steps" $mode)
-  echo "$line"
-  if [ "$have_torch" = 1 ]; then
-    gflop=$(sed -E 's/.*\(([0-9.]+) GFLOP\/step.*/\1/' <<<"$line")
-    tline=$(env "${envs[@]}" "${torch_envs[@]}" OMP_WAIT_POLICY=passive /usr/bin/python3 bench/torch_step.py "$cfg" --batch "$batch" \
-            --steps "$steps" --gflop "$gflop" $mode)
-    echo "$tline"
-    m=$(sed -E 's/.*median ([0-9.]+) ms.*/\1/' <<<"$line"); t=$(sed -E 's/.*median ([0-9.]+) ms.*/\1/' <<<"$tline")
+[ "$have_torch" = 1 ] || echo "(python3-torch not installed: 'bash scripts/setup.sh tools' adds the PyTorch peer)"
+
+field() { sed -nE "s|.*$1.*|\\1|p" <<<"$2"; }
+# share LINE: the line's GFLOP/s as a share of the fp32 and bf16 peaks.
+share() {
+  local g; g=$(field ' ([0-9.]+) GFLOP/s' "$1")
+  [ -n "$g" ] && awk -v g="$g" -v a="$p32" -v b="$p16" \
+    'BEGIN { printf "    = %.0f%% of the fp32 peak (%.0f%% of the bf16 peak)\n", 100 * g / a, 100 * g / b }'
+}
+torch_step() { env "${torch_envs[@]}" /usr/bin/python3 bench/torch_step.py "$@"; }
+
+for row in "configs/tiny.json 128 modx" "configs/small.json 128 modx" "configs/ViT-B-32.json 32 modx" \
+           "configs/rn-tiny.json 128 -" "configs/RN50.json 8 -"; do
+  set -- $row
+  cfg=$1 B=$2 n=$steps modes=("")
+  [ "$3" = modx ] && modes=("" --modx)
+  [ "$B" -le 32 ] && n=$((steps / 3 > 3 ? steps / 3 : 3))
+  for mode in "${modes[@]}"; do
+    line=$(env "${envs[@]}" "$build/bench/bench_step" "$cfg" --batch "$B" --steps "$n" $mode)
+    echo "$line"; share "$line"
+    [ "$have_torch" = 1 ] || continue
+    gflop=$(field '\(([0-9.]+) GFLOP/step.*' "$line")
+    tline=$(torch_step "$cfg" --batch "$B" --steps "$n" --gflop "$gflop" $mode)
+    echo "$tline"; share "$tline"
+    m=$(field 'median ([0-9.]+) ms.*' "$line"); t=$(field 'median ([0-9.]+) ms.*' "$tline")
     awk -v m="$m" -v t="$t" -v c="$cfg" -v mo="${mode:-clip}" \
       'BEGIN { printf "ratio %s %s: modx/torch step time = %.2f (%s)\n", c, mo, m / t, (m <= t ? "modx faster or equal" : "modx slower") }'
-  else
-    echo "(python3-torch not installed: 'bash scripts/setup.sh tools' adds the PyTorch peer)"
-  fi
-}
-for cfg in configs/tiny.json configs/small.json; do
-  for mode in "" --modx; do pair "$cfg" 128 "$mode"; done
+    if [ -z "$mode" ]; then
+      bline=$(torch_step "$cfg" --batch "$B" --steps "$n" --gflop "$gflop" --bf16)
+      echo "$bline"; share "$bline"
+    fi
+  done
 done
-# the ModifiedResNet tower: the small RN config, and an RN50 step at 224 px with a small batch
-pair configs/rn-tiny.json 128 ""
-pair configs/RN50.json 8 ""
 for b in "$build"/bench/bench_loader "$build"/bench/bench_image; do
   [ -x "$b" ] && "$b"
 done

@@ -3,12 +3,17 @@
 OpenAI layout with nn.MultiheadAttention), the same batch size, a full training
 step (forward, loss, backward, AdamW, logit_scale clamp), median ms/step.
 
-  /usr/bin/python3 bench/torch_step.py CONFIG.json --batch B --steps N [--modx] [--gflop G]
+  /usr/bin/python3 bench/torch_step.py CONFIG.json --batch B --steps N [--modx] [--bf16] [--gflop G]
 --gflop: FLOPs per step as counted by bench_step, to print GFLOP/s on the same count.
+--bf16: forward and loss under torch.autocast("cpu", dtype=torch.bfloat16)
+(PyTorch's own mixed precision: bf16 products, fp32 weights and optimizer).
+The line ends with the process's peak resident memory (ru_maxrss).
 """
 import argparse
+import contextlib
 import math
 import os
+import resource
 import statistics
 import sys
 import time
@@ -29,6 +34,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--modx", action="store_true")
     ap.add_argument("--gflop", type=float, default=0.0)
+    ap.add_argument("--bf16", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -61,22 +67,12 @@ def main():
     labels = torch.arange(B)
     alpha = 20.0 * 280 / B
     times = []
+    def autocast():
+        return torch.autocast("cpu", dtype=torch.bfloat16) if a.bf16 else contextlib.nullcontext()
     for i in range(a.steps + 2):
         t0 = time.perf_counter()
-        Vf, Tf, s = model(images, texts)
-        logits = s * Vf @ Tf.t()
-        loss = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels))
-        if old is not None:
-            with torch.no_grad():
-                Vo, To, _ = old(images, texts)
-                Q, Qp = Vo @ To.t(), To @ Vo.t()
-            P, Pp = Vf @ Tf.t(), Tf @ Vf.t()
-            keep, keep_p = Q.argmax(1) == labels, Qp.argmax(1) == labels
-            Q = torch.where(keep[:, None], Q, P.detach())
-            Qp = torch.where(keep_p[:, None], Qp, Pp.detach())
-            kl = 0.5 * (F.kl_div(F.log_softmax(P, 1), F.softmax(Q, 1), reduction="sum")
-                        + F.kl_div(F.log_softmax(Pp, 1), F.softmax(Qp, 1), reduction="sum"))
-            loss = loss + alpha * kl
+        with autocast():
+            loss = step_loss(model, old, images, texts, labels, alpha)
         opt.zero_grad(set_to_none=False)
         loss.backward()
         opt.step()
@@ -86,8 +82,30 @@ def main():
             times.append((time.perf_counter() - t0) * 1e3)
     med = statistics.median(times)
     gf = f", {a.gflop / (med / 1e3):.1f} GFLOP/s" if a.gflop else ""
-    print(f"torch {'mod-x' if a.modx else 'clip'}  {a.config} B={B} threads={torch.get_num_threads()}: "
-          f"median {med:.1f} ms/step, {B / (med / 1e3):.1f} samples/s{gf} (torch {torch.__version__})")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kind = ("mod-x" if a.modx else "clip") + ("-bf16" if a.bf16 else "")
+    print(f"torch {kind}  {a.config} B={B} threads={torch.get_num_threads()}: "
+          f"median {med:.1f} ms/step, {B / (med / 1e3):.1f} samples/s{gf} (torch {torch.__version__}) "
+          f"peak RSS {rss:.0f} MiB")
+
+
+def step_loss(model, old, images, texts, labels, alpha):
+    """CLIP loss, plus the Mod-X term against the frozen old model when given."""
+    Vf, Tf, s = model(images, texts)
+    logits = s * Vf @ Tf.t()
+    loss = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels))
+    if old is not None:
+        with torch.no_grad():
+            Vo, To, _ = old(images, texts)
+            Q, Qp = Vo @ To.t(), To @ Vo.t()
+        P, Pp = Vf @ Tf.t(), Tf @ Vf.t()
+        keep, keep_p = Q.argmax(1) == labels, Qp.argmax(1) == labels
+        Q = torch.where(keep[:, None], Q, P.detach())
+        Qp = torch.where(keep_p[:, None], Qp, Pp.detach())
+        kl = 0.5 * (F.kl_div(F.log_softmax(P, 1), F.softmax(Q, 1), reduction="sum")
+                    + F.kl_div(F.log_softmax(Pp, 1), F.softmax(Qp, 1), reduction="sum"))
+        loss = loss + alpha * kl
+    return loss
 
 
 if __name__ == "__main__":

@@ -15,9 +15,10 @@
  * The EOT position of a text row is the first position of its largest token id.
  *
  * Threads: the kernels parallelise with OpenMP inside one call; GEMMs go to
- * OpenBLAS, which has its own threads. Run OpenMP with OMP_WAIT_POLICY=passive
- * (set in the environment before start-up): spinning OpenMP workers otherwise
- * compete with the BLAS threads (measured 4-8x slower on 2 busy cores).
+ * core/gemm.h (oneDNN on the same OpenMP pool). Run OpenMP with
+ * OMP_WAIT_POLICY=passive (set in the environment before start-up): spinning
+ * OpenMP workers otherwise steal the cores other jobs and the dnnl_sgemm
+ * packing threads need (measured 4-8x slower on 2 busy cores).
  * One ClipActs must not be used by two calls at once; a model may be shared
  * read-only by several forwards on different arenas. */
 #ifndef MODX_CLIP_MODEL_H

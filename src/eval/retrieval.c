@@ -1,6 +1,6 @@
 #include "eval/retrieval.h"
 
-#include <cblas.h>
+#include "core/gemm.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,7 +167,7 @@ ModxStatus retrieval_evaluate_blocked(RetrievalMetrics *out, const float *img, i
     /* image -> text: block (rows, M) = img[i0 : i0 + rows] * txt^T */
     for (size_t i0 = 0; i0 < (size_t)N; i0 += rows_i) {
         int rows = (int)((size_t)N - i0 < rows_i ? (size_t)N - i0 : rows_i);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, M, E, 1.0f, img + i0 * (size_t)E, E, txt, E,
+        gemm_f32(0, 1, rows, M, E, 1.0f, img + i0 * (size_t)E, E, txt, E,
                     0.0f, block, M);
 #pragma omp parallel for schedule(static)
         for (int r = 0; r < rows; r++) {
@@ -178,7 +178,7 @@ ModxStatus retrieval_evaluate_blocked(RetrievalMetrics *out, const float *img, i
     /* text -> image: block (rows, N) = txt[c0 : c0 + rows] * img^T */
     for (size_t c0 = 0; c0 < (size_t)M; c0 += rows_t) {
         int rows = (int)((size_t)M - c0 < rows_t ? (size_t)M - c0 : rows_t);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, N, E, 1.0f, txt + c0 * (size_t)E, E, img, E,
+        gemm_f32(0, 1, rows, N, E, 1.0f, txt + c0 * (size_t)E, E, img, E,
                     0.0f, block, N);
 #pragma omp parallel for schedule(static)
         for (int r = 0; r < rows; r++) {

@@ -15,7 +15,7 @@
  *                 = mean of the two middle values),
  *   mean_rank   = mean of 0-based ranks + 1.
  * rsum = the sum of the six R@K figures (0..600).
- * Each direction compares scores taken from one sgemm product, so the tie rule
+ * Each direction compares scores taken from one gemm_f32 product, so the tie rule
  * applies to those float values; two identical caption vectors get equal
  * scores only as far as the BLAS kernel rounds them alike (exactly
  * representable products always do; the tests rely on that). */
@@ -38,7 +38,7 @@ typedef struct {
 
 /* Evaluates retrieval from features: img (N, E), txt (M, E), row-major;
  * txt2img (M) maps each caption to its image in [0, N). Scores are computed
- * with cblas_sgemm in blocks of rows so the full N x M matrix is never held
+ * with gemm_f32 in blocks of rows so the full N x M matrix is never held
  * (5k x 25k runs in well under 100 MB); ranking runs in parallel over rows.
  * i2t_rank (N) and t2i_rank (M), when not NULL, receive the 0-based ranks.
  * Errors (MODX_ERR_INVALID): N, M or E not positive, a caption mapped outside

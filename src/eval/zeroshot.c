@@ -1,6 +1,6 @@
 #include "eval/zeroshot.h"
 
-#include <cblas.h>
+#include "core/gemm.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +89,7 @@ ModxStatus zeroshot_evaluate(ZeroShotResult *out, const float *img, int N, const
     long c1 = 0, c5 = 0;
     for (int i0 = 0; i0 < N; i0 += rows) {
         int nb = N - i0 < rows ? N - i0 : rows;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, K, E, 1.0f, img + (size_t)i0 * E, E, classifier, E,
+        gemm_f32(0, 1, nb, K, E, 1.0f, img + (size_t)i0 * E, E, classifier, E,
                     0.0f, S, K);
 #pragma omp parallel for schedule(static) reduction(+ : c1, c5)
         for (int r = 0; r < nb; r++) {

@@ -28,7 +28,7 @@ ModxStatus zeroshot_format_prompt(char *out, size_t cap, const char *tmpl, const
 ModxStatus zeroshot_classifier(float *classifier, const float *prompt_features, int K, int P, int E);
 
 /* Accuracy of img (N, E) against classifier (K, E) with labels (N) in [0, K).
- * pred (N), when not NULL, receives the top-1 class. Scores by cblas_sgemm in
+ * pred (N), when not NULL, receives the top-1 class. Scores by gemm_f32 in
  * blocks of images. Errors: sizes not positive, a label out of range, a
  * non-finite feature. */
 ModxStatus zeroshot_evaluate(ZeroShotResult *out, const float *img, int N, const float *classifier, int K, int E,

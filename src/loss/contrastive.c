@@ -1,7 +1,7 @@
 #include "loss/contrastive.h"
 #include "loss/rowmath.h"
 
-#include <cblas.h>
+#include "core/gemm.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -25,7 +25,7 @@ float contrastive_forward_backward(float *dV, float *dT, float *dlogit_scale, fl
     const float s = expf(logit_scale);
 
     /* logits = s · V · Tᵀ */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, B, E, s, V, E, T, E, 0.0f, logits, B);
+    gemm_f32(0, 1, B, B, E, s, V, E, T, E, 0.0f, logits, B);
 
     /* The CE terms are kept relative to the diagonal logit: when the loss is
      * small (a trained model at s = 100) logsumexp ≈ diagonal ≈ 100, and
@@ -70,8 +70,8 @@ float contrastive_forward_backward(float *dV, float *dT, float *dlogit_scale, fl
         *dlogit_scale += (float)dls;
     }
     /* dV += s·G·T, dT += s·Gᵀ·V */
-    if (dV) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, E, B, s, G, B, T, E, 1.0f, dV, E);
-    if (dT) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, B, E, B, s, G, B, V, E, 1.0f, dT, E);
+    if (dV) gemm_f32(0, 0, B, E, B, s, G, B, T, E, 1.0f, dV, E);
+    if (dT) gemm_f32(1, 0, B, E, B, s, G, B, V, E, 1.0f, dT, E);
     return loss;
 }
 

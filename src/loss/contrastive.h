@@ -18,7 +18,7 @@
  * *dlogit_scale (+=), so the caller zeroes them first and several losses can
  * accumulate into the same buffers. Pass dV = dT = dlogit_scale = NULL for a
  * forward-only call. Deterministic: the same inputs give bit-identical outputs
- * for a fixed OpenBLAS/OpenMP thread count (row/column loops are static). */
+ * for a fixed OpenMP thread count (row/column loops are static). */
 #ifndef MODX_LOSS_CONTRASTIVE_H
 #define MODX_LOSS_CONTRASTIVE_H
 
@@ -29,7 +29,7 @@
 size_t contrastive_scratch_floats(int B);
 
 /* Returns L_con; adds the gradients as described above when dV/dT/dlogit_scale
- * are non-NULL (each may be NULL on its own). The B×B products use cblas_sgemm.
+ * are non-NULL (each may be NULL on its own). The B×B products use gemm_f32.
  * scratch: contrastive_scratch_floats(B) floats, overwritten.
  * Requires B ≥ 1, E ≥ 1 (CHECKed: sizes come from the model, not from data). */
 float contrastive_forward_backward(float *dV, float *dT, float *dlogit_scale, float *scratch,

@@ -1,7 +1,7 @@
 #include "loss/lwf.h"
 #include "loss/rowmath.h"
 
-#include <cblas.h>
+#include "core/gemm.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -40,8 +40,8 @@ float lwf_forward_backward(float *dV, float *dT, float *dlogit_scale, float *scr
     const double inv_tau = 1.0 / tau;
     const float s = expf(logit_scale), so = expf(logit_scale_old);
 
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, B, E, s, V, E, T, E, 0.0f, Z, B);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, B, E, so, V_old, E, T_old, E, 0.0f, Zo, B);
+    gemm_f32(0, 1, B, B, E, s, V, E, T, E, 0.0f, Z, B);
+    gemm_f32(0, 1, B, B, E, so, V_old, E, T_old, E, 0.0f, Zo, B);
 
     /* Columns (text→image rows) first: the row pass overwrites Z with G.
      * Each column keeps its max and its logsumexp relative to it, so the
@@ -92,8 +92,8 @@ float lwf_forward_backward(float *dV, float *dT, float *dlogit_scale, float *scr
     /* dV += λ·s·G·T, dT += λ·s·Gᵀ·V */
     const float ws = weight * s;
     const float *G = Z;
-    if (dV) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, E, B, ws, G, B, T, E, 1.0f, dV, E);
-    if (dT) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, B, E, B, ws, G, B, V, E, 1.0f, dT, E);
+    if (dV) gemm_f32(0, 0, B, E, B, ws, G, B, T, E, 1.0f, dV, E);
+    if (dT) gemm_f32(1, 0, B, E, B, ws, G, B, V, E, 1.0f, dT, E);
     return loss;
 }
 

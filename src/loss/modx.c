@@ -1,7 +1,7 @@
 #include "loss/modx.h"
 #include "loss/rowmath.h"
 
-#include <cblas.h>
+#include "core/gemm.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -51,8 +51,8 @@ float modx_kl_forward_backward(float *dV, float *dT, float *scratch, uint8_t *ke
     float *klrow = mcol + B;     /* (B) KL of row i of P (0 when excluded) */
     float *klcol = klrow + B;    /* (B) KL of row i of P' */
 
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, B, E, 1.0f, V, E, T, E, 0.0f, P, B);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, B, E, 1.0f, V_old, E, T_old, E, 0.0f, Q, B);
+    gemm_f32(0, 1, B, B, E, 1.0f, V, E, T, E, 0.0f, P, B);
+    gemm_f32(0, 1, B, B, E, 1.0f, V_old, E, T_old, E, 0.0f, Q, B);
 
     /* Rows of P' = columns of P, against the columns of Q: selection, then KL
      * with the logsumexps in double (stored as float for the gradient pass). */
@@ -111,8 +111,8 @@ float modx_kl_forward_backward(float *dV, float *dT, float *scratch, uint8_t *ke
     if (n_t2i) *n_t2i = nc;
 
     const float *G = P;
-    if (dV) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, E, B, alpha, G, B, T, E, 1.0f, dV, E);
-    if (dT) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, B, E, B, alpha, G, B, V, E, 1.0f, dT, E);
+    if (dV) gemm_f32(0, 0, B, E, B, alpha, G, B, T, E, 1.0f, dV, E);
+    if (dT) gemm_f32(1, 0, B, E, B, alpha, G, B, V, E, 1.0f, dT, E);
     return (float)(0.5 * (sum_r + sum_c));
 }
 

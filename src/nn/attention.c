@@ -1,7 +1,7 @@
 #include "nn/attention.h"
 #include "nn/parallel.h"
 
-#include <cblas.h>
+#include "core/gemm.h"
 #include <math.h>
 #include <stddef.h>
 
@@ -19,7 +19,7 @@ static void check_dims(int B, int N, int C, int NH) {
 
 /* One (batch, head): S = scale·Q·Kᵀ (N, N) into att, row softmax in place
  * (masked entries exactly 0), then out = P·V. Q, K, V are strided views of
- * qkv (leading dimension 3C); the products are single-threaded sgemm calls,
+ * qkv (leading dimension 3C); the products are single-threaded gemm_f32 calls,
  * as each runs inside the parallel loop over (batch, head). */
 static void attention_head_forward(float *out, float *att, const float *qkv, int b, int h, int N, int C, int NH,
                                    int causal) {
@@ -27,7 +27,7 @@ static void attention_head_forward(float *out, float *att, const float *qkv, int
     float scale = 1.0f / sqrtf((float)HS);
     const float *Q = qkv + (size_t)b * N * C3 + (size_t)h * HS, *K = Q + C, *V = Q + 2 * C;
     float *P = att + ((size_t)b * NH + h) * N * N;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, HS, scale, Q, C3, K, C3, 0.0f, P, N);
+    gemm_f32(0, 1, N, N, HS, scale, Q, C3, K, C3, 0.0f, P, N);
     for (int i = 0; i < N; i++) {
         float *p = P + (size_t)i * N;
         int jn = causal ? i + 1 : N;
@@ -41,7 +41,7 @@ static void attention_head_forward(float *out, float *att, const float *qkv, int
         for (int j = 0; j < jn; j++) p[j] *= inv;
         for (int j = jn; j < N; j++) p[j] = 0.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, HS, N, 1.0f, P, N, V, C3, 0.0f,
+    gemm_f32(0, 0, N, HS, N, 1.0f, P, N, V, C3, 0.0f,
                 out + (size_t)b * N * C + (size_t)h * HS, C);
 }
 
@@ -97,8 +97,8 @@ static void attention_head_backward(float *dqkv, float *datt, const float *dout,
     const float *dY = dout + (size_t)b * N * C + (size_t)h * HS;
     const float *P = att + ((size_t)b * NH + h) * N * N;
     float *dS = datt + ((size_t)b * NH + h) * N * N;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, HS, 1.0f, dY, C, V, C3, 0.0f, dS, N);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, HS, N, 1.0f, P, N, dY, C, 1.0f, dV, C3);
+    gemm_f32(0, 1, N, N, HS, 1.0f, dY, C, V, C3, 0.0f, dS, N);
+    gemm_f32(1, 0, N, HS, N, 1.0f, P, N, dY, C, 1.0f, dV, C3);
     for (int i = 0; i < N; i++) {
         const float *p = P + (size_t)i * N;
         float *ds = dS + (size_t)i * N;
@@ -108,8 +108,8 @@ static void attention_head_backward(float *dqkv, float *datt, const float *dout,
         for (int j = 0; j < jn; j++) ds[j] = p[j] * (ds[j] - dot) * scale;
         for (int j = jn; j < N; j++) ds[j] = 0.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, HS, N, 1.0f, dS, N, K, C3, 1.0f, dQ, C3);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, HS, N, 1.0f, dS, N, Q, C3, 1.0f, dK, C3);
+    gemm_f32(0, 0, N, HS, N, 1.0f, dS, N, K, C3, 1.0f, dQ, C3);
+    gemm_f32(1, 0, N, HS, N, 1.0f, dS, N, Q, C3, 1.0f, dK, C3);
 }
 
 void attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att, int B,

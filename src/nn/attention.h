@@ -11,8 +11,8 @@
  *
  * The fast kernels run one OpenMP task per (batch, head) with fixed disjoint
  * outputs, so results do not depend on the thread count; each task's products
- * are sgemm calls on strided views of qkv (single-threaded inside the parallel
- * loop with the OpenMP build of OpenBLAS, see Makefile). */
+ * are gemm_f32 calls on strided views of qkv (single-threaded inside the
+ * parallel loop: oneDNN runs on the calling thread there, see core/gemm.h). */
 #ifndef MODX_NN_ATTENTION_H
 #define MODX_NN_ATTENTION_H
 

@@ -4,7 +4,7 @@
  * (zero outside the image); Ho = (H + 2p − K)/s + 1, Wo likewise.
  *
  * The fast kernels lower each image with im2col into cols (Cin·K·K, Ho·Wo) and do
- * one matrix product per image through the library's GEMM path (cblas_sgemm);
+ * one matrix product per image through the one GEMM dispatch point (core/gemm.h);
  * a 1×1, stride-1, unpadded convolution uses the image itself as cols. Images run
  * in order, so weight gradients are summed in a fixed order (deterministic).
  * The *_naive kernels are direct loops kept as the reference. Backward kernels ADD

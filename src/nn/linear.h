@@ -4,7 +4,7 @@
  * matmul: y = x·P with P stored (C, OC), as OpenCLIP's `proj` / `text_projection`
  *         (used as `x @ proj`), no bias.
  *
- * The fast kernels go through cblas_sgemm (one large GEMM over all R rows);
+ * The fast kernels go through gemm_f32 (core/gemm.h) (one large GEMM over all R rows);
  * the *_naive kernels are plain loops kept as the reference they are tested
  * against. Backward kernels ADD into their outputs (+=); any of dinp, dweight,
  * dbias may be NULL to skip it. bias may be NULL (no bias). */

@@ -8,7 +8,7 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 make --no-print-directory "$out/libmodx_internal.a" BUILD="$out" CC=clang OPT="-O1 -g -fno-omit-frame-pointer -Wno-pass-failed" \
   SAN="$san -fsanitize=fuzzer-no-link"
 mkdir -p "$out/fuzz"
-libs="$(pkg-config --libs libcjson spng libjpeg zlib libutf8proc libarchive libwebp) -lopenblas -lm -lpthread"
+libs="$(pkg-config --libs libcjson spng libjpeg zlib libutf8proc libarchive libwebp) -ldnnl -lopenblas -lm -lpthread"
 for src in tests/fuzz/fuzz_*.c; do
   [ -e "$src" ] || continue
   name=$(basename "$src" .c)
