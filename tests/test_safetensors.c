@@ -3,6 +3,7 @@
  * suite in which every case must fail with a message naming the file and the
  * offending tensor or item. */
 #include <errno.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -355,22 +356,24 @@ TEST(io_st_failed_save_leaves_nothing) {
     char tmp[600];
     snprintf(tmp, sizeof tmp, "%s.tmp", bad);
     int msg_ok = strstr(modx_last_error(), bad) != NULL;
-    /* Existing target, unwritable tmp (a directory already sits at path.tmp): the save
-     * fails and the existing file stays intact. */
+    /* Existing target, a save whose rename fails (a non-empty directory sits at the
+     * target's place is covered by io_atomic_abort_and_failed_rename); here: a save into
+     * a path whose folder vanished keeps nothing, and an existing file stays intact
+     * when a second writer of it aborts. */
     const char *path = tmp_path("keep.safetensors");
     const char keep[] = "original contents";
     int wrote = io_write_atomic(path, keep, sizeof keep) == MODX_OK;
-    char tdir[600];
-    snprintf(tdir, sizeof tdir, "%s.tmp", path);
-    mkdir(tdir, 0700);
-    ModxStatus rc2 = safetensors_writer_save(w, path);
-    rmdir(tdir);
+    IoAtomicFile *other = NULL;
+    ModxStatus rc2 = io_atomic_open(&other, path) == MODX_OK && io_atomic_write(other, "torn", 4) == MODX_OK
+                         ? MODX_ERR_IO
+                         : MODX_OK;
+    if (other) io_atomic_abort(other);
     safetensors_writer_free(w);
     EXPECT(rc == MODX_ERR_IO, "save into a missing directory returned %d", rc);
     EXPECT(msg_ok, "message does not name the path: %s", modx_last_error());
     EXPECT(!io_file_exists(bad) && !io_file_exists(tmp), "failed save left a file");
     EXPECT(wrote, "%s", modx_last_error());
-    EXPECT(rc2 == MODX_ERR_IO, "save with a blocked tmp path returned %d", rc2);
+    EXPECT(rc2 == MODX_ERR_IO, "a second writer could not be opened");
     uint8_t *buf;
     size_t n;
     EXPECT(io_read_file(path, &buf, &n) == MODX_OK, "%s", modx_last_error());
@@ -381,17 +384,25 @@ TEST(io_st_failed_save_leaves_nothing) {
 
 /* ---- io/file helpers ---------------------------------------------------------------- */
 
+/* Files in harness_tmpdir() whose name starts with `prefix`. */
+static int count_prefixed(const char *prefix) {
+    DIR *d = opendir(harness_tmpdir());
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) n += !strncmp(e->d_name, prefix, strlen(prefix));
+    if (d) closedir(d);
+    return n;
+}
+
 TEST(io_atomic_abort_and_failed_rename) {
     /* Abort removes the partial tmp file and leaves the target alone. */
     const char *path = tmp_path("atomic.bin");
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     IoAtomicFile *f;
     EXPECT(io_atomic_open(&f, path) == MODX_OK, "%s", modx_last_error());
     EXPECT(io_atomic_write(f, "partial", 7) == MODX_OK, "%s", modx_last_error());
-    int tmp_seen = io_file_exists(tmp);
+    int tmp_seen = count_prefixed("atomic.bin.tmp.") == 1;
     io_atomic_abort(f);
-    EXPECT(tmp_seen && !io_file_exists(tmp) && !io_file_exists(path), "abort left files behind");
+    EXPECT(tmp_seen && count_prefixed("atomic.bin.tmp.") == 0 && !io_file_exists(path), "abort left files behind");
     /* A commit whose rename fails (a non-empty directory sits at the target)
      * removes the tmp file and keeps the directory and its content. */
     const char *dir = tmp_path("atomic_dir");
@@ -402,7 +413,33 @@ TEST(io_atomic_abort_and_failed_rename) {
     ModxStatus rc = io_write_atomic(dir, "new", 3);
     EXPECT(rc == MODX_ERR_IO && strstr(modx_last_error(), dir) && strstr(modx_last_error(), "rename"),
            "failed rename: status %d, %s", rc, modx_last_error());
-    EXPECT(!io_file_exists(dtmp) && io_dir_exists(dir) && io_file_exists(inner), "failed commit left a mess");
+    EXPECT(!io_file_exists(dtmp) && count_prefixed("atomic_dir.tmp.") == 0 && io_dir_exists(dir) && io_file_exists(inner),
+           "failed commit left a mess");
+}
+
+/* Two writers of one path at once each get their own temporary file: both
+ * commit, the last one's content wins whole, nothing is left behind; the
+ * temporary file of a dead writer is removed by the next one. */
+TEST(io_atomic_two_writers_and_stale_tmp) {
+    const char *path = tmp_path("shared.json");
+    IoAtomicFile *a = NULL, *b = NULL;
+    EXPECT(io_atomic_open(&a, path) == MODX_OK && io_atomic_open(&b, path) == MODX_OK, "%s", modx_last_error());
+    if (!a || !b) return;
+    EXPECT(io_atomic_write(a, "first", 5) == MODX_OK && io_atomic_write(b, "second", 6) == MODX_OK, "%s",
+           modx_last_error());
+    EXPECT(count_prefixed("shared.json.tmp.") == 2, "the writers share a temporary file");
+    EXPECT(io_atomic_commit(a) == MODX_OK && io_atomic_commit(b) == MODX_OK, "%s", modx_last_error());
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    EXPECT(io_read_file(path, &buf, &n) == MODX_OK && n == 6 && !memcmp(buf, "second", 6), "content");
+    free(buf);
+    EXPECT(count_prefixed("shared.json.tmp.") == 0, "temporary files left");
+    /* a stale one of a pid that cannot exist (above pid_max) goes at the next write */
+    char stale[600];
+    snprintf(stale, sizeof stale, "%s.tmp.2147483646.0", path);
+    EXPECT(io_write_atomic(stale, "x", 1) == MODX_OK, "%s", modx_last_error());
+    EXPECT(io_write_atomic(path, "third", 5) == MODX_OK, "%s", modx_last_error());
+    EXPECT(!io_file_exists(stale) && count_prefixed("shared.json.tmp.") == 0, "a dead writer's temporary file stayed");
 }
 
 TEST(io_file_helpers) {

@@ -1,7 +1,6 @@
 #include "data/cache.h"
 
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
@@ -14,6 +13,7 @@
 #include <zlib.h>
 
 #include "core/size.h"
+#include "io/file.h"
 
 static const char *const SECTION_NAMES[CACHE_N_SECTIONS] = {
     "pixels", "tokens", "caption_image", "image_domain", "image_split", "domain_names", "text_offsets", "text"};
@@ -326,26 +326,6 @@ static int reserve_space(int fd, uint64_t n) {
 /* Removes "<path>.tmp.<pid>" files left by cache builds whose process is gone
  * (killed, or crashed before it could clean up). A live pid's file is kept: it
  * may be another build in progress. Best effort: what cannot be read is left. */
-static void remove_stale_tmp(const char *path) {
-    char *copy_dir = strdup(path), *copy_base = strdup(path);
-    DIR *dir = copy_dir ? opendir(dirname(copy_dir)) : NULL;
-    const char *base = copy_base ? basename(copy_base) : NULL;
-    size_t nb = base ? strlen(base) : 0;
-    struct dirent *e;
-    while (dir && base && (e = readdir(dir)) != NULL) {
-        if (strncmp(e->d_name, base, nb) || strncmp(e->d_name + nb, ".tmp.", 5)) continue;
-        const char *digits = e->d_name + nb + 5;
-        char *end;
-        errno = 0;
-        long pid = strtol(digits, &end, 10);
-        if (*digits < '0' || *digits > '9' || *end || errno || pid <= 0 || pid > INT32_MAX) continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to judge */
-        unlinkat(dirfd(dir), e->d_name, 0);
-    }
-    if (dir) closedir(dir);
-    free(copy_dir);
-    free(copy_base);
-}
 
 ModxStatus cache_writer_open(CacheWriter **out, const char *path, uint64_t max_images, int image_size) {
     *out = NULL;
@@ -369,7 +349,7 @@ ModxStatus cache_writer_open(CacheWriter **out, const char *path, uint64_t max_i
         return modx_fail(MODX_ERR_NOMEM, "out of memory");
     }
     memcpy(w->path, path, np + 1);
-    remove_stale_tmp(path);
+    io_remove_stale_tmp(path);
     snprintf(w->tmp, np + 32, "%s.tmp.%ld", path, (long)getpid());
     w->fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (w->fd < 0) {

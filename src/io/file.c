@@ -1,7 +1,11 @@
 #include "io/file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,8 +75,32 @@ ModxStatus io_read_file(const char *path, uint8_t **buf, size_t *n) {
 struct IoAtomicFile {
     int fd;
     char *path; /* final path */
-    char *tmp;  /* path + ".tmp" */
+    char *tmp;  /* path + ".tmp.<pid>.<n>": unique to this writer */
 };
+
+void io_remove_stale_tmp(const char *path) {
+    char *copy_dir = strdup(path), *copy_base = strdup(path);
+    DIR *dir = copy_dir ? opendir(dirname(copy_dir)) : NULL;
+    const char *base = copy_base ? basename(copy_base) : NULL;
+    size_t nb = base ? strlen(base) : 0;
+    struct dirent *e;
+    while (dir && base && (e = readdir(dir)) != NULL) {
+        if (strncmp(e->d_name, base, nb) || strncmp(e->d_name + nb, ".tmp.", 5)) continue;
+        const char *digits = e->d_name + nb + 5;
+        char *end;
+        errno = 0;
+        long pid = strtol(digits, &end, 10);
+        if (*end == '.') /* ".<pid>.<n>" */
+            for (end++; *end >= '0' && *end <= '9'; end++) {
+            }
+        if (*digits < '0' || *digits > '9' || *end || errno || pid <= 0 || pid > INT32_MAX) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to judge */
+        unlinkat(dirfd(dir), e->d_name, 0);
+    }
+    if (dir) closedir(dir);
+    free(copy_dir);
+    free(copy_base);
+}
 
 static void atomic_discard(IoAtomicFile *f) {
     if (f->fd >= 0) close(f->fd);
@@ -90,7 +118,7 @@ ModxStatus io_atomic_open(IoAtomicFile **out, const char *path) {
     if (!f) return MODX_ERR_NOMEM;
     f->fd = -1;
     f->path = malloc(len + 1);
-    f->tmp = malloc(len + 5);
+    f->tmp = malloc(len + 48);
     if (!f->path || !f->tmp) {
         free(f->path);
         free(f->tmp);
@@ -98,9 +126,13 @@ ModxStatus io_atomic_open(IoAtomicFile **out, const char *path) {
         return modx_fail(MODX_ERR_NOMEM, "%s: out of memory", path);
     }
     memcpy(f->path, path, len + 1);
-    memcpy(f->tmp, path, len);
-    memcpy(f->tmp + len, ".tmp", 5);
-    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* A name no other writer of the same path uses (O_EXCL): concurrent writers
+     * never share a temporary file, and the last rename wins whole. */
+    static unsigned long counter;
+    unsigned long k = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+    snprintf(f->tmp, len + 48, "%s.tmp.%ld.%lu", path, (long)getpid(), k);
+    io_remove_stale_tmp(path);
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (f->fd < 0) {
         ModxStatus st = modx_fail(MODX_ERR_IO, "%s: cannot create temporary file %s: %s", path, f->tmp,
                                   strerror(errno));

@@ -18,7 +18,8 @@ ModxStatus io_read_file(const char *path, uint8_t **buf, size_t *n);
 ModxStatus io_write_atomic(const char *path, const void *data, size_t n);
 
 /* An output file that appears at its final path only when complete.
- * io_atomic_open creates "<path>.tmp" (truncating any stale one);
+ * io_atomic_open creates "<path>.tmp.<pid>.<n>", a name no other writer uses
+ * (O_EXCL), after removing the temporary files of dead writers of `path`;
  * io_atomic_write appends to it; io_atomic_commit fsyncs it, renames it over
  * `path` and fsyncs the directory, so a crash leaves either the old file or the
  * new one, never a torn file. commit and abort always free the handle; on any
@@ -29,6 +30,11 @@ ModxStatus io_atomic_open(IoAtomicFile **out, const char *path);
 ModxStatus io_atomic_write(IoAtomicFile *f, const void *data, size_t n);
 ModxStatus io_atomic_commit(IoAtomicFile *f);
 void io_atomic_abort(IoAtomicFile *f);
+
+/* Removes "<path>.tmp.<pid>[.<n>]" files whose process is gone (kill(pid, 0)
+ * fails with ESRCH): what a killed writer of `path` left. Files of live
+ * processes are kept. */
+void io_remove_stale_tmp(const char *path);
 
 /* Creates directory `path` and any missing parents (mode 0755). An existing
  * directory is fine; an existing non-directory component is an error. */
