@@ -71,3 +71,9 @@ int cli_double(const char *command, const char *opt, const char *text, double *o
     *out = v;
     return 0;
 }
+
+void cli_command_line(char *buf, size_t cap, const char *command, int argc, char **argv) {
+    size_t k = (size_t)snprintf(buf, cap, "modx %s", command);
+    for (int i = 1; i < argc && k + 1 < cap; i++) k += (size_t)snprintf(buf + k, cap - k, " %s", argv[i]);
+    if (k >= cap && cap > 4) memcpy(buf + cap - 4, "...", 4);
+}

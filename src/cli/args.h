@@ -10,6 +10,8 @@
 #ifndef MODX_CLI_ARGS_H
 #define MODX_CLI_ARGS_H
 
+#include <stddef.h>
+
 typedef struct {
     const char *name;  /* "--vocab" */
     int takes_value;   /* 1: "--vocab FILE"; 0: a flag */
@@ -21,5 +23,7 @@ int cli_parse(int argc, char **argv, CliOpt *opts, int nopts, const char **pos, 
 /* Parses an integer/double option value; prints a clear error and returns 2 on failure. */
 int cli_int(const char *command, const char *opt, const char *text, long lo, long hi, long *out);
 int cli_double(const char *command, const char *opt, const char *text, double *out);
+/* "modx COMMAND ARGS…" (a command's argv: argv[0] is its name), cut with "..." to fit cap. */
+void cli_command_line(char *buf, size_t cap, const char *command, int argc, char **argv);
 
 #endif

@@ -7,7 +7,9 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/memory_budget.h"
+#include "io/file.h"
 #include "report/run_report.h"
+#include "run/rundir.h"
 #include "run/continual.h"
 #include "run/experiment.h"
 #include "train/trainer.h"
@@ -73,13 +75,18 @@ static int run_common(const char *cmd, int argc, char **argv, int one_strategy) 
     if (cli_check_model_memory(cmd, &cfg, e.hp.batch, budget, e.model)) return experiment_free(&e), 1;
     /* modx continual on a new folder, or a further strategy on an existing one. */
     if (one_strategy && !resume) ro.resume = 0;
+    /* One process writes a run directory: the lock is held through the report. */
+    RunLock lock;
+    char command[1024];
+    cli_command_line(command, sizeof command, cmd, argc, argv);
+    if (io_mkdir_p(dir) != MODX_OK || run_lock(&lock, dir, command) != MODX_OK)
+        return experiment_free(&e), cli_report_error(cmd);
     trainer_install_signals();
     st = continual_run(&e, dir, &ro);
     experiment_free(&e);
-    if (st != MODX_OK) return cli_report_error(cmd);
-    if (print_table(dir)) return cli_report_error(cmd);
-    if (!o[4].value && report_run_finish(dir, stdout) != MODX_OK) return cli_report_error(cmd);
-    return 0;
+    int rc = st != MODX_OK || print_table(dir) || (!o[4].value && report_run_finish(dir, stdout) != MODX_OK);
+    run_unlock(&lock);
+    return rc ? cli_report_error(cmd) : 0;
 }
 
 MODX_COMMAND(run, "run", "run an experiment: every strategy over the whole stream (or --resume a run)") {

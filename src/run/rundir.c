@@ -1,10 +1,14 @@
 #include "run/rundir.h"
 
 #include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "io/file.h"
 #include "strategy/strategy.h"
@@ -299,4 +303,49 @@ ModxStatus run_info_save(const RunInfo *r, const char *dir) {
     ModxStatus st = io_write_atomic(path, text, n + 1);
     free(text);
     return st;
+}
+
+/* The holder's "pid <n>\n<command>\n" from the lock file, for the message. */
+static void lock_holder(int fd, char *out, size_t cap) {
+    char text[1200];
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    text[n > 0 ? n : 0] = 0;
+    char *nl = strchr(text, '\n'), *cmd = nl ? nl + 1 : NULL, *end = cmd ? strchr(cmd, '\n') : NULL;
+    if (nl) *nl = 0;
+    if (end) *end = 0;
+    if (!text[0]) snprintf(out, cap, "a process that has not written its name yet");
+    else snprintf(out, cap, "%.40s: %.900s", text, cmd && *cmd ? cmd : "?");
+}
+
+ModxStatus run_lock(RunLock *l, const char *dir, const char *command) {
+    l->fd = -1;
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/" RUN_LOCK_FILE, dir) >= (int)sizeof path)
+        return modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return modx_fail(MODX_ERR_IO, "%s: cannot open the run's lock file: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        char holder[1000];
+        lock_holder(fd, holder, sizeof holder);
+        close(fd);
+        if (err == EWOULDBLOCK)
+            return modx_fail(MODX_ERR_INVALID, "%s is being written by another modx process (%s); one process "
+                             "writes a run directory at a time: wait for it, or stop it", dir, holder);
+        return modx_fail(MODX_ERR_IO, "%s: cannot lock: %s", path, strerror(err));
+    }
+    char text[1200];
+    int k = snprintf(text, sizeof text, "pid %ld\n%.1000s\n", (long)getpid(), command ? command : "modx");
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)k, 0) != k) {
+        ModxStatus st = modx_fail(MODX_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        close(fd);
+        return st;
+    }
+    l->fd = fd;
+    return MODX_OK;
+}
+
+void run_unlock(RunLock *l) {
+    if (l->fd >= 0) close(l->fd); /* closing releases the flock */
+    l->fd = -1;
 }

@@ -62,6 +62,19 @@ int run_path(char *buf, size_t cap, const char *dir, const char *strategy, int p
  * source (format + input); 0 when it does not fit. */
 int run_data_cache_path(char *buf, size_t cap, const char *dir, const char *name);
 
+/* One writer per run directory: an advisory lock (flock) on DIR/.modx.lock,
+ * held for as long as the process writes the run and released by the kernel
+ * when it exits or dies, so a killed run never leaves a stale lock. The file
+ * holds the holder's pid and command line; a second writer is refused at once
+ * with MODX_ERR_INVALID naming them. `command` is what this process is (its
+ * command line, for the next one's message). */
+typedef struct {
+    int fd; /* −1: not held */
+} RunLock;
+#define RUN_LOCK_FILE ".modx.lock"
+ModxStatus run_lock(RunLock *l, const char *dir, const char *command);
+void run_unlock(RunLock *l);
+
 /* The random stream of test set t's seeded sample is RUN_TEST_SAMPLE_STREAM + t
  * (with train.seed): the driver draws it, the report's gallery redraws it. */
 #define RUN_TEST_SAMPLE_STREAM 0x5a3d1eull
