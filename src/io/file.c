@@ -162,7 +162,7 @@ ModxStatus io_atomic_write(IoAtomicFile *f, const void *data, size_t n) {
 }
 
 /* fsync of the directory holding `path`, so the rename itself is durable. */
-static ModxStatus fsync_parent_dir(const char *path) {
+ModxStatus io_sync_parent_dir(const char *path) {
     const char *slash = strrchr(path, '/');
     char *dir;
     if (!slash) {
@@ -211,7 +211,7 @@ ModxStatus io_atomic_commit(IoAtomicFile *f) {
         atomic_discard(f);
         return st;
     }
-    st = fsync_parent_dir(f->path);
+    st = io_sync_parent_dir(f->path);
     free(f->path);
     free(f->tmp);
     free(f);

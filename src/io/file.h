@@ -31,6 +31,10 @@ ModxStatus io_atomic_write(IoAtomicFile *f, const void *data, size_t n);
 ModxStatus io_atomic_commit(IoAtomicFile *f);
 void io_atomic_abort(IoAtomicFile *f);
 
+/* fsyncs the folder holding `path`, so renames and removals in it are durable
+ * (file systems that cannot sync a folder are accepted). */
+ModxStatus io_sync_parent_dir(const char *path);
+
 /* Removes "<path>.tmp.<pid>[.<n>]" files whose process is gone (kill(pid, 0)
  * fails with ESRCH): what a killed writer of `path` left. Files of live
  * processes are kept. */

@@ -51,6 +51,7 @@ typedef struct {
     int phase0_done;
     uint64_t metrics_bytes;  /* size of metrics.jsonl when the last phase was completed */
     int resume_pending;      /* a resumed run has not started its first phase yet */
+    int resuming;            /* the run continues an earlier one (--resume) */
     RunLog log;
     Progress progress;
 } Run;
@@ -68,7 +69,9 @@ static void path_of(char *out, size_t n, const Run *r, const char *strategy, int
 
 static ModxStatus prepare_dataset(const Run *r, const ExpDataset *d, char *path, size_t n) {
     CHECK(run_data_cache_path(path, n, r->dir, d->name), "run path too long");
-    if (io_file_exists(path)) return MODX_OK; /* prepared by this run before (a resume) */
+    /* A resumed run keeps what it prepared; a fresh one prepares anew (a cache
+     * left by an attempt stopped before experiment.json existed may be stale). */
+    if (r->resuming && io_file_exists(path)) return MODX_OK;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/data", r->dir);
     MODX_TRY(io_mkdir_p(dir));
@@ -655,6 +658,7 @@ ModxStatus continual_run(const Experiment *e, const char *run_dir, const RunOpti
     memset(&r, 0, sizeof r);
     r.e = e, r.dir = run_dir;
     r.phase0_dataset = e->has_phase0 ? e->phase0.dataset : -1;
+    r.resuming = opt->resume;
     progress_init(&r.progress, opt->quiet);
     ModxStatus st = run_open(&r, opt);
     if (st == MODX_OK) {
@@ -671,8 +675,12 @@ ModxStatus continual_run(const Experiment *e, const char *run_dir, const RunOpti
 ModxStatus continual_load_run_experiment(Experiment *e, const char *run_dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/experiment.json", run_dir);
+    if (!io_file_exists(path) && io_dir_exists(run_dir))
+        return modx_fail(MODX_ERR_INVALID, "%s: no experiment.json: not a run folder, or a run stopped before it "
+                         "started (while checking or preparing its data); start it again with modx run EXPERIMENT "
+                         "--out %s", run_dir, run_dir);
     if (!io_file_exists(path))
-        return modx_fail(MODX_ERR_INVALID, "%s: no experiment.json; is this a run folder written by modx run?", run_dir);
+        return modx_fail(MODX_ERR_INVALID, "%s: no such run folder (expected a folder written by modx run)", run_dir);
     return experiment_load(e, path);
 }
 

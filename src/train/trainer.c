@@ -75,6 +75,7 @@ ModxStatus trainer_resume_recover(const char *resume_path, int *exists) {
         MODX_TRY(rename_if(r[1], r[0]));
         MODX_TRY(rename_if(o[1], o[0]));
         MODX_TRY(rename_if(m[1], m[0]));
+        MODX_TRY(io_sync_parent_dir(m[0]));
     } else { /* an incomplete set: drop it */
         unlink(r[1]);
         unlink(o[1]);
@@ -111,7 +112,8 @@ static ModxStatus save_resume(const TrainPhase *ph, const TrainSpec *sp, const A
     MODX_TRY(checkpoint_save(m[1], ph->model, ph->model->params, meta, nm));
     if (ph->replay) MODX_TRY(rename_if(r[1], r[0]));
     MODX_TRY(rename_if(o[1], o[0]));
-    return rename_if(m[1], m[0]);
+    MODX_TRY(rename_if(m[1], m[0]));
+    return io_sync_parent_dir(m[0]); /* the renames survive a power cut */
 }
 
 static ModxStatus meta_int(const SafeTensors *st, const char *key, long long *out) {
