@@ -60,6 +60,19 @@ static const char train_usage[] =
     "written every K steps (and on SIGINT/SIGTERM); running the same command again continues from it.\n"
     "Defaults: 1 epoch, batch 32, lr 5e-4, warmup 0.2, weight decay 0.01, seed 0.\n" CLI_MAX_MEMORY_HELP;
 
+/* A finished training (its model there, no resume checkpoint) is not trained
+ * again into the same folder: its log would get the steps twice. 1: refused. */
+static int refuse_finished(const char *cmd, const char *dir) {
+    char model[4096], r0[4096], r1[4096];
+    snprintf(model, sizeof model, "%s/model.safetensors", dir);
+    snprintf(r0, sizeof r0, "%s/resume.safetensors", dir);
+    snprintf(r1, sizeof r1, "%s/resume.next.safetensors", dir);
+    if (!io_file_exists(model) || io_file_exists(r0) || io_file_exists(r1)) return 0;
+    fprintf(stderr, "modx %s: %s already holds a finished training (%s); choose another --out, or remove the folder "
+            "to train again\n", cmd, dir, model);
+    return 1;
+}
+
 MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     const char *cmd = "train";
     if (cli_wants_help(argc, argv)) return fputs(train_usage, stdout), 0;
@@ -108,6 +121,7 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
         rc = 2;
     }
     if (!rc) rc = select_images(cmd, c, o[4].value ? o[4].value : "train", o[5].value, &images, &n);
+    if (!rc) rc = refuse_finished(cmd, o[3].value);
     if (!rc && (io_mkdir_p(o[3].value) != MODX_OK || runlog_open(&log, o[3].value) != MODX_OK)) rc = cli_report_error(cmd);
     if (!rc) {
         char out[4096], resume[4096];

@@ -1,6 +1,7 @@
 #include "run/continual.h"
 
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,6 +362,17 @@ static ModxStatus write_probe(const Run *r, const ClipModel *m, const char *labe
     return st;
 }
 
+/* Test hook: with MODX_TEST_KILL_AFTER_EVALS=N the process sends itself
+ * SIGKILL right after recording its N-th evaluation. */
+static void maybe_kill_after_eval(void) {
+    static long after = -2, done = 0;
+    if (after == -2) {
+        const char *v = getenv("MODX_TEST_KILL_AFTER_EVALS");
+        after = v && *v ? strtol(v, NULL, 10) : -1;
+    }
+    if (after >= 0 && ++done >= after) raise(SIGKILL);
+}
+
 static ModxStatus evaluate_all(Run *r, const ClipModel *m, const char *label, int phase) {
     const Experiment *e = r->e;
     for (int t = 0; t < e->n_tests; t++) {
@@ -373,6 +385,7 @@ static ModxStatus evaluate_all(Run *r, const ClipModel *m, const char *label, in
         encoded_set_free(&es);
         MODX_TRY(st);
         MODX_TRY(runlog_eval(&r->log, label, phase, ts->name, &rm));
+        maybe_kill_after_eval();
         progress_note(&r->progress, "  eval %-12s phase %d  %-14s i2t R@1 %5.1f  t2i R@1 %5.1f  rsum %6.1f", label,
                       phase, ts->name, rm.i2t_r1, rm.t2i_r1, rm.rsum);
     }

@@ -337,7 +337,9 @@ static ModxStatus after_step(Training *t, int64_t s, const StepLoss *sl, double 
         progress_update(ph->progress, ph->label, ph->phase, s + 1, t->steps, loss, sps, eta, last);
     }
     *stop = trainer_stop_requested && !last;
-    if (ph->resume_path && !last && (*stop || (sp->checkpoint_every > 0 && (s + 1) % sp->checkpoint_every == 0))) {
+    /* The last step always leaves a resume point: a run stopped while the phase
+     * is evaluated resumes there instead of training the phase again. */
+    if (ph->resume_path && (last || *stop || (sp->checkpoint_every > 0 && (s + 1) % sp->checkpoint_every == 0))) {
         uint64_t off = ph->log ? runlog_offset(ph->log) : 0;
         MODX_TRY(save_resume(ph, sp, &t->opt, s + 1, t->steps, t->replay_k, off));
     }

@@ -10,7 +10,10 @@
  * buffer; so a phase resumed from a checkpoint at step s ends bit-identical to
  * an uninterrupted one (same machine, same thread count).
  *
- * Resume checkpoint (TrainPhase.resume_path = DIR/resume.safetensors):
+ * Resume checkpoint (TrainPhase.resume_path = DIR/resume.safetensors), written
+ * every checkpoint_every steps, at a stop signal, and after the last step (so
+ * a run stopped while the phase is evaluated does not train it again; the
+ * caller removes the files once the phase is recorded):
  *   resume.safetensors          the parameters, metadata modx.resume.{strategy, phase, step, steps,
  *                               metrics_bytes, replay_k, seed}
  *   resume.optim.safetensors    AdamW m, v, step
