@@ -322,7 +322,9 @@ ModxStatus clip_acts_size(const ClipConfig *cfg, int max_B, int training, uint64
     ModxStatus st = clip_config_validate(&a->cfg, "model config");
     Carver c = {NULL, 0, 0};
     if (st == MODX_OK) carve_all(&c, a); /* counts without a base */
-    uint64_t floats = c.used, n = 0;
+    uint64_t floats = c.used, n = 0, rn = 0;
+    if (st == MODX_OK && a->cfg.vision.resnet) st = resnet_acts_floats_for(&a->cfg, max_B, a->training, &rn);
+    if (st == MODX_OK && !u64_add(floats, rn, &floats)) c.overflow = 1; /* the ResNet tower's own arena */
     if (st == MODX_OK && (c.overflow || !u64_mul(floats, sizeof(float), &n) ||
                           !u64_add(n, (uint64_t)max_B * ((uint64_t)a->cfg.text.context_length + 1) * sizeof(int32_t), &n)))
         st = modx_fail(MODX_ERR_INVALID, "activation arena: size overflows for batch %d", max_B);

@@ -239,6 +239,18 @@ static void carve_all(Carver *c, ResnetActs *a) {
     carve_pool(c, &a->dpool, &a->cfg, B);
 }
 
+ModxStatus resnet_acts_floats_for(const ClipConfig *cfg, int max_B, int training, uint64_t *floats) {
+    ResnetActs a;
+    memset(&a, 0, sizeof a);
+    a.cfg = *cfg, a.max_B = max_B, a.training = training ? 1 : 0;
+    fill_geometry(&a.geo, &cfg->vision);
+    Carver c = {NULL, 0, 0, 0};
+    carve_all(&c, &a); /* counts without a base */
+    if (c.overflow) return modx_fail(MODX_ERR_INVALID, "ResNet activation arena: size overflows for batch %d", max_B);
+    *floats = c.used;
+    return MODX_OK;
+}
+
 ModxStatus resnet_acts_new(ResnetActs **out, const ClipConfig *cfg, int max_B, int training) {
     *out = NULL;
     ResnetActs *a = modx_calloc(1, sizeof *a, "ResNet activations");

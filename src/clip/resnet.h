@@ -54,6 +54,8 @@ void resnet_bind(ResnetWeights *w, const ClipConfig *cfg, const ParamTable *t, f
 ModxStatus resnet_acts_new(ResnetActs **out, const ClipConfig *cfg, int max_B, int training);
 void resnet_acts_free(ResnetActs *a);
 size_t resnet_acts_floats(const ResnetActs *a);
+/* The floats resnet_acts_new would allocate, without allocating (memory estimates). */
+ModxStatus resnet_acts_floats_for(const ClipConfig *cfg, int max_B, int training, uint64_t *floats);
 /* out (B, E) = the tower on images (B, 3, S, S). bn_train: batch statistics and
  * running-statistics update (w's state pointers must be bound), else running statistics. */
 void resnet_forward(float *out, const ResnetWeights *w, ResnetActs *a, const float *images, int B, int bn_train);
