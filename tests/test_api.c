@@ -166,7 +166,7 @@ TEST(api_tokenize_matches_bpe) {
     bpe_free(bpe);
 }
 
-/* n steps of `strategy` through the API and through clip_step_run_loss +
+/* n steps of `strategy` through the API and through clip_step_run +
  * AdamW directly; the parameters and losses must be bit-identical. */
 static int steps_match(const char *strategy, const char *key, double value, const char *ref_strategy,
                        const char *ref_key, int use_old) {

@@ -3,21 +3,15 @@
  *
  * Order: phase 0 once (trained on the experiment's phase-0 set, or the
  * initialised model, or a given checkpoint), evaluated and probed; then for
- * each strategy in the experiment's order, phases 1..N, each starting from the
- * previous phase's saved checkpoint (phase 1 from phase0/model.safetensors),
- * the distilling strategies with a frozen copy of those weights as the old
- * model (forward only). After each phase: checkpoint, probe features, every
- * test set evaluated, results.csv/md and run.json rewritten. `joint` trains
- * once on the union of all phases from phase 0 and reports at phase N.
- *
- * Strategy details: EWC's Fisher is the empirical batch Fisher of the
- * contrastive loss of the previous phase's model on the previous phase's data
- * (train.ewc_batches batches), θ* = those weights; phase 1 uses phase 0's data
- * (no penalty when there is no phase-0 data). Replay's reservoir is filled
- * with phase 0's pairs (one caption per image) before phase 1 and then with
- * every pair trained; it is saved beside each phase checkpoint
- * (replay.safetensors). WiSE-FT mixes each phase's result with the previous
- * phase's weights: θ = (1 − t)·θ_{k−1} + t·θ_k, and phase k+1 starts from θ.
+ * each strategy (or variant) in the experiment's order, phases 1..N, each
+ * starting from the previous phase's saved checkpoint (phase 1 from
+ * phase0/model.safetensors), a STRATEGY_OLD_MODEL strategy with a frozen copy
+ * of those weights as the old model (forward only). Around the trainer the
+ * driver calls the strategy's hooks (src/strategy/strategy.h: EWC's Fisher,
+ * replay's buffer, WiSE-FT's and merge's mixing live there, not here). After
+ * each phase: checkpoint, probe features, every test set evaluated,
+ * results.csv/md and run.json rewritten. A STRATEGY_ONCE strategy (joint)
+ * trains once on the union of all phases from phase 0 and reports at phase N.
  * The optimizer is fresh at the start of every phase (its schedule is per phase).
  * Loader seeds: phase k of every strategy uses the same seed (mix of the
  * experiment seed and k), so the strategies see the same batches.

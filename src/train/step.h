@@ -70,7 +70,7 @@ typedef struct {
     float *scratch;
 } ClipStep;
 
-/* old may be NULL (then only STEP_LOSS_CONTRASTIVE runs). Both models must
+/* old may be NULL (then only terms without needs_old run). Both models must
  * share embed_dim. */
 ModxStatus clip_step_new(ClipStep **out, const ClipModel *m, const ClipModel *old, int max_B);
 void clip_step_free(ClipStep *s);
