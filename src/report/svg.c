@@ -336,6 +336,21 @@ static void svg_pt(StrBuf *sb, double x, double y) {
     svg_num(sb, y);
 }
 
+/* Path commands: each letter of `cmds` (M and L take a point, H and V one
+ * coordinate) with its numbers taken in order from v. */
+static void svg_path_cmds(StrBuf *sb, const char *cmds, const double *v) {
+    for (; *cmds; cmds++) {
+        char c[2] = {*cmds, 0};
+        strbuf_puts(sb, c);
+        if (*cmds == 'M' || *cmds == 'L') {
+            svg_pt(sb, v[0], v[1]);
+            v += 2;
+        } else {
+            svg_num(sb, *v++);
+        }
+    }
+}
+
 static void svg_marker(StrBuf *sb, int shape, double cx, double cy, double r, const char *color) {
     shape %= SVG_MARKER_COUNT;
     if (shape == 0) {
@@ -352,67 +367,25 @@ static void svg_marker(StrBuf *sb, int shape, double cx, double cy, double r, co
     double s = r * 0.9;
     switch (shape) {
     case 1: /* square */
-        strbuf_puts(sb, "M");
-        svg_pt(sb, cx - s, cy - s);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx + s);
-        strbuf_puts(sb, "V");
-        svg_num(sb, cy + s);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx - s);
+        svg_path_cmds(sb, "MHVH", (const double[]){cx - s, cy - s, cx + s, cy + s, cx - s});
         break;
     case 2: /* triangle up */
-        strbuf_puts(sb, "M");
-        svg_pt(sb, cx, cy - r * 1.25);
-        strbuf_puts(sb, "L");
-        svg_pt(sb, cx + r * 1.15, cy + r * 0.8);
-        strbuf_puts(sb, "L");
-        svg_pt(sb, cx - r * 1.15, cy + r * 0.8);
+        svg_path_cmds(sb, "MLL", (const double[]){cx, cy - r * 1.25, cx + r * 1.15, cy + r * 0.8, cx - r * 1.15,
+                                                   cy + r * 0.8});
         break;
     case 3: /* diamond */
-        strbuf_puts(sb, "M");
-        svg_pt(sb, cx, cy - r * 1.3);
-        strbuf_puts(sb, "L");
-        svg_pt(sb, cx + r * 1.1, cy);
-        strbuf_puts(sb, "L");
-        svg_pt(sb, cx, cy + r * 1.3);
-        strbuf_puts(sb, "L");
-        svg_pt(sb, cx - r * 1.1, cy);
+        svg_path_cmds(sb, "MLLL",
+                      (const double[]){cx, cy - r * 1.3, cx + r * 1.1, cy, cx, cy + r * 1.3, cx - r * 1.1, cy});
         break;
     case 4: /* triangle down */
-        strbuf_puts(sb, "M");
-        svg_pt(sb, cx, cy + r * 1.25);
-        strbuf_puts(sb, "L");
-        svg_pt(sb, cx + r * 1.15, cy - r * 0.8);
-        strbuf_puts(sb, "L");
-        svg_pt(sb, cx - r * 1.15, cy - r * 0.8);
+        svg_path_cmds(sb, "MLL", (const double[]){cx, cy + r * 1.25, cx + r * 1.15, cy - r * 0.8, cx - r * 1.15,
+                                                   cy - r * 0.8});
         break;
     default: { /* plus */
         double a = r * 1.2, b = r * 0.42;
-        strbuf_puts(sb, "M");
-        svg_pt(sb, cx - b, cy - a);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx + b);
-        strbuf_puts(sb, "V");
-        svg_num(sb, cy - b);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx + a);
-        strbuf_puts(sb, "V");
-        svg_num(sb, cy + b);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx + b);
-        strbuf_puts(sb, "V");
-        svg_num(sb, cy + a);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx - b);
-        strbuf_puts(sb, "V");
-        svg_num(sb, cy + b);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx - a);
-        strbuf_puts(sb, "V");
-        svg_num(sb, cy - b);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx - b);
+        svg_path_cmds(sb, "MHVHVHVHVHVH",
+                      (const double[]){cx - b, cy - a, cx + b, cy - b, cx + a, cy + b, cx + b, cy + a, cx - b, cy + b,
+                                       cx - a, cy - b, cx - b});
         break;
     }
     }
@@ -546,12 +519,13 @@ static void svg_error_bars(StrBuf *sb, const SvgFrame *f, const SvgSeries *sr, c
     strbuf_puts(sb, "</g>\n");
 }
 
-ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series, size_t ns, SvgBox *area) {
-    if (!plot || (ns && !series)) return modx_fail(MODX_ERR_INVALID, "svg_xy_plot: NULL plot or series array");
-    const char *names[256];
-    if (ns > 256) return modx_fail(MODX_ERR_INVALID, "plot '%s': %zu series, at most 256", plot->id ? plot->id : "", ns);
-    double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
-    int have = 0;
+/* The finite points' extent over every series (with their error bars), and
+ * each series' name in names[]; *have tells whether any point is finite. */
+static ModxStatus xy_extent(const SvgPlot *plot, const SvgSeries *series, size_t ns, const char **names, double lo[2],
+                            double hi[2], int *have) {
+    lo[0] = lo[1] = INFINITY;
+    hi[0] = hi[1] = -INFINITY;
+    *have = 0;
     for (size_t s = 0; s < ns; s++) {
         const SvgSeries *sr = &series[s];
         names[s] = sr->name;
@@ -564,18 +538,106 @@ ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series,
             double ex = svg_err(sr->x_err, i), ey = svg_err(sr->y_err, i);
             x = svg_clamp(x, SVG_LIMIT);
             y = svg_clamp(y, SVG_LIMIT);
-            xlo = fmin(xlo, x - ex);
-            xhi = fmax(xhi, x + ex);
-            ylo = fmin(ylo, y - ey);
-            yhi = fmax(yhi, y + ey);
-            have = 1;
+            lo[0] = fmin(lo[0], x - ex);
+            hi[0] = fmax(hi[0], x + ex);
+            lo[1] = fmin(lo[1], y - ey);
+            hi[1] = fmax(hi[1], y + ey);
+            *have = 1;
         }
     }
+    return MODX_OK;
+}
+
+/* A series' line: one path through its finite points, broken at the others;
+ * none for fewer than two points. */
+static void xy_line(StrBuf *out, const SvgFrame *f, const SvgSeries *sr, const char *color) {
+    int open = 0, pts = 0;
+    StrBuf d;
+    strbuf_init(&d);
+    for (size_t i = 0; i < sr->n; i++) {
+        double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
+        if (!isfinite(x) || !isfinite(y)) {
+            open = 0;
+            continue;
+        }
+        strbuf_puts(&d, open ? "L" : "M");
+        svg_pt(&d, svg_px(f, x), svg_py(f, y));
+        open = 1;
+        pts++;
+    }
+    if (pts > 1) {
+        strbuf_puts(out, "<path class=\"series\" d=\"");
+        strbuf_absorb(out, &d);
+        strbuf_printf(out, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"", color);
+        svg_num(out, sr->line_width > 0 ? sr->line_width : 2.2);
+        strbuf_printf(out, "\" stroke-linejoin=\"round\"%s/>\n", svg_dash(sr->style));
+    } else {
+        if (d.failed) strbuf_absorb(out, &d);
+        strbuf_free(&d);
+    }
+}
+
+/* A series drawn in the clipped layer: its line, error bars and markers. */
+static void xy_series(StrBuf *out, const SvgFrame *f, const SvgSeries *sr) {
+    const char *color = svg_color(sr->color);
+    if (sr->line) xy_line(out, f, sr, color);
+    if (sr->x_err || sr->y_err) svg_error_bars(out, f, sr, color);
+    if (sr->marker >= 0 || !sr->line) {
+        for (size_t i = 0; i < sr->n; i++) {
+            double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
+            if (!isfinite(x) || !isfinite(y)) continue;
+            svg_marker(out, sr->marker >= 0 ? sr->marker : 0, svg_px(f, x), svg_py(f, y),
+                       sr->marker_size > 0 ? sr->marker_size : 4.5, color);
+        }
+    }
+}
+
+/* A series' point labels (unclipped; only points inside the data area). */
+static void xy_labels(StrBuf *out, const SvgFrame *f, const SvgSeries *sr) {
+    strbuf_printf(out, "<g class=\"labels\" fill=\"%s\" stroke=\"#ffffff\" stroke-width=\"3\" "
+                       "paint-order=\"stroke\" font-weight=\"bold\">\n", svg_color(sr->color));
+    for (size_t i = 0; i < sr->n; i++) {
+        double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
+        if (!isfinite(x) || !isfinite(y) || !sr->labels[i]) continue;
+        double px = svg_px(f, x), py = svg_py(f, y);
+        if (px < f->area.x || px > f->area.x + f->area.w || py < f->area.y || py > f->area.y + f->area.h) continue;
+        svg_text(out, px + 7, py - 6, "start", 11, NULL, sr->labels[i]);
+    }
+    strbuf_puts(out, "</g>\n");
+}
+
+/* The plot's own legend, else one item per named series. */
+static void xy_legend(StrBuf *out, const SvgFrame *f, const SvgPlot *plot, const SvgSeries *series, size_t ns,
+                      size_t nleg) {
+    if (plot->legend) {
+        svg_legend(out, f, plot->legend, plot->nlegend);
+    } else if (nleg) {
+        SvgLegendItem items[256];
+        size_t k = 0;
+        for (size_t s = 0; s < ns; s++) {
+            if (!series[s].name) continue;
+            items[k] = (SvgLegendItem){.name = series[s].name, .color = series[s].color,
+                                       .marker = series[s].marker >= 0 ? series[s].marker : (series[s].line ? -1 : 0),
+                                       .style = series[s].style, .line = series[s].line};
+            k++;
+        }
+        svg_legend(out, f, items, k);
+    }
+}
+
+ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series, size_t ns, SvgBox *area) {
+    if (!plot || (ns && !series)) return modx_fail(MODX_ERR_INVALID, "svg_xy_plot: NULL plot or series array");
+    const char *names[256];
+    if (ns > 256) return modx_fail(MODX_ERR_INVALID, "plot '%s': %zu series, at most 256", plot->id ? plot->id : "", ns);
+    double lo[2], hi[2];
+    int have;
+    MODX_TRY(xy_extent(plot, series, ns, names, lo, hi, &have));
     size_t nleg = svg_count_legend(plot, names, ns);
     SvgFrame f;
     MODX_TRY(svg_frame_init(&f, plot, nleg > 0));
-    MODX_TRY(svg_axis_make(&f.x, f.id, "x", xlo, xhi, have, plot->fix_x, plot->x_min, plot->x_max, plot->x_integer, 0, 0));
-    MODX_TRY(svg_axis_make(&f.y, f.id, "y", ylo, yhi, have, plot->fix_y, plot->y_min, plot->y_max, 0,
+    MODX_TRY(svg_axis_make(&f.x, f.id, "x", lo[0], hi[0], have, plot->fix_x, plot->x_min, plot->x_max,
+                           plot->x_integer, 0, 0));
+    MODX_TRY(svg_axis_make(&f.y, f.id, "y", lo[1], hi[1], have, plot->fix_y, plot->y_min, plot->y_max, 0,
                            plot->y_include_zero, 0));
     f.pad_x = 12;
     f.pad_y_lo = f.pad_y_hi = 10;
@@ -587,75 +649,12 @@ ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series,
     /* The data layer: clipped lines and markers, then unclipped point labels
      * (readable at the edges). Everything drawn from data sits in class="data". */
     strbuf_printf(&out, "<g class=\"data\">\n<g clip-path=\"url(#clip-%s)\">\n", f.id);
-    for (size_t s = 0; s < ns; s++) {
-        const SvgSeries *sr = &series[s];
-        const char *color = svg_color(sr->color);
-        if (sr->line) {
-            int open = 0, pts = 0;
-            StrBuf d;
-            strbuf_init(&d);
-            for (size_t i = 0; i < sr->n; i++) {
-                double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
-                if (!isfinite(x) || !isfinite(y)) {
-                    open = 0;
-                    continue;
-                }
-                strbuf_puts(&d, open ? "L" : "M");
-                svg_pt(&d, svg_px(&f, x), svg_py(&f, y));
-                open = 1;
-                pts++;
-            }
-            if (pts > 1) {
-                strbuf_puts(&out, "<path class=\"series\" d=\"");
-                strbuf_absorb(&out, &d);
-                strbuf_printf(&out, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"", color);
-                svg_num(&out, sr->line_width > 0 ? sr->line_width : 2.2);
-                strbuf_printf(&out, "\" stroke-linejoin=\"round\"%s/>\n", svg_dash(sr->style));
-            } else {
-                if (d.failed) strbuf_absorb(&out, &d);
-                strbuf_free(&d);
-            }
-        }
-        if (sr->x_err || sr->y_err) svg_error_bars(&out, &f, sr, color);
-        if (sr->marker >= 0 || !sr->line) {
-            for (size_t i = 0; i < sr->n; i++) {
-                double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
-                if (!isfinite(x) || !isfinite(y)) continue;
-                svg_marker(&out, sr->marker >= 0 ? sr->marker : 0, svg_px(&f, x), svg_py(&f, y),
-                           sr->marker_size > 0 ? sr->marker_size : 4.5, color);
-            }
-        }
-    }
+    for (size_t s = 0; s < ns; s++) xy_series(&out, &f, &series[s]);
     strbuf_puts(&out, "</g>\n");
-    for (size_t s = 0; s < ns; s++) {
-        const SvgSeries *sr = &series[s];
-        if (!sr->labels) continue;
-        strbuf_printf(&out, "<g class=\"labels\" fill=\"%s\" stroke=\"#ffffff\" stroke-width=\"3\" "
-                            "paint-order=\"stroke\" font-weight=\"bold\">\n", svg_color(sr->color));
-        for (size_t i = 0; i < sr->n; i++) {
-            double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
-            if (!isfinite(x) || !isfinite(y) || !sr->labels[i]) continue;
-            double px = svg_px(&f, x), py = svg_py(&f, y);
-            if (px < f.area.x || px > f.area.x + f.area.w || py < f.area.y || py > f.area.y + f.area.h) continue;
-            svg_text(&out, px + 7, py - 6, "start", 11, NULL, sr->labels[i]);
-        }
-        strbuf_puts(&out, "</g>\n");
-    }
+    for (size_t s = 0; s < ns; s++)
+        if (series[s].labels) xy_labels(&out, &f, &series[s]);
     strbuf_puts(&out, "</g>\n");
-    if (plot->legend) {
-        svg_legend(&out, &f, plot->legend, plot->nlegend);
-    } else if (nleg) {
-        SvgLegendItem items[256];
-        size_t k = 0;
-        for (size_t s = 0; s < ns; s++) {
-            if (!series[s].name) continue;
-            items[k] = (SvgLegendItem){.name = series[s].name, .color = series[s].color,
-                                       .marker = series[s].marker >= 0 ? series[s].marker : (series[s].line ? -1 : 0),
-                                       .style = series[s].style, .line = series[s].line};
-            k++;
-        }
-        svg_legend(&out, &f, items, k);
-    }
+    xy_legend(&out, &f, plot, series, ns, nleg);
     svg_end(&out, &f, have);
     if (area) *area = f.area;
     return svg_commit(sb, &out);
