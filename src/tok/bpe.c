@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "core/hash.h"
 #include "core/size.h"
 #include "tok/bpe_internal.h"
 #include "tok/clean.h"
@@ -66,17 +67,8 @@ static int char_byte(uint32_t cp) {
 /* ---- hash maps ---- */
 
 static uint64_t hash_bytes(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+    uint64_t h = hash_fnv1a(s, n);
     return h ^ (h >> 29);
-}
-
-static uint64_t hash_u64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
 }
 
 static int32_t str_find(const Bpe *bpe, const char *s, size_t n) {
@@ -104,7 +96,7 @@ static void str_put(Bpe *bpe, int32_t id) {
 static int32_t pair_find(const Bpe *bpe, int32_t a, int32_t b) {
     uint64_t key = (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
     size_t mask = bpe->pair_cap - 1;
-    for (size_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
+    for (size_t i = hash_mix64(key) & mask;; i = (i + 1) & mask) {
         if (bpe->pair_key[i] == 0) return -1;
         if (bpe->pair_key[i] == key) return bpe->pair_rank[i];
     }
@@ -113,7 +105,7 @@ static int32_t pair_find(const Bpe *bpe, int32_t a, int32_t b) {
 static void pair_put(Bpe *bpe, int32_t a, int32_t b, int32_t rank) {
     uint64_t key = (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
     size_t mask = bpe->pair_cap - 1;
-    size_t i = hash_u64(key) & mask;
+    size_t i = hash_mix64(key) & mask;
     while (bpe->pair_key[i] != 0 && bpe->pair_key[i] != key) i = (i + 1) & mask;
     bpe->pair_key[i] = key;
     bpe->pair_rank[i] = rank;
