@@ -264,32 +264,31 @@ static void svg_begin(StrBuf *sb, const SvgFrame *f, const SvgPlot *p) {
                   f->h);
 }
 
+/* A <line> element up to its last attribute's value, which the caller
+ * closes (with '"/>' or further attributes). */
+static void svg_line_open(StrBuf *sb, double x1, double x2, double y1, double y2) {
+    strbuf_puts(sb, "<line x1=\"");
+    svg_num(sb, x1);
+    strbuf_puts(sb, "\" x2=\"");
+    svg_num(sb, x2);
+    strbuf_puts(sb, "\" y1=\"");
+    svg_num(sb, y1);
+    strbuf_puts(sb, "\" y2=\"");
+    svg_num(sb, y2);
+}
+
 /* Grid, ticks, tick labels, axis titles and the plot title. */
 static void svg_axes(StrBuf *sb, const SvgFrame *f, const SvgPlot *p) {
     double x0 = f->area.x, y0 = f->area.y, x1 = f->area.x + f->area.w, y1 = f->area.y + f->area.h;
     strbuf_puts(sb, "<g class=\"grid\" stroke=\"#e2e2e2\" stroke-width=\"1\">\n");
     for (size_t i = 0; i < f->y.nt; i++) {
         double y = svg_py(f, f->y.ticks[i]);
-        strbuf_puts(sb, "<line x1=\"");
-        svg_num(sb, x0);
-        strbuf_puts(sb, "\" x2=\"");
-        svg_num(sb, x1);
-        strbuf_puts(sb, "\" y1=\"");
-        svg_num(sb, y);
-        strbuf_puts(sb, "\" y2=\"");
-        svg_num(sb, y);
+        svg_line_open(sb, x0, x1, y, y);
         strbuf_puts(sb, "\"/>\n");
     }
     for (size_t i = 0; i < f->x.nt; i++) {
         double x = svg_px(f, f->x.ticks[i]);
-        strbuf_puts(sb, "<line x1=\"");
-        svg_num(sb, x);
-        strbuf_puts(sb, "\" x2=\"");
-        svg_num(sb, x);
-        strbuf_puts(sb, "\" y1=\"");
-        svg_num(sb, y0);
-        strbuf_puts(sb, "\" y2=\"");
-        svg_num(sb, y1);
+        svg_line_open(sb, x, x, y0, y1);
         strbuf_puts(sb, "\"/>\n");
     }
     strbuf_puts(sb, "</g>\n<g class=\"ticks\" fill=\"#333333\">\n");
@@ -438,14 +437,7 @@ static void svg_legend(StrBuf *sb, const SvgFrame *f, const SvgLegendItem *items
                           color, color);
         } else {
             if (it->line) {
-                strbuf_puts(sb, "<line x1=\"");
-                svg_num(sb, x);
-                strbuf_puts(sb, "\" x2=\"");
-                svg_num(sb, x + 28);
-                strbuf_puts(sb, "\" y1=\"");
-                svg_num(sb, y);
-                strbuf_puts(sb, "\" y2=\"");
-                svg_num(sb, y);
+                svg_line_open(sb, x, x + 28, y, y);
                 strbuf_printf(sb, "\" stroke=\"%s\" stroke-width=\"2.2\"%s/>", color, svg_dash(it->style));
             }
             if (it->marker >= 0) svg_marker(sb, it->marker, x + 14, y, 4.5, color);
