@@ -622,7 +622,7 @@ ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series,
     const char *names[256];
     if (ns > 256) return modx_fail(MODX_ERR_INVALID, "plot '%s': %zu series, at most 256", plot->id ? plot->id : "", ns);
     double lo[2], hi[2];
-    int have;
+    int have = 0;
     MODX_TRY(xy_extent(plot, series, ns, names, lo, hi, &have));
     size_t nleg = svg_count_legend(plot, names, ns);
     SvgFrame f;
@@ -654,13 +654,11 @@ ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series,
 
 /* ---- histogram ------------------------------------------------------------ */
 
-ModxStatus svg_histogram(StrBuf *sb, const SvgPlot *plot, const double *edges, size_t nbins,
-                         const SvgHistSeries *series, size_t ns, SvgHistStyle style, SvgBox *area) {
-    if (!plot || (ns && !series)) return modx_fail(MODX_ERR_INVALID, "svg_histogram: NULL plot or series array");
-    const char *id = plot->id ? plot->id : "";
-    if (nbins == 0 || !edges)
-        return modx_fail(MODX_ERR_INVALID, "plot '%s': histogram needs at least one bin (nbins + 1 edges)", id);
-    if (ns > 256) return modx_fail(MODX_ERR_INVALID, "plot '%s': %zu series, at most 256", id, ns);
+/* The bin edges (finite, increasing) and every series' counts; the finite
+ * counts' range (clamped) in *ymin (at most 0) and *ymax (at least 0), each
+ * series' name in names[]; *have tells whether any count is finite. */
+static ModxStatus hist_check(const char *id, const double *edges, size_t nbins, const SvgHistSeries *series, size_t ns,
+                             const char **names, double *ymin, double *ymax, int *have) {
     for (size_t i = 0; i <= nbins; i++) {
         if (!isfinite(edges[i]) || fabs(edges[i]) > SVG_LIMIT)
             return modx_fail(MODX_ERR_INVALID, "plot '%s': bin edge %zu is %g, expected a finite number", id, i, edges[i]);
@@ -668,9 +666,8 @@ ModxStatus svg_histogram(StrBuf *sb, const SvgPlot *plot, const double *edges, s
             return modx_fail(MODX_ERR_INVALID, "plot '%s': bin edges must increase; edge %zu = %g after %g", id, i,
                              edges[i], edges[i - 1]);
     }
-    const char *names[256];
-    double ymax = 0;
-    int have = 0;
+    *ymax = 0;
+    *have = 0;
     for (size_t s = 0; s < ns; s++) {
         names[s] = series[s].name;
         if (!series[s].counts)
@@ -679,14 +676,79 @@ ModxStatus svg_histogram(StrBuf *sb, const SvgPlot *plot, const double *edges, s
         for (size_t b = 0; b < nbins; b++) {
             double c = series[s].counts[b];
             if (!isfinite(c)) continue;
-            have = 1;
-            ymax = fmax(ymax, svg_clamp(c, SVG_LIMIT));
+            *have = 1;
+            *ymax = fmax(*ymax, svg_clamp(c, SVG_LIMIT));
         }
     }
-    double ymin = 0;
+    *ymin = 0;
     for (size_t s = 0; s < ns; s++)
         for (size_t b = 0; b < nbins; b++)
-            if (isfinite(series[s].counts[b])) ymin = fmin(ymin, svg_clamp(series[s].counts[b], SVG_LIMIT));
+            if (isfinite(series[s].counts[b])) *ymin = fmin(*ymin, svg_clamp(series[s].counts[b], SVG_LIMIT));
+    return MODX_OK;
+}
+
+/* Series s of ns as grouped bars: its share of each bin's width, from `base`. */
+static void hist_bars(StrBuf *out, const SvgFrame *f, const double *edges, size_t nbins, const double *c, size_t s,
+                      size_t ns, double base, const char *color) {
+    for (size_t b = 0; b < nbins; b++) {
+        if (!isfinite(c[b])) continue;
+        double bx0 = svg_px(f, edges[b]), bx1 = svg_px(f, edges[b + 1]);
+        double inner = (bx1 - bx0) * 0.86, gap = (bx1 - bx0) * 0.07;
+        double w = inner / (double)ns;
+        double x = bx0 + gap + w * (double)s;
+        double y = svg_py(f, c[b]);
+        double top = fmin(y, base), h = fabs(base - y);
+        strbuf_puts(out, "<rect class=\"bar\" x=\"");
+        svg_num(out, x);
+        strbuf_puts(out, "\" y=\"");
+        svg_num(out, top);
+        strbuf_puts(out, "\" width=\"");
+        svg_num(out, w);
+        strbuf_puts(out, "\" height=\"");
+        svg_num(out, h);
+        strbuf_printf(out, "\" fill=\"%s\"/>\n", color);
+    }
+}
+
+/* One closed step outline per run of finite bins: filled lightly, stroked in colour. */
+static void hist_outline(StrBuf *out, const SvgFrame *f, const double *edges, size_t nbins, const double *c,
+                         double base, const char *color) {
+    size_t b = 0;
+    while (b < nbins) {
+        while (b < nbins && !isfinite(c[b])) b++;
+        if (b == nbins) break;
+        size_t e = b;
+        while (e < nbins && isfinite(c[e])) e++;
+        strbuf_puts(out, "<path class=\"series\" d=\"M");
+        svg_pt(out, svg_px(f, edges[b]), base);
+        for (size_t k = b; k < e; k++) {
+            double y = svg_py(f, c[k]);
+            strbuf_puts(out, "L");
+            svg_pt(out, svg_px(f, edges[k]), y);
+            strbuf_puts(out, "L");
+            svg_pt(out, svg_px(f, edges[k + 1]), y);
+        }
+        strbuf_puts(out, "L");
+        svg_pt(out, svg_px(f, edges[e]), base);
+        strbuf_printf(out,
+                      "Z\" fill=\"%s\" fill-opacity=\"0.16\" stroke=\"%s\" stroke-width=\"2\" "
+                      "stroke-linejoin=\"round\"/>\n",
+                      color, color);
+        b = e;
+    }
+}
+
+ModxStatus svg_histogram(StrBuf *sb, const SvgPlot *plot, const double *edges, size_t nbins,
+                         const SvgHistSeries *series, size_t ns, SvgHistStyle style, SvgBox *area) {
+    if (!plot || (ns && !series)) return modx_fail(MODX_ERR_INVALID, "svg_histogram: NULL plot or series array");
+    const char *id = plot->id ? plot->id : "";
+    if (nbins == 0 || !edges)
+        return modx_fail(MODX_ERR_INVALID, "plot '%s': histogram needs at least one bin (nbins + 1 edges)", id);
+    if (ns > 256) return modx_fail(MODX_ERR_INVALID, "plot '%s': %zu series, at most 256", id, ns);
+    const char *names[256];
+    double ymin = 0, ymax = 0;
+    int have = 0;
+    MODX_TRY(hist_check(id, edges, nbins, series, ns, names, &ymin, &ymax, &have));
     size_t nleg = svg_count_legend(plot, names, ns);
     SvgFrame f;
     MODX_TRY(svg_frame_init(&f, plot, nleg > 0));
@@ -704,52 +766,8 @@ ModxStatus svg_histogram(StrBuf *sb, const SvgPlot *plot, const double *edges, s
     double base = svg_py(&f, fmax(f.y.lo, fmin(0.0, f.y.hi)));
     for (size_t s = 0; s < ns; s++) {
         const char *color = svg_color(series[s].color);
-        const double *c = series[s].counts;
-        if (style == SVG_HIST_GROUPED) {
-            for (size_t b = 0; b < nbins; b++) {
-                if (!isfinite(c[b])) continue;
-                double bx0 = svg_px(&f, edges[b]), bx1 = svg_px(&f, edges[b + 1]);
-                double inner = (bx1 - bx0) * 0.86, gap = (bx1 - bx0) * 0.07;
-                double w = inner / (double)ns;
-                double x = bx0 + gap + w * (double)s;
-                double y = svg_py(&f, c[b]);
-                double top = fmin(y, base), h = fabs(base - y);
-                strbuf_puts(&out, "<rect class=\"bar\" x=\"");
-                svg_num(&out, x);
-                strbuf_puts(&out, "\" y=\"");
-                svg_num(&out, top);
-                strbuf_puts(&out, "\" width=\"");
-                svg_num(&out, w);
-                strbuf_puts(&out, "\" height=\"");
-                svg_num(&out, h);
-                strbuf_printf(&out, "\" fill=\"%s\"/>\n", color);
-            }
-        } else {
-            /* One closed step outline per run of finite bins: filled lightly, stroked in colour. */
-            size_t b = 0;
-            while (b < nbins) {
-                while (b < nbins && !isfinite(c[b])) b++;
-                if (b == nbins) break;
-                size_t e = b;
-                while (e < nbins && isfinite(c[e])) e++;
-                strbuf_puts(&out, "<path class=\"series\" d=\"M");
-                svg_pt(&out, svg_px(&f, edges[b]), base);
-                for (size_t k = b; k < e; k++) {
-                    double y = svg_py(&f, c[k]);
-                    strbuf_puts(&out, "L");
-                    svg_pt(&out, svg_px(&f, edges[k]), y);
-                    strbuf_puts(&out, "L");
-                    svg_pt(&out, svg_px(&f, edges[k + 1]), y);
-                }
-                strbuf_puts(&out, "L");
-                svg_pt(&out, svg_px(&f, edges[e]), base);
-                strbuf_printf(&out,
-                              "Z\" fill=\"%s\" fill-opacity=\"0.16\" stroke=\"%s\" stroke-width=\"2\" "
-                              "stroke-linejoin=\"round\"/>\n",
-                              color, color);
-                b = e;
-            }
-        }
+        if (style == SVG_HIST_GROUPED) hist_bars(&out, &f, edges, nbins, series[s].counts, s, ns, base, color);
+        else hist_outline(&out, &f, edges, nbins, series[s].counts, base, color);
     }
     strbuf_puts(&out, "</g>\n");
     if (plot->legend) {
