@@ -75,9 +75,9 @@ int data_read_dataset(const char *cmd, const CliOpt *o, int argc, char **argv, D
     return 0;
 }
 
-static void print_skips(FILE *f, char *const *msgs, size_t n) {
+void data_print_skips(FILE *f, const char *when, char *const *msgs, size_t n) {
     if (!n) return;
-    fprintf(f, "skipped %zu item(s):\n", n);
+    fprintf(f, "skipped %zu item(s)%s:\n", n, when);
     for (size_t i = 0; i < n; i++) fprintf(f, "  %s\n", msgs[i]);
 }
 
@@ -113,7 +113,7 @@ static int data_check(int argc, char **argv) {
     int rc = data_read_dataset(cmd, o, argc, argv, &ds);
     if (rc) return rc;
     print_dataset(&ds);
-    print_skips(stdout, ds.skipped, ds.n_skipped);
+    data_print_skips(stdout, "", ds.skipped, ds.n_skipped);
     dataset_free(&ds);
     return 0;
 }

@@ -69,10 +69,7 @@ static int run_prepare(const char *cmd, const Dataset *ds, const char *vocab, lo
     }
     printf("wrote %s: %zu images, %zu captions, %zu domains, %ld px, context %ld\n", path, rep.n_images, rep.n_captions,
            ds->n_domains, size, context);
-    if (rep.n_skipped) {
-        printf("skipped %zu item(s) while decoding/tokenizing:\n", rep.n_skipped);
-        for (size_t i = 0; i < rep.n_skipped; i++) printf("  %s\n", rep.skipped[i]);
-    }
+    data_print_skips(stdout, " while decoding/tokenizing", rep.skipped, rep.n_skipped);
     prepare_report_free(&rep);
     return 0;
 }
@@ -113,10 +110,7 @@ int data_prepare_cmd(int argc, char **argv) {
     Dataset ds;
     int rc = data_read_dataset(cmd, o, argc, argv, &ds);
     if (rc) return rc;
-    if (ds.n_skipped) {
-        printf("skipped %zu item(s) while reading:\n", ds.n_skipped);
-        for (size_t i = 0; i < ds.n_skipped; i++) printf("  %s\n", ds.skipped[i]);
-    }
+    data_print_skips(stdout, " while reading", ds.skipped, ds.n_skipped);
     rc = run_prepare(cmd, &ds, o[O_VOCAB].value, size, context, o[5].value != NULL, max_pixels, o[O_OUT].value);
     dataset_free(&ds);
     return rc;

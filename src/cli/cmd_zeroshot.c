@@ -142,6 +142,56 @@ static int read_labels(const char *path, const Cache *c, uint32_t **images, int3
     return rc;
 }
 
+/* The prompt templates: those of the file (each with {}), else the default. */
+static int read_templates(const char *path, Names *templates) {
+    if (!path) return names_add(templates, ZEROSHOT_DEFAULT_TEMPLATE, strlen(ZEROSHOT_DEFAULT_TEMPLATE)) ? 0 : 1;
+    int rc = read_lines(path, "templates", templates);
+    if (rc) return rc;
+    for (int i = 0; i < templates->n; i++)
+        if (!strstr(templates->items[i], "{}")) {
+            fprintf(stderr, "modx zeroshot: %s: template %d (\"%s\") has no {} for the class name\n", path, i + 1,
+                    templates->items[i]);
+            return 1;
+        }
+    return 0;
+}
+
+/* --labels domain: the images of the splits in `mask`, each labelled with its
+ * domain (the cache's domain names collected in `seen`). */
+static int domain_labels(const Cache *c, unsigned mask, uint32_t **images, int32_t **label_of, int *n, Names *seen) {
+    size_t nn = 0;
+    if (phases_subset_by_split(c, mask, images, &nn) != MODX_OK) return cli_report_error("zeroshot");
+    *n = (int)nn;
+    *label_of = calloc(nn ? nn : 1, sizeof **label_of);
+    int rc = 0;
+    for (uint64_t d = 0; d < c->n_domains && *label_of; d++)
+        if (!names_add(seen, c->domain_names[d], strlen(c->domain_names[d]))) rc = 1;
+    if (!*label_of || rc) {
+        fputs("modx zeroshot: out of memory\n", stderr);
+        return 1;
+    }
+    for (int i = 0; i < *n; i++) (*label_of)[i] = (int32_t)c->image_domain[(*images)[i]];
+    return 0;
+}
+
+/* labels[i]: the class (index into cls) of image i's label; a label that is
+ * not a class of --classes (classes_path) is an error. */
+static int class_labels(const Names *cls, const Names *seen, const uint32_t *images, const int32_t *label_of, int n,
+                        const char *classes_path, int32_t **labels) {
+    *labels = calloc((size_t)n + 1, sizeof **labels);
+    if (!*labels) return 1;
+    for (int i = 0; i < n; i++) {
+        int k = names_find(cls, seen->items[label_of[i]]);
+        if (k < 0) {
+            fprintf(stderr, "modx zeroshot: image %u has label \"%s\", which is not in %s\n", images[i],
+                    seen->items[label_of[i]], classes_path);
+            return 1;
+        }
+        (*labels)[i] = k;
+    }
+    return 0;
+}
+
 MODX_COMMAND(zeroshot, "zeroshot", "zero-shot classification of a cache's images with a model") {
     if (cli_wants_help(argc, argv)) return fputs(zs_usage, stdout), 0;
     enum { O_CKPT, O_DATA, O_VOCAB, O_LABELS, O_CLASSES, O_TEMPLATES, O_SPLIT, O_BATCH, O_N };
@@ -173,59 +223,19 @@ MODX_COMMAND(zeroshot, "zeroshot", "zero-shot classification of a cache's images
     uint32_t *images = NULL;
     int32_t *label_of = NULL, *labels = NULL;
     int n = 0, rc = 0;
-    if (o[O_TEMPLATES].value) {
-        if ((rc = read_lines(o[O_TEMPLATES].value, "templates", &templates))) goto done;
-        for (int i = 0; i < templates.n; i++)
-            if (!strstr(templates.items[i], "{}")) {
-                fprintf(stderr, "modx zeroshot: %s: template %d (\"%s\") has no {} for the class name\n",
-                        o[O_TEMPLATES].value, i + 1, templates.items[i]);
-                rc = 1;
-                goto done;
-            }
-    } else if (!names_add(&templates, ZEROSHOT_DEFAULT_TEMPLATE, strlen(ZEROSHOT_DEFAULT_TEMPLATE))) {
-        rc = 1;
-        goto done;
-    }
+    if ((rc = read_templates(o[O_TEMPLATES].value, &templates))) goto done;
     if (o[O_CLASSES].value && (rc = read_lines(o[O_CLASSES].value, "class names", &classes))) goto done;
     if (cache_open(&c, o[O_DATA].value, 1) != MODX_OK) {
         rc = cli_report_error("zeroshot");
         goto done;
     }
     if (by_domain) {
-        size_t nn = 0;
-        if (phases_subset_by_split(c, mask, &images, &nn) != MODX_OK) {
-            rc = cli_report_error("zeroshot");
-            goto done;
-        }
-        n = (int)nn;
-        label_of = calloc(nn ? nn : 1, sizeof *label_of);
-        for (uint64_t d = 0; d < c->n_domains && label_of; d++)
-            if (!names_add(&seen, c->domain_names[d], strlen(c->domain_names[d]))) rc = 1;
-        if (!label_of || rc) {
-            fputs("modx zeroshot: out of memory\n", stderr);
-            rc = 1;
-            goto done;
-        }
-        for (int i = 0; i < n; i++) label_of[i] = (int32_t)c->image_domain[images[i]];
+        if ((rc = domain_labels(c, mask, &images, &label_of, &n, &seen))) goto done;
     } else if ((rc = read_labels(o[O_LABELS].value, c, &images, &label_of, &n, &seen))) {
         goto done;
     }
     Names *cls = classes.n ? &classes : &seen;
-    labels = calloc((size_t)n + 1, sizeof *labels);
-    if (!labels) {
-        rc = 1;
-        goto done;
-    }
-    for (int i = 0; i < n; i++) {
-        int k = names_find(cls, seen.items[label_of[i]]);
-        if (k < 0) {
-            fprintf(stderr, "modx zeroshot: image %u has label \"%s\", which is not in %s\n", images[i],
-                    seen.items[label_of[i]], o[O_CLASSES].value);
-            rc = 1;
-            goto done;
-        }
-        labels[i] = k;
-    }
+    if ((rc = class_labels(cls, &seen, images, label_of, n, o[O_CLASSES].value, &labels))) goto done;
     if (bpe_load(&bpe, o[O_VOCAB].value) != MODX_OK || checkpoint_load(&m, o[O_CKPT].value, NULL) != MODX_OK ||
         clip_model_check_finite(m, o[O_CKPT].value) != MODX_OK) {
         rc = cli_report_error("zeroshot");

@@ -23,4 +23,7 @@ int data_read_dataset(const char *cmd, const CliOpt *o, int argc, char **argv, D
 /* The help of the options above, with one line per known format. */
 void data_print_read_help(FILE *f);
 
+/* "skipped N item(s)WHEN:" and one indented line per message; nothing when n = 0. */
+void data_print_skips(FILE *f, const char *when, char *const *msgs, size_t n);
+
 #endif

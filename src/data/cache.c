@@ -72,7 +72,14 @@ static int expected_sizes(uint64_t n, uint64_t m, uint64_t s, uint64_t t, uint64
 
 /* ---------------------------------------------------------------- reader */
 
-static ModxStatus validate(Cache *c, const uint8_t *base, size_t size, const char *name, int verify_crc) {
+/* The header's counts and sizes, as validate reads them. */
+typedef struct {
+    uint64_t n, m, d;
+    uint32_t s, t, vocab;
+} CacheDims;
+
+/* Magic, version, header size and checksum, and the counts within bounds. */
+static ModxStatus validate_header(const uint8_t *base, size_t size, const char *name, CacheDims *h) {
     if (size < CACHE_HEADER_SIZE)
         return modx_fail(MODX_ERR_FORMAT, "%s: expected a modx dataset cache of at least %u bytes, found %zu bytes", name,
                          CACHE_HEADER_SIZE, size);
@@ -105,11 +112,18 @@ static ModxStatus validate(Cache *c, const uint8_t *base, size_t size, const cha
     if (s == 0 || s > CACHE_MAX_IMAGE_SIZE || t == 0 || t > CACHE_MAX_CONTEXT || vocab == 0 || vocab > INT32_MAX)
         return modx_fail(MODX_ERR_FORMAT, "%s: expected image size 1..%u, context 1..%u, vocab size > 0, found %u, %u, %u",
                          name, CACHE_MAX_IMAGE_SIZE, CACHE_MAX_CONTEXT, s, t, vocab);
+    *h = (CacheDims){.n = n, .m = m, .d = d, .s = s, .t = t, .vocab = vocab};
+    return MODX_OK;
+}
+
+/* The section table: aligned, in order, of the sizes the counts give, the
+ * last one ending the file; with verify_crc each section's checksum. */
+static ModxStatus validate_sections(const uint8_t *base, size_t size, const char *name, const CacheDims *h,
+                                    int verify_crc, uint64_t off[CACHE_N_SECTIONS], uint64_t len[CACHE_N_SECTIONS]) {
     uint64_t want[CACHE_N_SECTIONS];
-    if (!expected_sizes(n, m, s, t, want))
-        return modx_fail(MODX_ERR_FORMAT, "%s: counts overflow (N=%llu, M=%llu, S=%u, T=%u)", name, (unsigned long long)n,
-                         (unsigned long long)m, s, t);
-    uint64_t off[CACHE_N_SECTIONS], len[CACHE_N_SECTIONS];
+    if (!expected_sizes(h->n, h->m, h->s, h->t, want))
+        return modx_fail(MODX_ERR_FORMAT, "%s: counts overflow (N=%llu, M=%llu, S=%u, T=%u)", name,
+                         (unsigned long long)h->n, (unsigned long long)h->m, h->s, h->t);
     uint64_t prev_end = CACHE_HEADER_SIZE;
     for (unsigned k = 0; k < CACHE_N_SECTIONS; k++) {
         const uint8_t *r = base + 64 + 24 * k;
@@ -139,21 +153,13 @@ static ModxStatus validate(Cache *c, const uint8_t *base, size_t size, const cha
                                  name, SECTION_NAMES[k], want_crc, got);
         }
     }
-    c->n_images = n;
-    c->n_captions = m;
-    c->n_domains = d;
-    c->image_size = (int)s;
-    c->context = (int)t;
-    c->vocab_size = (int)vocab;
-    c->vocab_crc = rd32(base + 52);
-    c->pixels = base + off[CACHE_SEC_PIXELS];
-    c->tokens = (const int32_t *)(const void *)(base + off[CACHE_SEC_TOKENS]);
-    c->caption_image = (const uint32_t *)(const void *)(base + off[CACHE_SEC_CAPTION_IMAGE]);
-    c->image_domain = (const uint32_t *)(const void *)(base + off[CACHE_SEC_IMAGE_DOMAIN]);
-    c->image_split = base + off[CACHE_SEC_IMAGE_SPLIT];
-    c->text_offsets = (const uint64_t *)(const void *)(base + off[CACHE_SEC_TEXT_OFFSETS]);
-    c->text = (const char *)base + off[CACHE_SEC_TEXT];
-    /* Values: tokens, indices, splits, names, text offsets. */
+    return MODX_OK;
+}
+
+/* Values: tokens, indices, splits. */
+static ModxStatus validate_values(const Cache *c, const char *name) {
+    uint64_t n = c->n_images, m = c->n_captions, d = c->n_domains, t = (uint64_t)c->context;
+    uint32_t vocab = (uint32_t)c->vocab_size;
     for (uint64_t i = 0; i < m * t; i++)
         if (c->tokens[i] < 0 || c->tokens[i] >= (int32_t)vocab)
             return modx_fail(MODX_ERR_FORMAT, "%s: tokens of caption %llu: expected ids in [0, %u), found %d", name,
@@ -166,10 +172,16 @@ static ModxStatus validate(Cache *c, const uint8_t *base, size_t size, const cha
         if (c->image_domain[i] >= d || c->image_split[i] > 4)
             return modx_fail(MODX_ERR_FORMAT, "%s: image %llu: domain %u (expected < %llu), split %u (expected <= 4)", name,
                              (unsigned long long)i, c->image_domain[i], (unsigned long long)d, c->image_split[i]);
+    return MODX_OK;
+}
+
+/* The domain names (nl bytes of NUL-terminated names) and the caption texts
+ * (tl bytes, delimited by text_offsets). */
+static ModxStatus validate_strings(Cache *c, const char *names, uint64_t nl, uint64_t tl, const char *name) {
+    uint64_t m = c->n_captions, d = c->n_domains;
     c->domain_names = modx_calloc(d, sizeof *c->domain_names, "cache domain names");
     if (!c->domain_names) return MODX_ERR_NOMEM;
-    const char *names = (const char *)base + off[CACHE_SEC_DOMAIN_NAMES];
-    uint64_t pos = 0, nl = len[CACHE_SEC_DOMAIN_NAMES];
+    uint64_t pos = 0;
     for (uint64_t k = 0; k < d; k++) {
         const char *z = pos < nl ? memchr(names + pos, '\0', nl - pos) : NULL;
         if (!z || z == names + pos)
@@ -181,7 +193,6 @@ static ModxStatus validate(Cache *c, const uint8_t *base, size_t size, const cha
     if (pos != nl)
         return modx_fail(MODX_ERR_FORMAT, "%s: domain_names: %llu bytes left after the %llu names", name,
                          (unsigned long long)(nl - pos), (unsigned long long)d);
-    uint64_t tl = len[CACHE_SEC_TEXT];
     if (c->text_offsets[0] != 0 || c->text_offsets[m] != tl)
         return modx_fail(MODX_ERR_FORMAT, "%s: text_offsets: expected to run from 0 to %llu, found %llu .. %llu", name,
                          (unsigned long long)tl, (unsigned long long)c->text_offsets[0],
@@ -193,6 +204,30 @@ static ModxStatus validate(Cache *c, const uint8_t *base, size_t size, const cha
                              name, (unsigned long long)i, (unsigned long long)a, (unsigned long long)b);
     }
     return MODX_OK;
+}
+
+static ModxStatus validate(Cache *c, const uint8_t *base, size_t size, const char *name, int verify_crc) {
+    CacheDims h = {0};
+    MODX_TRY(validate_header(base, size, name, &h));
+    uint64_t off[CACHE_N_SECTIONS], len[CACHE_N_SECTIONS];
+    MODX_TRY(validate_sections(base, size, name, &h, verify_crc, off, len));
+    c->n_images = h.n;
+    c->n_captions = h.m;
+    c->n_domains = h.d;
+    c->image_size = (int)h.s;
+    c->context = (int)h.t;
+    c->vocab_size = (int)h.vocab;
+    c->vocab_crc = rd32(base + 52);
+    c->pixels = base + off[CACHE_SEC_PIXELS];
+    c->tokens = (const int32_t *)(const void *)(base + off[CACHE_SEC_TOKENS]);
+    c->caption_image = (const uint32_t *)(const void *)(base + off[CACHE_SEC_CAPTION_IMAGE]);
+    c->image_domain = (const uint32_t *)(const void *)(base + off[CACHE_SEC_IMAGE_DOMAIN]);
+    c->image_split = base + off[CACHE_SEC_IMAGE_SPLIT];
+    c->text_offsets = (const uint64_t *)(const void *)(base + off[CACHE_SEC_TEXT_OFFSETS]);
+    c->text = (const char *)base + off[CACHE_SEC_TEXT];
+    MODX_TRY(validate_values(c, name));
+    return validate_strings(c, (const char *)base + off[CACHE_SEC_DOMAIN_NAMES], len[CACHE_SEC_DOMAIN_NAMES],
+                            len[CACHE_SEC_TEXT], name);
 }
 
 ModxStatus cache_open_mem(Cache **out, const void *data, size_t n, const char *name, int verify_crc) {
@@ -406,51 +441,46 @@ static ModxStatus pwrite_all(int fd, const void *buf, uint64_t n, uint64_t off, 
     return MODX_OK;
 }
 
-ModxStatus cache_writer_finish(CacheWriter *w, const CacheMeta *meta) {
-    ModxStatus st = MODX_OK;
-    uint8_t *names = NULL, *text = NULL;
-    uint64_t *text_off = NULL;
+/* The counts against the writer, then the borrowed arrays (CHECKed: they
+ * come from our own code, not from input data); sizes of the fixed sections. */
+static ModxStatus check_meta(const CacheWriter *w, const CacheMeta *meta, uint64_t sizes[CACHE_N_SECTIONS]) {
     uint64_t n = meta->n_images, m = meta->n_captions, d = meta->n_domains;
-    const char *path = w->path;
     if (n == 0 || n > w->max_images || m == 0 || m >= UINT32_MAX || d == 0 || d > CACHE_MAX_DOMAINS ||
         meta->image_size != w->image_size || meta->context <= 0 || (unsigned)meta->context > CACHE_MAX_CONTEXT ||
-        meta->vocab_size <= 0) {
-        st = modx_fail(MODX_ERR_INVALID, "%s: cannot write a cache with %llu images (room for %llu), %llu captions, "
-                                         "%llu domains, image size %d (writer %d), context %d, vocab %d",
-                       path, (unsigned long long)n, (unsigned long long)w->max_images, (unsigned long long)m,
-                       (unsigned long long)d, meta->image_size, w->image_size, meta->context, meta->vocab_size);
-        goto fail;
-    }
-    /* CHECK the borrowed arrays: they come from our own code, not from input data. */
+        meta->vocab_size <= 0)
+        return modx_fail(MODX_ERR_INVALID, "%s: cannot write a cache with %llu images (room for %llu), %llu captions, "
+                                           "%llu domains, image size %d (writer %d), context %d, vocab %d",
+                         w->path, (unsigned long long)n, (unsigned long long)w->max_images, (unsigned long long)m,
+                         (unsigned long long)d, meta->image_size, w->image_size, meta->context, meta->vocab_size);
     for (uint64_t i = 0; i < m; i++) CHECK(meta->caption_image[i] < n, "caption %llu: bad image index", (unsigned long long)i);
     for (uint64_t i = 0; i < n; i++)
         CHECK(meta->image_domain[i] < d && meta->image_split[i] <= 4, "image %llu: bad domain/split", (unsigned long long)i);
     for (uint64_t i = 0; i < m * (uint64_t)meta->context; i++)
         CHECK(meta->tokens[i] >= 0 && meta->tokens[i] < meta->vocab_size, "token %llu out of range", (unsigned long long)i);
-    uint64_t sizes[CACHE_N_SECTIONS];
     CHECK(expected_sizes(n, m, (uint64_t)w->image_size, (uint64_t)meta->context, sizes), "sizes overflow");
-    /* Variable sections. */
+    return MODX_OK;
+}
+
+/* The variable sections: the NUL-terminated domain names, the caption texts
+ * and their offsets; their sizes go into sizes[]. The caller frees the three. */
+static ModxStatus build_strings(const CacheMeta *meta, uint8_t **names_out, uint64_t **text_off_out, uint8_t **text_out,
+                                uint64_t sizes[CACHE_N_SECTIONS]) {
+    uint64_t m = meta->n_captions, d = meta->n_domains;
     uint64_t nl = 0, tl = 0;
     for (uint64_t k = 0; k < d; k++) {
         CHECK(meta->domain_names[k][0], "empty domain name");
         nl += strlen(meta->domain_names[k]) + 1;
     }
-    text_off = modx_calloc(m + 1, sizeof *text_off, "caption text offsets");
-    names = modx_calloc(nl, 1, "domain names");
-    if (!text_off || !names) {
-        st = MODX_ERR_NOMEM;
-        goto fail;
-    }
+    uint64_t *text_off = *text_off_out = modx_calloc(m + 1, sizeof *text_off, "caption text offsets");
+    uint8_t *names = *names_out = modx_calloc(nl, 1, "domain names");
+    if (!text_off || !names) return MODX_ERR_NOMEM;
     for (uint64_t i = 0; i < m; i++) {
         text_off[i] = tl;
         tl += strlen(meta->caption_texts[i]) + 1;
     }
     text_off[m] = tl;
-    text = modx_calloc(tl, 1, "caption text");
-    if (!text) {
-        st = MODX_ERR_NOMEM;
-        goto fail;
-    }
+    uint8_t *text = *text_out = modx_calloc(tl, 1, "caption text");
+    if (!text) return MODX_ERR_NOMEM;
     for (uint64_t i = 0; i < m; i++) memcpy(text + text_off[i], meta->caption_texts[i], text_off[i + 1] - text_off[i]);
     for (uint64_t k = 0, pos = 0; k < d; k++) {
         size_t len = strlen(meta->domain_names[k]) + 1;
@@ -459,21 +489,27 @@ ModxStatus cache_writer_finish(CacheWriter *w, const CacheMeta *meta) {
     }
     sizes[CACHE_SEC_DOMAIN_NAMES] = nl;
     sizes[CACHE_SEC_TEXT] = tl;
-    const void *data[CACHE_N_SECTIONS] = {cache_writer_pixels(w), meta->tokens, meta->caption_image, meta->image_domain,
-                                          meta->image_split, names, text_off, text};
-    uint8_t hdr[CACHE_HEADER_SIZE] = {0};
+    return MODX_OK;
+}
+
+/* The header with its section table (offsets, sizes, checksums) and its own
+ * checksum; offs[k] receive the offsets; returns the file size. */
+static uint64_t build_header(uint8_t hdr[CACHE_HEADER_SIZE], const CacheWriter *w, const CacheMeta *meta,
+                             const void *const data[CACHE_N_SECTIONS], const uint64_t sizes[CACHE_N_SECTIONS],
+                             uint64_t offs[CACHE_N_SECTIONS]) {
+    memset(hdr, 0, CACHE_HEADER_SIZE);
     memcpy(hdr, CACHE_MAGIC, 8);
     wr32(hdr + 8, CACHE_VERSION);
     wr32(hdr + 12, CACHE_HEADER_SIZE);
-    wr64(hdr + 16, n);
-    wr64(hdr + 24, m);
-    wr64(hdr + 32, d);
+    wr64(hdr + 16, meta->n_images);
+    wr64(hdr + 24, meta->n_captions);
+    wr64(hdr + 32, meta->n_domains);
     wr32(hdr + 40, (uint32_t)w->image_size);
     wr32(hdr + 44, (uint32_t)meta->context);
     wr32(hdr + 48, (uint32_t)meta->vocab_size);
     wr32(hdr + 52, meta->vocab_crc);
     wr32(hdr + 56, CACHE_N_SECTIONS);
-    uint64_t off = CACHE_HEADER_SIZE, offs[CACHE_N_SECTIONS];
+    uint64_t off = CACHE_HEADER_SIZE;
     for (unsigned k = 0; k < CACHE_N_SECTIONS; k++) {
         offs[k] = off;
         uint8_t *r = hdr + 64 + 24 * k;
@@ -482,52 +518,73 @@ ModxStatus cache_writer_finish(CacheWriter *w, const CacheMeta *meta) {
         wr32(r + 16, crc32_big(data[k], sizes[k]));
         off = k + 1 < CACHE_N_SECTIONS ? align64(off + sizes[k]) : off + sizes[k]; /* no padding at the end */
     }
-    wr32(hdr + 60, (uint32_t)crc32_z(0L, hdr, sizeof hdr));
-    /* Pixels are already in place (section 0 starts right after the header). */
+    wr32(hdr + 60, (uint32_t)crc32_z(0L, hdr, CACHE_HEADER_SIZE));
+    return off;
+}
+
+/* Unmaps the pixels (already in place: section 0 starts right after the
+ * header), sizes the file to `size` and writes the other sections, the
+ * zero gaps between them and the header. */
+static ModxStatus write_sections(CacheWriter *w, const uint8_t hdr[CACHE_HEADER_SIZE],
+                                 const void *const data[CACHE_N_SECTIONS], const uint64_t sizes[CACHE_N_SECTIONS],
+                                 const uint64_t offs[CACHE_N_SECTIONS], uint64_t size) {
     CHECK(offs[0] == CACHE_HEADER_SIZE, "pixel section must follow the header");
     if (munmap(w->map, w->map_size) != 0) {
-        st = modx_fail(MODX_ERR_IO, "%s: munmap failed: %s", w->tmp, strerror(errno));
         w->map = NULL;
-        goto fail;
+        return modx_fail(MODX_ERR_IO, "%s: munmap failed: %s", w->tmp, strerror(errno));
     }
     w->map = NULL;
-    if (ftruncate(w->fd, (off_t)off) != 0) {
-        st = modx_fail(MODX_ERR_IO, "%s: cannot size to %llu bytes: %s", w->tmp, (unsigned long long)off, strerror(errno));
-        goto fail;
-    }
+    if (ftruncate(w->fd, (off_t)size) != 0)
+        return modx_fail(MODX_ERR_IO, "%s: cannot size to %llu bytes: %s", w->tmp, (unsigned long long)size,
+                         strerror(errno));
     /* Zero the alignment gap after the pixels (left over from the larger pixel area). */
     uint8_t zeros[64] = {0};
     uint64_t px_end = offs[0] + sizes[0];
-    if ((st = pwrite_all(w->fd, zeros, offs[1] - px_end, px_end, w->tmp)) != MODX_OK) goto fail;
+    MODX_TRY(pwrite_all(w->fd, zeros, offs[1] - px_end, px_end, w->tmp));
     for (unsigned k = 1; k < CACHE_N_SECTIONS; k++) {
-        if ((st = pwrite_all(w->fd, data[k], sizes[k], offs[k], w->tmp)) != MODX_OK) goto fail;
-        uint64_t end = offs[k] + sizes[k], next = k + 1 < CACHE_N_SECTIONS ? offs[k + 1] : off;
-        if ((st = pwrite_all(w->fd, zeros, next - end, end, w->tmp)) != MODX_OK) goto fail;
+        MODX_TRY(pwrite_all(w->fd, data[k], sizes[k], offs[k], w->tmp));
+        uint64_t end = offs[k] + sizes[k], next = k + 1 < CACHE_N_SECTIONS ? offs[k + 1] : size;
+        MODX_TRY(pwrite_all(w->fd, zeros, next - end, end, w->tmp));
     }
-    if ((st = pwrite_all(w->fd, hdr, sizeof hdr, 0, w->tmp)) != MODX_OK) goto fail;
-    if (fsync(w->fd) != 0) {
-        st = modx_fail(MODX_ERR_IO, "%s: fsync failed: %s", w->tmp, strerror(errno));
-        goto fail;
-    }
+    return pwrite_all(w->fd, hdr, CACHE_HEADER_SIZE, 0, w->tmp);
+}
+
+/* fsync, close and rename the temporary file to its path, then fsync its
+ * folder (best effort). */
+static ModxStatus commit_file(CacheWriter *w) {
+    if (fsync(w->fd) != 0) return modx_fail(MODX_ERR_IO, "%s: fsync failed: %s", w->tmp, strerror(errno));
     close(w->fd);
     w->fd = -1;
-    if (rename(w->tmp, w->path) != 0) {
-        st = modx_fail(MODX_ERR_IO, "cannot rename %s to %s: %s", w->tmp, w->path, strerror(errno));
-        goto fail;
-    }
+    if (rename(w->tmp, w->path) != 0)
+        return modx_fail(MODX_ERR_IO, "cannot rename %s to %s: %s", w->tmp, w->path, strerror(errno));
     free(w->tmp);
     w->tmp = NULL; /* renamed: nothing to remove */
-    {
-        char *dir_copy = strdup(w->path);
-        if (dir_copy) {
-            int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY);
-            if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-            }
-            free(dir_copy);
+    char *dir_copy = strdup(w->path);
+    if (dir_copy) {
+        int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
         }
+        free(dir_copy);
     }
+    return MODX_OK;
+}
+
+ModxStatus cache_writer_finish(CacheWriter *w, const CacheMeta *meta) {
+    ModxStatus st = MODX_OK;
+    uint8_t *names = NULL, *text = NULL;
+    uint64_t *text_off = NULL;
+    uint64_t sizes[CACHE_N_SECTIONS];
+    if ((st = check_meta(w, meta, sizes)) != MODX_OK) goto fail;
+    if ((st = build_strings(meta, &names, &text_off, &text, sizes)) != MODX_OK) goto fail;
+    const void *data[CACHE_N_SECTIONS] = {cache_writer_pixels(w), meta->tokens, meta->caption_image, meta->image_domain,
+                                          meta->image_split, names, text_off, text};
+    uint8_t hdr[CACHE_HEADER_SIZE];
+    uint64_t offs[CACHE_N_SECTIONS];
+    uint64_t size = build_header(hdr, w, meta, data, sizes, offs);
+    if ((st = write_sections(w, hdr, data, sizes, offs, size)) != MODX_OK) goto fail;
+    st = commit_file(w);
 fail:
     free(names);
     free(text);

@@ -132,6 +132,16 @@ ModxStatus dataset_add_caption(Dataset *ds, const char *text, size_t len) {
     return MODX_OK;
 }
 
+ModxStatus dataset_add_json_captions(Dataset *ds, const cJSON *arr, const char *key) {
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr) {
+        const cJSON *v = !key ? it : cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, key) : NULL;
+        if (cJSON_IsString(v) && !dataset_caption_problem(v->valuestring, strlen(v->valuestring)))
+            MODX_TRY(dataset_add_caption(ds, v->valuestring, strlen(v->valuestring)));
+    }
+    return MODX_OK;
+}
+
 ModxStatus dataset_add_skip(Dataset *ds, const char *fmt, ...) {
     char buf[1024];
     va_list ap;

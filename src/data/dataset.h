@@ -152,6 +152,11 @@ int utf8_valid(const char *s, size_t n, size_t *bad_at);
 struct cJSON;
 struct cJSON *dataset_json_parse(const char *text, size_t n, size_t *err_off);
 
+/* Appends (dataset_add_caption) every acceptable caption of the JSON array
+ * `arr`: its strings (key NULL) or each object's string member `key`; the
+ * other items are passed over (callers report them when validating). */
+ModxStatus dataset_add_json_captions(Dataset *ds, const struct cJSON *arr, const char *key);
+
 /* What dataset_json_parse stopped at, for the message: "the escape \\u0000 (a
  * NUL character ...)", "the escape \\ud800, a lone UTF-16 high surrogate ...",
  * "a NUL byte ..." or "malformed JSON". Written into buf (nbuf >= 160), returned. */

@@ -86,12 +86,7 @@ static ModxStatus parse_image(Dataset *ds, const cJSON *it, size_t i, const char
     ModxStatus st = dataset_add_image(ds, full, domain, split, NULL);
     free(full);
     MODX_TRY(st);
-    cJSON_ArrayForEach(s, sents) {
-        const cJSON *raw = cJSON_IsObject(s) ? cJSON_GetObjectItemCaseSensitive(s, "raw") : NULL;
-        if (cJSON_IsString(raw) && !dataset_caption_problem(raw->valuestring, strlen(raw->valuestring)))
-            MODX_TRY(dataset_add_caption(ds, raw->valuestring, strlen(raw->valuestring)));
-    }
-    return MODX_OK;
+    return dataset_add_json_captions(ds, sents, "raw");
 }
 
 ModxStatus dataset_parse_karpathy(Dataset *ds, const char *text, size_t n, const char *name, const char *root,

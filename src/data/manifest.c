@@ -92,10 +92,7 @@ static ModxStatus parse_line(Dataset *ds, const char *line, size_t len, const ch
         goto done;
     }
     if ((st = dataset_add_image(ds, path, domain, split, NULL)) != MODX_OK) goto done;
-    cJSON_ArrayForEach(c, caps) {
-        if (cJSON_IsString(c) && !dataset_caption_problem(c->valuestring, strlen(c->valuestring)))
-            if ((st = dataset_add_caption(ds, c->valuestring, strlen(c->valuestring))) != MODX_OK) goto done;
-    }
+    st = dataset_add_json_captions(ds, caps, NULL);
 done:
     free(path);
     cJSON_Delete(obj);

@@ -57,8 +57,7 @@ static void decode_images(const Dataset *ds, const PrepareOptions *opt, uint8_t 
     if (opt->progress) opt->progress(opt->progress_ctx, N, N, omp_get_wtime() - t0);
 }
 
-ModxStatus data_prepare(const Dataset *ds, const PrepareOptions *opt, const char *out_path, PrepareReport *rep) {
-    memset(rep, 0, sizeof *rep);
+static ModxStatus check_options(const Dataset *ds, const PrepareOptions *opt) {
     size_t N = ds->n_images, M = ds->n_captions;
     int S = opt->image_size, T = opt->context;
     if (N == 0 || M == 0) return modx_fail(MODX_ERR_INVALID, "prepare: the dataset is empty (%zu images, %zu captions)", N, M);
@@ -68,6 +67,114 @@ ModxStatus data_prepare(const Dataset *ds, const PrepareOptions *opt, const char
     if (opt->max_image_pixels > IMAGE_MAX_PIXELS)
         return modx_fail(MODX_ERR_INVALID, "prepare: image pixel limit: expected at most %u, found %llu", IMAGE_MAX_PIXELS,
                          (unsigned long long)opt->max_image_pixels);
+    return MODX_OK;
+}
+
+/* Tokenizes every caption into its row of `tokens` (the Bpe is read-only,
+ * shared by the threads); cap_err[i] receives caption i's error message. */
+static void tokenize_captions(const Dataset *ds, const Bpe *bpe, int T, int32_t *tokens, char **cap_err) {
+    size_t M = ds->n_captions;
+#pragma omp parallel for schedule(dynamic, 256)
+    for (int64_t i = 0; i < (int64_t)M; i++) {
+        int used;
+        if (bpe_encode(bpe, ds->captions[i].text, tokens + (size_t)i * T, T, &used) != MODX_OK) {
+            char buf[1200];
+            snprintf(buf, sizeof buf, "caption %lld of image '%s': %s", (long long)i, ds->images[ds->captions[i].image].path,
+                     modx_last_error());
+            cap_err[i] = strdup(buf);
+            if (!cap_err[i]) cap_err[i] = OOM_MESSAGE;
+        }
+    }
+}
+
+/* A bad item: the error without skip_bad, else recorded in rep. */
+static ModxStatus bad_item(const PrepareOptions *opt, PrepareReport *rep, const char *why) {
+    if (!opt->skip_bad) return modx_fail(MODX_ERR_FORMAT, "%s (use --skip-bad to leave such items out)", why);
+    return report_skip(rep, why);
+}
+
+/* cap_keep[i] = 1 for a caption that tokenized and whose image decoded;
+ * without skip_bad the first bad caption (in index order) is the error. */
+static ModxStatus keep_captions(const Dataset *ds, const PrepareOptions *opt, char **cap_err, char **img_err,
+                                uint8_t *cap_keep, PrepareReport *rep) {
+    for (size_t i = 0; i < ds->n_captions; i++) {
+        if (cap_err[i]) {
+            MODX_TRY(bad_item(opt, rep, cap_err[i]));
+        } else if (!img_err[ds->captions[i].image]) {
+            cap_keep[i] = 1;
+        }
+    }
+    return MODX_OK;
+}
+
+/* Keeps each image that decoded and has a caption left, moving its pixels
+ * down to its new index (new_index[i], UINT32_MAX for a dropped image). */
+static ModxStatus keep_images(const Dataset *ds, const PrepareOptions *opt, char **img_err, const uint8_t *cap_keep,
+                              uint32_t *new_index, uint8_t *pixels, PrepareReport *rep, size_t *n_keep_out) {
+    size_t N = ds->n_images, M = ds->n_captions, px = (size_t)opt->image_size * opt->image_size * 3;
+    size_t *n_caps = modx_calloc(N, sizeof *n_caps, "caption counts");
+    if (!n_caps) return MODX_ERR_NOMEM;
+    ModxStatus st = MODX_OK;
+    for (size_t i = 0; i < M; i++) n_caps[ds->captions[i].image] += cap_keep[i];
+    size_t n_keep = 0;
+    for (size_t i = 0; i < N; i++) {
+        const char *why = img_err[i];
+        char buf[1200];
+        if (!why && n_caps[i] == 0) {
+            snprintf(buf, sizeof buf, "image '%s': no caption left", ds->images[i].path);
+            why = buf;
+        }
+        if (why) {
+            if ((st = bad_item(opt, rep, why)) != MODX_OK) goto done;
+            new_index[i] = UINT32_MAX;
+            continue;
+        }
+        new_index[i] = (uint32_t)n_keep;
+        if (n_keep != i) memmove(pixels + n_keep * px, pixels + i * px, px);
+        n_keep++;
+    }
+    *n_keep_out = n_keep;
+done:
+    free(n_caps);
+    return st;
+}
+
+/* The kept images' domains and splits at their new indices. */
+static void compact_images(const Dataset *ds, const uint32_t *new_index, uint32_t *img_domain, uint8_t *img_split) {
+    for (size_t i = 0; i < ds->n_images; i++)
+        if (new_index[i] != UINT32_MAX) {
+            img_domain[new_index[i]] = ds->images[i].domain;
+            img_split[new_index[i]] = ds->images[i].split;
+        }
+}
+
+/* The kept captions' token rows moved down, with their images' new indices
+ * and their texts; returns their number. */
+static size_t compact_captions(const Dataset *ds, int T, const uint8_t *cap_keep, const uint32_t *new_index,
+                               int32_t *tokens, uint32_t *cap_image, const char **texts) {
+    size_t m_keep = 0;
+    for (size_t i = 0; i < ds->n_captions; i++) {
+        if (!cap_keep[i]) continue;
+        if (m_keep != i) memmove(tokens + m_keep * T, tokens + i * T, (size_t)T * sizeof *tokens);
+        cap_image[m_keep] = new_index[ds->captions[i].image];
+        texts[m_keep] = ds->captions[i].text;
+        m_keep++;
+    }
+    return m_keep;
+}
+
+static void free_messages(char **err, size_t n) {
+    if (err)
+        for (size_t i = 0; i < n; i++)
+            if (err[i] != OOM_MESSAGE) free(err[i]);
+    free(err);
+}
+
+ModxStatus data_prepare(const Dataset *ds, const PrepareOptions *opt, const char *out_path, PrepareReport *rep) {
+    memset(rep, 0, sizeof *rep);
+    size_t N = ds->n_images, M = ds->n_captions;
+    int S = opt->image_size, T = opt->context;
+    MODX_TRY(check_options(ds, opt));
     Bpe *bpe = NULL;
     CacheWriter *w = NULL;
     ModxStatus st;
@@ -93,67 +200,15 @@ ModxStatus data_prepare(const Dataset *ds, const PrepareOptions *opt, const char
         st = MODX_ERR_NOMEM;
         goto done;
     }
-    /* Tokenize (the Bpe is read-only, shared by the threads). */
-#pragma omp parallel for schedule(dynamic, 256)
-    for (int64_t i = 0; i < (int64_t)M; i++) {
-        int used;
-        if (bpe_encode(bpe, ds->captions[i].text, tokens + (size_t)i * T, T, &used) != MODX_OK) {
-            char buf[1200];
-            snprintf(buf, sizeof buf, "caption %lld of image '%s': %s", (long long)i, ds->images[ds->captions[i].image].path,
-                     modx_last_error());
-            cap_err[i] = strdup(buf);
-            if (!cap_err[i]) cap_err[i] = OOM_MESSAGE;
-        }
-    }
+    tokenize_captions(ds, bpe, T, tokens, cap_err);
     /* Decode each image once into its slot of the cache's pixel area. */
     if ((st = cache_writer_open(&w, out_path, N, S)) != MODX_OK) goto done;
     uint8_t *pixels = cache_writer_pixels(w);
-    size_t px = (size_t)S * S * 3;
     decode_images(ds, opt, pixels, img_err);
     /* Decide what is kept; without skip_bad the first problem (in index order) is the error. */
-    for (size_t i = 0; i < M; i++) {
-        if (cap_err[i]) {
-            if (!opt->skip_bad) {
-                st = modx_fail(MODX_ERR_FORMAT, "%s (use --skip-bad to leave such items out)", cap_err[i]);
-                goto done;
-            }
-            if ((st = report_skip(rep, cap_err[i])) != MODX_OK) goto done;
-        } else if (!img_err[ds->captions[i].image]) {
-            cap_keep[i] = 1;
-        }
-    }
-    size_t *n_caps = modx_calloc(N, sizeof *n_caps, "caption counts");
-    if (!n_caps) {
-        st = MODX_ERR_NOMEM;
-        goto done;
-    }
-    for (size_t i = 0; i < M; i++) n_caps[ds->captions[i].image] += cap_keep[i];
+    if ((st = keep_captions(ds, opt, cap_err, img_err, cap_keep, rep)) != MODX_OK) goto done;
     size_t n_keep = 0;
-    for (size_t i = 0; i < N; i++) {
-        const char *why = img_err[i];
-        char buf[1200];
-        if (!why && n_caps[i] == 0) {
-            snprintf(buf, sizeof buf, "image '%s': no caption left", ds->images[i].path);
-            why = buf;
-        }
-        if (why) {
-            if (!opt->skip_bad) {
-                st = modx_fail(MODX_ERR_FORMAT, "%s (use --skip-bad to leave such items out)", why);
-                free(n_caps);
-                goto done;
-            }
-            if ((st = report_skip(rep, why)) != MODX_OK) {
-                free(n_caps);
-                goto done;
-            }
-            new_index[i] = UINT32_MAX;
-            continue;
-        }
-        new_index[i] = (uint32_t)n_keep;
-        if (n_keep != i) memmove(pixels + n_keep * px, pixels + i * px, px);
-        n_keep++;
-    }
-    free(n_caps);
+    if ((st = keep_images(ds, opt, img_err, cap_keep, new_index, pixels, rep, &n_keep)) != MODX_OK) goto done;
     if (n_keep == 0) {
         st = modx_fail(MODX_ERR_FORMAT, "prepare: no image left (%zu skipped; the first: %s)", rep->n_skipped,
                        rep->n_skipped ? rep->skipped[0] : "-");
@@ -168,19 +223,8 @@ ModxStatus data_prepare(const Dataset *ds, const PrepareOptions *opt, const char
         st = MODX_ERR_NOMEM;
         goto done;
     }
-    for (size_t i = 0; i < N; i++)
-        if (new_index[i] != UINT32_MAX) {
-            img_domain[new_index[i]] = ds->images[i].domain;
-            img_split[new_index[i]] = ds->images[i].split;
-        }
-    size_t m_keep = 0;
-    for (size_t i = 0; i < M; i++) {
-        if (!cap_keep[i]) continue;
-        if (m_keep != i) memmove(tokens + m_keep * T, tokens + i * T, (size_t)T * sizeof *tokens);
-        cap_image[m_keep] = new_index[ds->captions[i].image];
-        texts[m_keep] = ds->captions[i].text;
-        m_keep++;
-    }
+    compact_images(ds, new_index, img_domain, img_split);
+    size_t m_keep = compact_captions(ds, T, cap_keep, new_index, tokens, cap_image, texts);
     CacheMeta meta = {.n_images = n_keep, .n_captions = m_keep, .image_size = S, .context = T,
                       .vocab_size = bpe_vocab_size(bpe), .vocab_crc = vocab_crc, .tokens = tokens,
                       .caption_image = cap_image, .image_domain = img_domain, .image_split = img_split,
@@ -194,14 +238,8 @@ ModxStatus data_prepare(const Dataset *ds, const PrepareOptions *opt, const char
     }
 done:
     if (w) cache_writer_abort(w);
-    if (cap_err)
-        for (size_t i = 0; i < M; i++)
-            if (cap_err[i] != OOM_MESSAGE) free(cap_err[i]);
-    if (img_err)
-        for (size_t i = 0; i < N; i++)
-            if (img_err[i] != OOM_MESSAGE) free(img_err[i]);
-    free(cap_err);
-    free(img_err);
+    free_messages(cap_err, M);
+    free_messages(img_err, N);
     free(tokens);
     free(cap_keep);
     free(new_index);

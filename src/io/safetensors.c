@@ -525,17 +525,11 @@ ModxStatus safetensors_read_f32(const SafeTensors *st, const char *name, int ndi
         if (n) memcpy(out, src, n * 4);
         return MODX_OK;
     case ST_F16:
-        for (size_t i = 0; i < n; i++) {
-            uint16_t h;
-            memcpy(&h, src + 2 * i, 2);
-            out[i] = st_f16_to_f32(h);
-        }
-        return MODX_OK;
     case ST_BF16:
         for (size_t i = 0; i < n; i++) {
             uint16_t h;
             memcpy(&h, src + 2 * i, 2);
-            out[i] = st_bf16_to_f32(h);
+            out[i] = t->dtype == ST_F16 ? st_f16_to_f32(h) : st_bf16_to_f32(h);
         }
         return MODX_OK;
     case ST_F64:

@@ -94,10 +94,8 @@ static ModxStatus report_check_cl(const Report *r) {
     return MODX_OK;
 }
 
-static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
-    memset(ix, 0, sizeof *ix);
-    ix->r = r;
-    ix->m_i2t = ix->m_t2i = -1;
+/* The input arrays, the strategy names and the test sets. */
+static ModxStatus report_check_lists(const Report *r) {
     if ((r->nsummary && !r->summary) || (r->nstrategies && !r->strategies) || (r->ntest_sets && !r->test_sets) ||
         (r->nresults && !r->results) || (r->nhists && !r->hists) || (r->ntopology && !r->topology) ||
         (r->nintermodal && !r->intermodal))
@@ -121,7 +119,12 @@ static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
                              "2 (train sample)", t->name, (int)t->role);
         if (t->role == REPORT_SET_DOMAIN) MODX_TRY(report_check_phase("test set", i, t->domain_phase));
     }
-    int maxp = -1;
+    return MODX_OK;
+}
+
+/* The results (collecting the metric names in ix->metrics), topology,
+ * inter-modal and histogram entries; *maxp: the last phase seen. */
+static ModxStatus report_check_entries(const Report *r, ReportIndex *ix, int *maxp) {
     ix->metrics = modx_calloc(r->nresults ? r->nresults : 1, sizeof *ix->metrics, "report metric names");
     if (!ix->metrics) return MODX_ERR_NOMEM;
     for (size_t i = 0; i < r->nresults; i++) {
@@ -132,7 +135,7 @@ static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
                              e->test_set ? e->test_set : "(null)");
         if (!e->metric || !e->metric[0]) return modx_fail(MODX_ERR_INVALID, "report: result %zu has no metric name", i);
         MODX_TRY(report_check_phase("result", i, e->phase));
-        if (e->phase > maxp) maxp = e->phase;
+        if (e->phase > *maxp) *maxp = e->phase;
         size_t m = 0;
         while (m < ix->nmetrics && strcmp(ix->metrics[m], e->metric)) m++;
         if (m == ix->nmetrics) ix->metrics[ix->nmetrics++] = e->metric;
@@ -141,12 +144,12 @@ static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
         MODX_TRY(report_check_strategy(r, "topology entry", i, r->topology[i].strategy));
         MODX_TRY(report_check_phase("topology entry", i, r->topology[i].phase));
         if (!r->topology[i].modality) return modx_fail(MODX_ERR_INVALID, "report: topology entry %zu has no modality", i);
-        if (r->topology[i].phase > maxp) maxp = r->topology[i].phase;
+        if (r->topology[i].phase > *maxp) *maxp = r->topology[i].phase;
     }
     for (size_t i = 0; i < r->nintermodal; i++) {
         MODX_TRY(report_check_strategy(r, "inter-modal entry", i, r->intermodal[i].strategy));
         MODX_TRY(report_check_phase("inter-modal entry", i, r->intermodal[i].phase));
-        if (r->intermodal[i].phase > maxp) maxp = r->intermodal[i].phase;
+        if (r->intermodal[i].phase > *maxp) *maxp = r->intermodal[i].phase;
     }
     for (size_t i = 0; i < r->nhists; i++) {
         const ReportRotationHist *h = &r->hists[i];
@@ -158,12 +161,12 @@ static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
             return modx_fail(MODX_ERR_INVALID, "report: histogram %zu (%s, %s): needs nbins >= 1, edges and counts", i,
                              h->strategy, h->modality);
     }
-    MODX_TRY(report_check_cl(r));
-    ix->nphases = (size_t)(maxp + 1);
-    for (size_t m = 0; m < ix->nmetrics; m++) {
-        if (!strcmp(ix->metrics[m], REPORT_METRIC_I2T_R1)) ix->m_i2t = (int)m;
-        if (!strcmp(ix->metrics[m], REPORT_METRIC_T2I_R1)) ix->m_t2i = (int)m;
-    }
+    return MODX_OK;
+}
+
+/* The result table: one cell per strategy, phase, test set and metric
+ * (NAN where absent); a result given twice is an error. */
+static ModxStatus report_tabulate(const Report *r, ReportIndex *ix) {
     size_t cells = 1;
     if (!size_mul(r->nstrategies ? r->nstrategies : 1, ix->nphases ? ix->nphases : 1, &cells) ||
         !size_mul(cells, r->ntest_sets ? r->ntest_sets : 1, &cells) ||
@@ -187,6 +190,22 @@ static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
         ix->values[c] = e->value;
     }
     return MODX_OK;
+}
+
+static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
+    memset(ix, 0, sizeof *ix);
+    ix->r = r;
+    ix->m_i2t = ix->m_t2i = -1;
+    MODX_TRY(report_check_lists(r));
+    int maxp = -1;
+    MODX_TRY(report_check_entries(r, ix, &maxp));
+    MODX_TRY(report_check_cl(r));
+    ix->nphases = (size_t)(maxp + 1);
+    for (size_t m = 0; m < ix->nmetrics; m++) {
+        if (!strcmp(ix->metrics[m], REPORT_METRIC_I2T_R1)) ix->m_i2t = (int)m;
+        if (!strcmp(ix->metrics[m], REPORT_METRIC_T2I_R1)) ix->m_t2i = (int)m;
+    }
+    return report_tabulate(r, ix);
 }
 
 /* ---- HTML helpers ------------------------------------------------------------- */
@@ -818,60 +837,42 @@ static double report_mean_sets(const ReportIndex *ix, size_t s, size_t p, int m,
 
 enum { TRADE_GROUPS = 5 };
 
-static void report_tradeoff(ReportPage *pg, const ReportIndex *ix) {
+/* One strategy's row of the trade-off table: its final phase, the latest
+ * domain trained by then and the ten figures (five groups, both directions). */
+typedef struct {
+    double vals[TRADE_GROUPS * 2];
+    int final_phase, latest;
+} TradeRow;
+
+static void tradeoff_row(const ReportIndex *ix, size_t s, int earliest, TradeRow *row) {
     const Report *r = ix->r;
-    size_t S = r->nstrategies;
-    if (S == 0 || (ix->m_i2t < 0 && ix->m_t2i < 0)) return;
-    int earliest = -1, have_role[3] = {0, 0, 0};
+    row->final_phase = -1;
+    for (size_t p = 0; p < ix->nphases; p++)
+        for (size_t t = 0; t < r->ntest_sets; t++)
+            if (isfinite(report_value(ix, s, p, t, ix->m_i2t)) || isfinite(report_value(ix, s, p, t, ix->m_t2i)))
+                row->final_phase = (int)p;
+    row->latest = -1;
     for (size_t t = 0; t < r->ntest_sets; t++) {
         const ReportTestSet *ts = &r->test_sets[t];
-        have_role[ts->role] = 1;
-        if (ts->role == REPORT_SET_DOMAIN && (earliest < 0 || ts->domain_phase < r->test_sets[earliest].domain_phase))
-            earliest = (int)t;
+        if (ts->role == REPORT_SET_DOMAIN && ts->domain_phase <= row->final_phase &&
+            (row->latest < 0 || ts->domain_phase >= r->test_sets[row->latest].domain_phase))
+            row->latest = (int)t;
     }
-    /* Per strategy: its final phase, the latest domain trained by then, and the ten figures. */
-    double vals[REPORT_MAX_STRATEGIES][TRADE_GROUPS * 2];
-    int final_phase[REPORT_MAX_STRATEGIES], latest[REPORT_MAX_STRATEGIES];
-    size_t rows = S; /* <= REPORT_MAX_STRATEGIES, checked in report_index_build */
-    for (size_t s = 0; s < rows; s++) {
-        final_phase[s] = -1;
-        for (size_t p = 0; p < ix->nphases; p++)
-            for (size_t t = 0; t < r->ntest_sets; t++)
-                if (isfinite(report_value(ix, s, p, t, ix->m_i2t)) || isfinite(report_value(ix, s, p, t, ix->m_t2i)))
-                    final_phase[s] = (int)p;
-        latest[s] = -1;
-        for (size_t t = 0; t < r->ntest_sets; t++) {
-            const ReportTestSet *ts = &r->test_sets[t];
-            if (ts->role == REPORT_SET_DOMAIN && ts->domain_phase <= final_phase[s] &&
-                (latest[s] < 0 || ts->domain_phase >= r->test_sets[latest[s]].domain_phase))
-                latest[s] = (int)t;
-        }
-        for (int dir = 0; dir < 2; dir++) {
-            int m = dir ? ix->m_t2i : ix->m_i2t;
-            size_t p = final_phase[s] < 0 ? ix->nphases : (size_t)final_phase[s];
-            vals[s][0 + dir] = earliest >= 0 ? report_value(ix, s, p, (size_t)earliest, m) : NAN;
-            vals[s][2 + dir] = latest[s] >= 0 ? report_value(ix, s, p, (size_t)latest[s], m) : NAN;
-            vals[s][4 + dir] = report_mean_sets(ix, s, p, m, REPORT_SET_DOMAIN);
-            vals[s][6 + dir] = report_mean_sets(ix, s, p, m, REPORT_SET_HELDOUT);
-            vals[s][8 + dir] = report_mean_sets(ix, s, p, m, REPORT_SET_TRAIN_SAMPLE);
-        }
+    for (int dir = 0; dir < 2; dir++) {
+        int m = dir ? ix->m_t2i : ix->m_i2t;
+        size_t p = row->final_phase < 0 ? ix->nphases : (size_t)row->final_phase;
+        row->vals[0 + dir] = earliest >= 0 ? report_value(ix, s, p, (size_t)earliest, m) : NAN;
+        row->vals[2 + dir] = row->latest >= 0 ? report_value(ix, s, p, (size_t)row->latest, m) : NAN;
+        row->vals[4 + dir] = report_mean_sets(ix, s, p, m, REPORT_SET_DOMAIN);
+        row->vals[6 + dir] = report_mean_sets(ix, s, p, m, REPORT_SET_HELDOUT);
+        row->vals[8 + dir] = report_mean_sets(ix, s, p, m, REPORT_SET_TRAIN_SAMPLE);
     }
-    int show[TRADE_GROUPS] = {1, 1, 1, have_role[REPORT_SET_HELDOUT], have_role[REPORT_SET_TRAIN_SAMPLE]};
-    int same_latest = 1;
-    for (size_t s = 1; s < rows; s++) same_latest &= latest[s] == latest[0];
-    char g0[200], g1[200];
-    snprintf(g0, sizeof g0, "Earliest domain%s%s", earliest >= 0 ? ": " : "",
-             earliest >= 0 ? r->test_sets[earliest].name : "");
-    snprintf(g1, sizeof g1, "Latest trained domain%s%s", same_latest && latest[0] >= 0 ? ": " : "",
-             same_latest && latest[0] >= 0 ? r->test_sets[latest[0]].name : "");
-    const char *groups[TRADE_GROUPS] = {g0, g1, "Mean over domains", "Held-out (generalisation)",
-                                        "Training sample (fit)"};
+}
 
-    report_section(pg, "Trade-off at each strategy's final phase",
-                   "R@1 (%) in both directions. Earliest domain = what was kept; latest trained domain = what was "
-                   "just learned; mean over domains = the balance of the two. Bold = best in its column.");
-    html_block(pg->sb, &pg->y, (int)(rows + 2) * ROW_H + GAP_H, "tradeoff");
-    StrBuf *sb = pg->sb;
+/* The table: two header rows (the shown groups, then I→T and T→I under each)
+ * and one row per strategy, bold for the best of each column. */
+static void tradeoff_table(StrBuf *sb, const Report *r, const TradeRow *rows, size_t n, const int *show,
+                           const char *const *groups) {
     strbuf_puts(sb, "<table class=\"results\">\n<tr><th rowspan=\"2\">Strategy</th><th rowspan=\"2\" class=\"num\">"
                     "Phase</th>");
     for (int g = 0; g < TRADE_GROUPS; g++)
@@ -884,24 +885,56 @@ static void report_tradeoff(ReportPage *pg, const ReportIndex *ix) {
     for (int g = 0; g < TRADE_GROUPS; g++)
         if (show[g]) strbuf_puts(sb, "<th class=\"num\">I\xE2\x86\x92T</th><th class=\"num\">T\xE2\x86\x92I</th>");
     strbuf_puts(sb, "</tr>\n");
-    for (size_t s = 0; s < rows; s++) {
+    for (size_t s = 0; s < n; s++) {
         strbuf_printf(sb, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>", svg_color((int)s));
         strbuf_escape(sb, r->strategies[s]);
         strbuf_puts(sb, "</td>");
-        if (final_phase[s] >= 0) strbuf_printf(sb, "<td class=\"num\">%d</td>", final_phase[s]);
+        if (rows[s].final_phase >= 0) strbuf_printf(sb, "<td class=\"num\">%d</td>", rows[s].final_phase);
         else strbuf_puts(sb, "<td class=\"num missing\">\xE2\x80\x93</td>");
         for (int g = 0; g < TRADE_GROUPS; g++) {
             if (!show[g]) continue;
             for (int dir = 0; dir < 2; dir++) {
-                int c = g * 2 + dir, best = isfinite(vals[s][c]);
-                for (size_t o = 0; o < rows && best; o++)
-                    if (isfinite(vals[o][c]) && vals[o][c] > vals[s][c]) best = 0;
-                html_number_cell(sb, vals[s][c], best && rows > 1);
+                int c = g * 2 + dir, best = isfinite(rows[s].vals[c]);
+                for (size_t o = 0; o < n && best; o++)
+                    if (isfinite(rows[o].vals[c]) && rows[o].vals[c] > rows[s].vals[c]) best = 0;
+                html_number_cell(sb, rows[s].vals[c], best && n > 1);
             }
         }
         strbuf_puts(sb, "</tr>\n");
     }
     strbuf_puts(sb, "</table></div>\n");
+}
+
+static void report_tradeoff(ReportPage *pg, const ReportIndex *ix) {
+    const Report *r = ix->r;
+    size_t S = r->nstrategies;
+    if (S == 0 || (ix->m_i2t < 0 && ix->m_t2i < 0)) return;
+    int earliest = -1, have_role[3] = {0, 0, 0};
+    for (size_t t = 0; t < r->ntest_sets; t++) {
+        const ReportTestSet *ts = &r->test_sets[t];
+        have_role[ts->role] = 1;
+        if (ts->role == REPORT_SET_DOMAIN && (earliest < 0 || ts->domain_phase < r->test_sets[earliest].domain_phase))
+            earliest = (int)t;
+    }
+    TradeRow row[REPORT_MAX_STRATEGIES];
+    size_t rows = S; /* <= REPORT_MAX_STRATEGIES, checked in report_index_build */
+    for (size_t s = 0; s < rows; s++) tradeoff_row(ix, s, earliest, &row[s]);
+    int show[TRADE_GROUPS] = {1, 1, 1, have_role[REPORT_SET_HELDOUT], have_role[REPORT_SET_TRAIN_SAMPLE]};
+    int same_latest = 1;
+    for (size_t s = 1; s < rows; s++) same_latest &= row[s].latest == row[0].latest;
+    char g0[200], g1[200];
+    snprintf(g0, sizeof g0, "Earliest domain%s%s", earliest >= 0 ? ": " : "",
+             earliest >= 0 ? r->test_sets[earliest].name : "");
+    snprintf(g1, sizeof g1, "Latest trained domain%s%s", same_latest && row[0].latest >= 0 ? ": " : "",
+             same_latest && row[0].latest >= 0 ? r->test_sets[row[0].latest].name : "");
+    const char *groups[TRADE_GROUPS] = {g0, g1, "Mean over domains", "Held-out (generalisation)",
+                                        "Training sample (fit)"};
+
+    report_section(pg, "Trade-off at each strategy's final phase",
+                   "R@1 (%) in both directions. Earliest domain = what was kept; latest trained domain = what was "
+                   "just learned; mean over domains = the balance of the two. Bold = best in its column.");
+    html_block(pg->sb, &pg->y, (int)(rows + 2) * ROW_H + GAP_H, "tradeoff");
+    tradeoff_table(pg->sb, r, row, rows, show, groups);
 }
 
 static void report_full_table(StrBuf *sb, const ReportIndex *ix) {

@@ -264,32 +264,31 @@ static void svg_begin(StrBuf *sb, const SvgFrame *f, const SvgPlot *p) {
                   f->h);
 }
 
+/* A <line> element up to its last attribute's value, which the caller
+ * closes (with '"/>' or further attributes). */
+static void svg_line_open(StrBuf *sb, double x1, double x2, double y1, double y2) {
+    strbuf_puts(sb, "<line x1=\"");
+    svg_num(sb, x1);
+    strbuf_puts(sb, "\" x2=\"");
+    svg_num(sb, x2);
+    strbuf_puts(sb, "\" y1=\"");
+    svg_num(sb, y1);
+    strbuf_puts(sb, "\" y2=\"");
+    svg_num(sb, y2);
+}
+
 /* Grid, ticks, tick labels, axis titles and the plot title. */
 static void svg_axes(StrBuf *sb, const SvgFrame *f, const SvgPlot *p) {
     double x0 = f->area.x, y0 = f->area.y, x1 = f->area.x + f->area.w, y1 = f->area.y + f->area.h;
     strbuf_puts(sb, "<g class=\"grid\" stroke=\"#e2e2e2\" stroke-width=\"1\">\n");
     for (size_t i = 0; i < f->y.nt; i++) {
         double y = svg_py(f, f->y.ticks[i]);
-        strbuf_puts(sb, "<line x1=\"");
-        svg_num(sb, x0);
-        strbuf_puts(sb, "\" x2=\"");
-        svg_num(sb, x1);
-        strbuf_puts(sb, "\" y1=\"");
-        svg_num(sb, y);
-        strbuf_puts(sb, "\" y2=\"");
-        svg_num(sb, y);
+        svg_line_open(sb, x0, x1, y, y);
         strbuf_puts(sb, "\"/>\n");
     }
     for (size_t i = 0; i < f->x.nt; i++) {
         double x = svg_px(f, f->x.ticks[i]);
-        strbuf_puts(sb, "<line x1=\"");
-        svg_num(sb, x);
-        strbuf_puts(sb, "\" x2=\"");
-        svg_num(sb, x);
-        strbuf_puts(sb, "\" y1=\"");
-        svg_num(sb, y0);
-        strbuf_puts(sb, "\" y2=\"");
-        svg_num(sb, y1);
+        svg_line_open(sb, x, x, y0, y1);
         strbuf_puts(sb, "\"/>\n");
     }
     strbuf_puts(sb, "</g>\n<g class=\"ticks\" fill=\"#333333\">\n");
@@ -336,6 +335,21 @@ static void svg_pt(StrBuf *sb, double x, double y) {
     svg_num(sb, y);
 }
 
+/* Path commands: each letter of `cmds` (M and L take a point, H and V one
+ * coordinate) with its numbers taken in order from v. */
+static void svg_path_cmds(StrBuf *sb, const char *cmds, const double *v) {
+    for (; *cmds; cmds++) {
+        char c[2] = {*cmds, 0};
+        strbuf_puts(sb, c);
+        if (*cmds == 'M' || *cmds == 'L') {
+            svg_pt(sb, v[0], v[1]);
+            v += 2;
+        } else {
+            svg_num(sb, *v++);
+        }
+    }
+}
+
 static void svg_marker(StrBuf *sb, int shape, double cx, double cy, double r, const char *color) {
     shape %= SVG_MARKER_COUNT;
     if (shape == 0) {
@@ -352,67 +366,25 @@ static void svg_marker(StrBuf *sb, int shape, double cx, double cy, double r, co
     double s = r * 0.9;
     switch (shape) {
     case 1: /* square */
-        strbuf_puts(sb, "M");
-        svg_pt(sb, cx - s, cy - s);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx + s);
-        strbuf_puts(sb, "V");
-        svg_num(sb, cy + s);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx - s);
+        svg_path_cmds(sb, "MHVH", (const double[]){cx - s, cy - s, cx + s, cy + s, cx - s});
         break;
     case 2: /* triangle up */
-        strbuf_puts(sb, "M");
-        svg_pt(sb, cx, cy - r * 1.25);
-        strbuf_puts(sb, "L");
-        svg_pt(sb, cx + r * 1.15, cy + r * 0.8);
-        strbuf_puts(sb, "L");
-        svg_pt(sb, cx - r * 1.15, cy + r * 0.8);
+        svg_path_cmds(sb, "MLL", (const double[]){cx, cy - r * 1.25, cx + r * 1.15, cy + r * 0.8, cx - r * 1.15,
+                                                   cy + r * 0.8});
         break;
     case 3: /* diamond */
-        strbuf_puts(sb, "M");
-        svg_pt(sb, cx, cy - r * 1.3);
-        strbuf_puts(sb, "L");
-        svg_pt(sb, cx + r * 1.1, cy);
-        strbuf_puts(sb, "L");
-        svg_pt(sb, cx, cy + r * 1.3);
-        strbuf_puts(sb, "L");
-        svg_pt(sb, cx - r * 1.1, cy);
+        svg_path_cmds(sb, "MLLL",
+                      (const double[]){cx, cy - r * 1.3, cx + r * 1.1, cy, cx, cy + r * 1.3, cx - r * 1.1, cy});
         break;
     case 4: /* triangle down */
-        strbuf_puts(sb, "M");
-        svg_pt(sb, cx, cy + r * 1.25);
-        strbuf_puts(sb, "L");
-        svg_pt(sb, cx + r * 1.15, cy - r * 0.8);
-        strbuf_puts(sb, "L");
-        svg_pt(sb, cx - r * 1.15, cy - r * 0.8);
+        svg_path_cmds(sb, "MLL", (const double[]){cx, cy + r * 1.25, cx + r * 1.15, cy - r * 0.8, cx - r * 1.15,
+                                                   cy - r * 0.8});
         break;
     default: { /* plus */
         double a = r * 1.2, b = r * 0.42;
-        strbuf_puts(sb, "M");
-        svg_pt(sb, cx - b, cy - a);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx + b);
-        strbuf_puts(sb, "V");
-        svg_num(sb, cy - b);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx + a);
-        strbuf_puts(sb, "V");
-        svg_num(sb, cy + b);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx + b);
-        strbuf_puts(sb, "V");
-        svg_num(sb, cy + a);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx - b);
-        strbuf_puts(sb, "V");
-        svg_num(sb, cy + b);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx - a);
-        strbuf_puts(sb, "V");
-        svg_num(sb, cy - b);
-        strbuf_puts(sb, "H");
-        svg_num(sb, cx - b);
+        svg_path_cmds(sb, "MHVHVHVHVHVH",
+                      (const double[]){cx - b, cy - a, cx + b, cy - b, cx + a, cy + b, cx + b, cy + a, cx - b, cy + b,
+                                       cx - a, cy - b, cx - b});
         break;
     }
     }
@@ -465,14 +437,7 @@ static void svg_legend(StrBuf *sb, const SvgFrame *f, const SvgLegendItem *items
                           color, color);
         } else {
             if (it->line) {
-                strbuf_puts(sb, "<line x1=\"");
-                svg_num(sb, x);
-                strbuf_puts(sb, "\" x2=\"");
-                svg_num(sb, x + 28);
-                strbuf_puts(sb, "\" y1=\"");
-                svg_num(sb, y);
-                strbuf_puts(sb, "\" y2=\"");
-                svg_num(sb, y);
+                svg_line_open(sb, x, x + 28, y, y);
                 strbuf_printf(sb, "\" stroke=\"%s\" stroke-width=\"2.2\"%s/>", color, svg_dash(it->style));
             }
             if (it->marker >= 0) svg_marker(sb, it->marker, x + 14, y, 4.5, color);
@@ -546,12 +511,13 @@ static void svg_error_bars(StrBuf *sb, const SvgFrame *f, const SvgSeries *sr, c
     strbuf_puts(sb, "</g>\n");
 }
 
-ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series, size_t ns, SvgBox *area) {
-    if (!plot || (ns && !series)) return modx_fail(MODX_ERR_INVALID, "svg_xy_plot: NULL plot or series array");
-    const char *names[256];
-    if (ns > 256) return modx_fail(MODX_ERR_INVALID, "plot '%s': %zu series, at most 256", plot->id ? plot->id : "", ns);
-    double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
-    int have = 0;
+/* The finite points' extent over every series (with their error bars), and
+ * each series' name in names[]; *have tells whether any point is finite. */
+static ModxStatus xy_extent(const SvgPlot *plot, const SvgSeries *series, size_t ns, const char **names, double lo[2],
+                            double hi[2], int *have) {
+    lo[0] = lo[1] = INFINITY;
+    hi[0] = hi[1] = -INFINITY;
+    *have = 0;
     for (size_t s = 0; s < ns; s++) {
         const SvgSeries *sr = &series[s];
         names[s] = sr->name;
@@ -564,18 +530,106 @@ ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series,
             double ex = svg_err(sr->x_err, i), ey = svg_err(sr->y_err, i);
             x = svg_clamp(x, SVG_LIMIT);
             y = svg_clamp(y, SVG_LIMIT);
-            xlo = fmin(xlo, x - ex);
-            xhi = fmax(xhi, x + ex);
-            ylo = fmin(ylo, y - ey);
-            yhi = fmax(yhi, y + ey);
-            have = 1;
+            lo[0] = fmin(lo[0], x - ex);
+            hi[0] = fmax(hi[0], x + ex);
+            lo[1] = fmin(lo[1], y - ey);
+            hi[1] = fmax(hi[1], y + ey);
+            *have = 1;
         }
     }
+    return MODX_OK;
+}
+
+/* A series' line: one path through its finite points, broken at the others;
+ * none for fewer than two points. */
+static void xy_line(StrBuf *out, const SvgFrame *f, const SvgSeries *sr, const char *color) {
+    int open = 0, pts = 0;
+    StrBuf d;
+    strbuf_init(&d);
+    for (size_t i = 0; i < sr->n; i++) {
+        double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
+        if (!isfinite(x) || !isfinite(y)) {
+            open = 0;
+            continue;
+        }
+        strbuf_puts(&d, open ? "L" : "M");
+        svg_pt(&d, svg_px(f, x), svg_py(f, y));
+        open = 1;
+        pts++;
+    }
+    if (pts > 1) {
+        strbuf_puts(out, "<path class=\"series\" d=\"");
+        strbuf_absorb(out, &d);
+        strbuf_printf(out, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"", color);
+        svg_num(out, sr->line_width > 0 ? sr->line_width : 2.2);
+        strbuf_printf(out, "\" stroke-linejoin=\"round\"%s/>\n", svg_dash(sr->style));
+    } else {
+        if (d.failed) strbuf_absorb(out, &d);
+        strbuf_free(&d);
+    }
+}
+
+/* A series drawn in the clipped layer: its line, error bars and markers. */
+static void xy_series(StrBuf *out, const SvgFrame *f, const SvgSeries *sr) {
+    const char *color = svg_color(sr->color);
+    if (sr->line) xy_line(out, f, sr, color);
+    if (sr->x_err || sr->y_err) svg_error_bars(out, f, sr, color);
+    if (sr->marker >= 0 || !sr->line) {
+        for (size_t i = 0; i < sr->n; i++) {
+            double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
+            if (!isfinite(x) || !isfinite(y)) continue;
+            svg_marker(out, sr->marker >= 0 ? sr->marker : 0, svg_px(f, x), svg_py(f, y),
+                       sr->marker_size > 0 ? sr->marker_size : 4.5, color);
+        }
+    }
+}
+
+/* A series' point labels (unclipped; only points inside the data area). */
+static void xy_labels(StrBuf *out, const SvgFrame *f, const SvgSeries *sr) {
+    strbuf_printf(out, "<g class=\"labels\" fill=\"%s\" stroke=\"#ffffff\" stroke-width=\"3\" "
+                       "paint-order=\"stroke\" font-weight=\"bold\">\n", svg_color(sr->color));
+    for (size_t i = 0; i < sr->n; i++) {
+        double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
+        if (!isfinite(x) || !isfinite(y) || !sr->labels[i]) continue;
+        double px = svg_px(f, x), py = svg_py(f, y);
+        if (px < f->area.x || px > f->area.x + f->area.w || py < f->area.y || py > f->area.y + f->area.h) continue;
+        svg_text(out, px + 7, py - 6, "start", 11, NULL, sr->labels[i]);
+    }
+    strbuf_puts(out, "</g>\n");
+}
+
+/* The plot's own legend, else one item per named series. */
+static void xy_legend(StrBuf *out, const SvgFrame *f, const SvgPlot *plot, const SvgSeries *series, size_t ns,
+                      size_t nleg) {
+    if (plot->legend) {
+        svg_legend(out, f, plot->legend, plot->nlegend);
+    } else if (nleg) {
+        SvgLegendItem items[256];
+        size_t k = 0;
+        for (size_t s = 0; s < ns; s++) {
+            if (!series[s].name) continue;
+            items[k] = (SvgLegendItem){.name = series[s].name, .color = series[s].color,
+                                       .marker = series[s].marker >= 0 ? series[s].marker : (series[s].line ? -1 : 0),
+                                       .style = series[s].style, .line = series[s].line};
+            k++;
+        }
+        svg_legend(out, f, items, k);
+    }
+}
+
+ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series, size_t ns, SvgBox *area) {
+    if (!plot || (ns && !series)) return modx_fail(MODX_ERR_INVALID, "svg_xy_plot: NULL plot or series array");
+    const char *names[256];
+    if (ns > 256) return modx_fail(MODX_ERR_INVALID, "plot '%s': %zu series, at most 256", plot->id ? plot->id : "", ns);
+    double lo[2], hi[2];
+    int have = 0;
+    MODX_TRY(xy_extent(plot, series, ns, names, lo, hi, &have));
     size_t nleg = svg_count_legend(plot, names, ns);
     SvgFrame f;
     MODX_TRY(svg_frame_init(&f, plot, nleg > 0));
-    MODX_TRY(svg_axis_make(&f.x, f.id, "x", xlo, xhi, have, plot->fix_x, plot->x_min, plot->x_max, plot->x_integer, 0, 0));
-    MODX_TRY(svg_axis_make(&f.y, f.id, "y", ylo, yhi, have, plot->fix_y, plot->y_min, plot->y_max, 0,
+    MODX_TRY(svg_axis_make(&f.x, f.id, "x", lo[0], hi[0], have, plot->fix_x, plot->x_min, plot->x_max,
+                           plot->x_integer, 0, 0));
+    MODX_TRY(svg_axis_make(&f.y, f.id, "y", lo[1], hi[1], have, plot->fix_y, plot->y_min, plot->y_max, 0,
                            plot->y_include_zero, 0));
     f.pad_x = 12;
     f.pad_y_lo = f.pad_y_hi = 10;
@@ -587,75 +641,12 @@ ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series,
     /* The data layer: clipped lines and markers, then unclipped point labels
      * (readable at the edges). Everything drawn from data sits in class="data". */
     strbuf_printf(&out, "<g class=\"data\">\n<g clip-path=\"url(#clip-%s)\">\n", f.id);
-    for (size_t s = 0; s < ns; s++) {
-        const SvgSeries *sr = &series[s];
-        const char *color = svg_color(sr->color);
-        if (sr->line) {
-            int open = 0, pts = 0;
-            StrBuf d;
-            strbuf_init(&d);
-            for (size_t i = 0; i < sr->n; i++) {
-                double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
-                if (!isfinite(x) || !isfinite(y)) {
-                    open = 0;
-                    continue;
-                }
-                strbuf_puts(&d, open ? "L" : "M");
-                svg_pt(&d, svg_px(&f, x), svg_py(&f, y));
-                open = 1;
-                pts++;
-            }
-            if (pts > 1) {
-                strbuf_puts(&out, "<path class=\"series\" d=\"");
-                strbuf_absorb(&out, &d);
-                strbuf_printf(&out, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"", color);
-                svg_num(&out, sr->line_width > 0 ? sr->line_width : 2.2);
-                strbuf_printf(&out, "\" stroke-linejoin=\"round\"%s/>\n", svg_dash(sr->style));
-            } else {
-                if (d.failed) strbuf_absorb(&out, &d);
-                strbuf_free(&d);
-            }
-        }
-        if (sr->x_err || sr->y_err) svg_error_bars(&out, &f, sr, color);
-        if (sr->marker >= 0 || !sr->line) {
-            for (size_t i = 0; i < sr->n; i++) {
-                double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
-                if (!isfinite(x) || !isfinite(y)) continue;
-                svg_marker(&out, sr->marker >= 0 ? sr->marker : 0, svg_px(&f, x), svg_py(&f, y),
-                           sr->marker_size > 0 ? sr->marker_size : 4.5, color);
-            }
-        }
-    }
+    for (size_t s = 0; s < ns; s++) xy_series(&out, &f, &series[s]);
     strbuf_puts(&out, "</g>\n");
-    for (size_t s = 0; s < ns; s++) {
-        const SvgSeries *sr = &series[s];
-        if (!sr->labels) continue;
-        strbuf_printf(&out, "<g class=\"labels\" fill=\"%s\" stroke=\"#ffffff\" stroke-width=\"3\" "
-                            "paint-order=\"stroke\" font-weight=\"bold\">\n", svg_color(sr->color));
-        for (size_t i = 0; i < sr->n; i++) {
-            double x = sr->x ? sr->x[i] : (double)i, y = sr->y[i];
-            if (!isfinite(x) || !isfinite(y) || !sr->labels[i]) continue;
-            double px = svg_px(&f, x), py = svg_py(&f, y);
-            if (px < f.area.x || px > f.area.x + f.area.w || py < f.area.y || py > f.area.y + f.area.h) continue;
-            svg_text(&out, px + 7, py - 6, "start", 11, NULL, sr->labels[i]);
-        }
-        strbuf_puts(&out, "</g>\n");
-    }
+    for (size_t s = 0; s < ns; s++)
+        if (series[s].labels) xy_labels(&out, &f, &series[s]);
     strbuf_puts(&out, "</g>\n");
-    if (plot->legend) {
-        svg_legend(&out, &f, plot->legend, plot->nlegend);
-    } else if (nleg) {
-        SvgLegendItem items[256];
-        size_t k = 0;
-        for (size_t s = 0; s < ns; s++) {
-            if (!series[s].name) continue;
-            items[k] = (SvgLegendItem){.name = series[s].name, .color = series[s].color,
-                                       .marker = series[s].marker >= 0 ? series[s].marker : (series[s].line ? -1 : 0),
-                                       .style = series[s].style, .line = series[s].line};
-            k++;
-        }
-        svg_legend(&out, &f, items, k);
-    }
+    xy_legend(&out, &f, plot, series, ns, nleg);
     svg_end(&out, &f, have);
     if (area) *area = f.area;
     return svg_commit(sb, &out);
@@ -663,13 +654,11 @@ ModxStatus svg_xy_plot(StrBuf *sb, const SvgPlot *plot, const SvgSeries *series,
 
 /* ---- histogram ------------------------------------------------------------ */
 
-ModxStatus svg_histogram(StrBuf *sb, const SvgPlot *plot, const double *edges, size_t nbins,
-                         const SvgHistSeries *series, size_t ns, SvgHistStyle style, SvgBox *area) {
-    if (!plot || (ns && !series)) return modx_fail(MODX_ERR_INVALID, "svg_histogram: NULL plot or series array");
-    const char *id = plot->id ? plot->id : "";
-    if (nbins == 0 || !edges)
-        return modx_fail(MODX_ERR_INVALID, "plot '%s': histogram needs at least one bin (nbins + 1 edges)", id);
-    if (ns > 256) return modx_fail(MODX_ERR_INVALID, "plot '%s': %zu series, at most 256", id, ns);
+/* The bin edges (finite, increasing) and every series' counts; the finite
+ * counts' range (clamped) in *ymin (at most 0) and *ymax (at least 0), each
+ * series' name in names[]; *have tells whether any count is finite. */
+static ModxStatus hist_check(const char *id, const double *edges, size_t nbins, const SvgHistSeries *series, size_t ns,
+                             const char **names, double *ymin, double *ymax, int *have) {
     for (size_t i = 0; i <= nbins; i++) {
         if (!isfinite(edges[i]) || fabs(edges[i]) > SVG_LIMIT)
             return modx_fail(MODX_ERR_INVALID, "plot '%s': bin edge %zu is %g, expected a finite number", id, i, edges[i]);
@@ -677,9 +666,8 @@ ModxStatus svg_histogram(StrBuf *sb, const SvgPlot *plot, const double *edges, s
             return modx_fail(MODX_ERR_INVALID, "plot '%s': bin edges must increase; edge %zu = %g after %g", id, i,
                              edges[i], edges[i - 1]);
     }
-    const char *names[256];
-    double ymax = 0;
-    int have = 0;
+    *ymax = 0;
+    *have = 0;
     for (size_t s = 0; s < ns; s++) {
         names[s] = series[s].name;
         if (!series[s].counts)
@@ -688,14 +676,79 @@ ModxStatus svg_histogram(StrBuf *sb, const SvgPlot *plot, const double *edges, s
         for (size_t b = 0; b < nbins; b++) {
             double c = series[s].counts[b];
             if (!isfinite(c)) continue;
-            have = 1;
-            ymax = fmax(ymax, svg_clamp(c, SVG_LIMIT));
+            *have = 1;
+            *ymax = fmax(*ymax, svg_clamp(c, SVG_LIMIT));
         }
     }
-    double ymin = 0;
+    *ymin = 0;
     for (size_t s = 0; s < ns; s++)
         for (size_t b = 0; b < nbins; b++)
-            if (isfinite(series[s].counts[b])) ymin = fmin(ymin, svg_clamp(series[s].counts[b], SVG_LIMIT));
+            if (isfinite(series[s].counts[b])) *ymin = fmin(*ymin, svg_clamp(series[s].counts[b], SVG_LIMIT));
+    return MODX_OK;
+}
+
+/* Series s of ns as grouped bars: its share of each bin's width, from `base`. */
+static void hist_bars(StrBuf *out, const SvgFrame *f, const double *edges, size_t nbins, const double *c, size_t s,
+                      size_t ns, double base, const char *color) {
+    for (size_t b = 0; b < nbins; b++) {
+        if (!isfinite(c[b])) continue;
+        double bx0 = svg_px(f, edges[b]), bx1 = svg_px(f, edges[b + 1]);
+        double inner = (bx1 - bx0) * 0.86, gap = (bx1 - bx0) * 0.07;
+        double w = inner / (double)ns;
+        double x = bx0 + gap + w * (double)s;
+        double y = svg_py(f, c[b]);
+        double top = fmin(y, base), h = fabs(base - y);
+        strbuf_puts(out, "<rect class=\"bar\" x=\"");
+        svg_num(out, x);
+        strbuf_puts(out, "\" y=\"");
+        svg_num(out, top);
+        strbuf_puts(out, "\" width=\"");
+        svg_num(out, w);
+        strbuf_puts(out, "\" height=\"");
+        svg_num(out, h);
+        strbuf_printf(out, "\" fill=\"%s\"/>\n", color);
+    }
+}
+
+/* One closed step outline per run of finite bins: filled lightly, stroked in colour. */
+static void hist_outline(StrBuf *out, const SvgFrame *f, const double *edges, size_t nbins, const double *c,
+                         double base, const char *color) {
+    size_t b = 0;
+    while (b < nbins) {
+        while (b < nbins && !isfinite(c[b])) b++;
+        if (b == nbins) break;
+        size_t e = b;
+        while (e < nbins && isfinite(c[e])) e++;
+        strbuf_puts(out, "<path class=\"series\" d=\"M");
+        svg_pt(out, svg_px(f, edges[b]), base);
+        for (size_t k = b; k < e; k++) {
+            double y = svg_py(f, c[k]);
+            strbuf_puts(out, "L");
+            svg_pt(out, svg_px(f, edges[k]), y);
+            strbuf_puts(out, "L");
+            svg_pt(out, svg_px(f, edges[k + 1]), y);
+        }
+        strbuf_puts(out, "L");
+        svg_pt(out, svg_px(f, edges[e]), base);
+        strbuf_printf(out,
+                      "Z\" fill=\"%s\" fill-opacity=\"0.16\" stroke=\"%s\" stroke-width=\"2\" "
+                      "stroke-linejoin=\"round\"/>\n",
+                      color, color);
+        b = e;
+    }
+}
+
+ModxStatus svg_histogram(StrBuf *sb, const SvgPlot *plot, const double *edges, size_t nbins,
+                         const SvgHistSeries *series, size_t ns, SvgHistStyle style, SvgBox *area) {
+    if (!plot || (ns && !series)) return modx_fail(MODX_ERR_INVALID, "svg_histogram: NULL plot or series array");
+    const char *id = plot->id ? plot->id : "";
+    if (nbins == 0 || !edges)
+        return modx_fail(MODX_ERR_INVALID, "plot '%s': histogram needs at least one bin (nbins + 1 edges)", id);
+    if (ns > 256) return modx_fail(MODX_ERR_INVALID, "plot '%s': %zu series, at most 256", id, ns);
+    const char *names[256];
+    double ymin = 0, ymax = 0;
+    int have = 0;
+    MODX_TRY(hist_check(id, edges, nbins, series, ns, names, &ymin, &ymax, &have));
     size_t nleg = svg_count_legend(plot, names, ns);
     SvgFrame f;
     MODX_TRY(svg_frame_init(&f, plot, nleg > 0));
@@ -713,52 +766,8 @@ ModxStatus svg_histogram(StrBuf *sb, const SvgPlot *plot, const double *edges, s
     double base = svg_py(&f, fmax(f.y.lo, fmin(0.0, f.y.hi)));
     for (size_t s = 0; s < ns; s++) {
         const char *color = svg_color(series[s].color);
-        const double *c = series[s].counts;
-        if (style == SVG_HIST_GROUPED) {
-            for (size_t b = 0; b < nbins; b++) {
-                if (!isfinite(c[b])) continue;
-                double bx0 = svg_px(&f, edges[b]), bx1 = svg_px(&f, edges[b + 1]);
-                double inner = (bx1 - bx0) * 0.86, gap = (bx1 - bx0) * 0.07;
-                double w = inner / (double)ns;
-                double x = bx0 + gap + w * (double)s;
-                double y = svg_py(&f, c[b]);
-                double top = fmin(y, base), h = fabs(base - y);
-                strbuf_puts(&out, "<rect class=\"bar\" x=\"");
-                svg_num(&out, x);
-                strbuf_puts(&out, "\" y=\"");
-                svg_num(&out, top);
-                strbuf_puts(&out, "\" width=\"");
-                svg_num(&out, w);
-                strbuf_puts(&out, "\" height=\"");
-                svg_num(&out, h);
-                strbuf_printf(&out, "\" fill=\"%s\"/>\n", color);
-            }
-        } else {
-            /* One closed step outline per run of finite bins: filled lightly, stroked in colour. */
-            size_t b = 0;
-            while (b < nbins) {
-                while (b < nbins && !isfinite(c[b])) b++;
-                if (b == nbins) break;
-                size_t e = b;
-                while (e < nbins && isfinite(c[e])) e++;
-                strbuf_puts(&out, "<path class=\"series\" d=\"M");
-                svg_pt(&out, svg_px(&f, edges[b]), base);
-                for (size_t k = b; k < e; k++) {
-                    double y = svg_py(&f, c[k]);
-                    strbuf_puts(&out, "L");
-                    svg_pt(&out, svg_px(&f, edges[k]), y);
-                    strbuf_puts(&out, "L");
-                    svg_pt(&out, svg_px(&f, edges[k + 1]), y);
-                }
-                strbuf_puts(&out, "L");
-                svg_pt(&out, svg_px(&f, edges[e]), base);
-                strbuf_printf(&out,
-                              "Z\" fill=\"%s\" fill-opacity=\"0.16\" stroke=\"%s\" stroke-width=\"2\" "
-                              "stroke-linejoin=\"round\"/>\n",
-                              color, color);
-                b = e;
-            }
-        }
+        if (style == SVG_HIST_GROUPED) hist_bars(&out, &f, edges, nbins, series[s].counts, s, ns, base, color);
+        else hist_outline(&out, &f, edges, nbins, series[s].counts, base, color);
     }
     strbuf_puts(&out, "</g>\n");
     if (plot->legend) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "core/hash.h"
 #include "core/size.h"
 #include "tok/bpe_internal.h"
 #include "tok/clean.h"
@@ -66,17 +67,8 @@ static int char_byte(uint32_t cp) {
 /* ---- hash maps ---- */
 
 static uint64_t hash_bytes(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+    uint64_t h = hash_fnv1a(s, n);
     return h ^ (h >> 29);
-}
-
-static uint64_t hash_u64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
 }
 
 static int32_t str_find(const Bpe *bpe, const char *s, size_t n) {
@@ -104,7 +96,7 @@ static void str_put(Bpe *bpe, int32_t id) {
 static int32_t pair_find(const Bpe *bpe, int32_t a, int32_t b) {
     uint64_t key = (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
     size_t mask = bpe->pair_cap - 1;
-    for (size_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
+    for (size_t i = hash_mix64(key) & mask;; i = (i + 1) & mask) {
         if (bpe->pair_key[i] == 0) return -1;
         if (bpe->pair_key[i] == key) return bpe->pair_rank[i];
     }
@@ -113,7 +105,7 @@ static int32_t pair_find(const Bpe *bpe, int32_t a, int32_t b) {
 static void pair_put(Bpe *bpe, int32_t a, int32_t b, int32_t rank) {
     uint64_t key = (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
     size_t mask = bpe->pair_cap - 1;
-    size_t i = hash_u64(key) & mask;
+    size_t i = hash_mix64(key) & mask;
     while (bpe->pair_key[i] != 0 && bpe->pair_key[i] != key) i = (i + 1) & mask;
     bpe->pair_key[i] = key;
     bpe->pair_rank[i] = rank;
@@ -237,43 +229,31 @@ static size_t py_space_len(const char *p) {
     return tok_is_py_space(cp) ? len : 0;
 }
 
-ModxStatus bpe_load(Bpe **out, const char *path) {
-    *out = NULL;
-    char *buf = NULL;
-    size_t n = 0;
-    MODX_TRY(read_all(path, &buf, &n));
+/* The whole merges text must be UTF-8 without NUL bytes and open with a
+ * '#version' header line; *header_end is that line's newline or NULL. */
+static ModxStatus bpe_check_text(const char *path, const char *buf, size_t n, char **header_end) {
     size_t bad_at;
     if (!tok_utf8_check(buf, n, &bad_at)) {
         size_t line = 1;
         for (size_t i = 0; i < bad_at; i++) line += buf[i] == '\n';
-        free(buf);
         return modx_fail(MODX_ERR_FORMAT, "%s:%zu: merges file is not valid UTF-8 (byte offset %zu)", path, line, bad_at);
     }
     for (size_t i = 0; i < n; i++)
-        if (buf[i] == 0) {
-            free(buf);
+        if (buf[i] == 0)
             return modx_fail(MODX_ERR_FORMAT, "%s: merges file contains a NUL byte at offset %zu; not a text merges file", path, i);
-        }
-    /* count lines (Python's split('\n')) */
-    size_t n_lines = 1;
-    for (size_t i = 0; i < n; i++) n_lines += buf[i] == '\n';
-    char *header_end = strchr(buf, '\n');
-    size_t header_len = header_end ? (size_t)(header_end - buf) : n;
+    *header_end = strchr(buf, '\n');
+    size_t header_len = *header_end ? (size_t)(*header_end - buf) : n;
     if (!memmem(buf, header_len, "#version", 8)) {
         modx_fail(MODX_ERR_FORMAT, "%s:1: expected a version header line such as '#version: 0.2', found '%.*s'", path,
                   (int)(header_len > 60 ? 60 : header_len), buf);
-        free(buf);
         return MODX_ERR_FORMAT;
     }
-    size_t n_merge_lines = n_lines - 1 > TOK_MAX_MERGES ? TOK_MAX_MERGES : n_lines - 1;
+    return MODX_OK;
+}
 
-    ModxStatus st = MODX_OK;
-    Bpe *bpe = modx_calloc(1, sizeof *bpe, "tokenizer");
-    if (!bpe) {
-        free(buf);
-        return MODX_ERR_NOMEM;
-    }
-    size_t max_vocab = 512 + n_merge_lines + 2;
+/* The tables sized for n_merge_lines merges; on failure the caller frees
+ * bpe with n_vocab set to max_vocab. */
+static ModxStatus bpe_alloc_tables(Bpe *bpe, const char *path, size_t n_merge_lines, size_t max_vocab) {
     bpe->text = modx_calloc(max_vocab, sizeof(char *), "tokenizer vocabulary");
     bpe->merge_a = modx_calloc(n_merge_lines + 1, sizeof(int32_t), "tokenizer merges");
     bpe->merge_b = modx_calloc(n_merge_lines + 1, sizeof(int32_t), "tokenizer merges");
@@ -284,14 +264,14 @@ ModxStatus bpe_load(Bpe **out, const char *path) {
     bpe->pair_key = modx_calloc(bpe->pair_cap, sizeof(uint64_t), "tokenizer merge table");
     bpe->pair_rank = modx_calloc(bpe->pair_cap, sizeof(int32_t), "tokenizer merge table");
     if (!bpe->text || !bpe->merge_a || !bpe->merge_b || !bpe->merge_id || !bpe->str_slot || !bpe->pair_key ||
-        !bpe->pair_rank) {
-        st = modx_fail(MODX_ERR_NOMEM, "%s: out of memory for the tokenizer tables", path);
-        goto fail;
-    }
+        !bpe->pair_rank)
+        return modx_fail(MODX_ERR_NOMEM, "%s: out of memory for the tokenizer tables", path);
     memset(bpe->str_slot, 0xff, bpe->str_cap * sizeof(int32_t));
+    return MODX_OK;
+}
 
-    /* 256 byte symbols, then the same with </w> */
-    int V = 0;
+/* 256 byte symbols, then the same with </w>; *V counts the entries made. */
+static ModxStatus bpe_add_byte_symbols(Bpe *bpe, int *V) {
     for (int half = 0; half < 2; half++)
         for (int k = 0; k < 256; k++) {
             int b = -1;
@@ -300,90 +280,109 @@ ModxStatus bpe_load(Bpe **out, const char *path) {
             char tmp[16];
             int len = tok_utf8_put(tok_byte_char((uint8_t)b), tmp);
             if (half) memcpy(tmp + len, "</w>", 4), len += 4;
-            if (!(bpe->text[V] = dup_n(tmp, (size_t)len))) { st = modx_fail(MODX_ERR_NOMEM, "out of memory"); goto fail; }
-            str_put(bpe, V);
-            V++;
+            if (!(bpe->text[*V] = dup_n(tmp, (size_t)len))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+            str_put(bpe, *V);
+            (*V)++;
         }
+    return MODX_OK;
+}
 
-    char *line = header_end ? header_end + 1 : buf + n;
+/* Split line[0..len) on whitespace as Python's str.split() does; the first
+ * three fields land in field/flen; returns the number of fields. */
+static int split_fields(const char *line, size_t len, const char *field[3], size_t flen[3]) {
+    int nf = 0;
+    size_t i = 0;
+    while (i < len) {
+        size_t sp;
+        while (i < len && (sp = py_space_len(line + i)) > 0) i += sp;
+        if (i >= len) break;
+        size_t s0 = i;
+        while (i < len && py_space_len(line + i) == 0) i++;
+        if (nf < 3) field[nf] = line + s0, flen[nf] = i - s0;
+        nf++;
+    }
+    return nf;
+}
+
+/* One merge line of two fields: check it and add the merged symbol as
+ * vocabulary entry *V. */
+static ModxStatus bpe_add_merge(Bpe *bpe, int *V, const char *path, size_t lineno, const char *field[3],
+                                const size_t flen[3]) {
+    char q1[96], q2[96];
+    int32_t a = str_find(bpe, field[0], flen[0]);
+    int32_t b = str_find(bpe, field[1], flen[1]);
+    if (a < 0 || b < 0) {
+        int which = a < 0 ? 0 : 1;
+        return modx_fail(MODX_ERR_FORMAT,
+                         "%s:%zu: %s merge symbol is neither a byte symbol nor made by an earlier merge line: %s", path,
+                         lineno, which ? "right" : "left", quote_item(q1, sizeof q1, field[which], flen[which]));
+    }
+    size_t al = strlen(bpe->text[a]);
+    if (al >= 4 && memcmp(bpe->text[a] + al - 4, "</w>", 4) == 0)
+        return modx_fail(MODX_ERR_FORMAT, "%s:%zu: the left symbol ends a word (</w>), so nothing can follow it: %s",
+                         path, lineno, quote_item(q1, sizeof q1, bpe->text[a], al));
+    int32_t prev = pair_find(bpe, a, b);
+    if (prev >= 0)
+        return modx_fail(MODX_ERR_FORMAT, "%s:%zu: the merge repeats line %d: %s %s", path, lineno, prev + 2,
+                         quote_item(q1, sizeof q1, bpe->text[a], strlen(bpe->text[a])),
+                         quote_item(q2, sizeof q2, bpe->text[b], strlen(bpe->text[b])));
+    char *m = malloc(flen[0] + flen[1] + 1);
+    if (!m) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    memcpy(m, field[0], flen[0]);
+    memcpy(m + flen[0], field[1], flen[1]);
+    m[flen[0] + flen[1]] = 0;
+    int r = bpe->n_merges++;
+    bpe->text[*V] = m;
+    str_put(bpe, *V);
+    pair_put(bpe, a, b, r);
+    bpe->merge_a[r] = a;
+    bpe->merge_b[r] = b;
+    (*V)++;
+    return MODX_OK;
+}
+
+/* The merge lines after the header, at most n_merge_lines of the file's
+ * n_lines lines. */
+static ModxStatus bpe_add_merges(Bpe *bpe, int *V, const char *path, char *line, size_t n_merge_lines,
+                                 size_t n_lines) {
     for (size_t li = 0; li < n_merge_lines; li++) {
         size_t lineno = li + 2;
         char *end = strchr(line, '\n');
         size_t len = end ? (size_t)(end - line) : strlen(line);
-        /* split on whitespace */
         const char *field[3];
         size_t flen[3];
-        int nf = 0;
-        size_t i = 0;
-        while (i < len) {
-            size_t sp;
-            while (i < len && (sp = py_space_len(line + i)) > 0) i += sp;
-            if (i >= len) break;
-            size_t s0 = i;
-            while (i < len && py_space_len(line + i) == 0) i++;
-            if (nf < 3) field[nf] = line + s0, flen[nf] = i - s0;
-            nf++;
-        }
+        int nf = split_fields(line, len, field, flen);
         if (nf == 0) {
             if (li + 1 == n_lines - 1) {
                 /* a trailing empty line: SimpleTokenizer turns it into an
                  * empty vocabulary entry (never produced by encode) */
-                if (!(bpe->text[V] = dup_n("", 0))) { st = modx_fail(MODX_ERR_NOMEM, "out of memory"); goto fail; }
-                V++;
+                if (!(bpe->text[*V] = dup_n("", 0))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+                (*V)++;
                 break;
             }
-            st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: empty line among the merges (expected 'left right')", path, lineno);
-            goto fail;
+            return modx_fail(MODX_ERR_FORMAT, "%s:%zu: empty line among the merges (expected 'left right')", path,
+                             lineno);
         }
-        char q1[96], q2[96];
         if (nf != 2) {
-            st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: expected a merge 'left right' (2 symbols), found %d fields: %s",
-                           path, lineno, nf, quote_item(q1, sizeof q1, line, len));
-            goto fail;
+            char q1[96];
+            return modx_fail(MODX_ERR_FORMAT, "%s:%zu: expected a merge 'left right' (2 symbols), found %d fields: %s",
+                             path, lineno, nf, quote_item(q1, sizeof q1, line, len));
         }
-        int32_t a = str_find(bpe, field[0], flen[0]);
-        int32_t b = str_find(bpe, field[1], flen[1]);
-        if (a < 0 || b < 0) {
-            int which = a < 0 ? 0 : 1;
-            st = modx_fail(MODX_ERR_FORMAT,
-                           "%s:%zu: %s merge symbol is neither a byte symbol nor made by an earlier merge line: %s", path,
-                           lineno, which ? "right" : "left", quote_item(q1, sizeof q1, field[which], flen[which]));
-            goto fail;
-        }
-        size_t al = strlen(bpe->text[a]);
-        if (al >= 4 && memcmp(bpe->text[a] + al - 4, "</w>", 4) == 0) {
-            st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: the left symbol ends a word (</w>), so nothing can follow it: %s",
-                           path, lineno, quote_item(q1, sizeof q1, bpe->text[a], al));
-            goto fail;
-        }
-        int32_t prev = pair_find(bpe, a, b);
-        if (prev >= 0) {
-            st = modx_fail(MODX_ERR_FORMAT, "%s:%zu: the merge repeats line %d: %s %s", path, lineno, prev + 2,
-                           quote_item(q1, sizeof q1, bpe->text[a], strlen(bpe->text[a])),
-                           quote_item(q2, sizeof q2, bpe->text[b], strlen(bpe->text[b])));
-            goto fail;
-        }
-        char *m = malloc(flen[0] + flen[1] + 1);
-        if (!m) { st = modx_fail(MODX_ERR_NOMEM, "out of memory"); goto fail; }
-        memcpy(m, field[0], flen[0]);
-        memcpy(m + flen[0], field[1], flen[1]);
-        m[flen[0] + flen[1]] = 0;
-        int r = bpe->n_merges++;
-        bpe->text[V] = m;
-        str_put(bpe, V);
-        pair_put(bpe, a, b, r);
-        bpe->merge_a[r] = a;
-        bpe->merge_b[r] = b;
-        V++;
+        MODX_TRY(bpe_add_merge(bpe, V, path, lineno, field, flen));
         if (!end) break;
         line = end + 1;
     }
+    return MODX_OK;
+}
+
+/* Merged ids and pair keys by each string's final id. */
+static ModxStatus bpe_final_ids(Bpe *bpe) {
     /* merged ids: the string's final id (a later duplicate string wins) */
     for (int r = 0; r < bpe->n_merges; r++) {
         char *tmp = NULL;
         size_t la = strlen(bpe->text[bpe->merge_a[r]]), lb = strlen(bpe->text[bpe->merge_b[r]]);
         tmp = malloc(la + lb + 1);
-        if (!tmp) { st = modx_fail(MODX_ERR_NOMEM, "out of memory"); goto fail; }
+        if (!tmp) return modx_fail(MODX_ERR_NOMEM, "out of memory");
         memcpy(tmp, bpe->text[bpe->merge_a[r]], la);
         memcpy(tmp + la, bpe->text[bpe->merge_b[r]], lb);
         bpe->merge_id[r] = str_find(bpe, tmp, la + lb);
@@ -400,6 +399,37 @@ ModxStatus bpe_load(Bpe **out, const char *path) {
         bpe->merge_b[r] = str_find(bpe, tb, strlen(tb));
         pair_put(bpe, bpe->merge_a[r], bpe->merge_b[r], r);
     }
+    return MODX_OK;
+}
+
+ModxStatus bpe_load(Bpe **out, const char *path) {
+    *out = NULL;
+    char *buf = NULL;
+    size_t n = 0;
+    MODX_TRY(read_all(path, &buf, &n));
+    char *header_end = NULL;
+    ModxStatus st = bpe_check_text(path, buf, n, &header_end);
+    if (st != MODX_OK) {
+        free(buf);
+        return st;
+    }
+    /* count lines (Python's split('\n')) */
+    size_t n_lines = 1;
+    for (size_t i = 0; i < n; i++) n_lines += buf[i] == '\n';
+    size_t n_merge_lines = n_lines - 1 > TOK_MAX_MERGES ? TOK_MAX_MERGES : n_lines - 1;
+
+    Bpe *bpe = modx_calloc(1, sizeof *bpe, "tokenizer");
+    if (!bpe) {
+        free(buf);
+        return MODX_ERR_NOMEM;
+    }
+    size_t max_vocab = 512 + n_merge_lines + 2;
+    int V = 0;
+    if ((st = bpe_alloc_tables(bpe, path, n_merge_lines, max_vocab)) != MODX_OK) goto fail;
+    if ((st = bpe_add_byte_symbols(bpe, &V)) != MODX_OK) goto fail;
+    char *line = header_end ? header_end + 1 : buf + n;
+    if ((st = bpe_add_merges(bpe, &V, path, line, n_merge_lines, n_lines)) != MODX_OK) goto fail;
+    if ((st = bpe_final_ids(bpe)) != MODX_OK) goto fail;
     bpe->text[V] = dup_n("<|startoftext|>", 15);
     bpe->text[V + 1] = dup_n("<|endoftext|>", 13);
     if (!bpe->text[V] || !bpe->text[V + 1]) { st = modx_fail(MODX_ERR_NOMEM, "out of memory"); goto fail; }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/size.h"
 #include "tok/bpe_internal.h"
 #include "tok/clean.h"
@@ -33,14 +34,6 @@ typedef struct {
     int32_t *slot; /* word index or -1 */
 } WordIndex;
 
-static uint64_t mix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
-}
-
 static ModxStatus pc_init(PairCounts *pc, size_t cap) {
     pc->cap = cap;
     pc->used = 0;
@@ -61,7 +54,7 @@ static ModxStatus pc_add(PairCounts *pc, int32_t a, int32_t b, int64_t delta) {
         MODX_TRY(pc_init(&big, pc->cap * 2));
         for (size_t i = 0; i < pc->cap; i++)
             if (pc->key[i]) {
-                size_t mask = big.cap - 1, j = mix64(pc->key[i]) & mask;
+                size_t mask = big.cap - 1, j = hash_mix64(pc->key[i]) & mask;
                 while (big.key[j]) j = (j + 1) & mask;
                 big.key[j] = pc->key[i];
                 big.count[j] = pc->count[i];
@@ -71,7 +64,7 @@ static ModxStatus pc_add(PairCounts *pc, int32_t a, int32_t b, int64_t delta) {
         *pc = big;
     }
     uint64_t key = (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
-    size_t mask = pc->cap - 1, j = mix64(key) & mask;
+    size_t mask = pc->cap - 1, j = hash_mix64(key) & mask;
     while (pc->key[j] && pc->key[j] != key) j = (j + 1) & mask;
     if (!pc->key[j]) {
         pc->key[j] = key;
@@ -86,11 +79,7 @@ static ModxStatus word_pairs(PairCounts *pc, const TrainWord *w, int64_t sign) {
     return MODX_OK;
 }
 
-static uint64_t hash_str(const uint8_t *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ull;
-    return mix64(h);
-}
+static uint64_t hash_str(const uint8_t *s, size_t n) { return hash_mix64(hash_fnv1a(s, n)); }
 
 /* strcmp order of two symbols, then their ids. */
 static int pair_before(char **text, int32_t a1, int32_t b1, int32_t a2, int32_t b2) {
