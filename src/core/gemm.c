@@ -58,14 +58,18 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
         for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
 }
 
+/* The arguments checked; 1 when there is nothing to multiply (done here). */
+static int trivial_product(int transA, int transB, int M, int N, int K, int lda, int ldb, float beta, float *C,
+                           int ldc) {
+    check_args(transA, transB, M, N, K, lda, ldb, ldc);
+    if (M == 0 || N == 0) return 1;
+    if (K == 0) scale_c(M, N, beta, C, ldc);
+    return K == 0;
+}
+
 void gemm_f32(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc) {
-    check_args(transA, transB, M, N, K, lda, ldb, ldc);
-    if (M == 0 || N == 0) return;
-    if (K == 0) {
-        scale_c(M, N, beta, C, ldc);
-        return;
-    }
+    if (trivial_product(transA, transB, M, N, K, lda, ldb, beta, C, ldc)) return;
     dnnl_status_t st = dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C,
                                   ldc);
     CHECK(st == dnnl_success, "gemm_f32: dnnl_sgemm failed (status %d) on M=%d N=%d K=%d", (int)st, M, N, K);
@@ -187,12 +191,7 @@ static void bf16_matmul(int transA, int transB, int M, int N, int K, float alpha
 
 void gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                int ldb, float beta, float *C, int ldc) {
-    check_args(transA, transB, M, N, K, lda, ldb, ldc);
-    if (M == 0 || N == 0) return;
-    if (K == 0) {
-        scale_c(M, N, beta, C, ldc);
-        return;
-    }
+    if (trivial_product(transA, transB, M, N, K, lda, ldb, beta, C, ldc)) return;
     uint16_t *Ab = malloc(((size_t)M * K + (size_t)K * N) * sizeof(uint16_t));
     CHECK(Ab, "gemm_bf16: out of memory for bf16 operands M=%d N=%d K=%d", M, N, K);
     uint16_t *Bb = Ab + (size_t)M * K;
