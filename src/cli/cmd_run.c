@@ -86,6 +86,10 @@ static int run_common(const char *cmd, int argc, char **argv, int one_strategy) 
     experiment_free(&e);
     int rc = st != MODX_OK || print_table(dir) || (!o[4].value && report_run_finish(dir, stdout) != MODX_OK);
     run_unlock(&lock);
+    if (rc && trainer_stop_requested) { /* stopped by a signal: the message, then 128 + the signal */
+        cli_report_error(cmd);
+        return 128 + (int)trainer_stop_requested;
+    }
     return rc ? cli_report_error(cmd) : 0;
 }
 

@@ -139,7 +139,7 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
             rc = cli_report_error(cmd);
         } else if (res.interrupted) {
             fprintf(stderr, "modx train: interrupted at a resume checkpoint; run the same command again to continue\n");
-            rc = 1;
+            rc = 128 + (int)trainer_stop_requested;
         } else {
             trainer_resume_remove(resume);
             printf("wrote %s: %lld steps on %zu images, final loss %.4f, %.1f s\n", out, (long long)res.steps, n,

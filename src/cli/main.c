@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "core/error.h"
 
@@ -24,14 +25,35 @@ static void usage(FILE *f) {
         fprintf(f, "  %-12s %s\n", cli_commands[i]->name, cli_commands[i]->summary);
 }
 
+static const CliCommand *find_command(const char *name) {
+    for (int i = 0; cli_commands[i]; i++)
+        if (!strcmp(name, cli_commands[i]->name)) return cli_commands[i];
+    return NULL;
+}
+
+static int unknown_command(const char *name) {
+    const char *names[128];
+    int n = 0;
+    for (int i = 0; cli_commands[i] && n < 128; i++) names[n++] = cli_commands[i]->name;
+    const char *near = cli_closest(name, names, n);
+    fprintf(stderr, "modx: unknown command '%s'%s%s%s\n", name, near ? "; did you mean '" : "", near ? near : "",
+            near ? "'?" : "");
+    usage(stderr);
+    return 2;
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) argv[1] = "version";
+    if (argc == 3 && !strcmp(argv[1], "help")) { /* modx help CMD = modx CMD --help */
+        const CliCommand *c = find_command(argv[2]);
+        if (!c) return unknown_command(argv[2]);
+        char *args[] = {argv[2], "--help", NULL};
+        return c->run(2, args);
+    }
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    for (int i = 0; cli_commands[i]; i++)
-        if (!strcmp(argv[1], cli_commands[i]->name)) return cli_commands[i]->run(argc - 1, argv + 1);
-    fprintf(stderr, "modx: unknown command '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
+    const CliCommand *c = find_command(argv[1]);
+    return c ? c->run(argc - 1, argv + 1) : unknown_command(argv[1]);
 }

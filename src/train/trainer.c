@@ -18,10 +18,7 @@
 
 volatile sig_atomic_t trainer_stop_requested = 0;
 
-static void on_signal(int sig) {
-    (void)sig;
-    trainer_stop_requested = 1;
-}
+static void on_signal(int sig) { trainer_stop_requested = sig; }
 
 void trainer_install_signals(void) {
     struct sigaction sa;

@@ -75,8 +75,9 @@ typedef struct {
     double seconds;
 } TrainResult;
 
-/* Set by the signal handlers trainer_install_signals installs (SIGINT, SIGTERM):
- * the trainer finishes its step, writes a resume checkpoint and returns. */
+/* Set (to the signal's number) by the handlers trainer_install_signals installs
+ * (SIGINT, SIGTERM): the trainer finishes its step, writes a resume checkpoint
+ * and returns; a command then exits with 128 + the signal, as shells expect. */
 extern volatile sig_atomic_t trainer_stop_requested;
 void trainer_install_signals(void);
 
