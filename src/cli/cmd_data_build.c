@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "io/file.h"
 #include "cli/data_read.h"
 #include "data/dataset.h"
 #include "data/emoji.h"
@@ -15,15 +16,21 @@
 #include "train/progress.h"
 
 
+/* The output folder, with its parents. */
 static int make_dir(const char *cmd, const char *dir) {
-    if (mkdir(dir, 0755) != 0) {
-        struct stat sb;
-        if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-            fprintf(stderr, "modx %s: cannot create the output folder %s\n", cmd, dir);
-            return 1;
-        }
-    }
-    return 0;
+    if (io_mkdir_p(dir) == MODX_OK) return 0;
+    fprintf(stderr, "modx %s: cannot create the output folder %s: %s\n", cmd, dir, modx_last_error());
+    return 1;
+}
+
+/* An existing cache is replaced only with --force. 1: refused. */
+static int refuse_existing(const char *cmd, const char *dir, int force) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/dataset.cache", dir);
+    if (force || !io_file_exists(path)) return 0;
+    fprintf(stderr, "modx %s: %s already holds a prepared cache (%s); pass --force to replace it, or choose "
+            "another --out\n", cmd, dir, path);
+    return 1;
 }
 
 /* The decoding progress line: rewritten in place on a terminal, a plain line
@@ -79,22 +86,23 @@ int data_prepare_cmd(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         printf("usage: modx data prepare --format F --input FILE [--images DIR] [--split S] [--domain NAME]\n"
                "                         [--csv-* / --wds-domain options] --vocab FILE --size S [--context T]\n"
-               "                         [--skip-bad] --out DIR\n"
+               "                         [--skip-bad] [--force] --out DIR\n"
                "Decodes every image once (resize shorter side to S, bicubic, centre crop), tokenizes every\n"
                "caption (context T, default 77) and writes DIR/dataset.cache (see src/data/cache.h).\n");
         data_print_read_help(stdout);
         printf("  --vocab FILE    BPE merges file; its CRC-32 is stored so a mismatched tokenizer is detected\n"
                "  --size S        image size in pixels\n"
                "  --context T     caption context length in tokens (default 77)\n"
-               "  --out DIR       output folder (DIR/dataset.cache)\n"
+               "  --out DIR       output folder (DIR/dataset.cache; created with its parents)\n"
+               "  --force         replace a cache already in DIR (refused otherwise)\n"
                "  --max-image-pixels N  refuse an image whose header declares more than N pixels (width x\n"
                "                  height; default %llu = 8192^2, at most %u); decoding holds 4 bytes per pixel\n",
                (unsigned long long)IMAGE_DEFAULT_MAX_PIXELS, IMAGE_MAX_PIXELS);
         return 0;
     }
     CliOpt o[] = {READ_OPTS, {"--vocab", 1, NULL}, {"--size", 1, NULL}, {"--context", 1, NULL}, {"--out", 1, NULL},
-                  {"--max-image-pixels", 1, NULL}};
-    enum { O_VOCAB = N_READ_OPTS, O_SIZE, O_CONTEXT, O_OUT, O_MAX_PIXELS, O_COUNT };
+                  {"--max-image-pixels", 1, NULL}, {"--force", 0, NULL}};
+    enum { O_VOCAB = N_READ_OPTS, O_SIZE, O_CONTEXT, O_OUT, O_MAX_PIXELS, O_FORCE, O_COUNT };
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, o, O_COUNT, pos, 0, &npos)) return 2;
@@ -107,6 +115,7 @@ int data_prepare_cmd(int argc, char **argv) {
     }
     if (cli_int(cmd, "--size", o[O_SIZE].value, 1, 4096, &size)) return 2;
     if (o[O_CONTEXT].value && cli_int(cmd, "--context", o[O_CONTEXT].value, 2, 4096, &context)) return 2;
+    if (refuse_existing(cmd, o[O_OUT].value, o[O_FORCE].value != NULL)) return 1;
     Dataset ds;
     int rc = data_read_dataset(cmd, o, argc, argv, &ds);
     if (rc) return rc;

@@ -246,6 +246,12 @@ ModxStatus cache_open_mem(Cache **out, const void *data, size_t n, const char *n
 
 ModxStatus cache_open(Cache **out, const char *path, int verify_crc) {
     *out = NULL;
+    char in_dir[4096];
+    struct stat ps;
+    if (stat(path, &ps) == 0 && S_ISDIR(ps.st_mode)) { /* the folder `modx data prepare` wrote */
+        snprintf(in_dir, sizeof in_dir, "%s/dataset.cache", path);
+        path = in_dir;
+    }
     int fd = open(path, O_RDONLY);
     if (fd < 0) return modx_fail(MODX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;

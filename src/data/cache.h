@@ -75,6 +75,7 @@ typedef struct Cache {
 
 /* Opens and validates a cache file (mmap, read-only). verify_crc = 0 skips the
  * per-section CRC pass (every structural check still runs). Free with cache_close. */
+/* `path` may also be the folder `modx data prepare` wrote (its dataset.cache). */
 ModxStatus cache_open(Cache **out, const char *path, int verify_crc);
 /* The same over a caller-owned buffer that must outlive the Cache (fuzzing, tests).
  * `data` must be 8-byte aligned. `name` is used in messages. */
