@@ -555,3 +555,22 @@ TEST(data_phases_domain) {
                has(modx_last_error(), "3 phases asked"),
            "%s", modx_last_error());
 }
+
+/* A mistyped key is refused, naming the line, the key and the closest known one;
+ * with --skip-bad the line is left out and counted. */
+TEST(data_manifest_unknown_keys_named) {
+    Dataset ds;
+    ModxStatus st = manifest_text(&ds, "{\"image\": \"a.png\", \"captions\": [\"a cat\"], \"domian\": \"x\"}\n", 0);
+    EXPECT(st != MODX_OK && strstr(modx_last_error(), "m.jsonl:1") && strstr(modx_last_error(), "unknown key \"domian\"") &&
+               strstr(modx_last_error(), "did you mean \"domain\""),
+           "status %d: %s", st, modx_last_error());
+    dataset_free(&ds);
+    st = manifest_text(&ds, "{\"image\": \"a.png\", \"caption\": [\"a cat\"]}\n", 0);
+    EXPECT(st != MODX_OK && strstr(modx_last_error(), "did you mean \"captions\""), "%s", modx_last_error());
+    dataset_free(&ds);
+    st = manifest_text(&ds, "{\"image\": \"a.png\", \"captions\": [\"a cat\"], \"zzzzzzzz\": 1}\n"
+                            "{\"image\": \"b.png\", \"captions\": [\"a dog\"]}\n", 1);
+    EXPECT(st == MODX_OK && ds.n_images == 1 && ds.n_skipped == 1, "skip-bad: status %d, %zu images, %zu skipped", st,
+           ds.n_images, ds.n_skipped);
+    dataset_free(&ds);
+}

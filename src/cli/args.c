@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/closest.h"
+
 int cli_parse(int argc, char **argv, CliOpt *opts, int nopts, const char **pos, int max_pos, int *npos) {
     *npos = 0;
     for (int k = 0; k < nopts; k++) opts[k].value = NULL;
@@ -85,27 +87,4 @@ void cli_command_line(char *buf, size_t cap, const char *command, int argc, char
     if (k >= cap && cap > 4) memcpy(buf + cap - 4, "...", 4);
 }
 
-/* Edit distance of a and b (insert, delete, substitute; short words only). */
-static int edit_distance(const char *a, const char *b) {
-    size_t na = strlen(a), nb = strlen(b);
-    if (na > 63 || nb > 63) return 99;
-    int d[64][64];
-    for (size_t i = 0; i <= na; i++) d[i][0] = (int)i;
-    for (size_t j = 0; j <= nb; j++) d[0][j] = (int)j;
-    for (size_t i = 1; i <= na; i++)
-        for (size_t j = 1; j <= nb; j++) {
-            int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]), del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-    return d[na][nb];
-}
-
-const char *cli_closest(const char *word, const char *const *cands, int n) {
-    const char *best = NULL;
-    int bd = 99, limit = (int)strlen(word) / 3 > 2 ? (int)strlen(word) / 3 : 2;
-    for (int i = 0; i < n; i++) {
-        int d = edit_distance(word, cands[i]);
-        if (d < bd) bd = d, best = cands[i];
-    }
-    return bd <= limit ? best : NULL;
-}
+const char *cli_closest(const char *word, const char *const *cands, int n) { return closest_word(word, cands, n); }

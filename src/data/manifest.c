@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/closest.h"
 #include "data/dataset.h"
 
 static ModxStatus split_from_name(const char *s, int *split) {
@@ -15,6 +16,38 @@ static ModxStatus split_from_name(const char *s, int *split) {
 }
 
 /* One line (not NUL-terminated). Returns MODX_OK when the line was added or skipped. */
+/* Every key of a manifest line must be known: a typo ("spilt", "caption")
+ * would otherwise be ignored silently. 1 (and *st) when one is not; the
+ * message names the closest key. */
+static int bad_key(Dataset *ds, int skip, const cJSON *obj, const char *name, size_t lineno, ModxStatus *st) {
+    static const char *const known[] = {"image", "captions", "domain", "split"};
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        int ok = 0;
+        for (int k = 0; k < 4; k++) ok |= !strcmp(it->string, known[k]);
+        if (ok) continue;
+        const char *near = closest_word(it->string, known, 4);
+        *st = dataset_bad_item(ds, skip, "%s:%zu: unknown key \"%.64s\"%s%s%s (a manifest line has \"image\", "
+                                "\"captions\" (an array), and optionally \"domain\" and \"split\")", name, lineno,
+                                it->string, near ? "; did you mean \"" : "", near ? near : "", near ? "\"?" : "");
+        return 1;
+    }
+    return 0;
+}
+
+/* Each caption checked (a bad one is a bad item); *n_good of *n are usable. */
+static ModxStatus check_captions(Dataset *ds, int skip, const cJSON *caps, const char *name, size_t lineno, int *n_good,
+                                 int *n) {
+    const cJSON *c;
+    cJSON_ArrayForEach(c, caps) {
+        const char *why = !cJSON_IsString(c) ? "expected a string"
+                                             : dataset_caption_problem(c->valuestring, strlen(c->valuestring));
+        if (why) MODX_TRY(dataset_bad_item(ds, skip, "%s:%zu: captions[%d]: %s", name, lineno, *n, why));
+        else (*n_good)++;
+        (*n)++;
+    }
+    return MODX_OK;
+}
+
 static ModxStatus parse_line(Dataset *ds, const char *line, size_t len, const char *name, size_t lineno,
                              const char *root, const DatasetOptions *opt, unsigned mask) {
     int skip = opt->skip_bad;
@@ -32,6 +65,7 @@ static ModxStatus parse_line(Dataset *ds, const char *line, size_t len, const ch
                               name, lineno, cJSON_IsArray(obj) ? "an array" : "a scalar");
         goto done;
     }
+    if (bad_key(ds, skip, obj, name, lineno, &st)) goto done;
     const cJSON *img = cJSON_GetObjectItemCaseSensitive(obj, "image");
     if (!cJSON_IsString(img) || !img->valuestring[0]) {
         st = dataset_bad_item(ds, skip, "%s:%zu: \"image\": expected a non-empty string path, found %s", name, lineno,
@@ -64,18 +98,7 @@ static ModxStatus parse_line(Dataset *ds, const char *line, size_t len, const ch
     }
     /* Validate every caption first so the image is added only with at least one. */
     int n_good = 0, k = 0;
-    const cJSON *c;
-    cJSON_ArrayForEach(c, caps) {
-        const char *why = !cJSON_IsString(c) ? "expected a string"
-                                             : dataset_caption_problem(c->valuestring, strlen(c->valuestring));
-        if (why) {
-            st = dataset_bad_item(ds, skip, "%s:%zu: captions[%d]: %s", name, lineno, k, why);
-            if (st != MODX_OK) goto done;
-        } else {
-            n_good++;
-        }
-        k++;
-    }
+    if ((st = check_captions(ds, skip, caps, name, lineno, &n_good, &k)) != MODX_OK) goto done;
     if (n_good == 0) {
         st = dataset_bad_item(ds, skip, "%s:%zu: image '%s': expected at least one caption, found %s", name, lineno,
                               img->valuestring, k ? "none valid" : "an empty list");
