@@ -4,7 +4,7 @@
 #                            libarchive for webdataset shards, libwebp)
 #   scripts/setup.sh test    build + what the test suite needs (Node.js/npm, the emoji data packages, and the
 #                            -dev packages a static link against libmodx.a needs: libacl, libzstd, liblz4;
-#                            python3 for tools/cl_metrics.py)
+#                            python3 for tools/cl_metrics.py, strace for the durability test)
 #   scripts/setup.sh demo    build + Node.js/npm and the emoji data packages (third_party/npm)
 #   scripts/setup.sh fuzz    build + clang with libFuzzer
 #   scripts/setup.sh tools   build + python3-torch, Pillow, numpy (only to regenerate fixtures / run the PyTorch peer)
@@ -18,7 +18,7 @@ build_pkgs=(gcc make pkg-config libc6-dev libopenblas-dev libopenblas-openmp-dev
 pkgs=("${build_pkgs[@]}")
 case "$mode" in
   build) ;;
-  test) pkgs+=(libacl1-dev libzstd-dev liblz4-dev nodejs npm python3) ;;
+  test) pkgs+=(libacl1-dev libzstd-dev liblz4-dev nodejs npm python3 strace) ;;
   demo) pkgs+=(nodejs npm) ;;
   fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
   tools) pkgs+=(python3 python3-torch python3-numpy python3-pil python3-regex) ;;
