@@ -142,8 +142,12 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
             rc = 128 + (int)trainer_stop_requested;
         } else {
             trainer_resume_remove(resume);
-            printf("wrote %s: %lld steps on %zu images, final loss %.4f, %.1f s\n", out, (long long)res.steps, n,
-                   res.last_loss, res.seconds);
+            if (res.start == res.steps) /* resumed at its last step: nothing left to train */
+                printf("wrote %s: %lld steps on %zu images (all trained before the resume)\n", out,
+                       (long long)res.steps, n);
+            else
+                printf("wrote %s: %lld steps on %zu images, final loss %.4f, %.1f s\n", out, (long long)res.steps, n,
+                       res.last_loss, res.seconds);
         }
     }
     runlog_close(&log);

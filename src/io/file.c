@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/size.h"
@@ -78,6 +79,23 @@ struct IoAtomicFile {
     char *tmp;  /* path + ".tmp.<pid>.<n>": unique to this writer */
 };
 
+/* Temporary-name numbers: a per-process random start (a process reusing the
+ * pid of a killed one, as in containers, does not walk into its leftovers),
+ * then a counter shared by the process's threads. */
+static unsigned long tmp_counter_next(void) {
+    static unsigned long counter;
+    static int seeded;
+    if (!__atomic_load_n(&seeded, __ATOMIC_ACQUIRE)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        unsigned long start = ((unsigned long)ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20)) & 0xffffffffUL;
+        unsigned long zero = 0;
+        __atomic_compare_exchange_n(&counter, &zero, start, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        __atomic_store_n(&seeded, 1, __ATOMIC_RELEASE);
+    }
+    return __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+}
+
 void io_remove_stale_tmp(const char *path) {
     char *copy_dir = strdup(path), *copy_base = strdup(path);
     DIR *dir = copy_dir ? opendir(dirname(copy_dir)) : NULL;
@@ -128,11 +146,12 @@ ModxStatus io_atomic_open(IoAtomicFile **out, const char *path) {
     memcpy(f->path, path, len + 1);
     /* A name no other writer of the same path uses (O_EXCL): concurrent writers
      * never share a temporary file, and the last rename wins whole. */
-    static unsigned long counter;
-    unsigned long k = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
-    snprintf(f->tmp, len + 48, "%s.tmp.%ld.%lu", path, (long)getpid(), k);
     io_remove_stale_tmp(path);
-    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    for (int tries = 0; tries < 64; tries++) { /* a name a killed process with our pid left is skipped */
+        snprintf(f->tmp, len + 48, "%s.tmp.%ld.%lu", path, (long)getpid(), tmp_counter_next());
+        f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (f->fd >= 0 || errno != EEXIST) break;
+    }
     if (f->fd < 0) {
         ModxStatus st = modx_fail(MODX_ERR_IO, "%s: cannot create temporary file %s: %s", path, f->tmp,
                                   strerror(errno));

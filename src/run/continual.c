@@ -475,9 +475,11 @@ static ModxStatus run_phase0(Run *r) {
     }
     if (st == MODX_OK) st = finish_phase(r, m, RUN_PHASE0, 0);
     if (st == MODX_OK) {
+        /* Resume files first, as for the strategies: a crash between the two trains phase 0 again,
+         * never leaves its resume files behind a completed phase 0. */
+        trainer_resume_remove(resume);
         r->phase0_done = 1;
         st = write_run_json(r, 0);
-        trainer_resume_remove(resume);
     }
     clip_model_free(m);
     return st;
@@ -646,20 +648,36 @@ static ModxStatus check_no_other_pending(const Run *r, const char *only) {
     return MODX_OK;
 }
 
-/* Phase 0 (once), then every strategy's remaining phases. */
+/* Strategy i's remaining phases. */
+static ModxStatus run_strategy(Run *r, int i) {
+    if (r->e->strategies[i].desc->flags & STRATEGY_ONCE)
+        return r->completed[i] < r->N ? run_strategy_phase(r, i, r->N) : MODX_OK;
+    for (int k = r->completed[i] < 1 ? 1 : r->completed[i] + 1; k <= r->N; k++) MODX_TRY(run_strategy_phase(r, i, k));
+    return MODX_OK;
+}
+
+/* The strategy stopped mid-phase (its resume checkpoint records where
+ * metrics.jsonl ended, so it must run before any other appends), −1: none. */
+static int pending_strategy(const Run *r) {
+    for (int i = 0; i < r->e->n_strategies; i++) {
+        char pending[4096];
+        path_of(pending, sizeof pending, r, r->e->strategies[i].name, -1, "resume.safetensors");
+        if (io_file_exists(pending)) return i;
+    }
+    return -1;
+}
+
+/* Phase 0 (once), then every strategy's remaining phases; a strategy stopped
+ * mid-phase first. */
 static ModxStatus run_all(Run *r, const RunOptions *opt) {
     const Experiment *e = r->e;
     if (opt->only_strategy) MODX_TRY(check_no_other_pending(r, opt->only_strategy));
     if (!r->phase0_done) MODX_TRY(run_phase0(r));
+    int first = opt->only_strategy ? -1 : pending_strategy(r);
+    if (first >= 0) MODX_TRY(run_strategy(r, first));
     for (int i = 0; i < e->n_strategies; i++) {
-        const StrategyInst *si = &e->strategies[i];
-        if (opt->only_strategy && strcmp(si->name, opt->only_strategy)) continue;
-        if (si->desc->flags & STRATEGY_ONCE) {
-            if (r->completed[i] < r->N) MODX_TRY(run_strategy_phase(r, i, r->N));
-            continue;
-        }
-        for (int k = r->completed[i] < 1 ? 1 : r->completed[i] + 1; k <= r->N; k++)
-            MODX_TRY(run_strategy_phase(r, i, k));
+        if (i == first || (opt->only_strategy && strcmp(e->strategies[i].name, opt->only_strategy))) continue;
+        MODX_TRY(run_strategy(r, i));
     }
     int all = 1;
     for (int i = 0; i < e->n_strategies; i++) all &= r->completed[i] == r->N;

@@ -284,7 +284,10 @@ static ModxStatus parse_strategy_keys(const Ctx *c, ExpHyper *h, const cJSON *t,
         snprintf(full, sizeof full, "train.%s", it->string);
         double v;
         MODX_TRY(hyper_value(c, it, full, hy, &v));
-        CHECK(h->n_strategy_keys < EXP_MAX_STRATEGY_KEYS, "too many strategy keys");
+        for (int k = 0; k < h->n_strategy_keys; k++)
+            if (!strcmp(h->strategy_keys[k].key, hy->train_key))
+                return modx_fail(MODX_ERR_INVALID, "%s: 'train.%s' is given twice", c->file, it->string);
+        CHECK(h->n_strategy_keys < EXP_MAX_STRATEGY_KEYS, "more strategy keys than the registry defines");
         h->strategy_keys[h->n_strategy_keys].key = hy->train_key;
         h->strategy_keys[h->n_strategy_keys++].value = v;
     }
@@ -317,13 +320,19 @@ static ModxStatus parse_hyper(const Ctx *c, ExpHyper *h, const cJSON *t) {
 
 /* A variant or strategy name: it names a folder of the run. */
 static ModxStatus check_strategy_name(const Ctx *c, const char *where, const char *name) {
+    /* the run directory's own files and folders (docs/run-directory.md) */
+    static const char *const reserved[] = {"phase0", "data", "run.json", "experiment.json", "metrics.jsonl",
+                                           "results.csv", "results.md", "report.html", "analysis.json",
+                                           "summary.json", "summary.md", NULL};
     size_t n = strlen(name);
-    int ok = n >= 1 && n < STRATEGY_NAME_MAX && name[0] != '.' && strcmp(name, "phase0") && strcmp(name, "data");
+    int ok = n >= 1 && n < STRATEGY_NAME_MAX && name[0] != '.';
+    for (int k = 0; ok && reserved[k]; k++) ok = strcmp(name, reserved[k]) != 0;
     for (size_t i = 0; ok && i < n; i++)
         ok = isalnum((unsigned char)name[i]) || strchr("._+-", name[i]) != NULL;
     if (!ok)
         return modx_fail(MODX_ERR_INVALID, "%s: %s: name '%s': expected 1 to %d letters, digits or . _ + - (not "
-                         "starting with '.', not 'phase0' or 'data': it names a folder of the run)",
+                         "starting with '.', not a file or folder of the run such as 'phase0', 'data', "
+                         "'run.json': it names a folder of the run)",
                          c->file, where, name, STRATEGY_NAME_MAX - 1);
     return MODX_OK;
 }
@@ -362,6 +371,10 @@ static ModxStatus parse_variant(const Ctx *c, const cJSON *o, int idx, StrategyI
         MODX_TRY(hyper_value(c, it, full, &d->hypers[h], &si->hp[h]));
     }
     if (nm && strlen(nm->valuestring) >= STRATEGY_NAME_MAX) return check_strategy_name(c, where, nm->valuestring);
+    const StrategyDesc *other = strategy_find(si->name);
+    if (other && other != d) /* results and figures find the reference strategies (joint, finetune) by name */
+        return modx_fail(MODX_ERR_INVALID, "%s: %s: name '%s' is the name of another strategy; a variant of '%s' "
+                         "needs its own name", c->file, where, si->name, d->name);
     return check_strategy_name(c, where, si->name);
 }
 

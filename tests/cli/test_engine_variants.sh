@@ -61,4 +61,6 @@ bad '[{"name": "m", "strategy": "modz"}]' "bad.json" "'strategies[0]' (m)" "unkn
 bad '[{"name": "m/x", "strategy": "modx"}]' "bad.json" "name 'm/x'"
 bad '[{"strategy": "modx", "alpha": 2}, "modx"]' "bad.json" "'modx' is listed twice"
 bad '[{"name": "l", "strategy": "lwf", "alpha": 2}]' "bad.json" "unknown key 'alpha'" "lambda, tau"
+bad '["joint", {"name": "finetune", "strategy": "modx"}]' "bad.json" "name 'finetune' is the name of another strategy"
+bad '[{"name": "metrics.jsonl", "strategy": "modx"}]' "bad.json" "name 'metrics.jsonl'"
 echo ok
