@@ -78,6 +78,8 @@ static int train(int argc, char **argv) {
             } else {
                 printf("wrote %s: %d merges, vocabulary size %d (from %zu captions)\n", opts[2].value,
                        bpe_vocab_size(bpe) - 514, bpe_vocab_size(bpe), n);
+                /* the model config must hold every id: say the exact value (fewer merges than asked happen) */
+                printf("model config: set \"text_cfg\": {\"vocab_size\": %d} (or more)\n", bpe_vocab_size(bpe));
                 bpe_free(bpe);
             }
         }

@@ -112,8 +112,9 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     if (!rc && cache_check_compat(c, o[0].value, m->cfg.vision.image_size, m->cfg.text.context_length, c->vocab_crc) != MODX_OK)
         rc = cli_report_error(cmd);
     if (!rc && c->vocab_size > m->cfg.text.vocab_size) {
-        fprintf(stderr, "modx train: %s: the tokenizer has %d ids but the model's vocab_size is %d\n", o[0].value,
-                c->vocab_size, m->cfg.text.vocab_size);
+        fprintf(stderr, "modx train: %s: the tokenizer has %d ids but the model's vocab_size is %d; set the model "
+                "config's \"text_cfg\": {\"vocab_size\": %d} (or more)\n", o[0].value, c->vocab_size,
+                m->cfg.text.vocab_size, c->vocab_size);
         rc = 2;
     }
     if (!rc && strlen(o[3].value) > 3000) {

@@ -117,8 +117,9 @@ static ModxStatus open_data(Run *r) {
             MODX_TRY(cache_check_compat(c, name, r->cfg.vision.image_size, r->cfg.text.context_length,
                                         r->caches[0]->vocab_crc));
         if (c->vocab_size > r->cfg.text.vocab_size)
-            return modx_fail(MODX_ERR_INVALID, "%s: the tokenizer has %d ids but the model's vocab_size is %d (%s)", name,
-                             c->vocab_size, r->cfg.text.vocab_size, e->model);
+            return modx_fail(MODX_ERR_INVALID, "%s: the tokenizer has %d ids but the model's vocab_size is %d (%s); "
+                             "set its \"text_cfg\": {\"vocab_size\": %d} (or more)", name, c->vocab_size,
+                             r->cfg.text.vocab_size, e->model, c->vocab_size);
     }
     return MODX_OK;
 }
