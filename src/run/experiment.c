@@ -104,6 +104,24 @@ static ModxStatus get_int(const Ctx *c, const cJSON *o, const char *key, const c
     return MODX_OK;
 }
 
+static ModxStatus resolve_path(const Ctx *c, const char *key, const char *rel, int dir, char **out);
+
+/* A cache path: the file, or the folder `modx data prepare` wrote (its dataset.cache). */
+static ModxStatus resolve_cache(const Ctx *c, const char *key, const char *rel, char **out) {
+    char *joined = rel[0] == '/' ? strdup(rel) : dataset_join_path(c->base, rel);
+    if (!joined) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    int folder = io_dir_exists(joined);
+    free(joined);
+    if (!folder) return resolve_path(c, key, rel, 0, out);
+    size_t n = strlen(rel) + sizeof "/dataset.cache";
+    char *inside = malloc(n);
+    if (!inside) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    snprintf(inside, n, "%s/dataset.cache", rel);
+    ModxStatus st = resolve_path(c, key, inside, 0, out);
+    free(inside);
+    return st;
+}
+
 /* Joins base and rel; the result must exist (a file, or a folder when dir = 1). */
 static ModxStatus resolve_path(const Ctx *c, const char *key, const char *rel, int dir, char **out) {
     char *joined = rel[0] == '/' ? strdup(rel) : dataset_join_path(c->base, rel);
@@ -210,7 +228,7 @@ static ModxStatus parse_datasets(const Ctx *c, Experiment *e, const cJSON *root)
                     return modx_fail(MODX_ERR_INVALID, "%s: '%s.%s': not used with \"cache\" (a cache is already prepared)",
                                      c->file, where, keys[k]);
             snprintf(key, sizeof key, "%s.cache", where);
-            MODX_TRY(resolve_path(c, key, cache, 0, &d->cache));
+            MODX_TRY(resolve_cache(c, key, cache, &d->cache));
             continue;
         }
         const DatasetFormat *fmt = dataset_format_find(format);

@@ -20,4 +20,14 @@ cmp "$TMP/first.cache" "$OUT/dataset.cache"
 # the folder where a cache is expected
 "$MODX" data info "$OUT" | grep -q "32"
 "$MODX" data info "$OUT/dataset.cache" | tail -n +2 > "$TMP/a"; "$MODX" data info "$OUT" | tail -n +2 > "$TMP/b"; cmp "$TMP/a" "$TMP/b"
+# an experiment's "cache" may name the folder too
+"$MODX" data prepare --format manifest --input "$D/manifest.jsonl" --vocab "$D/bpe.txt" --size 16 --context 8 \
+  --out "$TMP/c16" > /dev/null
+bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy \
+  '[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]}, {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]}, {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]}]' \
+  '["finetune"]' '{"test_set": "red", "pairs": 4}' '{"epochs": 1, "batch": 4}'
+sed -i "s|\"datasets\": {\"toy\": {\"format\": \"manifest\", \"input\": \"manifest.jsonl\"}}|\"datasets\": {\"toy\": {\"cache\": \"$TMP/c16\"}}|" "$D/exp.json"
+grep -q "\"cache\": \"$TMP/c16\"" "$D/exp.json"
+"$MODX" run "$D/exp.json" --out "$TMP/run" --quiet --no-report > /dev/null
+grep -q "\"cache\":.*c16/dataset.cache" "$TMP/run/experiment.json"
 echo ok
