@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io/file.h"
@@ -308,7 +309,14 @@ ModxStatus run_info_save(const RunInfo *r, const char *dir) {
 /* The holder's "pid <n>\n<command>\n" from the lock file, for the message. */
 static void lock_holder(int fd, char *out, size_t cap) {
     char text[1200];
-    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    ssize_t n = 0;
+    /* The holder writes its name right after it takes the lock: wait up to 1 s for it. */
+    for (int tries = 0; tries < 200; tries++) {
+        n = pread(fd, text, sizeof text - 1, 0);
+        if (n > 0 && memchr(text, '\n', (size_t)n) && text[n - 1] == '\n') break;
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
     text[n > 0 ? n : 0] = 0;
     char *nl = strchr(text, '\n'), *cmd = nl ? nl + 1 : NULL, *end = cmd ? strchr(cmd, '\n') : NULL;
     if (nl) *nl = 0;
