@@ -41,7 +41,7 @@ int cli_parse(int argc, char **argv, CliOpt *opts, int nopts, const char **pos, 
                 const char *names[64];
                 int nn = 0;
                 for (int k = 0; k < nopts && nn < 64; k++) names[nn++] = opts[k].name;
-                const char *near = cli_closest(word, names, nn);
+                const char *near = closest_word(word, names, nn);
                 fprintf(stderr, "modx %s: unknown option '%s'%s%s%s (see modx %s --help)\n", argv[0], word,
                         near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "", argv[0]);
                 return 2;
@@ -87,4 +87,3 @@ void cli_command_line(char *buf, size_t cap, const char *command, int argc, char
     if (k >= cap && cap > 4) memcpy(buf + cap - 4, "...", 4);
 }
 
-const char *cli_closest(const char *word, const char *const *cands, int n) { return closest_word(word, cands, n); }

@@ -23,9 +23,6 @@ int cli_parse(int argc, char **argv, CliOpt *opts, int nopts, const char **pos, 
 /* Parses an integer/double option value; prints a clear error and returns 2 on failure. */
 int cli_int(const char *command, const char *opt, const char *text, long lo, long hi, long *out);
 int cli_double(const char *command, const char *opt, const char *text, double *out);
-/* The candidate closest to `word` by edit distance when it is close enough to
- * be a typo (at most max(2, len/3) edits), else NULL: "did you mean". */
-const char *cli_closest(const char *word, const char *const *cands, int n);
 /* "modx COMMAND ARGS…" (a command's argv: argv[0] is its name), cut with "..." to fit cap. */
 void cli_command_line(char *buf, size_t cap, const char *command, int argc, char **argv);
 

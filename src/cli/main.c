@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/args.h"
 #include "cli/cli.h"
+#include "core/closest.h"
 #include "core/error.h"
 
 extern const CliCommand *const cli_commands[]; /* generated, NULL-terminated */
@@ -35,7 +35,7 @@ static int unknown_command(const char *name) {
     const char *names[128];
     int n = 0;
     for (int i = 0; cli_commands[i] && n < 128; i++) names[n++] = cli_commands[i]->name;
-    const char *near = cli_closest(name, names, n);
+    const char *near = closest_word(name, names, n);
     fprintf(stderr, "modx: unknown command '%s'%s%s%s\n", name, near ? "; did you mean '" : "", near ? near : "",
             near ? "'?" : "");
     usage(stderr);

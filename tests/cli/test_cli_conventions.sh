@@ -3,6 +3,7 @@
 # (128 + SIGINT) after writing its resume checkpoint, then resumes.
 set -eu
 export OMP_WAIT_POLICY=passive
+source tests/fixtures/engine/toy_common.sh
 v=$("$MODX" --version); [ "$v" = "$("$MODX" -V)" ] && [ "$v" = "$("$MODX" version)" ]
 grep -Eq '^modx [0-9]+\.[0-9]+\.[0-9]+$' <<<"$v"
 "$MODX" help merge | grep -q '^usage: modx merge'
@@ -15,7 +16,7 @@ if "$MODX" train --zzzzzz 2> "$TMP/e"; then exit 1; fi; ! grep -q "did you mean"
 D="$TMP/toy"
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$D"
 bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy \
-  '[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]}, {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]}, {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]}]' \
+  "$TOY_TESTS" \
   '["finetune"]' '{"test_set": "red", "pairs": 4}' '{"epochs": 40, "batch": 4, "lr": 1e-3, "log_every": 1, "eval_batch": 8}'
 "$MODX" run "$D/exp.json" --out "$TMP/r" --quiet --no-report > /dev/null 2> "$TMP/err" & pid=$!
 for _ in $(seq 200); do grep -q '"type": "step", "strategy": "finetune"' "$TMP/r/metrics.jsonl" 2>/dev/null && break; sleep 0.05; done

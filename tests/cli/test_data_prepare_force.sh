@@ -3,6 +3,7 @@
 # the folder it wrote is accepted wherever a cache file is expected.
 set -eu
 export OMP_WAIT_POLICY=passive
+source tests/fixtures/engine/toy_common.sh
 D="$TMP/toy"
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$D"
 OUT="$TMP/caches/deep/mine"
@@ -24,7 +25,7 @@ cmp "$TMP/first.cache" "$OUT/dataset.cache"
 "$MODX" data prepare --format manifest --input "$D/manifest.jsonl" --vocab "$D/bpe.txt" --size 16 --context 8 \
   --out "$TMP/c16" > /dev/null
 bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy \
-  '[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]}, {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]}, {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]}]' \
+  "$TOY_TESTS" \
   '["finetune"]' '{"test_set": "red", "pairs": 4}' '{"epochs": 1, "batch": 4}'
 sed -i "s|\"datasets\": {\"toy\": {\"format\": \"manifest\", \"input\": \"manifest.jsonl\"}}|\"datasets\": {\"toy\": {\"cache\": \"$TMP/c16\"}}|" "$D/exp.json"
 grep -q "\"cache\": \"$TMP/c16\"" "$D/exp.json"

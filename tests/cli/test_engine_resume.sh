@@ -5,6 +5,7 @@
 # Also SIGTERM: the run stops with a resume checkpoint and continues.
 set -eu
 export OMP_WAIT_POLICY=passive
+source tests/fixtures/engine/toy_common.sh
 D="$TMP/toy"
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$D"
 bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy-resume \
@@ -32,7 +33,7 @@ done
 echo "$n files identical"
 [ "$n" -ge 50 ]
 [ -z "$(cd "$TMP/b" && find . -name 'resume*')" ] || { echo "resume files left"; exit 1; }
-diff <(sed -E 's/"(samples_per_s|train_s|peak_rss_bytes)": [0-9.]*//g' "$TMP/a/metrics.jsonl") <(sed -E 's/"(samples_per_s|train_s|peak_rss_bytes)": [0-9.]*//g' "$TMP/b/metrics.jsonl")
+diff <(metrics_sans_timings "$TMP/a/metrics.jsonl") <(metrics_sans_timings "$TMP/b/metrics.jsonl")
 # SIGTERM: stops at a step with a resume checkpoint (or finishes first), then --resume completes the run
 "$MODX" run "$D/exp.json" --out "$TMP/c" --quiet > /dev/null 2>&1 &
 pid=$!

@@ -5,13 +5,11 @@
 # before training, naming the file, the strategy entry and the key.
 set -eu
 export OMP_WAIT_POLICY=passive
+source tests/fixtures/engine/toy_common.sh
 D="$TMP/toy"
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$D"
-TESTS='[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
-        {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]},
-        {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]}]'
 TRAIN='{"epochs": 2, "batch": 4, "lr": 1e-3, "log_every": 1, "eval_batch": 8}'
-bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy "$TESTS" \
+bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy "$TOY_TESTS" \
   '["finetune", {"name": "modx-a5", "strategy": "modx", "alpha": 5}, {"name": "modx-a40", "strategy": "modx", "alpha": 40}]' \
   '{"test_set": "red", "pairs": 4}' "$TRAIN"
 "$MODX" run "$D/exp.json" --out "$TMP/run" --no-report > "$TMP/out" 2> "$TMP/err" || { cat "$TMP/err"; exit 1; }
@@ -26,7 +24,7 @@ done
 grep -q '"alpha":	40' "$TMP/run/experiment.json"
 
 # modx-a5 is exactly a plain modx run with train.alpha = 5
-bash tests/fixtures/engine/toy_experiment.sh "$D/plain.json" toy "$TESTS" '["modx"]' '{"test_set": "red", "pairs": 4}' \
+bash tests/fixtures/engine/toy_experiment.sh "$D/plain.json" toy "$TOY_TESTS" '["modx"]' '{"test_set": "red", "pairs": 4}' \
   '{"epochs": 2, "batch": 4, "lr": 1e-3, "log_every": 1, "eval_batch": 8, "alpha": 5}'
 "$MODX" run "$D/plain.json" --out "$TMP/plain" --no-report --quiet > /dev/null
 # (the checkpoints differ only in their strategy-name metadata: compare every result and loss)
@@ -36,7 +34,7 @@ losses() { grep "\"strategy\": \"$2\"" "$1" | grep '"type": "step"' | sed -E 's/
 [ "$(losses "$TMP/plain/metrics.jsonl" modx)" = "$(losses "$TMP/run/metrics.jsonl" modx-a5)" ]
 
 # one variant alone under modx continual, by its name
-bash tests/fixtures/engine/toy_experiment.sh "$D/one.json" toy "$TESTS" \
+bash tests/fixtures/engine/toy_experiment.sh "$D/one.json" toy "$TOY_TESTS" \
   '[{"name": "modx-a5", "strategy": "modx", "alpha": 5}, "finetune"]' '{"test_set": "red", "pairs": 4}' "$TRAIN"
 "$MODX" continual "$D/one.json" --strategy modx-a5 --out "$TMP/one" --no-report --quiet > /dev/null
 cmp "$TMP/one/modx-a5/phase2/model.safetensors" "$TMP/run/modx-a5/phase2/model.safetensors"
@@ -46,7 +44,7 @@ cmp "$TMP/one/finetune/phase2/model.safetensors" "$TMP/run/finetune/phase2/model
 # bad variants: refused before any training, naming file, entry and key
 bad() { # STRATEGIES EXPECTED...
   local list=$1; shift
-  bash tests/fixtures/engine/toy_experiment.sh "$D/bad.json" toy "$TESTS" "$list" '{"test_set": "red", "pairs": 4}' "$TRAIN"
+  bash tests/fixtures/engine/toy_experiment.sh "$D/bad.json" toy "$TOY_TESTS" "$list" '{"test_set": "red", "pairs": 4}' "$TRAIN"
   rm -rf "$TMP/badrun"
   if "$MODX" run "$D/bad.json" --out "$TMP/badrun" --quiet > "$TMP/bout" 2> "$TMP/berr"; then
     echo "accepted: $list"; exit 1

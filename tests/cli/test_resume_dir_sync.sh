@@ -4,11 +4,12 @@
 # leak checker cannot run under ptrace, so it is off for that one run).
 set -eu
 export OMP_WAIT_POLICY=passive
+source tests/fixtures/engine/toy_common.sh
 command -v strace > /dev/null || { echo "strace not installed: skipped"; exit 0; }
 D="$TMP/toy"
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$D"
 bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy \
-  '[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]}, {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]}, {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]}]' \
+  "$TOY_TESTS" \
   '["finetune"]' '{"test_set": "red", "pairs": 4}' \
   '{"epochs": 1, "batch": 4, "lr": 1e-3, "log_every": 1, "eval_batch": 8, "checkpoint_every": 1}'
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -qq -e trace=rename,renameat,renameat2,fsync,openat -o "$TMP/trace" \

@@ -5,12 +5,11 @@
 # twice.
 set -eu
 export OMP_WAIT_POLICY=passive
+source tests/fixtures/engine/toy_common.sh
 D="$TMP/toy"
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$D"
 bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy \
-  '[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
-    {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]},
-    {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]}]' \
+  "$TOY_TESTS" \
   '["finetune", "wiseft", "replay"]' '{"test_set": "red", "pairs": 4}' \
   '{"epochs": 2, "batch": 4, "lr": 1e-3, "log_every": 1, "eval_batch": 8, "buffer": 6}'
 "$MODX" run "$D/exp.json" --out "$TMP/solo" --quiet --no-report > /dev/null
@@ -26,8 +25,8 @@ done
 grep -Eq "resuming at step ([0-9]+) of \1\$" "$TMP/err" || { echo "the last resume trained the phase again:"; cat "$TMP/err"; exit 1; }
 cmp "$TMP/solo/results.csv" "$R/results.csv"
 for f in $(cd "$TMP/solo" && find . -name '*.safetensors' | sort); do cmp "$TMP/solo/$f" "$R/$f"; done
-diff <(sed -E 's/"(samples_per_s|train_s|peak_rss_bytes)": [0-9.]*//g' "$TMP/solo/metrics.jsonl") \
-     <(sed -E 's/"(samples_per_s|train_s|peak_rss_bytes)": [0-9.]*//g' "$R/metrics.jsonl")
+diff <(metrics_sans_timings "$TMP/solo/metrics.jsonl") \
+     <(metrics_sans_timings "$R/metrics.jsonl")
 for s in finetune wiseft replay; do [ ! -e "$R/$s/resume.safetensors" ] || { echo "$s: resume files left"; exit 1; }; done
 # modx train into a finished folder: refused, its log untouched
 "$MODX" train --data "$TMP/solo/data/toy.cache" --config tests/fixtures/engine/micro.json --epochs 1 --batch 4 \

@@ -5,12 +5,11 @@
 # the results and checkpoints of an uninterrupted run and every evaluation once.
 set -eu
 export OMP_WAIT_POLICY=passive
+source tests/fixtures/engine/toy_common.sh
 D="$TMP/toy"
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$D"
 bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy \
-  '[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
-    {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]},
-    {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]}]' \
+  "$TOY_TESTS" \
   '["finetune", "modx"]' '{"test_set": "red", "pairs": 4}' \
   '{"epochs": 3, "batch": 4, "lr": 1e-3, "log_every": 1, "eval_batch": 8, "checkpoint_every": 2}'
 "$MODX" run "$D/exp.json" --out "$TMP/solo" --quiet --no-report > /dev/null

@@ -5,20 +5,19 @@
 # following --resume starts at once and ends as the solo run.
 set -eu
 export OMP_WAIT_POLICY=passive
+source tests/fixtures/engine/toy_common.sh
 D="$TMP/toy"
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$D"
 bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy \
-  '[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
-    {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]},
-    {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]}]' \
+  "$TOY_TESTS" \
   '["finetune", "modx"]' '{"test_set": "red", "pairs": 4}' \
   '{"epochs": 6, "batch": 4, "lr": 1e-3, "log_every": 1, "eval_batch": 8}'
 "$MODX" run "$D/exp.json" --out "$TMP/solo" --quiet --no-report > /dev/null
 same_as_solo() { # DIR
   cmp "$TMP/solo/results.csv" "$1/results.csv"
   for f in $(cd "$TMP/solo" && find . -name '*.safetensors' | sort); do cmp "$TMP/solo/$f" "$1/$f"; done
-  diff <(sed -E 's/"(samples_per_s|train_s|peak_rss_bytes)": [0-9.]*//g' "$TMP/solo/metrics.jsonl") \
-       <(sed -E 's/"(samples_per_s|train_s|peak_rss_bytes)": [0-9.]*//g' "$1/metrics.jsonl")
+  diff <(metrics_sans_timings "$TMP/solo/metrics.jsonl") \
+       <(metrics_sans_timings "$1/metrics.jsonl")
 }
 for i in 1 2 3 4 5; do
   R="$TMP/pair$i"

@@ -5,19 +5,17 @@
 # attempt, and ends as a run into an empty folder.
 set -eu
 export OMP_WAIT_POLICY=passive
+source tests/fixtures/engine/toy_common.sh
 D="$TMP/toy"
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$D"
-TESTS='[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
-        {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]},
-        {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]}]'
 TRAIN='{"epochs": 2, "batch": 4, "lr": 1e-3, "log_every": 1, "eval_batch": 8}'
-bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy "$TESTS" '["finetune"]' '{"test_set": "red", "pairs": 4}' "$TRAIN"
+bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy "$TOY_TESTS" '["finetune"]' '{"test_set": "red", "pairs": 4}' "$TRAIN"
 "$MODX" run "$D/exp.json" --out "$TMP/solo" --quiet --no-report > /dev/null
 # a stale cache: the same dataset name prepared from other captions
 mkdir -p "$TMP/other"
 sed 's/thing/object/' "$D/manifest.jsonl" > "$TMP/other/manifest.jsonl"
 cp "$D/bpe.txt" "$TMP/other/"
-bash tests/fixtures/engine/toy_experiment.sh "$TMP/other/exp.json" toy "$TESTS" '["finetune"]' '{"test_set": "red", "pairs": 4}' "$TRAIN"
+bash tests/fixtures/engine/toy_experiment.sh "$TMP/other/exp.json" toy "$TOY_TESTS" '["finetune"]' '{"test_set": "red", "pairs": 4}' "$TRAIN"
 "$MODX" run "$TMP/other/exp.json" --out "$TMP/otherrun" --quiet --no-report > /dev/null
 ! cmp -s "$TMP/otherrun/data/toy.cache" "$TMP/solo/data/toy.cache"
 R="$TMP/stopped"

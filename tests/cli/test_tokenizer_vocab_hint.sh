@@ -3,6 +3,7 @@
 # holds fewer ids is refused before training naming that key and value.
 set -eu
 export OMP_WAIT_POLICY=passive
+source tests/fixtures/engine/toy_common.sh
 D="$TMP/toy"
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$D"
 "$MODX" tokenizer train --corpus "$D/captions.txt" --size 5000 --out "$TMP/bpe.txt" > "$TMP/out"
@@ -16,7 +17,7 @@ c = json.load(open(sys.argv[1])); c["text_cfg"]["vocab_size"] = int(sys.argv[3])
 PY
 cp "$TMP/bpe.txt" "$D/bpe.txt"
 bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy \
-  '[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]}, {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]}, {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]}]' \
+  "$TOY_TESTS" \
   '["finetune"]' '{"test_set": "red", "pairs": 4}' '{"epochs": 1, "batch": 4}' "$TMP/small.json"
 if "$MODX" run "$D/exp.json" --out "$TMP/r" --quiet 2> "$TMP/err"; then echo "ran with too few ids"; exit 1; fi
 grep -q "the tokenizer has $n ids but the model's vocab_size is $((n - 1))" "$TMP/err"
