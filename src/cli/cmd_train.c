@@ -34,12 +34,13 @@ static int select_images(const char *cmd, const Cache *c, const char *splits, co
     return rc;
 }
 
-/* The model to train: a fresh one of `config` (seeded) or the checkpoint `init`,
+/* The model to train: a fresh one of `config` (seeded) or the checkpoint `init`
+ * (either naming; `config` then only for a file that carries none),
  * refused before allocation when its training memory at `batch` exceeds `budget`. */
 static int train_model(const char *cmd, const char *config, const char *init, int batch, uint64_t budget, uint64_t seed,
                        ClipModel **m) {
-    if (!config) {
-        if (checkpoint_load(m, init, NULL) != MODX_OK) return cli_report_error(cmd);
+    if (init) {
+        if (checkpoint_load(m, init, config) != MODX_OK) return cli_report_error(cmd);
         return cli_check_model_memory(cmd, &(*m)->cfg, batch, budget, init);
     }
     ClipConfig cfg;
@@ -51,11 +52,13 @@ static int train_model(const char *cmd, const char *config, const char *init, in
 }
 
 static const char train_usage[] =
-    "usage: modx train --data CACHE (--config CFG.json | --init CKPT) --out DIR [--split S] [--domains a,b]\n"
+    "usage: modx train --data CACHE (--config CFG.json | --init CKPT [--config CFG.json]) --out DIR [--split S]\n"
+    "                  [--domains a,b]\n"
     "                  [--epochs E] [--batch B] [--lr X] [--warmup F] [--weight-decay W] [--seed N]\n"
     "                  [--checkpoint-every K] [--max-memory SIZE] [--quiet]\n"
     "Trains one model with the contrastive loss on the selected images of a cache (default split train):\n"
-    "from a fresh initialisation (--config, seeded) or from a checkpoint (--init). Writes DIR/model.safetensors\n"
+    "from a fresh initialisation (--config, seeded) or from a checkpoint (--init; OpenCLIP or Hugging Face names,\n"
+    "--config only for a file that carries no config, e.g. an OpenCLIP hub file). Writes DIR/model.safetensors\n"
     "(+ model.optim.safetensors) and DIR/metrics.jsonl. With --checkpoint-every K a resume checkpoint is\n"
     "written every K steps (and on SIGINT/SIGTERM); running the same command again continues from it.\n"
     "Defaults: 1 epoch, batch 32, lr 5e-4, warmup 0.2, weight decay 0.01, seed 0.\n" CLI_MAX_MEMORY_HELP;
@@ -83,7 +86,7 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, o, 15, pos, 0, &npos)) return 2;
-    if (!o[0].value || !o[3].value || !o[1].value == !o[2].value) return fputs(train_usage, stderr), 2;
+    if (!o[0].value || !o[3].value || (!o[1].value && !o[2].value)) return fputs(train_usage, stderr), 2;
     long epochs = 1, batch = 32, seed = 0, ckpt_every = 0;
     double lr = 5e-4, warmup = 0.2, wd = 0.01;
     if ((o[6].value && cli_int(cmd, "--epochs", o[6].value, 1, 100000, &epochs)) ||

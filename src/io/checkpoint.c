@@ -1,4 +1,5 @@
 #include "io/checkpoint.h"
+#include "io/hf_names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -42,18 +43,28 @@ static ModxStatus add_meta(SafeTensorsWriter *w, const CheckpointMeta *meta, int
 
 ModxStatus checkpoint_save(const char *path, const ClipModel *m, const float *params, const CheckpointMeta *meta,
                            int n_meta) {
+    return checkpoint_save_named(path, m, params, meta, n_meta, CKPT_NAMING_OPENCLIP);
+}
+
+ModxStatus checkpoint_save_named(const char *path, const ClipModel *m, const float *params, const CheckpointMeta *meta,
+                                 int n_meta, CkptNaming naming) {
     SafeTensorsWriter *w = NULL;
     char *cfg = clip_config_to_json(&m->cfg);
+    float *scratch = NULL;
     int64_t *counts = modx_calloc((size_t)m->table.state_count + 1, sizeof(int64_t), "checkpoint counters");
     ModxStatus st = cfg && counts ? safetensors_writer_new(&w) : MODX_ERR_NOMEM;
+    /* transformers reads a safetensors file only with metadata format = pt */
+    if (st == MODX_OK && naming == CKPT_NAMING_HF) st = safetensors_writer_metadata(w, "format", "pt");
     if (st == MODX_OK) st = safetensors_writer_metadata(w, "modx.format", CHECKPOINT_FORMAT);
     if (st == MODX_OK) st = safetensors_writer_metadata(w, "modx.config", cfg);
     if (st == MODX_OK) st = add_meta(w, meta, n_meta);
-    if (st == MODX_OK) st = add_params(w, m, params, NULL, NULL);
+    if (st == MODX_OK && naming == CKPT_NAMING_HF) st = hf_add_params(w, m, params, &scratch);
+    if (st == MODX_OK && naming != CKPT_NAMING_HF) st = add_params(w, m, params, NULL, NULL);
     if (st == MODX_OK) st = add_state(w, m, counts);
     if (st == MODX_OK) st = safetensors_writer_save(w, path);
     if (st != MODX_OK) modx_error_prefix("writing checkpoint %s: ", path);
     safetensors_writer_free(w);
+    free(scratch);
     free(counts);
     free(cfg);
     return st;
@@ -69,6 +80,9 @@ static int ignorable(const char *name) {
 
 ModxStatus checkpoint_read_params(const SafeTensors *st, const ClipModel *m, float *params) {
     const char *path = safetensors_path(st);
+    CkptNaming naming;
+    MODX_TRY(ckpt_naming_detect(st, &naming));
+    if (naming == CKPT_NAMING_HF) return hf_read_params(st, m, params);
     for (int i = 0; i < safetensors_count(st); i++) {
         const StTensorInfo *t = safetensors_at(st, i);
         if (!param_table_find(&m->table, t->name) && !param_table_find_state(&m->table, t->name) &&
@@ -110,26 +124,43 @@ ModxStatus checkpoint_read_state(const SafeTensors *st, const ClipModel *m) {
     return MODX_OK;
 }
 
+/* The model config of an open checkpoint (see checkpoint_load_default for the order). */
+static ModxStatus resolve_config(ClipConfig *cfg, const SafeTensors *st, const char *config_path,
+                                 const char *fallback) {
+    const char *path = safetensors_path(st);
+    CkptNaming naming;
+    MODX_TRY(ckpt_naming_detect(st, &naming));
+    if (config_path && hf_config_file_is_hf(config_path)) {
+        if (naming != CKPT_NAMING_HF)
+            return modx_fail(MODX_ERR_INVALID, "%s: --config %s is a Hugging Face config.json but the checkpoint has "
+                             "OpenCLIP names; pass an OpenCLIP model config", path, config_path);
+        return hf_config_derive(cfg, st, config_path);
+    }
+    if (config_path) return clip_config_load(cfg, config_path);
+    const char *json = safetensors_metadata(st, "modx.config");
+    if (json) {
+        char source[4200];
+        snprintf(source, sizeof source, "%s (metadata modx.config)", path);
+        return clip_config_parse(cfg, json, source);
+    }
+    if (naming == CKPT_NAMING_HF && (!fallback || hf_config_beside_exists(st))) return hf_config_derive(cfg, st, NULL);
+    if (fallback) return clip_config_load(cfg, fallback);
+    return modx_fail(MODX_ERR_INVALID, "%s: no 'modx.config' metadata; pass the model config with --config CFG.json",
+                     path);
+}
+
 ModxStatus checkpoint_load(ClipModel **out, const char *path, const char *config_path) {
+    return checkpoint_load_default(out, path, config_path, NULL);
+}
+
+ModxStatus checkpoint_load_default(ClipModel **out, const char *path, const char *config_path,
+                                   const char *fallback_config) {
     SafeTensors *st = NULL;
     ClipConfig cfg;
     ClipModel *m = NULL;
     *out = NULL;
     MODX_TRY(safetensors_open(&st, path));
-    ModxStatus s;
-    if (config_path) {
-        s = clip_config_load(&cfg, config_path);
-    } else {
-        const char *json = safetensors_metadata(st, "modx.config");
-        if (json) {
-            char source[512];
-            snprintf(source, sizeof source, "%s (metadata modx.config)", path);
-            s = clip_config_parse(&cfg, json, source);
-        } else {
-            s = modx_fail(MODX_ERR_INVALID,
-                          "%s: no 'modx.config' metadata; pass the model config with --config CFG.json", path);
-        }
-    }
+    ModxStatus s = resolve_config(&cfg, st, config_path, fallback_config);
     if (s == MODX_OK) s = clip_model_new(&m, &cfg);
     if (s == MODX_OK) s = checkpoint_read_params(st, m, m->params);
     if (s == MODX_OK) s = checkpoint_read_state(st, m);

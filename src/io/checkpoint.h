@@ -27,6 +27,7 @@
 
 #include "clip/model.h"
 #include "core/error.h"
+#include "io/hf_names.h"
 #include "io/safetensors.h"
 
 #define CHECKPOINT_FORMAT "modx-checkpoint-1"
@@ -38,10 +39,26 @@ typedef struct {
 /* Writes the model's parameters (params: the model's flat layout, e.g. m->params). */
 ModxStatus checkpoint_save(const char *path, const ClipModel *m, const float *params, const CheckpointMeta *meta,
                            int n_meta);
-/* Opens a checkpoint and builds its model: the config comes from `config_path`
- * when given, else from the file's "modx.config" metadata (error when neither). */
+/* Writes as checkpoint_save with the parameters under `naming`: OpenCLIP (modx's
+ * own) or Hugging Face transformers names (io/hf_names.h; a ViT only; the file
+ * also carries metadata "format" = "pt", which transformers requires). */
+ModxStatus checkpoint_save_named(const char *path, const ClipModel *m, const float *params, const CheckpointMeta *meta,
+                                 int n_meta, CkptNaming naming);
+/* Opens a checkpoint in either naming (OpenCLIP or Hugging Face, detected from
+ * the tensor names) and builds its model: the config comes from `config_path`
+ * when given (an OpenCLIP model config, or for an HF-named file also HF's
+ * config.json), else from the file's "modx.config" metadata, else for an
+ * HF-named file from its tensor shapes and the config.json beside it (error
+ * when none). */
 ModxStatus checkpoint_load(ClipModel **out, const char *path, const char *config_path);
-/* Reads every parameter of m's table from an open file into params. */
+/* The same, with `fallback_config` (an OpenCLIP model config; NULL for none)
+ * used when the file carries no config of its own (no metadata, no HF
+ * config.json beside it) and config_path is NULL: e.g. an OpenCLIP hub file
+ * started from with the experiment's model config. */
+ModxStatus checkpoint_load_default(ClipModel **out, const char *path, const char *config_path,
+                                   const char *fallback_config);
+/* Reads every parameter of m's table from an open file into params, in either
+ * naming (detected; mixed or unknown names are an error). */
 ModxStatus checkpoint_read_params(const SafeTensors *st, const ClipModel *m, float *params);
 /* Reads the model state (m->state) from an open file; nothing for a ViT. */
 ModxStatus checkpoint_read_state(const SafeTensors *st, const ClipModel *m);

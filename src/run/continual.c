@@ -447,7 +447,8 @@ static ModxStatus run_phase0(Run *r) {
     ModxStatus st = resume_prepare(r, resume);
     if (st != MODX_OK) {
     } else if (e->phase0_checkpoint) {
-        st = load_model(&m, e->phase0_checkpoint);
+        /* either naming; a file with no config of its own (an OpenCLIP hub file) takes the experiment's */
+        st = checkpoint_load_default(&m, e->phase0_checkpoint, NULL, e->model);
         if (st == MODX_OK && (m->table.total != 0)) {
             char *a = clip_config_to_json(&m->cfg), *b = clip_config_to_json(&r->cfg);
             if (!a || !b || strcmp(a, b))
