@@ -241,6 +241,7 @@ ModxStatus hf_config_derive(ClipConfig *cfg, const SafeTensors *st, const char *
     MODX_TRY(read_json(&j, path));
     ModxStatus s = derive(cfg, st, j, path);
     cJSON_Delete(j);
+    if (s != MODX_OK) modx_error_prefix("reading the config of %s: ", safetensors_path(st));
     return s;
 }
 
