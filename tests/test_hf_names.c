@@ -183,6 +183,13 @@ TEST(hf_bad_checkpoints_name_file_and_tensor) {
     fputs("{\"vision_config\": {\"hidden_size\": 64, \"num_attention_heads\": 2}, \"text_config\": {}}", f);
     fclose(f);
     EXPECT(fails_with(HF, bad, MODX_ERR_FORMAT, "vision_config.hidden_size", "patch_embedding"), "config mismatch");
+    /* older config.json files: "text_config_dict" overrides "text_config" (transformers' rule) */
+    f = fopen(bad, "w");
+    EXPECT(f, "open %s", bad);
+    fputs("{\"vision_config\": {\"num_attention_heads\": 2}, \"text_config\": {\"num_attention_heads\": 2}, "
+          "\"text_config_dict\": {\"num_attention_heads\": 2, \"hidden_act\": \"gelu\"}}", f);
+    fclose(f);
+    EXPECT(fails_with(HF, bad, MODX_ERR_UNSUPPORTED, "different activations", NULL), "text_config_dict");
     /* an HF config.json for an OpenCLIP-named file */
     EXPECT(fails_with(FIX "clip_gelu_ckpt.safetensors", HFCFG, MODX_ERR_INVALID, "OpenCLIP names", NULL), "wrong cfg");
 }

@@ -194,14 +194,23 @@ static ModxStatus build(ClipConfig *cfg, const TowerShape *v, const TowerShape *
     return MODX_OK;
 }
 
+/* A tower's section: older config.json files also hold "<key>_dict", which
+ * transformers lets override "<key>"; absent: transformers' defaults. */
+static HfSection section(const cJSON *j, const char *key, const char *src) {
+    char dict[32];
+    snprintf(dict, sizeof dict, "%s_dict", key);
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, dict);
+    if (cJSON_IsObject(d)) return (HfSection){d, d->string, src};
+    return (HfSection){cJSON_GetObjectItemCaseSensitive(j, key), key, src};
+}
+
 static ModxStatus derive(ClipConfig *cfg, const SafeTensors *st, const cJSON *j, const char *src) {
     TowerShape v, t;
     int64_t p[2];
     MODX_TRY(tower_shape(st, 1, &v));
     MODX_TRY(tower_shape(st, 0, &t));
     MODX_TRY(dims(st, "visual_projection.weight", 2, p));
-    HfSection vs = {cJSON_GetObjectItemCaseSensitive(j, "vision_config"), "vision_config", src};
-    HfSection ts = {cJSON_GetObjectItemCaseSensitive(j, "text_config"), "text_config", src};
+    HfSection vs = section(j, "vision_config", src), ts = section(j, "text_config", src);
     HfSection top = {j, "", src};
     int heads[2], quick[2];
     MODX_TRY(tower_check(&vs, &v, 1, &heads[0]));
