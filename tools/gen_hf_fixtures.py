@@ -14,7 +14,10 @@ metadata {"format": "pt"} and no modx metadata, plus the position_ids buffers
 Checks while writing (the run fails otherwise):
   * the HF-structured module loads the converted state dict with strict=True;
   * its get_image_features / get_text_features on the case's batch, L2-normalised,
-    match the OpenCLIP reference's expected features within 1e-5 (both in float64).
+    match the OpenCLIP reference's expected features within 1e-5 (both in float64);
+  * with modx built (build/modx, or $MODX), files written by `modx convert` both ways
+    (OpenCLIP -> HF with --hf-config, and the HF fixture -> OpenCLIP) load in the matching
+    reference with strict=True, hold the same weights bit for bit and give the features.
 
   --check FILE CONFIG   loads FILE (either naming, e.g. written by `modx convert`) into the
                         matching PyTorch reference with strict=True (CONFIG: the OpenCLIP
@@ -121,6 +124,24 @@ def check(path, config_path):
             raise SystemExit(f"{path}: does not reproduce {prefix}")
 
 
+def check_modx(modx):
+    """Files written by `modx convert` both ways load in the references with strict=True
+    and hold the fixtures' weights bit for bit."""
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        for prefix, out_dir in CASES:
+            cfg = os.path.join(FIX, f"{prefix}.json")
+            hf_out, oc_out = os.path.join(tmp, f"{prefix}_hf.safetensors"), os.path.join(tmp, f"{prefix}_oc.safetensors")
+            hf_cfg = os.path.join(tmp, f"{prefix}_config.json")
+            subprocess.run([modx, "convert", os.path.join(FIX, f"{prefix}_ckpt.safetensors"), hf_out, "--config", cfg,
+                            "--to", "hf", "--hf-config", hf_cfg], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([modx, "convert", os.path.join(FIX, out_dir, "model.safetensors"), oc_out, "--to",
+                            "openclip"], check=True, stdout=subprocess.DEVNULL)
+            check(hf_out, hf_cfg)
+            check(oc_out, cfg)
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "--check":
         check(sys.argv[2], sys.argv[3])
@@ -130,6 +151,11 @@ def main():
     torch.manual_seed(0)
     for prefix, out_dir in CASES:
         generate(prefix, out_dir)
+    modx = os.environ.get("MODX", os.path.join(HERE, "..", "build", "modx"))
+    if os.path.exists(modx):
+        check_modx(modx)
+    else:
+        print(f"{modx} not built: the strict=True loading of modx-written files was not checked")
 
 
 if __name__ == "__main__":

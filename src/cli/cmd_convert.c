@@ -41,7 +41,7 @@ static ModxStatus convert(const char *in, const char *out, const char *to, const
                           CkptNaming *from_out, CkptNaming *to_out) {
     SafeTensors *st = NULL;
     ClipModel *m = NULL;
-    CkptNaming from, dest;
+    CkptNaming from = CKPT_NAMING_OPENCLIP, dest = CKPT_NAMING_OPENCLIP;
     MODX_TRY(safetensors_open(&st, in));
     ModxStatus s = ckpt_naming_detect(st, &from);
     if (s == MODX_OK && to && !ckpt_naming_parse(to, &dest))

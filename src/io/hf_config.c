@@ -21,7 +21,9 @@ static ModxStatus dims(const SafeTensors *st, const char *name, int ndim, int64_
     if (!t)
         return modx_fail(MODX_ERR_FORMAT, "%s: missing tensor '%s' (needed to read the model size)",
                          safetensors_path(st), name);
-    if (t->ndim != ndim || t->shape[0] < 1 || t->shape[0] > CLIP_MAX_DIM)
+    int bad = t->ndim != ndim;
+    for (int d = 0; !bad && d < ndim; d++) bad = t->shape[d] < 1 || t->shape[d] > CLIP_MAX_DIM;
+    if (bad)
         return modx_fail(MODX_ERR_FORMAT, "%s: tensor '%s' has %d dimensions, expected %d with sizes in [1, %d]",
                          safetensors_path(st), name, t->ndim, ndim, CLIP_MAX_DIM);
     for (int d = 0; d < ndim; d++) out[d] = t->shape[d];
