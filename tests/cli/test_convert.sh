@@ -42,17 +42,34 @@ bash $F/engine/make_toy.sh "$MODX" "$D"
 "$MODX" convert "$D/init.safetensors" "$D/init_hf.safetensors" > /dev/null
 tests='[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"], "role": "heldout"},
         {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]}]'
-for n in oc hf; do
-  ck="$D/init.safetensors"; [ $n = hf ] && ck="$D/init_hf.safetensors"
+# the same files without any metadata (as OpenCLIP hub files, and HF files with no config.json beside):
+# phase 0 then takes the experiment's model config
+strip_meta() { python3 - "$1" "$2" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+head = json.loads(raw[8:8 + n]); head.pop("__metadata__", None)
+text = json.dumps(head).encode(); text += b" " * (-len(text) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+PY
+}
+strip_meta "$D/init.safetensors" "$D/bare_oc.safetensors"
+strip_meta "$D/init_hf.safetensors" "$D/bare_hf.safetensors"
+if "$MODX" inspect "$D/bare_oc.safetensors" | grep -q "modx.config"; then exit 1; fi
+for n in oc hf bare_oc bare_hf; do
+  ck="$D/init.safetensors"; [ $n = hf ] && ck="$D/init_hf.safetensors"; [ ${n#bare} != $n ] && ck="$D/$n.safetensors"
   bash $F/engine/toy_experiment.sh "$D/$n.json" "toy-$n" "$tests" '["finetune"]' '{"test_set": "red", "pairs": 4}' \
     '{"epochs": 1, "batch": 4}'
   sed -i "s|\"phase0\": {[^}]*}|\"phase0\": {\"checkpoint\": \"$ck\"}|" "$D/$n.json"
   grep -q "\"checkpoint\": \"$ck\"" "$D/$n.json"
   "$MODX" run "$D/$n.json" --out "$TMP/run_$n" --quiet --no-report > /dev/null
 done
-cmp <(metrics_sans_timings "$TMP/run_oc/metrics.jsonl" | sed 's/toy-oc//g') \
-    <(metrics_sans_timings "$TMP/run_hf/metrics.jsonl" | sed 's/toy-hf//g')
+for n in hf bare_oc bare_hf; do
+  cmp <(metrics_sans_timings "$TMP/run_oc/metrics.jsonl" | sed 's/toy-oc//g') \
+      <(metrics_sans_timings "$TMP/run_$n/metrics.jsonl" | sed "s/toy-$n//g")
+done
 grep -q '"strategy": "finetune", "phase": 2' "$TMP/run_hf/metrics.jsonl"
+[ "$(grep -c "\"type\": \"eval\"" "$TMP/run_bare_hf/metrics.jsonl")" -ge 4 ]
 # train --init takes the HF file too
 "$MODX" data prepare --format manifest --input "$D/manifest.jsonl" --vocab "$D/bpe.txt" --size 16 --context 8 \
   --out "$D/cache" > /dev/null
