@@ -99,13 +99,13 @@ static ModxStatus prepare_dataset(const Run *r, const ExpDataset *d, char *path,
     return st;
 }
 
-/* "FILE: dataset 'NAME' (PATH)" for messages. */
+/* "dataset 'NAME' (PATH)" for messages. */
 static void dataset_label(const Run *r, int i, char *out, size_t n) {
     const ExpDataset *d = &r->e->datasets[i];
     char path[4096];
     if (d->cache) snprintf(path, sizeof path, "%s", d->cache);
     else CHECK(run_data_cache_path(path, sizeof path, r->dir, d->name), "run path too long");
-    snprintf(out, n, "%s: dataset '%s' (%s)", r->e->path, d->name, path);
+    snprintf(out, n, "dataset '%s' (%s)", d->name, path);
 }
 
 /* The caches whose pairs share batches (joint's, a replay buffer's): phase
@@ -118,7 +118,9 @@ static ModxStatus open_train_set(Run *r) {
         char a[8448], b[8448];
         dataset_label(r, e->phase0.dataset, a, sizeof a);
         dataset_label(r, e->stream.dataset, b, sizeof b);
-        MODX_TRY(cache_check_mixable(r->caches[e->phase0.dataset], a, r->caches[e->stream.dataset], b));
+        ModxStatus st = cache_check_mixable(r->caches[e->phase0.dataset], a, r->caches[e->stream.dataset], b);
+        if (st != MODX_OK) modx_error_prefix("%s: ", e->path);
+        MODX_TRY(st);
         set[n++] = r->caches[e->phase0.dataset];
     }
     return cacheset_init(&r->set, set, n);
@@ -140,8 +142,9 @@ static ModxStatus open_data(Run *r) {
     MODX_TRY(open_train_set(r));
     for (int i = 0; i < e->n_datasets; i++) {
         Cache *c = r->caches[i];
-        char name[8448];
-        dataset_label(r, i, name, sizeof name);
+        char label[8448], name[12800];
+        dataset_label(r, i, label, sizeof label);
+        snprintf(name, sizeof name, "%s: %s", e->path, label);
         if (e->tokenizer) MODX_TRY(cache_check_compat(c, name, r->cfg.vision.image_size, r->cfg.text.context_length, vocab_crc));
         else /* no tokenizer named: every cache must share the first one's */
             MODX_TRY(cache_check_compat(c, name, r->cfg.vision.image_size, r->cfg.text.context_length,
