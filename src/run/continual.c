@@ -523,7 +523,7 @@ static ModxStatus run_phase0(Run *r) {
 /* What a strategy trains on in phase k: phase k's images, or for a
  * STRATEGY_ONCE strategy the union of all the data, phase 0's set and every
  * phase: one list when they share a cache, else two loader parts (phase 0's
- * cache, the stream's) mixed uniformly or in the experiment's "mix" shares. */
+ * cache, the stream's) mixed uniformly or in the experiment's "shares". */
 typedef struct {
     ImageList list; /* the images of the stream's cache (owned when `owned`) */
     int owned;
@@ -553,11 +553,11 @@ static ModxStatus phase_data(const Run *r, const StrategyInst *si, int k, PhaseD
     }
     if (with0 || !r->phase0.n) return MODX_OK;
     d->parts[0] = (LoaderPart){.cache = r->caches[e->phase0.dataset], .images = r->phase0.images,
-                               .n_images = r->phase0.n, .share = e->mix ? e->mix[e->phase0.dataset] : 1};
+                               .n_images = r->phase0.n, .share = e->shares ? e->shares[e->phase0.dataset] : 1};
     d->parts[1] = (LoaderPart){.cache = r->caches[e->stream.dataset], .images = d->list.images, .n_images = d->list.n,
-                               .share = e->mix ? e->mix[e->stream.dataset] : 1};
+                               .share = e->shares ? e->shares[e->stream.dataset] : 1};
     d->n_parts = 2;
-    d->proportions = e->mix != NULL;
+    d->proportions = e->shares != NULL;
     return MODX_OK;
 }
 

@@ -1,5 +1,5 @@
 # Phase 0 from one dataset cache, the stream from another: joint's batches mix
-# both (over an epoch: every image of both once, or the "mix" shares); replay's
+# both (over an epoch: every image of both once, or the "shares"); replay's
 # buffer starts with phase 0's pairs of the other cache; EWC's Fisher runs on
 # them; a run killed with SIGKILL and resumed ends byte-identical. Caches that
 # differ in image size, context length or tokenizer are refused before any
@@ -45,7 +45,7 @@ grep -q '"type": "step", "strategy": "joint", "phase": 2, "step": 9, "steps": 9'
 rm -f "$TMP/trace"
 
 # 2. shares a:b = 1:3: one sample of a and three of b in every batch, 9 and 27 over the epoch
-exp "$D/exp.json" "$D/B" '["joint", "replay", "ewc"]' '"mix": {"a": 1, "b": 3},'
+exp "$D/exp.json" "$D/B" '["joint", "replay", "ewc"]' '"shares": {"a": 1, "b": 3},'
 MODX_TEST_TRACE_BATCHES="$TMP/trace" "$MODX" run "$D/exp.json" --out "$TMP/a" --quiet > /dev/null
 [ "$(count joint 1)" -eq 9 ] && [ "$(count joint 0)" -eq 27 ]
 [ "$(grep '^joint ' "$TMP/trace" | awk '{print $4}' | grep -vc '^1:' || true)" -eq 0 ]  # a's sample first
@@ -94,10 +94,10 @@ refused context "$D/C" "context length 8 in the first, 10 in the second"
 "$MODX" data prepare --format manifest --input "$D/b.jsonl" --vocab "$D/bpe2.txt" --size 16 --context 8 --out "$D/V" > /dev/null
 refused vocab "$D/V" "tokenizer vocab CRC [0-9a-f]* in the first, [0-9a-f]* in the second"
 
-# 5. "mix" checked: a dataset that is neither phase 0's nor the stream's, a missing share
-exp "$D/m1.json" "$D/B" '["joint"]' '"mix": {"a": 1},'
+# 5. "shares" checked: a dataset that is neither phase 0's nor the stream's, a missing share
+exp "$D/m1.json" "$D/B" '["joint"]' '"shares": {"a": 1},'
 if "$MODX" run "$D/m1.json" --out "$TMP/m1" 2> "$TMP/m1.err"; then exit 1; fi
-grep -q "'mix': no share for dataset 'b'" "$TMP/m1.err"
-exp "$D/m2.json" "$D/B" '["joint"]' '"mix": {"a": 1, "b": 0},'
+grep -q "'shares': no share for dataset 'b'" "$TMP/m1.err"
+exp "$D/m2.json" "$D/B" '["joint"]' '"shares": {"a": 1, "b": 0},'
 if "$MODX" run "$D/m2.json" --out "$TMP/m2" 2> "$TMP/m2.err"; then exit 1; fi
-grep -q "'mix.b'" "$TMP/m2.err"
+grep -q "'shares.b'" "$TMP/m2.err"
