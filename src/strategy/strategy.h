@@ -14,7 +14,7 @@
  *                            trained to its end;
  *   desc->end_phase(sp)      frees what before_phase made (always called).
  * A STRATEGY_ONCE strategy (joint) trains one phase, k = N, on the union of
- * all the data from phase 0's model, with train.joint_epochs and
+ * all the data (whatever caches it comes from) from phase 0's model, with train.joint_epochs and
  * train.joint_weight_decay.
  *
  * Hyperparameters: each has a key (used in a variant object of the
