@@ -101,3 +101,19 @@ grep -q "'shares': no share for dataset 'b'" "$TMP/m1.err"
 exp "$D/m2.json" "$D/B" '["joint"]' '"shares": {"a": 1, "b": 0},'
 if "$MODX" run "$D/m2.json" --out "$TMP/m2" 2> "$TMP/m2.err"; then exit 1; fi
 grep -q "'shares.b'" "$TMP/m2.err"
+
+# 6. a replay buffer whose ids are not pairs of the run's caches is refused before any step
+rc=0; MODX_TEST_KILL_AFTER_STEPS=21 "$MODX" run "$D/exp.json" --out "$TMP/e" --quiet > /dev/null 2>&1 || rc=$?
+[ "$rc" -eq 137 ] && [ -f "$TMP/e/replay/resume.replay.safetensors" ]
+python3 - "$TMP/e/replay/resume.replay.safetensors" <<'PY'
+import json, struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+n = struct.unpack('<Q', b[:8])[0]
+start = 8 + n + json.loads(b[8:8 + n])['image']['data_offsets'][0]
+b[start:start + 8] = struct.pack('<q', 2**31 - 1)
+open(p, 'wb').write(b)
+PY
+if "$MODX" run --resume "$TMP/e" --quiet > /dev/null 2> "$TMP/e.err"; then echo "bad replay ids accepted"; exit 1; fi
+grep -q "replay phase 2: replay pair 0 (image 2147483647, caption [0-9]*) is not an image and one of its captions" "$TMP/e.err" ||
+  { cat "$TMP/e.err"; exit 1; }
