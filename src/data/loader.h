@@ -16,7 +16,24 @@
  *
  * Pixels are normalised CLIP-style (image_normalize) into (B, 3, S, S) floats.
  * With prefetch = 1 a background thread prepares batch step+1 while the caller
- * uses batch step. Nothing is allocated after loader_create. */
+ * uses batch step. Nothing is allocated after loader_create.
+ *
+ * Several parts (LoaderConfig.parts): the batches come from the union of
+ * (cache, image subset) parts whose caches share image size and context
+ * length (checked; cache_check_mixable checks the tokenizer with names).
+ *   uniform (proportions = 0): the union is one list (part 0's images, then
+ *     part 1's, ...) visited as above; an epoch sees every image of every
+ *     part once. With one part this is exactly the single-cache loader: the
+ *     same batches, bit for bit.
+ *   proportions = 1: every batch takes k_p samples from part p, k_p the
+ *     part's share of B (shares normalised, largest remainder; each k_p ≥ 1),
+ *     part 0's first. Part p walks its own epochs (its images shuffled with
+ *     (seed, p, its epoch), a caption per its epoch) through sample positions
+ *     step·k_p ... step·k_p + k_p − 1, so a small part repeats sooner than a
+ *     large one. An epoch is still ⌊n / B⌋ batches, n the union's size;
+ *     drop_last must be 1.
+ * A sample's part is in Batch.part; its image and caption index that part's
+ * cache. Part p > 0 draws captions with a hash that also mixes in p. */
 #ifndef MODX_DATA_LOADER_H
 #define MODX_DATA_LOADER_H
 
@@ -28,6 +45,13 @@
 
 typedef struct {
     const Cache *cache;      /* borrowed; must outlive the loader */
+    const uint32_t *images;  /* subset (copied); NULL = every image */
+    size_t n_images;
+    double share;            /* proportions mode: > 0, relative to the other parts' */
+} LoaderPart;
+
+typedef struct {
+    const Cache *cache;      /* borrowed; must outlive the loader (ignored when n_parts > 0) */
     const uint32_t *images;  /* subset of image indices (copied); NULL = every image */
     size_t n_images;         /* length of `images` (ignored when images is NULL) */
     int batch;               /* B > 0 */
@@ -35,6 +59,9 @@ typedef struct {
     int drop_last;           /* see above */
     int shuffle;             /* 0: the subset's own order every epoch (captions still drawn per epoch) */
     int prefetch;            /* 1: background thread */
+    const LoaderPart *parts; /* (n_parts) several parts, see above (copied); n_parts = 0: cache/images */
+    int n_parts;
+    int proportions;         /* 0: uniform over the union's images; 1: each part's share of every batch */
 } LoaderConfig;
 
 typedef struct {
@@ -45,6 +72,7 @@ typedef struct {
     int32_t *tokens;         /* (B, T) */
     uint32_t *image_index;   /* (B) image of each sample in the cache */
     uint32_t *caption_index; /* (B) caption of each sample in the cache */
+    uint32_t *part;          /* (B) part of each sample (0 with one part) */
 } Batch;
 
 typedef struct DataLoader DataLoader;
@@ -53,7 +81,11 @@ ModxStatus loader_create(DataLoader **out, const LoaderConfig *cfg);
 void loader_free(DataLoader *ld);
 
 uint64_t loader_batches_per_epoch(const DataLoader *ld);
+/* Images of the union of the parts. */
 size_t loader_n_images(const DataLoader *ld);
+int loader_n_parts(const DataLoader *ld);
+/* Proportions mode: the samples part p gives every batch (uniform mode: 0). */
+int loader_part_batch(const DataLoader *ld, int part);
 
 /* Batch buffers sized for the loader (free with batch_free). */
 ModxStatus batch_alloc(Batch *b, int batch, int image_size, int context);
@@ -72,5 +104,7 @@ uint64_t loader_step(const DataLoader *ld);
 
 /* The caption drawn for image `image` in epoch `epoch` (index into the cache). */
 uint32_t loader_caption_for(const DataLoader *ld, uint64_t epoch, uint32_t image);
+/* The same for an image of part `part` (its cache's indices; the part's own epoch in proportions mode). */
+uint32_t loader_part_caption_for(const DataLoader *ld, int part, uint64_t epoch, uint32_t image);
 
 #endif

@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "strategy/strategy.h"
 #include "data/cache.h"
+#include "data/cacheset.h"
 #include "data/dataset.h"
 #include "data/formats.h"
 #include "data/loader.h"
@@ -38,6 +39,7 @@ typedef struct {
     const char *dir;
     ClipConfig cfg;
     Cache **caches;          /* (n_datasets) */
+    CacheSet set;            /* the caches trained on: the stream's, then phase 0's when another (replay ids) */
     ImageList phase0;        /* empty without phase-0 training */
     int phase0_dataset;
     PhaseStream stream;
@@ -97,6 +99,33 @@ static ModxStatus prepare_dataset(const Run *r, const ExpDataset *d, char *path,
     return st;
 }
 
+/* "dataset 'NAME' (PATH)" for messages. */
+static void dataset_label(const Run *r, int i, char *out, size_t n) {
+    const ExpDataset *d = &r->e->datasets[i];
+    char path[4096];
+    if (d->cache) snprintf(path, sizeof path, "%s", d->cache);
+    else CHECK(run_data_cache_path(path, sizeof path, r->dir, d->name), "run path too long");
+    snprintf(out, n, "dataset '%s' (%s)", d->name, path);
+}
+
+/* The caches whose pairs share batches (joint's, a replay buffer's): phase
+ * 0's and the stream's must agree on image size, context and tokenizer. */
+static ModxStatus open_train_set(Run *r) {
+    const Experiment *e = r->e;
+    const Cache *set[2] = {r->caches[e->stream.dataset], NULL};
+    int n = 1;
+    if (e->has_phase0 && e->phase0.dataset != e->stream.dataset) {
+        char a[8448], b[8448];
+        dataset_label(r, e->phase0.dataset, a, sizeof a);
+        dataset_label(r, e->stream.dataset, b, sizeof b);
+        ModxStatus st = cache_check_mixable(r->caches[e->phase0.dataset], a, r->caches[e->stream.dataset], b);
+        if (st != MODX_OK) modx_error_prefix("%s: ", e->path);
+        MODX_TRY(st);
+        set[n++] = r->caches[e->phase0.dataset];
+    }
+    return cacheset_init(&r->set, set, n);
+}
+
 static ModxStatus open_data(Run *r) {
     const Experiment *e = r->e;
     uint32_t vocab_crc = 0;
@@ -109,9 +138,13 @@ static ModxStatus open_data(Run *r) {
         if (d->cache) snprintf(path, sizeof path, "%s", d->cache);
         else MODX_TRY(prepare_dataset(r, d, path, sizeof path));
         MODX_TRY(cache_open(&r->caches[i], path, 1));
+    }
+    MODX_TRY(open_train_set(r));
+    for (int i = 0; i < e->n_datasets; i++) {
         Cache *c = r->caches[i];
-        char name[8448];
-        snprintf(name, sizeof name, "%s: dataset '%s' (%s)", e->path, d->name, path);
+        char label[8448], name[12800];
+        dataset_label(r, i, label, sizeof label);
+        snprintf(name, sizeof name, "%s: %s", e->path, label);
         if (e->tokenizer) MODX_TRY(cache_check_compat(c, name, r->cfg.vision.image_size, r->cfg.text.context_length, vocab_crc));
         else /* no tokenizer named: every cache must share the first one's */
             MODX_TRY(cache_check_compat(c, name, r->cfg.vision.image_size, r->cfg.text.context_length,
@@ -467,7 +500,8 @@ static ModxStatus run_phase0(Run *r) {
             StepLossTerm con = {0};
             TrainSpec sp = base_spec(r, con, e->hp.phase0_epochs, e->hp.joint_weight_decay, phase_seed(r, 0));
             TrainPhase ph = {.label = RUN_PHASE0, .phase = 0, .model = m, .cache = r->caches[e->phase0.dataset],
-                             .images = r->phase0.images, .n_images = r->phase0.n, .resume_path = resume,
+                             .images = r->phase0.images, .n_images = r->phase0.n, .caches = &r->set,
+                             .resume_path = resume,
                              .out_path = out, .log = &r->log, .progress = &r->progress};
             TrainResult res;
             st = trainer_run(&sp, &ph, &res);
@@ -487,30 +521,44 @@ static ModxStatus run_phase0(Run *r) {
     return st;
 }
 
-/* The images a strategy trains on in phase k: phase k's, or for a
- * STRATEGY_ONCE strategy the union of all the data: the phase-0 set (when it
- * lives in the stream's dataset) and every phase (*owned = 1: free it). */
-static ModxStatus phase_data(const Run *r, const StrategyInst *si, int k, ImageList *data, int *owned) {
-    *owned = 0;
+/* What a strategy trains on in phase k: phase k's images, or for a
+ * STRATEGY_ONCE strategy the union of all the data, phase 0's set and every
+ * phase: one list when they share a cache, else two loader parts (phase 0's
+ * cache, the stream's) mixed uniformly or in the experiment's "shares". */
+typedef struct {
+    ImageList list; /* the images of the stream's cache (owned when `owned`) */
+    int owned;
+    LoaderPart parts[2];
+    int n_parts, proportions;
+} PhaseData;
+
+static ModxStatus phase_data(const Run *r, const StrategyInst *si, int k, PhaseData *d) {
+    memset(d, 0, sizeof *d);
     if (!(si->desc->flags & STRATEGY_ONCE)) {
-        data->images = r->stream.phases[k - 1].images, data->n = r->stream.phases[k - 1].n_images;
+        d->list.images = r->stream.phases[k - 1].images, d->list.n = r->stream.phases[k - 1].n_images;
         return MODX_OK;
     }
     const Experiment *e = r->e;
     int with0 = e->has_phase0 && e->phase0.dataset == e->stream.dataset;
     size_t tot = with0 ? r->phase0.n : 0;
     for (int j = 0; j < r->N; j++) tot += r->stream.phases[j].n_images;
-    if (!(data->images = malloc(tot * sizeof(uint32_t)))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
-    *owned = 1;
-    data->n = 0;
+    if (!(d->list.images = malloc(tot * sizeof(uint32_t)))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    d->owned = 1;
     if (with0) {
-        memcpy(data->images, r->phase0.images, r->phase0.n * sizeof(uint32_t));
-        data->n = r->phase0.n;
+        memcpy(d->list.images, r->phase0.images, r->phase0.n * sizeof(uint32_t));
+        d->list.n = r->phase0.n;
     }
     for (int j = 0; j < r->N; j++) {
-        memcpy(data->images + data->n, r->stream.phases[j].images, r->stream.phases[j].n_images * sizeof(uint32_t));
-        data->n += r->stream.phases[j].n_images;
+        memcpy(d->list.images + d->list.n, r->stream.phases[j].images, r->stream.phases[j].n_images * sizeof(uint32_t));
+        d->list.n += r->stream.phases[j].n_images;
     }
+    if (with0 || !r->phase0.n) return MODX_OK;
+    d->parts[0] = (LoaderPart){.cache = r->caches[e->phase0.dataset], .images = r->phase0.images,
+                               .n_images = r->phase0.n, .share = e->shares ? e->shares[e->phase0.dataset] : 1};
+    d->parts[1] = (LoaderPart){.cache = r->caches[e->stream.dataset], .images = d->list.images, .n_images = d->list.n,
+                               .share = e->shares ? e->shares[e->stream.dataset] : 1};
+    d->n_parts = 2;
+    d->proportions = e->shares != NULL;
     return MODX_OK;
 }
 
@@ -523,7 +571,7 @@ static StrategyPhase strategy_phase(Run *r, const StrategyInst *si, int k, ClipM
     StrategyPhase sp = {.si = si, .phase = k, .model = m, .batch = e->hp.batch, .run_seed = e->hp.seed,
                         .cache = r->caches[r->stream_dataset], .images = data->images, .n_images = data->n,
                         .seed = phase_seed(r, once ? r->N + 1 : k), .dir = dir, .prev_dir = k > 1 ? prev_dir : NULL,
-                        .out_path = out, .progress = &r->progress};
+                        .out_path = out, .progress = &r->progress, .caches = &r->set};
     if (once) return sp;
     if (k == 1 && r->phase0.n)
         sp.prev_cache = r->caches[e->phase0.dataset], sp.prev_images = r->phase0.images, sp.n_prev = r->phase0.n;
@@ -549,19 +597,20 @@ static ModxStatus run_strategy_phase(Run *r, int i, int k) {
     path_of(resume, sizeof resume, r, si->name, -1, "resume.safetensors");
     MODX_TRY(io_mkdir_p(dir));
     ClipModel *m = NULL, *old = NULL;
-    ImageList data = {0};
-    int owned = 0;
+    PhaseData data;
+    memset(&data, 0, sizeof data);
     ModxStatus st = load_model(&m, prev);
     if (st == MODX_OK && (si->desc->flags & STRATEGY_OLD_MODEL)) st = clip_model_clone(&old, m);
-    if (st == MODX_OK) st = phase_data(r, si, k, &data, &owned);
-    StrategyPhase sp = strategy_phase(r, si, k, m, &data, dir, prev_dir, out);
+    if (st == MODX_OK) st = phase_data(r, si, k, &data);
+    StrategyPhase sp = strategy_phase(r, si, k, m, &data.list, dir, prev_dir, out);
     if (st == MODX_OK) st = strategy_before_phase(&sp);
     if (st == MODX_OK) st = resume_prepare(r, resume);
     if (st == MODX_OK) {
         TrainSpec ts = base_spec(r, strategy_loss(si), once ? e->hp.joint_epochs : e->hp.epochs,
                                  once ? e->hp.joint_weight_decay : e->hp.weight_decay, sp.seed);
         TrainPhase ph = {.label = si->name, .phase = k, .model = m, .old = old, .cache = sp.cache,
-                         .images = data.images, .n_images = data.n, .replay = sp.replay,
+                         .images = data.list.images, .n_images = data.list.n, .parts = data.parts,
+                         .n_parts = data.n_parts, .proportions = data.proportions, .caches = &r->set, .replay = sp.replay,
                          .replay_fraction = sp.replay_fraction, .penalty = sp.penalty,
                          .extra_passes = sp.extra_passes, .resume_path = resume,
                          .out_path = out, .log = &r->log, .progress = &r->progress};
@@ -579,7 +628,7 @@ static ModxStatus run_strategy_phase(Run *r, int i, int k) {
         st = write_run_json(r, 0);
     }
     strategy_end_phase(&sp);
-    if (owned) free(data.images);
+    if (data.owned) free(data.list.images);
     clip_model_free(old);
     clip_model_free(m);
     return st;
@@ -589,6 +638,7 @@ static void run_free(Run *r) {
     if (r->caches)
         for (int i = 0; i < r->e->n_datasets; i++) cache_close(r->caches[i]);
     free(r->caches);
+    cacheset_free(&r->set);
     free(r->phase0.images);
     phases_free(&r->stream);
     if (r->tests)

@@ -495,9 +495,41 @@ static ModxStatus parse_phase0(const Ctx *c, Experiment *e, const cJSON *root) {
     return MODX_OK;
 }
 
+/* "shares": {DATASET: share, ...}: each dataset's share of the batches of a
+ * strategy that trains on phase 0's set and the stream together (joint) when
+ * they come from different datasets; exactly those two datasets, shares > 0. */
+static ModxStatus parse_shares(const Ctx *c, Experiment *e, const cJSON *root) {
+    const cJSON *m;
+    MODX_TRY(get_obj(c, root, "shares", "shares", 0, &m));
+    if (!m) return MODX_OK;
+    if (!(e->shares = calloc((size_t)e->n_datasets, sizeof *e->shares))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    for (const cJSON *it = m->child; it; it = it->next) {
+        char full[96];
+        snprintf(full, sizeof full, "shares.%s", it->string);
+        int d = find_dataset(e, it->string);
+        if (d < 0) return modx_fail(MODX_ERR_INVALID, "%s: '%s': '%s' is not a dataset under \"datasets\"", c->file, full,
+                                    it->string);
+        if (!(e->has_phase0 && d == e->phase0.dataset) && d != e->stream.dataset)
+            return modx_fail(MODX_ERR_INVALID, "%s: '%s': dataset '%s' is neither phase 0's nor the stream's", c->file,
+                             full, it->string);
+        if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble <= 0 || it->valuedouble > 1e6)
+            return bad(c, full, "a number > 0 (a share, relative to the other dataset's)", it);
+        e->shares[d] = it->valuedouble;
+    }
+    int p0 = e->has_phase0 ? e->phase0.dataset : -1, st = e->stream.dataset;
+    if (p0 < 0 || p0 == st)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'shares': phase 0's set and the stream come from one dataset; \"shares\" "
+                         "weighs two datasets (remove it)", c->file);
+    for (int k = 0; k < 2; k++)
+        if (!e->shares[k ? st : p0])
+            return modx_fail(MODX_ERR_INVALID, "%s: 'shares': no share for dataset '%s' (%s); give both phase 0's and the "
+                             "stream's", c->file, e->datasets[k ? st : p0].name, k ? "the stream's" : "phase 0's");
+    return MODX_OK;
+}
+
 static ModxStatus parse_root(const Ctx *c, Experiment *e, const cJSON *root) {
     static const char *const keys[] = {"name", "model", "tokenizer", "datasets", "phase0", "stream", "test_sets",
-                                       "strategies", "probe", "train", NULL};
+                                       "strategies", "probe", "train", "shares", NULL};
     if (!cJSON_IsObject(root)) return bad(c, "(top level)", "an object", root);
     MODX_TRY(check_keys(c, root, "", keys));
     const char *s;
@@ -539,6 +571,8 @@ static ModxStatus parse_root(const Ctx *c, Experiment *e, const cJSON *root) {
     if (e->mode == PHASES_DOMAIN && e->n_phases && e->stream.n_domains && e->n_phases != e->stream.n_domains)
         return modx_fail(MODX_ERR_INVALID, "%s: 'stream.phases': %d phases but %d domains listed (domain mode has one "
                          "phase per domain)", c->file, e->n_phases, e->stream.n_domains);
+
+    MODX_TRY(parse_shares(c, e, root));
 
     MODX_TRY(parse_tests(c, e, root));
 
@@ -631,6 +665,11 @@ static void build_json(Experiment *e) {
     cJSON *p = cJSON_AddObjectToObject(r, "probe");
     cJSON_AddStringToObject(p, "test_set", e->probe_test);
     cJSON_AddNumberToObject(p, "pairs", e->probe_pairs);
+    if (e->shares) {
+        cJSON *mo = cJSON_AddObjectToObject(r, "shares");
+        for (int i = 0; i < e->n_datasets; i++)
+            if (e->shares[i] > 0) cJSON_AddNumberToObject(mo, e->datasets[i].name, e->shares[i]);
+    }
     const ExpHyper *h = &e->hp;
     cJSON *t = cJSON_AddObjectToObject(r, "train");
     cJSON_AddNumberToObject(t, "epochs", h->epochs);
@@ -702,6 +741,7 @@ void experiment_free(Experiment *e) {
         free(d->cache), free(d->format), free(d->input), free(d->images), free(d->splits);
     }
     free(e->datasets);
+    free(e->shares);
     for (int i = 0; i < e->n_tests; i++) selection_free(&e->tests[i].sel);
     free(e->tests);
     free(e->strategies);

@@ -14,6 +14,8 @@
  *    "strategies": ["joint", "finetune", "modx",         names, or variants of a strategy:
  *                   {"name": "modx-a5", "strategy": "modx", "alpha": 5}],
  *    "probe": {"test_set": "apple", "pairs": 200},
+ *    "shares": {"coco": 1, "flickr30k": 1},           optional: each dataset's share of joint's batches
+ *                                                     when phase 0 and the stream differ (default: uniform)
  *    "train": {"epochs": 2, "batch": 64, "lr": 5e-4, "warmup": 0.2, "weight_decay": 0.1,
  *              "joint_weight_decay": 0.01, "alpha": 1.0, "seed": 0, ...}}
  *              (a strategy hyperparameter's "train" key sets its default for every
@@ -104,6 +106,7 @@ typedef struct {
     char *phase0_checkpoint; /* or start from this checkpoint (absolute), or NULL */
     ExpSelection phase0;
     ExpSelection stream;
+    double *shares;       /* (n_datasets) "shares": shares of joint's batches by dataset (0: none), NULL: uniform */
     PhaseMode mode;
     int n_phases;         /* contiguous/random: the phase count; domain: the domains (or 0 = all) */
     ExpTestSet *tests;

@@ -1,8 +1,8 @@
 /* replay: a reservoir buffer of past phases' pairs mixed into every batch
- * (train/replay.h). Before phase 1 it holds phase 0's pairs (when phase 0's
- * set comes from the stream's cache: the buffer indexes that cache), and
- * after each phase the phase's pairs are offered once each; so a phase
- * replays only what came before it. The buffer is saved beside each phase's
+ * (train/replay.h). Before phase 1 it holds phase 0's pairs (whatever cache
+ * phase 0's set comes from: the buffer stores ids of the run's cache set,
+ * data/cacheset.h), and after each phase the phase's pairs are offered once
+ * each; so a phase replays only what came before it. The buffer is saved beside each phase's
  * checkpoint (replay.safetensors) and the next phase starts from it. */
 #include "strategy/parts.h"
 
@@ -15,13 +15,17 @@
 static const StrategyHyper HYPERS[] = {STRATEGY_REPLAY_HYPERS};
 
 /* Offers a phase's pairs to the reservoir once each: every image with its
- * epoch-0 caption, in image order. */
-static ModxStatus offer_phase(const Cache *c, const uint32_t *images, size_t n, uint64_t seed, ReplayBuffer *rb) {
+ * epoch-0 caption, in image order, as ids of the run's cache set. */
+static ModxStatus offer_phase(const CacheSet *set, const Cache *c, const uint32_t *images, size_t n, uint64_t seed,
+                              ReplayBuffer *rb) {
     LoaderConfig lc = {.cache = c, .images = images, .n_images = n, .batch = 1, .seed = seed, .drop_last = 1,
                        .shuffle = 0, .prefetch = 0};
+    int ci = set ? cacheset_find(set, c) : -1;
+    if (set && ci < 0) return modx_fail(MODX_ERR_INVALID, "replay: a phase's cache is not one of the run's");
+    uint32_t ib = ci >= 0 ? (uint32_t)set->image_base[ci] : 0, cb = ci >= 0 ? (uint32_t)set->caption_base[ci] : 0;
     DataLoader *ld;
     MODX_TRY(loader_create(&ld, &lc));
-    for (size_t i = 0; i < n; i++) replay_offer(rb, images[i], loader_caption_for(ld, 0, images[i]));
+    for (size_t i = 0; i < n; i++) replay_offer(rb, ib + images[i], cb + loader_caption_for(ld, 0, images[i]));
     loader_free(ld);
     return MODX_OK;
 }
@@ -32,8 +36,8 @@ ModxStatus strategy_replay_before(StrategyPhase *sp) {
     ModxStatus st;
     if (sp->phase == 1) {
         st = replay_new(rb, (uint32_t)strategy_hp(sp->si, "buffer"), rng_mix64(sp->run_seed ^ 0x7265706c6179ull));
-        if (st == MODX_OK && sp->n_prev && sp->prev_cache == sp->cache)
-            st = offer_phase(sp->prev_cache, sp->prev_images, sp->n_prev, sp->prev_seed, rb);
+        if (st == MODX_OK && sp->n_prev && (sp->caches || sp->prev_cache == sp->cache))
+            st = offer_phase(sp->caches, sp->prev_cache, sp->prev_images, sp->n_prev, sp->prev_seed, rb);
     } else {
         char path[4096];
         snprintf(path, sizeof path, "%s/replay.safetensors", sp->prev_dir);
@@ -52,7 +56,7 @@ ModxStatus strategy_replay_before(StrategyPhase *sp) {
 ModxStatus strategy_replay_after(StrategyPhase *sp) {
     char path[4096];
     snprintf(path, sizeof path, "%s/replay.safetensors", sp->dir);
-    MODX_TRY(offer_phase(sp->cache, sp->images, sp->n_images, sp->seed, sp->replay));
+    MODX_TRY(offer_phase(sp->caches, sp->cache, sp->images, sp->n_images, sp->seed, sp->replay));
     return replay_save(sp->replay, path);
 }
 

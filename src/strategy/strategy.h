@@ -14,7 +14,7 @@
  *                            trained to its end;
  *   desc->end_phase(sp)      frees what before_phase made (always called).
  * A STRATEGY_ONCE strategy (joint) trains one phase, k = N, on the union of
- * all the data from phase 0's model, with train.joint_epochs and
+ * all the data (whatever caches it comes from) from phase 0's model, with train.joint_epochs and
  * train.joint_weight_decay.
  *
  * Hyperparameters: each has a key (used in a variant object of the
@@ -34,6 +34,7 @@
 #include "clip/model.h"
 #include "core/error.h"
 #include "data/cache.h"
+#include "data/cacheset.h"
 #include "train/progress.h"
 #include "train/replay.h"
 #include "train/step.h"
@@ -99,6 +100,9 @@ struct StrategyPhase {
     const uint32_t *prev_images;
     size_t n_prev;
     uint64_t prev_seed;
+    /* The run's caches: the id space of replay buffers (data/cacheset.h), so
+     * a buffer holds pairs of any cache; NULL: `cache`'s own indices. */
+    const CacheSet *caches;
     const char *dir;      /* RUN_DIR/<name>/phase<k>, exists */
     const char *prev_dir; /* RUN_DIR/<name>/phase<k−1>, NULL for k = 1 */
     const char *out_path; /* this phase's model checkpoint */

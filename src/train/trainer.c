@@ -43,6 +43,17 @@ static void maybe_kill(void) {
     if (kill_after >= 0 && ++steps_done >= kill_after) raise(SIGKILL);
 }
 
+/* The test hook MODX_TEST_TRACE_BATCHES (trainer.h): cache[j], image[j] of the B samples. */
+static void trace_batch(const TrainPhase *ph, int64_t step, const uint32_t *cache, const uint32_t *image, int B) {
+    const char *path = getenv("MODX_TEST_TRACE_BATCHES");
+    FILE *f = path && *path ? fopen(path, "a") : NULL;
+    if (!f) return;
+    fprintf(f, "%s %d %lld", ph->label, ph->phase, (long long)step);
+    for (int j = 0; j < B; j++) fprintf(f, " %u:%u", cache[j], image[j]);
+    fputc('\n', f);
+    fclose(f);
+}
+
 /* "DIR/resume.safetensors" + what → "DIR/resume<what>.safetensors". */
 static void sibling(char *out, size_t n, const char *path, const char *what) {
     size_t len = strlen(path), ext = strlen(".safetensors");
@@ -213,6 +224,7 @@ typedef struct {
     float *grads;
     Batch mixed;       /* new + replayed pairs (replay_k > 0) */
     uint32_t *rimg, *rcap;
+    uint32_t *tcache, *timage; /* (B) the trace hook's view of the batch */
     double t0, t_win;  /* start of the phase, of the current logging window */
     int64_t win_samples;
 } Training;
@@ -221,6 +233,7 @@ static void training_close(Training *t) {
     batch_free(&t->mixed);
     free(t->grads);
     free(t->rimg), free(t->rcap);
+    free(t->tcache), free(t->timage);
     clip_step_free(t->step);
     loader_free(t->ld);
     adamw_free(&t->opt);
@@ -239,6 +252,33 @@ static ModxStatus peek_replay_k(const TrainPhase *ph, int B, int *k) {
         st = modx_fail(MODX_ERR_FORMAT, "%s: replay_k %lld outside [0, %d)", ph->resume_path, rk, B);
     *k = (int)rk;
     return st;
+}
+
+/* The cache of a pair of the replay buffer's ids, and their indices there. */
+static const Cache *replay_pair(const TrainPhase *ph, uint32_t image, uint32_t caption, uint32_t *im, uint32_t *cap) {
+    *im = image, *cap = caption;
+    if (!ph->caches) return ph->cache;
+    int ci = cacheset_image(ph->caches, image, im);
+    return ph->caches->caches[ci] == ph->caches->caches[cacheset_caption(ph->caches, caption, cap)] ? ph->caches->caches[ci]
+                                                                                                    : NULL;
+}
+
+/* Every stored pair names an image and one of its captions of the id space
+ * (a buffer saved for other data is refused before any step). */
+static ModxStatus check_replay_ids(const TrainPhase *ph) {
+    const ReplayBuffer *rb = ph->replay;
+    uint64_t ni = ph->caches ? ph->caches->image_base[ph->caches->n] : ph->cache->n_images;
+    uint64_t nc = ph->caches ? ph->caches->caption_base[ph->caches->n] : ph->cache->n_captions;
+    for (uint32_t k = 0; k < rb->size; k++) {
+        uint32_t im, cap;
+        const Cache *c = rb->image[k] < ni && rb->caption[k] < nc ? replay_pair(ph, rb->image[k], rb->caption[k], &im, &cap)
+                                                                 : NULL;
+        if (!c || c->caption_image[cap] != im)
+            return modx_fail(MODX_ERR_INVALID, "%s phase %d: replay pair %u (image %u, caption %u) is not an image and "
+                             "one of its captions of the run's data (%llu images, %llu captions)", ph->label, ph->phase,
+                             k, rb->image[k], rb->caption[k], (unsigned long long)ni, (unsigned long long)nc);
+    }
+    return MODX_OK;
 }
 
 /* Optimizer, loader (and its step count), resume state, step buffers. */
@@ -261,13 +301,19 @@ static ModxStatus training_open(Training *t) {
     int resumed_k = t->replay_k;
     if (t->have_resume) MODX_TRY(peek_replay_k(ph, t->B, &resumed_k));
     LoaderConfig lc = {.cache = ph->cache, .images = ph->images, .n_images = ph->n_images, .batch = t->B - resumed_k,
-                       .seed = sp->seed, .drop_last = 1, .shuffle = 1, .prefetch = 1};
-    if ((size_t)(t->B - resumed_k) > ph->n_images)
+                       .seed = sp->seed, .drop_last = 1, .shuffle = 1, .prefetch = 1, .parts = ph->parts,
+                       .n_parts = ph->n_parts, .proportions = ph->n_parts > 0 && ph->proportions};
+    size_t n_images = ph->n_images;
+    if (ph->n_parts > 0) n_images = 0;
+    for (int p = 0; p < ph->n_parts; p++)
+        n_images += ph->parts[p].images ? ph->parts[p].n_images : (size_t)ph->parts[p].cache->n_images;
+    if ((size_t)(t->B - resumed_k) > n_images)
         return modx_fail(MODX_ERR_INVALID, "phase %d (%s) has %zu images, fewer than one batch of %d", ph->phase,
-                         ph->label, ph->n_images, t->B - resumed_k);
+                         ph->label, n_images, t->B - resumed_k);
     MODX_TRY(loader_create(&t->ld, &lc));
     t->steps = (int64_t)sp->epochs * (int64_t)loader_batches_per_epoch(t->ld);
     if (t->have_resume) MODX_TRY(load_resume(ph, sp, &t->opt, &t->start, t->steps, &t->replay_k, &t->metrics_bytes));
+    if (ph->replay) MODX_TRY(check_replay_ids(ph)); /* as the phase starts, or as the resume checkpoint holds it */
     if (t->have_resume && ph->log) MODX_TRY(runlog_truncate(ph->log, t->metrics_bytes));
     MODX_TRY(clip_step_new(&t->step, model, ph->old, t->B));
     if (!(t->grads = modx_calloc(t->n, sizeof(float), "gradients"))) return MODX_ERR_NOMEM;
@@ -277,13 +323,15 @@ static ModxStatus training_open(Training *t) {
         t->rcap = malloc((size_t)t->replay_k * sizeof *t->rcap);
         if (!t->rimg || !t->rcap) return modx_fail(MODX_ERR_NOMEM, "out of memory");
     }
+    t->tcache = malloc((size_t)t->B * sizeof *t->tcache);
+    t->timage = malloc((size_t)t->B * sizeof *t->timage);
+    if (!t->tcache || !t->timage) return modx_fail(MODX_ERR_NOMEM, "out of memory");
     t->warmup = (int64_t)llround(sp->warmup * (double)t->steps);
     return MODX_OK;
 }
 
 /* The loader's batch with replay_k pairs drawn from the replay buffer after it. */
 static const Batch *mix_replay(Training *t, const Batch *b) {
-    const Cache *c = t->ph->cache;
     int B = t->B, S = t->S, T = t->T, nb = B - t->replay_k;
     size_t px = (size_t)3 * S * S;
     memcpy(t->mixed.pixels, b->pixels, (size_t)nb * px * sizeof(float));
@@ -291,17 +339,34 @@ static const Batch *mix_replay(Training *t, const Batch *b) {
     int got = replay_fill(t->ph->replay, t->rimg, t->rcap, B, (double)t->replay_k / B);
     CHECK(got == t->replay_k, "replay drew %d pairs, expected %d", got, t->replay_k);
     for (int j = 0; j < t->replay_k; j++) {
-        image_normalize(cache_image_pixels(c, t->rimg[j]), S, t->mixed.pixels + (size_t)(nb + j) * px);
-        memcpy(t->mixed.tokens + (size_t)(nb + j) * T, cache_caption_tokens(c, t->rcap[j]), (size_t)T * sizeof(int32_t));
+        uint32_t im, cap;
+        const Cache *c = replay_pair(t->ph, t->rimg[j], t->rcap[j], &im, &cap);
+        CHECK(c, "replay pair checked at the phase's start");
+        image_normalize(cache_image_pixels(c, im), S, t->mixed.pixels + (size_t)(nb + j) * px);
+        memcpy(t->mixed.tokens + (size_t)(nb + j) * T, cache_caption_tokens(c, cap), (size_t)T * sizeof(int32_t));
+        t->tcache[nb + j] = t->ph->caches ? (uint32_t)cacheset_find(t->ph->caches, c) : 0;
+        t->timage[nb + j] = im;
     }
     return &t->mixed;
+}
+
+/* The trace hook's view of the loader's part of batch b. */
+static void trace_loader_part(Training *t, const Batch *b) {
+    const TrainPhase *ph = t->ph;
+    for (int j = 0; j < t->B - t->replay_k; j++) {
+        const Cache *c = ph->n_parts > 0 ? ph->parts[b->part[j]].cache : ph->cache;
+        t->tcache[j] = ph->caches ? (uint32_t)cacheset_find(ph->caches, c) : 0;
+        t->timage[j] = b->image_index[j];
+    }
 }
 
 /* One step s: loss and gradients, the penalty hook, the update. */
 static ModxStatus train_step(Training *t, int64_t s, StepLoss *sl, double *loss, double *reg, double *lr) {
     const TrainPhase *ph = t->ph;
     const Batch *b = loader_next(t->ld);
+    trace_loader_part(t, b);
     if (t->replay_k > 0) b = mix_replay(t, b);
+    trace_batch(ph, s, t->tcache, t->timage, t->B);
     MODX_TRY(clip_step_run(t->step, b->pixels, b->tokens, t->B, &t->sp->loss, t->grads, sl));
     *loss = sl->loss, *reg = sl->loss_kl;
     if (ph->penalty.fn) {
@@ -362,7 +427,8 @@ static ModxStatus save_final(const Training *t) {
 
 ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *res) {
     memset(res, 0, sizeof *res);
-    Training t = {.sp = sp, .ph = ph, .B = sp->batch, .S = ph->cache->image_size, .T = ph->cache->context,
+    const Cache *c0 = ph->n_parts > 0 ? ph->parts[0].cache : ph->cache;
+    Training t = {.sp = sp, .ph = ph, .B = sp->batch, .S = c0->image_size, .T = c0->context,
                   .n = ph->model->table.total};
     ModxStatus st = training_open(&t);
     if (st != MODX_OK) {

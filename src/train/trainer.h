@@ -36,6 +36,8 @@
 #include "clip/model.h"
 #include "core/error.h"
 #include "data/cache.h"
+#include "data/cacheset.h"
+#include "data/loader.h"
 #include "train/progress.h"
 #include "train/replay.h"
 #include "train/runlog.h"
@@ -57,6 +59,11 @@ typedef struct {
     const Cache *cache;
     const uint32_t *images; /* the phase's images (indices into cache) */
     size_t n_images;
+    /* Or several (cache, subset) parts (data/loader.h), n_parts > 0: cache and images are then ignored. */
+    const LoaderPart *parts;
+    int n_parts;
+    int proportions;       /* with parts: 1 = each part's share of every batch, 0 = uniform over their images */
+    const CacheSet *caches;/* the space of the replay buffer's ids (data/cacheset.h); NULL: `cache`'s own indices */
     ReplayBuffer *replay;  /* a buffer of past pairs to mix into every batch, else NULL */
     double replay_fraction;/* the share of each batch drawn from it */
     StepPenalty penalty;   /* a parameter-space term added after each step (EWC), fn NULL: none */
@@ -93,7 +100,11 @@ ModxStatus trainer_resume_recover(const char *resume_path, int *exists);
 /* Removes the resume checkpoint files (after the phase is recorded as done). */
 void trainer_resume_remove(const char *resume_path);
 
-/* Test hook: with MODX_TEST_KILL_AFTER_STEPS=N in the environment the process
+/* Test hook: with MODX_TEST_TRACE_BATCHES=FILE every step appends a line
+ * "LABEL PHASE STEP C:I C:I ..." to FILE: each sample's cache (its index in
+ * TrainPhase.caches, else 0) and image index there, replayed pairs last.
+ *
+ * Test hook: with MODX_TEST_KILL_AFTER_STEPS=N in the environment the process
  * sends itself SIGKILL right after its N-th training step (counted over the
  * whole process), wherever that falls relative to checkpoints. */
 
