@@ -60,7 +60,7 @@ static void phase_cache_path(char *out, size_t n, const Watch *w, int k) {
 /* Reads `inputs` with `format` and prepares them at the model's sizes with the
  * experiment's tokenizer into `out` (atomically). */
 static ModxStatus prepare_inputs(Watch *w, const char *format, const char *const *inputs, size_t n, const char *images,
-                                 const char *splits, const char *out) {
+                                 const char *splits, const char *out, size_t *n_images) {
     Dataset ds;
     dataset_init(&ds);
     DatasetOptions o = {0};
@@ -72,6 +72,7 @@ static ModxStatus prepare_inputs(Watch *w, const char *format, const char *const
     PrepareReport rep;
     memset(&rep, 0, sizeof rep);
     if (st == MODX_OK) st = data_prepare(&ds, &po, out, &rep);
+    if (n_images) *n_images = rep.n_images;
     prepare_report_free(&rep);
     dataset_free(&ds);
     return st;
@@ -109,7 +110,7 @@ static ModxStatus open_tests(Watch *w) {
             snprintf(folder, sizeof folder, "%s/data", w->run);
             MODX_TRY(io_mkdir_p(folder));
             const char *in[1] = {d->input};
-            ModxStatus st = prepare_inputs(w, d->format, in, 1, d->images, d->splits, path);
+            ModxStatus st = prepare_inputs(w, d->format, in, 1, d->images, d->splits, path, NULL);
             if (st != MODX_OK) modx_error_prefix("%s: ", what);
             MODX_TRY(st);
         }
@@ -180,9 +181,9 @@ static ModxStatus scan_new(const Watch *w, WatchShard **out, size_t *n) {
     return MODX_OK;
 }
 
-/* Prepares phase k's shards into its cache; a shard whose size changed since
- * it was taken is an error (shards are never rewritten). */
-static ModxStatus prepare_phase(Watch *w, int k, const WatchShard *sh, size_t n) {
+/* Prepares phase k's shards into its cache (*n_images: its images); a shard
+ * whose size changed since it was taken is an error (shards are never rewritten). */
+static ModxStatus prepare_phase(Watch *w, int k, const WatchShard *sh, size_t n, size_t *n_images) {
     char out[4096], folder[4096];
     phase_cache_path(out, sizeof out, w, k);
     snprintf(folder, sizeof folder, "%s/stream", w->run);
@@ -202,7 +203,7 @@ static ModxStatus prepare_phase(Watch *w, int k, const WatchShard *sh, size_t n)
     }
     if (st == MODX_OK) {
         progress_note(&w->progress, "phase %d: preparing %zu shard(s) from %s", k, n, w->dir);
-        st = prepare_inputs(w, "wds", (const char *const *)paths, n, NULL, NULL, out);
+        st = prepare_inputs(w, "wds", (const char *const *)paths, n, NULL, NULL, out, n_images);
     }
     if (st != MODX_OK) modx_error_prefix("phase %d: ", k);
     for (size_t i = 0; i < n; i++) free(paths[i]);
@@ -212,7 +213,8 @@ static ModxStatus prepare_phase(Watch *w, int k, const WatchShard *sh, size_t n)
 
 /* 1 in *have when a phase is ready to train: the last recorded one when it is
  * not done, else a new one made of every complete untaken shard when there are
- * at least min_shards of them (prepared first, then recorded). */
+ * at least min_shards of them holding at least one batch of images (prepared
+ * first, then recorded; fewer images: not taken yet, the shards wait for more). */
 static ModxStatus next_phase(Watch *w, int *have) {
     WatchState *s = &w->state;
     *have = s->n_phases && !s->phases[s->n_phases - 1].done;
@@ -222,10 +224,15 @@ static ModxStatus next_phase(Watch *w, int *have) {
     MODX_TRY(scan_new(w, &sh, &n));
     ModxStatus st = MODX_OK;
     if (n >= (size_t)w->o->min_shards) {
-        st = prepare_phase(w, s->n_phases + 1, sh, n);
-        if (st == MODX_OK) st = watch_state_add_phase(s, sh, n);
-        if (st == MODX_OK) st = watch_state_save(s, w->run);
-        *have = st == MODX_OK;
+        size_t images = 0;
+        st = prepare_phase(w, s->n_phases + 1, sh, n, &images);
+        int enough = images >= (size_t)w->e->hp.batch;
+        if (st == MODX_OK && !enough)
+            progress_note(&w->progress, "phase %d: %zu image(s) in %zu shard(s), fewer than one batch "
+                          "(train.batch = %d); waiting for more shards", s->n_phases + 1, images, n, w->e->hp.batch);
+        if (st == MODX_OK && enough) st = watch_state_add_phase(s, sh, n);
+        if (st == MODX_OK && enough) st = watch_state_save(s, w->run);
+        *have = st == MODX_OK && enough;
     }
     shards_free(sh, n);
     return st;
@@ -314,7 +321,7 @@ static ModxStatus phase_images(Watch *w, int k, Cache **c, ImageList *l) {
     snprintf(what, sizeof what, "phase %d", k);
     if (!io_file_exists(path)) { /* recorded, but its cache is gone: prepare it again from the same shards */
         const WatchPhase *p = &w->state.phases[k - 1];
-        MODX_TRY(prepare_phase(w, k, p->shards, p->n_shards));
+        MODX_TRY(prepare_phase(w, k, p->shards, p->n_shards, NULL));
     }
     MODX_TRY(open_cache(w, path, what, c));
     l->n = (*c)->n_images;
@@ -432,7 +439,7 @@ static ModxStatus check_run_experiment(const Watch *w) {
         if (st == MODX_OK && (n != strlen(json) || memcmp(buf, json, n)))
             st = modx_fail(MODX_ERR_INVALID, "%s: this run was started with another experiment (%s holds it); "
                            "use a new --out folder for %s", w->run, path, w->e->path);
-        if (st == MODX_OK) free(buf);
+        free(buf);
     }
     free(json);
     return st;

@@ -182,6 +182,20 @@ cmp "$TMP/m/phase0/model.safetensors" "$TMP/a/modx/phase1/model.safetensors" 2>/
   "$MODX" inspect "$TMP/m/phase0/model.safetensors" > /dev/null
 cmp "$TMP/m/latest.safetensors" "$TMP/m/finetune/phase1/model.safetensors"
 
+# shards holding fewer images than one batch are not taken yet: they wait for more
+S="$TMP/small"; mkdir -p "$S/src" "$S/in"
+cp tests/fixtures/data/images/red.png "$S/src/one.png"; echo "a red thing" > "$S/src/one.txt"
+for n in 1 2 3 4; do
+  tar cf "$S/in/s$n.tar" -C "$S/src" one.png one.txt; : > "$S/in/s$n.tar.done"
+  "$MODX" watch "$S/in" --experiment "$D/exp.json" --once --out "$TMP/s" 2> "$TMP/s.err"
+  if [ $n -lt 4 ]; then
+    [ "$(phases "$TMP/s")" -eq 0 ] || { echo "$n one-image shards were taken with train.batch 4"; exit 1; }
+    grep -q "phase 1: $n image(s) in $n shard(s), fewer than one batch (train.batch = 4); waiting" "$TMP/s.err" ||
+      { cat "$TMP/s.err"; exit 1; }
+  fi
+done
+[ "$(phases "$TMP/s")" -eq 1 ] && grep -q '"s4.tar"' "$TMP/s/watch.json"
+
 # unsafe or bad shards: an error naming the shard and member, no phase recorded
 python3 tools/make_wds_csv_fixtures.py "$TMP/fx" > /dev/null
 for case in "dotdot.tar:member '../x.png': a name outside the archive root" \
