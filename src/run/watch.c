@@ -414,6 +414,10 @@ static ModxStatus check_experiment(const Experiment *e) {
     if (e->strategies[0].desc->flags & STRATEGY_ONCE)
         return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': '%s' trains once on all the data; modx watch needs a "
                          "strategy that trains phase by phase (e.g. finetune, modx)", e->path, e->strategies[0].name);
+    if (e->strategies[0].desc->flags & STRATEGY_SHARED_CACHE)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': '%s' keeps past phases' images by their place in one "
+                         "cache, but modx watch prepares a cache per phase; choose another strategy (e.g. modx, "
+                         "finetune, lwf, ewc)", e->path, e->strategies[0].name);
     if (e->has_phase0)
         return modx_fail(MODX_ERR_INVALID, "%s: 'phase0': modx watch starts from {\"checkpoint\": PATH} or a fresh "
                          "model; it does not train phase 0 on a dataset", e->path);

@@ -170,6 +170,7 @@ refuse_exp() { # STRATEGIES EXTRA MESSAGE
 }
 refuse_exp '["finetune", "modx"]' '' "modx watch trains one strategy, found 2"
 refuse_exp '["joint"]' '' "'joint' trains once on all the data"
+refuse_exp '["modx+replay"]' '' "'modx+replay' keeps past phases' images by their place in one cache"
 refuse_exp '["modx"]' ', "phase0": {"dataset": "toy"}' "it does not train phase 0 on a dataset"
 # a minimal experiment: no datasets, no stream, no test sets, a starting checkpoint
 cat > "$D/min.json" <<JSON
