@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,17 @@ static ModxStatus next_phase(Watch *w, int *have) {
 
 /* ---- evaluation and publishing ---- */
 
+/* Test hook, as the continual driver's: with MODX_TEST_KILL_AFTER_EVALS=N the
+ * process sends itself SIGKILL right after recording its N-th evaluation. */
+static void maybe_kill_after_eval(void) {
+    static long after = -2, done = 0;
+    if (after == -2) {
+        const char *v = getenv("MODX_TEST_KILL_AFTER_EVALS");
+        after = v && *v ? strtol(v, NULL, 10) : -1;
+    }
+    if (after >= 0 && ++done >= after) raise(SIGKILL);
+}
+
 static ModxStatus evaluate_all(Watch *w, const ClipModel *m, const char *label, int phase) {
     const Experiment *e = w->e;
     for (int t = 0; t < e->n_tests; t++) {
@@ -252,6 +264,7 @@ static ModxStatus evaluate_all(Watch *w, const ClipModel *m, const char *label, 
         encoded_set_free(&es);
         MODX_TRY(st);
         MODX_TRY(runlog_eval(&w->log, label, phase, ts->name, &rm));
+        maybe_kill_after_eval();
         progress_note(&w->progress, "  eval %-12s phase %d  %-14s i2t R@1 %5.1f  t2i R@1 %5.1f  rsum %6.1f", label,
                       phase, ts->name, rm.i2t_r1, rm.t2i_r1, rm.rsum);
     }

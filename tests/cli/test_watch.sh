@@ -1,7 +1,8 @@
 # modx watch: a folder of webdataset shards that grows. 2 complete shards make
 # phase 1, 3 more phase 2; a shard without its NAME.tar.done marker (still
-# being written) is not read. A run SIGKILLed during phase 1 and phase 2 (also
-# between resume checkpoints) and started again ends with the same files as an
+# being written) is not read, nor shards holding less than one batch. A run
+# SIGKILLed during phase 1 and phase 2 (between resume checkpoints too, and
+# during evaluations) and started again ends with the same files as an
 # uninterrupted one: every checkpoint, cache, results file and watch.json
 # byte-identical, metrics.jsonl equal but for timings. latest.safetensors is a
 # complete checkpoint every time it is looked at while a run trains. SIGTERM
@@ -69,6 +70,9 @@ for k in 2 4; do
   rc=0; MODX_TEST_KILL_AFTER_STEPS=$k watch --out "$TMP/b" > /dev/null 2>&1 || rc=$?
   [ "$rc" -eq 137 ] || { echo "expected SIGKILL (137) after $k steps, got $rc"; exit 1; }
 done
+# then killed while phase 1 is evaluated (its training done)
+rc=0; MODX_TEST_KILL_AFTER_EVALS=1 watch --out "$TMP/b" > /dev/null 2>&1 || rc=$?
+[ "$rc" -eq 137 ] || { echo "expected SIGKILL (137) during the evaluation, got $rc"; exit 1; }
 watch --out "$TMP/b"
 cmp "$TMP/a/modx/phase1/model.safetensors" "$TMP/b/modx/phase1/model.safetensors"
 
@@ -149,6 +153,10 @@ term_during() { # PHASE
   "$MODX" watch "$W3" --experiment "$D/exp.json" --min-shards 2 --once --out "$TMP/d" --quiet
 }
 add_to "$W3" 0 1
+# killed while phase 0 is evaluated
+rc=0; MODX_TEST_KILL_AFTER_EVALS=1 "$MODX" watch "$W3" --experiment "$D/exp.json" --min-shards 2 --once --out "$TMP/d" \
+  --quiet > /dev/null 2>&1 || rc=$?
+[ "$rc" -eq 137 ] || { echo "expected SIGKILL (137) during phase 0's evaluation, got $rc"; exit 1; }
 term_during 1
 add_to "$W3" 2 3 4
 term_during 2
