@@ -25,6 +25,7 @@ ExpHyper experiment_default_hyper(void) {
 /* Parsing context: the file name for messages and the folder for paths. */
 typedef struct {
     const char *file, *base;
+    int watch; /* experiment_load_watch: "datasets", "stream" and "test_sets" may be left out */
 } Ctx;
 
 static const char *json_type_name(const cJSON *v) {
@@ -201,8 +202,9 @@ static ModxStatus parse_selection(const Ctx *c, Experiment *e, const cJSON *o, c
 
 static ModxStatus parse_datasets(const Ctx *c, Experiment *e, const cJSON *root) {
     const cJSON *o;
-    MODX_TRY(get_obj(c, root, "datasets", "datasets", 1, &o));
-    int n = cJSON_GetArraySize(o);
+    MODX_TRY(get_obj(c, root, "datasets", "datasets", !c->watch, &o));
+    int n = o ? cJSON_GetArraySize(o) : 0;
+    if (!n && c->watch) return MODX_OK;
     if (n < 1) return modx_fail(MODX_ERR_INVALID, "%s: 'datasets': expected at least one dataset, found none", c->file);
     e->datasets = calloc((size_t)n, sizeof *e->datasets);
     if (!e->datasets) return modx_fail(MODX_ERR_NOMEM, "out of memory");
@@ -437,9 +439,11 @@ static ModxStatus parse_strategies(const Ctx *c, Experiment *e, const cJSON *roo
 
 static ModxStatus parse_tests(const Ctx *c, Experiment *e, const cJSON *root) {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "test_sets");
+    if (!a && c->watch) return MODX_OK;
     if (!a) return modx_fail(MODX_ERR_INVALID, "%s: missing key 'test_sets' (an array of test sets)", c->file);
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1) return bad(c, "test_sets", "a non-empty array", a);
+    if (!cJSON_IsArray(a) || (cJSON_GetArraySize(a) < 1 && !c->watch)) return bad(c, "test_sets", "a non-empty array", a);
     int n = cJSON_GetArraySize(a);
+    if (!n) return MODX_OK;
     e->tests = calloc((size_t)n, sizeof *e->tests);
     if (!e->tests) return modx_fail(MODX_ERR_NOMEM, "out of memory");
     static const char *const keys[] = {"name", "dataset", "split", "domains", "role", "first_phase", "sample", NULL};
@@ -502,6 +506,9 @@ static ModxStatus parse_shares(const Ctx *c, Experiment *e, const cJSON *root) {
     const cJSON *m;
     MODX_TRY(get_obj(c, root, "shares", "shares", 0, &m));
     if (!m) return MODX_OK;
+    if (!e->has_stream)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'shares': weighs phase 0's dataset against the stream's, but there is "
+                         "no \"stream\"", c->file);
     if (!(e->shares = calloc((size_t)e->n_datasets, sizeof *e->shares))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
     for (const cJSON *it = m->child; it; it = it->next) {
         char full[96];
@@ -524,6 +531,29 @@ static ModxStatus parse_shares(const Ctx *c, Experiment *e, const cJSON *root) {
         if (!e->shares[k ? st : p0])
             return modx_fail(MODX_ERR_INVALID, "%s: 'shares': no share for dataset '%s' (%s); give both phase 0's and the "
                              "stream's", c->file, e->datasets[k ? st : p0].name, k ? "the stream's" : "phase 0's");
+    return MODX_OK;
+}
+
+/* "stream": a selection plus how it is cut into phases. */
+static ModxStatus parse_stream(const Ctx *c, Experiment *e, const cJSON *stream) {
+    const char *s;
+    static const char *const skeys[] = {"dataset", "split", "domains", "mode", "phases", NULL};
+    MODX_TRY(check_keys(c, stream, "stream", skeys));
+    MODX_TRY(parse_selection(c, e, stream, "stream", "train", &e->stream));
+    MODX_TRY(get_str(c, stream, "mode", "stream.mode", 1, &s));
+    if (phases_parse_mode(s, &e->mode) != MODX_OK) {
+        modx_error_prefix("%s: 'stream.mode': ", c->file);
+        return MODX_ERR_INVALID;
+    }
+    const cJSON *np = cJSON_GetObjectItemCaseSensitive(stream, "phases");
+    if (e->mode != PHASES_DOMAIN && !np)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'stream.phases': mode '%s' needs the number of phases (an integer >= 1)",
+                         c->file, s);
+    MODX_TRY(get_int(c, stream, "phases", "stream.phases", 1, 10000, &e->n_phases));
+    if (e->mode == PHASES_DOMAIN && e->n_phases && e->stream.n_domains && e->n_phases != e->stream.n_domains)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'stream.phases': %d phases but %d domains listed (domain mode has one "
+                         "phase per domain)", c->file, e->n_phases, e->stream.n_domains);
+    e->has_stream = 1;
     return MODX_OK;
 }
 
@@ -554,23 +584,8 @@ static ModxStatus parse_root(const Ctx *c, Experiment *e, const cJSON *root) {
     MODX_TRY(parse_phase0(c, e, root));
 
     const cJSON *stream;
-    MODX_TRY(get_obj(c, root, "stream", "stream", 1, &stream));
-    static const char *const skeys[] = {"dataset", "split", "domains", "mode", "phases", NULL};
-    MODX_TRY(check_keys(c, stream, "stream", skeys));
-    MODX_TRY(parse_selection(c, e, stream, "stream", "train", &e->stream));
-    MODX_TRY(get_str(c, stream, "mode", "stream.mode", 1, &s));
-    if (phases_parse_mode(s, &e->mode) != MODX_OK) {
-        modx_error_prefix("%s: 'stream.mode': ", c->file);
-        return MODX_ERR_INVALID;
-    }
-    const cJSON *np = cJSON_GetObjectItemCaseSensitive(stream, "phases");
-    if (e->mode != PHASES_DOMAIN && !np)
-        return modx_fail(MODX_ERR_INVALID, "%s: 'stream.phases': mode '%s' needs the number of phases (an integer >= 1)",
-                         c->file, s);
-    MODX_TRY(get_int(c, stream, "phases", "stream.phases", 1, 10000, &e->n_phases));
-    if (e->mode == PHASES_DOMAIN && e->n_phases && e->stream.n_domains && e->n_phases != e->stream.n_domains)
-        return modx_fail(MODX_ERR_INVALID, "%s: 'stream.phases': %d phases but %d domains listed (domain mode has one "
-                         "phase per domain)", c->file, e->n_phases, e->stream.n_domains);
+    MODX_TRY(get_obj(c, root, "stream", "stream", !c->watch, &stream));
+    if (stream) MODX_TRY(parse_stream(c, e, stream));
 
     MODX_TRY(parse_shares(c, e, root));
 
@@ -580,7 +595,7 @@ static ModxStatus parse_root(const Ctx *c, Experiment *e, const cJSON *root) {
 
     const cJSON *probe;
     MODX_TRY(get_obj(c, root, "probe", "probe", 0, &probe));
-    strcpy(e->probe_test, e->tests[0].name);
+    if (e->n_tests) strcpy(e->probe_test, e->tests[0].name);
     e->probe_pairs = 500;
     if (probe) {
         static const char *const pkeys[] = {"test_set", "pairs", NULL};
@@ -646,9 +661,11 @@ static void build_json(Experiment *e) {
         cJSON *p = selection_json(e, &e->phase0, cJSON_AddObjectToObject(r, "phase0"));
         cJSON_AddNumberToObject(p, "epochs", e->hp.phase0_epochs);
     }
-    cJSON *s = selection_json(e, &e->stream, cJSON_AddObjectToObject(r, "stream"));
-    cJSON_AddStringToObject(s, "mode", e->mode == PHASES_DOMAIN ? "domain" : e->mode == PHASES_RANDOM ? "random" : "contiguous");
-    if (e->n_phases) cJSON_AddNumberToObject(s, "phases", e->n_phases);
+    if (e->has_stream) {
+        cJSON *s = selection_json(e, &e->stream, cJSON_AddObjectToObject(r, "stream"));
+        cJSON_AddStringToObject(s, "mode", e->mode == PHASES_DOMAIN ? "domain" : e->mode == PHASES_RANDOM ? "random" : "contiguous");
+        if (e->n_phases) cJSON_AddNumberToObject(s, "phases", e->n_phases);
+    }
     cJSON *ts = cJSON_AddArrayToObject(r, "test_sets");
     for (int i = 0; i < e->n_tests; i++) {
         const ExpTestSet *t = &e->tests[i];
@@ -662,9 +679,11 @@ static void build_json(Experiment *e) {
     }
     cJSON *sa = cJSON_AddArrayToObject(r, "strategies");
     for (int i = 0; i < e->n_strategies; i++) cJSON_AddItemToArray(sa, strategy_json(&e->strategies[i]));
-    cJSON *p = cJSON_AddObjectToObject(r, "probe");
-    cJSON_AddStringToObject(p, "test_set", e->probe_test);
-    cJSON_AddNumberToObject(p, "pairs", e->probe_pairs);
+    if (e->n_tests) {
+        cJSON *p = cJSON_AddObjectToObject(r, "probe");
+        cJSON_AddStringToObject(p, "test_set", e->probe_test);
+        cJSON_AddNumberToObject(p, "pairs", e->probe_pairs);
+    }
     if (e->shares) {
         cJSON *mo = cJSON_AddObjectToObject(r, "shares");
         for (int i = 0; i < e->n_datasets; i++)
@@ -689,13 +708,14 @@ static void build_json(Experiment *e) {
     e->json = r;
 }
 
-ModxStatus experiment_parse(Experiment *e, const char *text, size_t n, const char *name, const char *base_dir) {
+static ModxStatus parse_text(Experiment *e, const char *text, size_t n, const char *name, const char *base_dir,
+                             int watch) {
     memset(e, 0, sizeof *e);
     e->path = strdup(name);
     cJSON *root = NULL;
     ModxStatus st = dataset_json_document(text, n, name, &root);
     if (st == MODX_OK) {
-        Ctx c = {name, base_dir};
+        Ctx c = {name, base_dir, watch};
         st = parse_root(&c, e, root);
     }
     cJSON_Delete(root);
@@ -707,7 +727,11 @@ ModxStatus experiment_parse(Experiment *e, const char *text, size_t n, const cha
     return st;
 }
 
-ModxStatus experiment_load(Experiment *e, const char *path) {
+ModxStatus experiment_parse(Experiment *e, const char *text, size_t n, const char *name, const char *base_dir) {
+    return parse_text(e, text, n, name, base_dir, 0);
+}
+
+static ModxStatus load_file(Experiment *e, const char *path, int watch) {
     memset(e, 0, sizeof *e);
     uint8_t *buf;
     size_t n;
@@ -723,11 +747,14 @@ ModxStatus experiment_load(Experiment *e, const char *path) {
         slash[slash == copy ? 1 : 0] = 0;
         base = copy;
     }
-    ModxStatus st = experiment_parse(e, (const char *)buf, n, path, base);
+    ModxStatus st = parse_text(e, (const char *)buf, n, path, base, watch);
     free(copy);
     free(buf);
     return st;
 }
+
+ModxStatus experiment_load(Experiment *e, const char *path) { return load_file(e, path, 0); }
+ModxStatus experiment_load_watch(Experiment *e, const char *path) { return load_file(e, path, 1); }
 
 static void selection_free(ExpSelection *s) {
     for (int k = 0; k < s->n_domains; k++) free(s->domains[k]);

@@ -105,6 +105,7 @@ typedef struct {
     int has_phase0;       /* 1: train phase 0 on phase0 */
     char *phase0_checkpoint; /* or start from this checkpoint (absolute), or NULL */
     ExpSelection phase0;
+    int has_stream;       /* "stream" given (always, but for experiment_load_watch) */
     ExpSelection stream;
     double *shares;       /* (n_datasets) "shares": shares of joint's batches by dataset (0: none), NULL: uniform */
     PhaseMode mode;
@@ -121,6 +122,9 @@ typedef struct {
 
 /* Reads and validates an experiment file. */
 ModxStatus experiment_load(Experiment *e, const char *path);
+/* The same for `modx watch` (run/watch.h): "datasets" and "stream" may be left
+ * out and "test_sets" may be empty (the watched shards are the stream). */
+ModxStatus experiment_load_watch(Experiment *e, const char *path);
 /* The same from text; `name` names it in messages and `base_dir` resolves relative paths. */
 ModxStatus experiment_parse(Experiment *e, const char *text, size_t n, const char *name, const char *base_dir);
 void experiment_free(Experiment *e);
