@@ -69,6 +69,16 @@ grep -q 'Zero-shot accuracy after each phase' "$R/report.html"
 grep -q '^plot zs-3 ' "$TMP/regions"
 grep -q '^plot zs-4 ' "$TMP/regions"
 
+# killed right after a zero-shot evaluation (5 evaluations per phase: phase 0 = 1-5, finetune
+# phase 1 = 6-10; the 9th is its "names"), then resumed: the same records as the uninterrupted run
+K="$TMP/killed"
+MODX_TEST_KILL_AFTER_EVALS=9 "$MODX" run "$D/exp.json" --out "$K" --quiet --no-report >/dev/null 2>&1 && exit 1
+[ "$(grep -c '"type": "zeroshot"' "$K/metrics.jsonl")" -eq 3 ]
+"$MODX" run --resume "$K" --quiet --no-report >/dev/null
+cmp "$R/results.csv" "$K/results.csv"
+cmp "$R/results.md" "$K/results.md"
+diff <(metrics_sans_timings "$R/metrics.jsonl") <(metrics_sans_timings "$K/metrics.jsonl")
+
 # bad zero-shot keys: errors naming the file and the key, nothing trained
 bad() { # NAME TEST_SET_JSON PATTERN
   bash tests/fixtures/engine/toy_experiment.sh "$D/bad.json" toy "${TOY_TESTS%]}, $2]" '["finetune"]' \
