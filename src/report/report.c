@@ -935,7 +935,7 @@ static void report_tradeoff(ReportPage *pg, const ReportIndex *ix) {
     const Report *r = ix->r;
     size_t S = r->nstrategies;
     if (S == 0 || (ix->m_i2t < 0 && ix->m_t2i < 0)) return;
-    int earliest = -1, have_role[3] = {0, 0, 0};
+    int earliest = -1, have_role[REPORT_SET_ZEROSHOT + 1] = {0};
     for (size_t t = 0; t < r->ntest_sets; t++) {
         const ReportTestSet *ts = &r->test_sets[t];
         have_role[ts->role] = 1;
