@@ -21,7 +21,7 @@ for s in $SEEDS; do
 done
 seeds_table() {
   awk -F, '
-    FNR == 1 { next }
+    FNR == 1 || $4 == "zeroshot" { next }
     { key = $1 SUBSEP $3; r1 = ($7 + $10) / 2
       if ($1 != "phase0" && $2 > maxp[FILENAME]) maxp[FILENAME] = $2
       row[FILENAME, key, $2] = r1; keys[key] = 1; strat[$1] = 1; test[$3] = 1

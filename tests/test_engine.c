@@ -98,6 +98,55 @@ TEST(engine_experiment_parse_and_round_trip) {
     experiment_free(&e);
 }
 
+/* A zero-shot test set: its keys parsed, its files checked and made absolute, the copy round-trips. */
+TEST(engine_experiment_zeroshot_set) {
+    static const char ZS[] =
+        "{\"name\": \"t\", \"model\": \"configs/micro.json\", \"tokenizer\": \"configs/micro.json\",\n"
+        " \"datasets\": {\"d\": {\"cache\": \"tests/fixtures/engine/micro.json\"}},\n"
+        " \"stream\": {\"dataset\": \"d\", \"mode\": \"random\", \"phases\": 2},\n"
+        " \"test_sets\": [{\"name\": \"x\", \"dataset\": \"d\"}, {\"name\": \"z\", \"dataset\": \"d\", \"role\": "
+        "\"zeroshot\", \"labels\": \"caption\", \"templates\": \"data/imagenet_templates.txt\", \"classes\": "
+        "\"TEMPLATES\"}],\n"
+        " \"strategies\": [\"finetune\"]}";
+    char text[2048];
+    const char *at = strstr(ZS, "TEMPLATES");
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - ZS), ZS, "data/emoji_templates.txt", at + strlen("TEMPLATES"));
+    Experiment e;
+    ModxStatus st = experiment_parse(&e, text, strlen(text), "zs.json", ".");
+    EXPECT(st == MODX_OK, "parse: %s", modx_last_error());
+    if (st != MODX_OK) return;
+    const ExpTestSet *z = &e.tests[1];
+    EXPECT(z->role == TESTSET_ZEROSHOT && z->zs.labels == 1 && !z->zs.labels_file, "role %d labels %d", (int)z->role,
+           z->zs.labels);
+    EXPECT(z->zs.templates && z->zs.templates[0] == '/' && strstr(z->zs.templates, "imagenet_templates.txt"),
+           "templates %s", z->zs.templates ? z->zs.templates : "(null)");
+    EXPECT(e.tests[0].role == TESTSET_DOMAIN && !e.tests[0].zs.templates, "the other set");
+    char *json = experiment_to_json(&e);
+    Experiment f;
+    st = experiment_parse(&f, json, strlen(json), "copy.json", "/nonexistent");
+    EXPECT(st == MODX_OK, "copy: %s", modx_last_error());
+    if (st == MODX_OK) {
+        char *json2 = experiment_to_json(&f);
+        EXPECT(!strcmp(json, json2), "round trip differs:\n%s\n%s", json, json2);
+        EXPECT(strstr(json, "\"zeroshot\"") && strstr(json, "\"caption\""), "the copy keeps the role: %s", json);
+        free(json2);
+        experiment_free(&f);
+    }
+    free(json);
+    experiment_free(&e);
+    /* a templates file whose lines have no {} is an error naming the file and the key */
+    const char *bad = "{\"name\": \"t\", \"model\": \"configs/micro.json\", \"tokenizer\": \"configs/micro.json\", "
+                      "\"datasets\": {\"d\": {\"cache\": \"tests/fixtures/engine/micro.json\"}}, \"stream\": "
+                      "{\"dataset\": \"d\", \"mode\": \"random\", \"phases\": 2}, \"test_sets\": [{\"name\": \"z\", "
+                      "\"dataset\": \"d\", \"role\": \"zeroshot\", \"templates\": \"configs/micro.json\"}], "
+                      "\"strategies\": [\"finetune\"]}";
+    st = experiment_parse(&e, bad, strlen(bad), "bad.json", ".");
+    EXPECT(st == MODX_ERR_INVALID && strstr(modx_last_error(), "bad.json: 'test_sets[0].templates': ") &&
+               strstr(modx_last_error(), "has no {} for the class name"),
+           "error: %s", modx_last_error());
+    if (st == MODX_OK) experiment_free(&e);
+}
+
 TEST(engine_experiment_errors_name_the_key) {
     struct {
         const char *from, *to, *want;

@@ -128,7 +128,9 @@ static ModxStatus summary_fill(RunReport *rr, const char *dir) {
         const RunTestSet *t = &r->test_sets[i];
         strbuf_printf(&sb, "%s%s (", i ? ", " : "", t->name);
         if (t->role == RUN_SET_DOMAIN) strbuf_printf(&sb, "domain from phase %d)", t->first_phase);
-        else strbuf_puts(&sb, t->role == RUN_SET_HELDOUT ? "held-out)" : "training sample)");
+        else strbuf_puts(&sb, t->role == RUN_SET_HELDOUT    ? "held-out)"
+                              : t->role == RUN_SET_ZEROSHOT ? "zero-shot)"
+                                                            : "training sample)");
     }
     st = strbuf_status(&sb) ? strbuf_status(&sb) : add_kv(rr, "test sets", strbuf_cstr(&sb));
     strbuf_free(&sb);
@@ -201,13 +203,16 @@ static ModxStatus put_result(RunReport *rr, const char *strategy, int phase, con
     return MODX_OK;
 }
 
-static ModxStatus eval_line(RunReport *rr, const cJSON *o, long line, int *own_phase0) {
+static double num_or_nan(const cJSON *o, const char *key);
+
+/* An "eval" line (every number a metric) or a "zeroshot" line (zs = 1). */
+static ModxStatus eval_line(RunReport *rr, const cJSON *o, long line, int zs, int *own_phase0) {
     const RunInfo *r = rr->run;
     const cJSON *js = cJSON_GetObjectItemCaseSensitive(o, "strategy"), *jp = cJSON_GetObjectItemCaseSensitive(o, "phase"),
                 *jt = cJSON_GetObjectItemCaseSensitive(o, "test_set");
     if (!cJSON_IsString(js) || !cJSON_IsString(jt) || !cJSON_IsNumber(jp))
-        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: an eval line needs \"strategy\" and \"test_set\" (strings) and "
-                         "\"phase\" (a number)", rr->path, line);
+        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: an %s line needs \"strategy\" and \"test_set\" (strings) and "
+                         "\"phase\" (a number)", rr->path, line, zs ? "zeroshot" : "eval");
     double ph = jp->valuedouble;
     if (ph != floor(ph) || ph < 0 || ph > r->phases)
         return modx_fail(MODX_ERR_FORMAT, "%s:%ld: \"phase\" is %g, expected an integer in [0, %d] (run.json phases)",
@@ -228,6 +233,10 @@ static ModxStatus eval_line(RunReport *rr, const cJSON *o, long line, int *own_p
         return modx_fail(MODX_ERR_FORMAT, "%s:%ld: test set \"%s\" is not in run.json's \"test_sets\"", rr->path, line,
                          jt->valuestring);
     if (s >= 0 && phase == 0) own_phase0[s] = 1;
+    if (zs) { /* a zero-shot line: its two accuracies */
+        MODX_TRY(put_result(rr, strategy, phase, r->test_sets[t].name, REPORT_METRIC_ZS_TOP1, num_or_nan(o, "top1")));
+        return put_result(rr, strategy, phase, r->test_sets[t].name, REPORT_METRIC_ZS_TOP5, num_or_nan(o, "top5"));
+    }
     const cJSON *v;
     cJSON_ArrayForEach(v, o) {
         if (!cJSON_IsNumber(v) || !strcmp(v->string, "phase")) continue;
@@ -244,7 +253,8 @@ typedef struct {
 static ModxStatus eval_of_line(void *ctx, const cJSON *o, const char *type, const char *path, long line) {
     (void)path;
     EvalRead *er = ctx;
-    return strcmp(type, "eval") ? MODX_OK : eval_line(er->rr, o, line, er->own);
+    int zs = !strcmp(type, "zeroshot");
+    return strcmp(type, "eval") && !zs ? MODX_OK : eval_line(er->rr, o, line, zs, er->own);
 }
 
 static ModxStatus metrics_read(RunReport *rr, const char *dir) {
@@ -446,9 +456,10 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
     for (int i = 0; !st && i < run.ntest_sets; i++) {
         const RunTestSet *t = &run.test_sets[i];
         rr.sets[i] = (ReportTestSet){.name = t->name,
-                                     .role = t->role == RUN_SET_DOMAIN    ? REPORT_SET_DOMAIN
-                                             : t->role == RUN_SET_HELDOUT ? REPORT_SET_HELDOUT
-                                                                          : REPORT_SET_TRAIN_SAMPLE,
+                                     .role = t->role == RUN_SET_DOMAIN     ? REPORT_SET_DOMAIN
+                                             : t->role == RUN_SET_HELDOUT  ? REPORT_SET_HELDOUT
+                                             : t->role == RUN_SET_ZEROSHOT ? REPORT_SET_ZEROSHOT
+                                                                           : REPORT_SET_TRAIN_SAMPLE,
                                      .domain_phase = t->role == RUN_SET_DOMAIN ? t->first_phase : 0};
     }
     char title[512], what[512];

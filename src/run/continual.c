@@ -19,6 +19,7 @@
 #include "data/selection.h"
 #include "analysis/features_file.h"
 #include "run/rundir.h"
+#include "run/zeroshot_sets.h"
 #include "eval/encode.h"
 #include "eval/probe.h"
 #include "io/checkpoint.h"
@@ -47,6 +48,7 @@ typedef struct {
     int N;                   /* continual phases */
     ImageList *tests;        /* (n_tests) */
     int *first_phase;        /* (n_tests) −1 when not a domain set / unknown */
+    ZsSets zs;               /* the zero-shot test sets' classes and labels */
     int probe_test;
     size_t probe_pairs;
     char phase0_name[256];
@@ -295,7 +297,12 @@ static ModxStatus setup_tests(Run *r) {
     r->tests = calloc((size_t)e->n_tests, sizeof *r->tests);
     r->first_phase = calloc((size_t)e->n_tests, sizeof *r->first_phase);
     if (!r->tests || !r->first_phase) return modx_fail(MODX_ERR_NOMEM, "out of memory");
-    for (int t = 0; t < e->n_tests; t++) MODX_TRY(setup_test(r, t));
+    MODX_TRY(zs_sets_init(&r->zs, e));
+    for (int t = 0; t < e->n_tests; t++) {
+        MODX_TRY(setup_test(r, t));
+        if (e->tests[t].role == TESTSET_ZEROSHOT)
+            MODX_TRY(zs_sets_add(&r->zs, e, t, r->caches[e->tests[t].sel.dataset], &r->tests[t].images, &r->tests[t].n));
+    }
     for (int t = 0; t < e->n_tests; t++)
         if (e->tests[t].role == TESTSET_DOMAIN && r->first_phase[t] < 0)
             return modx_fail(MODX_ERR_INVALID,
@@ -411,6 +418,11 @@ static ModxStatus evaluate_all(Run *r, const ClipModel *m, const char *label, in
     const Experiment *e = r->e;
     for (int t = 0; t < e->n_tests; t++) {
         const ExpTestSet *ts = &e->tests[t];
+        if (ts->role == TESTSET_ZEROSHOT) {
+            MODX_TRY(zs_sets_evaluate(&r->zs, e, t, m, &r->log, &r->progress, label, phase));
+            maybe_kill_after_eval();
+            continue;
+        }
         EncodedSet es;
         RetrievalMetrics rm;
         MODX_TRY(eval_encode(&es, m, r->caches[ts->sel.dataset], ts->name, r->tests[t].images, r->tests[t].n,
@@ -645,6 +657,7 @@ static void run_free(Run *r) {
         for (int t = 0; t < r->e->n_tests; t++) free(r->tests[t].images);
     free(r->tests);
     free(r->first_phase);
+    zs_sets_free(&r->zs);
     free(r->completed);
     runlog_close(&r->log);
 }
@@ -789,11 +802,11 @@ ModxStatus continual_final_table(const char *run_dir, char **table) {
         }
     }
     if (st == MODX_OK) {
-        const char *names[EXP_MAX_STRATEGIES], *tests[256];
+        const char *names[EXP_MAX_STRATEGIES], *tests[256], *roles[256];
         int nt = e.n_tests < 256 ? e.n_tests : 256;
         for (int i = 0; i < e.n_strategies; i++) names[i] = e.strategies[i].name;
-        for (int t = 0; t < nt; t++) tests[t] = e.tests[t].name;
-        *table = runlog_final_table(&log, names, e.n_strategies, tests, nt, N);
+        for (int t = 0; t < nt; t++) tests[t] = e.tests[t].name, roles[t] = testset_role_name(e.tests[t].role);
+        *table = runlog_final_table(&log, names, e.n_strategies, tests, roles, nt, N);
         if (!*table) st = modx_fail(MODX_ERR_NOMEM, "out of memory");
     }
     runlog_close(&log);

@@ -10,10 +10,12 @@
 
 #include "data/dataset.h"
 #include "data/formats.h"
+#include "eval/zeroshot_labels.h"
 #include "io/file.h"
 
 const char *testset_role_name(TestSetRole r) {
-    return r == TESTSET_DOMAIN ? "domain" : r == TESTSET_HELDOUT ? "heldout" : "train_sample";
+    return r == TESTSET_DOMAIN ? "domain" : r == TESTSET_HELDOUT ? "heldout" : r == TESTSET_ZEROSHOT ? "zeroshot"
+                                                                                           : "train_sample";
 }
 
 ExpHyper experiment_default_hyper(void) {
@@ -437,6 +439,49 @@ static ModxStatus parse_strategies(const Ctx *c, Experiment *e, const cJSON *roo
     return MODX_OK;
 }
 
+/* A zero-shot test set's "labels", "classes" and "templates" (the files read
+ * and checked here, before anything runs); these keys on another role are errors. */
+static ModxStatus parse_zeroshot(const Ctx *c, const Experiment *e, const cJSON *it, const char *where, ExpTestSet *t) {
+    static const char *const zk[] = {"labels", "classes", "templates"};
+    char key[128];
+    const char *v[3];
+    for (int k = 0; k < 3; k++) {
+        snprintf(key, sizeof key, "%s.%s", where, zk[k]);
+        MODX_TRY(get_str(c, it, zk[k], key, 0, &v[k]));
+        if (v[k] && t->role != TESTSET_ZEROSHOT)
+            return modx_fail(MODX_ERR_INVALID, "%s: '%s': applies only to \"role\": \"zeroshot\"", c->file, key);
+    }
+    if (t->role != TESTSET_ZEROSHOT) return MODX_OK;
+    if (!e->tokenizer)
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': a zero-shot test set needs \"tokenizer\" (the BPE merges its "
+                         "prompts are tokenized with)", c->file, where);
+    snprintf(key, sizeof key, "%s.labels", where);
+    t->zs.labels = !v[0] || !strcmp(v[0], "domain") ? 0 : !strcmp(v[0], "caption") ? 1 : 2;
+    char *joined = t->zs.labels == 2 ? (v[0][0] == '/' ? strdup(v[0]) : dataset_join_path(c->base, v[0])) : NULL;
+    int exists = joined && io_file_exists(joined);
+    free(joined);
+    if (t->zs.labels == 2 && !exists)
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected \"domain\", \"caption\" or a labels file "
+                         "({\"image\": INDEX, \"label\": NAME} per line), found '%s' (no such file relative to %s)",
+                         c->file, key, v[0], c->base);
+    if (t->zs.labels == 2) MODX_TRY(resolve_path(c, key, v[0], 0, &t->zs.labels_file));
+    if (t->zs.labels == 2 && (cJSON_GetObjectItemCaseSensitive(it, "domains") || t->sample))
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': a labels file lists its images; \"domains\" and \"sample\" "
+                         "do not apply", c->file, key);
+    char **dst[2] = {&t->zs.classes, &t->zs.templates};
+    for (int k = 1; k < 3; k++) {
+        if (!v[k]) continue;
+        snprintf(key, sizeof key, "%s.%s", where, zk[k]);
+        MODX_TRY(resolve_path(c, key, v[k], 0, dst[k - 1]));
+        ZsNames l = {0};
+        ModxStatus st = k == 1 ? zs_read_lines(*dst[k - 1], "class names", &l) : zs_read_templates(*dst[k - 1], &l);
+        zs_names_free(&l);
+        if (st != MODX_OK) modx_error_prefix("%s: '%s': ", c->file, key);
+        MODX_TRY(st);
+    }
+    return MODX_OK;
+}
+
 static ModxStatus parse_tests(const Ctx *c, Experiment *e, const cJSON *root) {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "test_sets");
     if (!a && c->watch) return MODX_OK;
@@ -446,7 +491,8 @@ static ModxStatus parse_tests(const Ctx *c, Experiment *e, const cJSON *root) {
     if (!n) return MODX_OK;
     e->tests = calloc((size_t)n, sizeof *e->tests);
     if (!e->tests) return modx_fail(MODX_ERR_NOMEM, "out of memory");
-    static const char *const keys[] = {"name", "dataset", "split", "domains", "role", "first_phase", "sample", NULL};
+    static const char *const keys[] = {"name",   "dataset", "split",  "domains",   "role", "first_phase",
+                                       "sample", "labels",  "classes", "templates", NULL};
     const cJSON *it;
     cJSON_ArrayForEach(it, a) {
         char where[64], key[128];
@@ -468,13 +514,15 @@ static ModxStatus parse_tests(const Ctx *c, Experiment *e, const cJSON *root) {
         if (!role || !strcmp(role, "domain")) t->role = TESTSET_DOMAIN;
         else if (!strcmp(role, "heldout")) t->role = TESTSET_HELDOUT;
         else if (!strcmp(role, "train_sample")) t->role = TESTSET_TRAIN_SAMPLE;
+        else if (!strcmp(role, "zeroshot")) t->role = TESTSET_ZEROSHOT;
         else
-            return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected domain, heldout or train_sample, found '%s'", c->file,
-                             key, role);
+            return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected domain, heldout, train_sample or zeroshot, found '%s'",
+                             c->file, key, role);
         snprintf(key, sizeof key, "%s.first_phase", where);
         MODX_TRY(get_int(c, it, "first_phase", key, 0, 100000, &t->first_phase));
         snprintf(key, sizeof key, "%s.sample", where);
         MODX_TRY(get_int(c, it, "sample", key, 1, INT_MAX, &t->sample));
+        MODX_TRY(parse_zeroshot(c, e, it, where, t));
     }
     return MODX_OK;
 }
@@ -675,6 +723,12 @@ static void build_json(Experiment *e) {
         cJSON_AddStringToObject(o, "role", testset_role_name(t->role));
         if (t->first_phase >= 0) cJSON_AddNumberToObject(o, "first_phase", t->first_phase);
         if (t->sample) cJSON_AddNumberToObject(o, "sample", t->sample);
+        if (t->role == TESTSET_ZEROSHOT) {
+            static const char *const src[] = {"domain", "caption"};
+            cJSON_AddStringToObject(o, "labels", t->zs.labels < 2 ? src[t->zs.labels] : t->zs.labels_file);
+            if (t->zs.classes) cJSON_AddStringToObject(o, "classes", t->zs.classes);
+            if (t->zs.templates) cJSON_AddStringToObject(o, "templates", t->zs.templates);
+        }
         cJSON_AddItemToArray(ts, o);
     }
     cJSON *sa = cJSON_AddArrayToObject(r, "strategies");
@@ -769,7 +823,11 @@ void experiment_free(Experiment *e) {
     }
     free(e->datasets);
     free(e->shares);
-    for (int i = 0; i < e->n_tests; i++) selection_free(&e->tests[i].sel);
+    for (int i = 0; i < e->n_tests; i++) {
+        ExpZeroShot *z = &e->tests[i].zs;
+        selection_free(&e->tests[i].sel);
+        free(z->labels_file), free(z->classes), free(z->templates);
+    }
     free(e->tests);
     free(e->strategies);
     selection_free(&e->phase0);

@@ -41,7 +41,7 @@
 #include "data/phases.h"
 #include "strategy/strategy.h"
 
-typedef enum { TESTSET_DOMAIN = 0, TESTSET_HELDOUT, TESTSET_TRAIN_SAMPLE } TestSetRole;
+typedef enum { TESTSET_DOMAIN = 0, TESTSET_HELDOUT, TESTSET_TRAIN_SAMPLE, TESTSET_ZEROSHOT } TestSetRole;
 const char *testset_role_name(TestSetRole r);
 
 #define EXP_NAME_MAX 64
@@ -66,10 +66,20 @@ typedef struct {
     int n_domains;
 } ExpSelection;
 
+/* A zero-shot test set's classes (docs/experiment.md): where an image's label
+ * comes from (ZsLabelSource of eval/zeroshot_labels.h: 0 its domain, 1 its
+ * first caption, 2 labels_file), the class names and the prompt templates
+ * (files; NULL = the default). Paths absolute. */
+typedef struct {
+    int labels;
+    char *labels_file, *classes, *templates;
+} ExpZeroShot;
+
 typedef struct {
     char name[EXP_NAME_MAX];
     ExpSelection sel;
     TestSetRole role;
+    ExpZeroShot zs;  /* role TESTSET_ZEROSHOT */
     int first_phase; /* domain sets: the phase that first trains on it (−1 = derive from the data) */
     int sample;      /* > 0: a fixed seeded sample of this many images */
 } ExpTestSet;

@@ -103,8 +103,9 @@ static ModxStatus parse_test_sets(const char *path, const cJSON *root, RunInfo *
         if (!strcmp(role, "domain")) ts->role = RUN_SET_DOMAIN;
         else if (!strcmp(role, "heldout")) ts->role = RUN_SET_HELDOUT;
         else if (!strcmp(role, "train_sample")) ts->role = RUN_SET_TRAIN_SAMPLE;
-        else st = modx_fail(MODX_ERR_FORMAT, "%s: %s (\"%s\"): role \"%s\" is not domain, heldout or train_sample", path,
-                            item, ts->name, role);
+        else if (!strcmp(role, "zeroshot")) ts->role = RUN_SET_ZEROSHOT;
+        else st = modx_fail(MODX_ERR_FORMAT, "%s: %s (\"%s\"): role \"%s\" is not domain, heldout, train_sample or "
+                            "zeroshot", path, item, ts->name, role);
         free(role);
         if (st) return st;
         if (ts->role == RUN_SET_DOMAIN) {
@@ -256,7 +257,7 @@ int run_probe_relpath(char *buf, size_t cap, const RunInfo *r, int s, int phase)
 }
 
 static cJSON *test_sets_json(const RunInfo *r) {
-    static const char *const roles[] = {"domain", "heldout", "train_sample"};
+    static const char *const roles[] = {"domain", "heldout", "train_sample", "zeroshot"};
     cJSON *ts = cJSON_CreateArray();
     for (int t = 0; t < r->ntest_sets; t++) {
         const RunTestSet *x = &r->test_sets[t];

@@ -13,7 +13,7 @@
 #define RUN_FORMAT "modx-run-1"
 #define RUN_JOINT "joint"    /* the upper bound the figures compare with (strategy/joint.c) */
 
-typedef enum { RUN_SET_DOMAIN = 0, RUN_SET_HELDOUT = 1, RUN_SET_TRAIN_SAMPLE = 2 } RunSetRole;
+typedef enum { RUN_SET_DOMAIN = 0, RUN_SET_HELDOUT = 1, RUN_SET_TRAIN_SAMPLE = 2, RUN_SET_ZEROSHOT = 3 } RunSetRole;
 
 typedef struct {
     char *name;

@@ -24,6 +24,17 @@ static ModxStatus add_eval(RunLog *log, const char *strategy, int phase, const c
     return MODX_OK;
 }
 
+static ModxStatus add_zs(RunLog *log, const ZeroShotRecord *z) {
+    if (log->n_zs == log->cap_zs) {
+        int cap = log->cap_zs ? 2 * log->cap_zs : 16;
+        ZeroShotRecord *p = realloc(log->zs, (size_t)cap * sizeof *p);
+        if (!p) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+        log->zs = p, log->cap_zs = cap;
+    }
+    log->zs[log->n_zs++] = *z;
+    return MODX_OK;
+}
+
 static double num(const cJSON *o, const char *k) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
@@ -61,11 +72,20 @@ ModxStatus runlog_each_line(const char *path, uint64_t limit, RunLogLineFn fn, v
 
 static ModxStatus eval_of_line(void *ctx, const cJSON *o, const char *type, const char *path, long line) {
     RunLog *log = ctx;
-    if (strcmp(type, "eval")) return MODX_OK;
+    int zs = !strcmp(type, "zeroshot");
+    if (strcmp(type, "eval") && !zs) return MODX_OK;
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "strategy");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "test_set");
     if (!cJSON_IsString(s) || !cJSON_IsString(t))
-        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: eval line without strategy/test_set", path, line);
+        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: %s line without strategy/test_set", path, line, type);
+    if (zs) {
+        ZeroShotRecord z = {.phase = (int)num(o, "phase"), .images = (int)num(o, "images"),
+                            .classes = (int)num(o, "classes"), .templates = (int)num(o, "templates"),
+                            .top1 = num(o, "top1"), .top5 = num(o, "top5")};
+        snprintf(z.strategy, sizeof z.strategy, "%s", s->valuestring);
+        snprintf(z.test_set, sizeof z.test_set, "%s", t->valuestring);
+        return add_zs(log, &z);
+    }
     RetrievalMetrics m = {0};
     m.i2t_r1 = num(o, "i2t_R@1"), m.i2t_r5 = num(o, "i2t_R@5"), m.i2t_r10 = num(o, "i2t_R@10");
     m.t2i_r1 = num(o, "t2i_R@1"), m.t2i_r5 = num(o, "t2i_R@5"), m.t2i_r10 = num(o, "t2i_R@10");
@@ -78,7 +98,7 @@ static ModxStatus eval_of_line(void *ctx, const cJSON *o, const char *type, cons
 
 /* Reads the evaluations of an existing metrics.jsonl up to `limit` bytes. */
 static ModxStatus read_evals(RunLog *log, uint64_t limit) {
-    log->n_evals = 0;
+    log->n_evals = log->n_zs = 0;
     if (!io_file_exists(log->path)) return MODX_OK;
     return runlog_each_line(log->path, limit, eval_of_line, log);
 }
@@ -99,6 +119,7 @@ void runlog_close(RunLog *log) {
     if (log->f) fclose(log->f);
     free(log->path);
     free(log->evals);
+    free(log->zs);
     memset(log, 0, sizeof *log);
 }
 
@@ -169,6 +190,31 @@ ModxStatus runlog_eval(RunLog *log, const char *strategy, int phase, const char 
     return add_eval(log, strategy, phase, test_set, &r);
 }
 
+ModxStatus runlog_zeroshot(RunLog *log, const ZeroShotRecord *r) {
+    char line[512];
+    snprintf(line, sizeof line,
+             "{\"type\": \"zeroshot\", \"strategy\": \"%s\", \"phase\": %d, \"test_set\": \"%s\", \"images\": %d, "
+             "\"classes\": %d, \"templates\": %d, \"top1\": %.4f, \"top5\": %.4f}",
+             r->strategy, r->phase, r->test_set, r->images, r->classes, r->templates, r->top1, r->top5);
+    MODX_TRY(put_line(log, line));
+    /* Stored as the line reads back, as for runlog_eval. */
+    ZeroShotRecord z = *r;
+    char b[64];
+    snprintf(b, sizeof b, "%.4f", z.top1);
+    z.top1 = strtod(b, NULL);
+    snprintf(b, sizeof b, "%.4f", z.top5);
+    z.top5 = strtod(b, NULL);
+    return add_zs(log, &z);
+}
+
+const ZeroShotRecord *runlog_find_zeroshot(const RunLog *log, const char *strategy, int phase, const char *test_set) {
+    for (int i = log->n_zs - 1; i >= 0; i--) {
+        const ZeroShotRecord *r = &log->zs[i];
+        if (r->phase == phase && !strcmp(r->strategy, strategy) && !strcmp(r->test_set, test_set)) return r;
+    }
+    return NULL;
+}
+
 const EvalRecord *runlog_find_eval(const RunLog *log, const char *strategy, int phase, const char *test_set) {
     for (int i = log->n_evals - 1; i >= 0; i--) {
         const EvalRecord *r = &log->evals[i];
@@ -211,11 +257,18 @@ static double r1(const RetrievalMetrics *m) { return 0.5 * (m->i2t_r1 + m->t2i_r
 /* The phase whose results a strategy reports last: N, or 0 for "phase0". */
 static int final_phase(const char *strategy, int n_phases) { return strcmp(strategy, RUN_PHASE0) ? n_phases : 0; }
 
+static int is_zs(const char *const *roles, int t) { return roles && !strcmp(roles[t], "zeroshot"); }
+
 static void final_table(Buf *b, const RunLog *log, const char *const *strategies, int ns, const char *const *tests,
-                        int nt, int n_phases) {
+                        const char *const *roles, int nt, int n_phases) {
+    int nr = 0;
     bprintf(b, "| strategy |");
-    for (int t = 0; t < nt; t++) bprintf(b, " %s |", tests[t]);
-    bprintf(b, " mean |\n|---|");
+    for (int t = 0; t < nt; t++)
+        if (!is_zs(roles, t)) bprintf(b, " %s |", tests[t]), nr++;
+    bprintf(b, " mean |");
+    for (int t = 0; t < nt; t++)
+        if (is_zs(roles, t)) bprintf(b, " %s zero-shot top-1 |", tests[t]);
+    bprintf(b, "\n|---|");
     for (int t = 0; t <= nt; t++) bprintf(b, "---:|");
     bprintf(b, "\n");
     for (int s = -1; s < ns; s++) {
@@ -225,19 +278,26 @@ static void final_table(Buf *b, const RunLog *log, const char *const *strategies
         double sum = 0;
         int cnt = 0;
         for (int t = 0; t < nt; t++) {
+            if (is_zs(roles, t)) continue;
             const EvalRecord *r = runlog_find_eval(log, name, ph, tests[t]);
             if (r) bprintf(b, " %.1f |", r1(&r->m)), sum += r1(&r->m), cnt++;
             else bprintf(b, " – |");
         }
-        if (cnt == nt && cnt) bprintf(b, " %.1f |\n", sum / cnt);
-        else bprintf(b, " – |\n");
+        if (cnt == nr && cnt) bprintf(b, " %.1f |", sum / cnt);
+        else bprintf(b, " – |");
+        for (int t = 0; t < nt; t++) {
+            const ZeroShotRecord *z = is_zs(roles, t) ? runlog_find_zeroshot(log, name, ph, tests[t]) : NULL;
+            if (z) bprintf(b, " %.1f |", z->top1);
+            else if (is_zs(roles, t)) bprintf(b, " – |");
+        }
+        bprintf(b, "\n");
     }
 }
 
-char *runlog_final_table(const RunLog *log, const char *const *strategies, int ns, const char *const *tests, int nt,
-                         int n_phases) {
+char *runlog_final_table(const RunLog *log, const char *const *strategies, int ns, const char *const *tests,
+                         const char *const *roles, int nt, int n_phases) {
     Buf b = {0};
-    final_table(&b, log, strategies, ns, tests, nt, n_phases);
+    final_table(&b, log, strategies, ns, tests, roles, nt, n_phases);
     if (b.oom) {
         free(b.s);
         return NULL;
@@ -245,15 +305,37 @@ char *runlog_final_table(const RunLog *log, const char *const *strategies, int n
     return b.s;
 }
 
+/* results.md's zero-shot section: every (strategy, phase) of every zero-shot set. */
+static void zeroshot_md(Buf *md, const RunLog *log, const char *const *strategies, int ns, const char *const *tests,
+                        const char *const *roles, int nt, int n_phases) {
+    int any = 0;
+    for (int t = 0; t < nt; t++) any |= is_zs(roles, t);
+    if (!any) return;
+    bprintf(md, "\n## Zero-shot classification, every phase\n\nTop-1 and top-5 accuracy (%%) on each zero-shot test "
+                "set: how much of what the model could classify it keeps.\n\n"
+                "| strategy | phase | test set | images | classes | templates | top-1 | top-5 |\n"
+                "|---|---:|---|---:|---:|---:|---:|---:|\n");
+    for (int s = -1; s < ns; s++) {
+        const char *name = s < 0 ? RUN_PHASE0 : strategies[s];
+        for (int ph = 0; ph <= n_phases; ph++)
+            for (int t = 0; t < nt; t++) {
+                const ZeroShotRecord *z = is_zs(roles, t) ? runlog_find_zeroshot(log, name, ph, tests[t]) : NULL;
+                if (z)
+                    bprintf(md, "| %s | %d | %s | %d | %d | %d | %.1f | %.1f |\n", name, ph, tests[t], z->images,
+                            z->classes, z->templates, z->top1, z->top5);
+            }
+    }
+}
+
 ModxStatus runlog_write_results(const RunLog *log, const char *run_dir, const char *title, const char *const *strategies,
                                 int ns, const char *const *tests, const char *const *roles, int nt, int n_phases) {
     Buf csv = {0}, md = {0};
     bprintf(&csv, "strategy,phase,test_set,role,images,captions,i2t_R@1,i2t_R@5,i2t_R@10,t2i_R@1,t2i_R@5,t2i_R@10,rsum,"
-                  "i2t_medr,i2t_meanr,t2i_medr,t2i_meanr\n");
+                  "i2t_medr,i2t_meanr,t2i_medr,t2i_meanr,zs_top1,zs_top5\n");
     bprintf(&md, "# Results: %s\n\nRetrieval R@1 in %%, the mean of image→text and text→image, on every test set "
                  "after the last phase (phase %d); `phase0 (start)` is the shared starting model. The mean is over "
-                 "all test sets.\n\n", title, n_phases);
-    final_table(&md, log, strategies, ns, tests, nt, n_phases);
+                 "retrieval test sets; a zero-shot set's column is its top-1 accuracy (%%).\n\n", title, n_phases);
+    final_table(&md, log, strategies, ns, tests, roles, nt, n_phases);
     bprintf(&md, "\n## Every phase\n\nR@1/R@5/R@10 image→text and text→image, rsum.\n\n"
                  "| strategy | phase | test set | role | i2t R@1 | i2t R@5 | i2t R@10 | t2i R@1 | t2i R@5 | t2i R@10 | rsum |\n"
                  "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -261,10 +343,13 @@ ModxStatus runlog_write_results(const RunLog *log, const char *run_dir, const ch
         const char *name = s < 0 ? RUN_PHASE0 : strategies[s];
         for (int ph = 0; ph <= n_phases; ph++)
             for (int t = 0; t < nt; t++) {
-                const EvalRecord *r = runlog_find_eval(log, name, ph, tests[t]);
+                const ZeroShotRecord *z = is_zs(roles, t) ? runlog_find_zeroshot(log, name, ph, tests[t]) : NULL;
+                if (z) bprintf(&csv, "%s,%d,%s,%s,%d,,,,,,,,,,,,,%.4f,%.4f\n", name, ph, tests[t], roles[t], z->images,
+                               z->top1, z->top5);
+                const EvalRecord *r = is_zs(roles, t) ? NULL : runlog_find_eval(log, name, ph, tests[t]);
                 if (!r) continue;
                 const RetrievalMetrics *m = &r->m;
-                bprintf(&csv, "%s,%d,%s,%s,%d,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%g,%.4f,%g,%.4f\n", name, ph,
+                bprintf(&csv, "%s,%d,%s,%s,%d,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%g,%.4f,%g,%.4f,,\n", name, ph,
                         tests[t], roles[t], m->n_images, m->n_captions, m->i2t_r1, m->i2t_r5, m->i2t_r10, m->t2i_r1,
                         m->t2i_r5, m->t2i_r10, m->rsum, m->i2t_median_rank, m->i2t_mean_rank, m->t2i_median_rank,
                         m->t2i_mean_rank);
@@ -272,6 +357,7 @@ ModxStatus runlog_write_results(const RunLog *log, const char *run_dir, const ch
                         tests[t], roles[t], m->i2t_r1, m->i2t_r5, m->i2t_r10, m->t2i_r1, m->t2i_r5, m->t2i_r10, m->rsum);
             }
     }
+    zeroshot_md(&md, log, strategies, ns, tests, roles, nt, n_phases);
     ModxStatus st = MODX_OK;
     if (csv.oom || md.oom) st = modx_fail(MODX_ERR_NOMEM, "out of memory");
     char path[4096];

@@ -26,11 +26,22 @@ typedef struct {
     RetrievalMetrics m;
 } EvalRecord;
 
+/* A zero-shot evaluation ("zeroshot" line): top-1/top-5 accuracy in %. */
+typedef struct {
+    char strategy[32];
+    int phase;
+    char test_set[64];
+    int images, classes, templates;
+    double top1, top5;
+} ZeroShotRecord;
+
 typedef struct {
     char *path; /* metrics.jsonl */
     FILE *f;
     EvalRecord *evals;
     int n_evals, cap_evals;
+    ZeroShotRecord *zs;
+    int n_zs, cap_zs;
 } RunLog;
 
 /* Opens RUN_DIR/metrics.jsonl for appending (created when missing) and reads
@@ -67,6 +78,12 @@ typedef struct {
 ModxStatus runlog_compute(RunLog *log, const ComputeRecord *r);
 ModxStatus runlog_eval(RunLog *log, const char *strategy, int phase, const char *test_set, const RetrievalMetrics *m);
 
+/* A zero-shot test set's accuracy: {"type": "zeroshot", "strategy", "phase", "test_set", "images",
+ * "classes", "templates", "top1", "top5"}; r's strategy/phase/test_set name it. */
+ModxStatus runlog_zeroshot(RunLog *log, const ZeroShotRecord *r);
+/* The latest zero-shot evaluation of (strategy, phase, test set), NULL when none. */
+const ZeroShotRecord *runlog_find_zeroshot(const RunLog *log, const char *strategy, int phase, const char *test_set);
+
 /* Reads metrics.jsonl at `path` (its first `limit` bytes) and calls fn for
  * each complete line with the parsed object and its "type" ("step", "eval"):
  * the one reader of the format (the run log, the report). Blank lines are
@@ -82,13 +99,15 @@ const EvalRecord *runlog_find_eval(const RunLog *log, const char *strategy, int 
 
 /* Writes RUN_DIR/results.csv and RUN_DIR/results.md from the evaluations.
  * strategies[0..ns) in display order ("phase0" first is added by the writer),
- * tests[0..nt) test set names, roles[] their roles, n_phases N. */
+ * tests[0..nt) test set names, roles[] their roles ("zeroshot": a zero-shot
+ * set, whose rows carry zs_top1/zs_top5 and no retrieval figures), n_phases N. */
 ModxStatus runlog_write_results(const RunLog *log, const char *run_dir, const char *title, const char *const *strategies,
                                 int ns, const char *const *tests, const char *const *roles, int nt, int n_phases);
 
 /* The results table after the last phase (R@1 mean of both directions per test
- * set, and their mean), as Markdown, malloc'd. */
-char *runlog_final_table(const RunLog *log, const char *const *strategies, int ns, const char *const *tests, int nt,
-                         int n_phases);
+ * set, and their mean; a zero-shot set's top-1, outside the mean), as
+ * Markdown, malloc'd. roles as for runlog_write_results. */
+char *runlog_final_table(const RunLog *log, const char *const *strategies, int ns, const char *const *tests,
+                         const char *const *roles, int nt, int n_phases);
 
 #endif

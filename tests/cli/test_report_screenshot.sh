@@ -68,14 +68,16 @@ if [ -n "${MODX_REPORT_SCREENSHOT_KEEP:-}" ]; then cp "$TMP/run.png" "${MODX_REP
 # The report of a real run (modx run on the tiny fabricated dataset, as the
 # demo does on the emoji data): every plot of it renders. The probe has more
 # pairs than the embedding has dimensions (20 > 16), so the inter-modal
-# relative rotation is determined and plotted too.
+# relative rotation is determined and plotted too. A zero-shot test set (the
+# test images' first captions as classes) gets its per-phase accuracy curve.
 export OMP_WAIT_POLICY=passive
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$TMP/toy"
 bash tests/fixtures/engine/toy_experiment.sh "$TMP/toy/exp.json" toy \
   '[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
                {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]},
                {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]},
-               {"name": "fit", "dataset": "toy", "split": "train", "sample": 24, "role": "train_sample"}]' \
+               {"name": "fit", "dataset": "toy", "split": "train", "sample": 24, "role": "train_sample"},
+               {"name": "names", "dataset": "toy", "split": "test", "role": "zeroshot", "labels": "caption"}]' \
   '["joint", "finetune", "modx"]' \
   '{"test_set": "fit", "pairs": 20}' \
   '{"epochs": 2, "batch": 4, "lr": 1e-3, "alpha": 1, "log_every": 1, "eval_batch": 8}'
@@ -85,9 +87,12 @@ grep -q "report: $TMP/real/report.html" "$TMP/real.out"
 read -r real_w real_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/real.regions")
 shoot "$TMP/real/report.html" "$TMP/real.png" "$real_w" "$real_h"
 "$MODX" report --check-png "$TMP/real.png" --regions "$TMP/real.regions" | tee "$TMP/real.check"
-grep -q '^14 plots rendered$' "$TMP/real.check"
+grep -q '^15 plots rendered$' "$TMP/real.check"
+# the zero-shot accuracy curve of test set 4 (top-1 and top-5 per strategy and phase)
+grep -q '^ok    zs-4 ' "$TMP/real.check"
 # the retrieval gallery's thumbnails (phase 0, finetune and modx after the last phase) are drawn
 grep -q '^ok    gallery ' "$TMP/real.check"
 [ "$(grep -o 'src="data:image/png;base64,' "$TMP/real/report.html" | wc -l)" -ge 30 ]
 grep -q '^ok    keep-learn ' "$TMP/real.check"
 [ "$(grep -c '^ok    matrix-' "$TMP/real.check")" -eq 3 ]
+if [ -n "${MODX_REPORT_SCREENSHOT_KEEP:-}" ]; then cp "$TMP/real.png" "${MODX_REPORT_SCREENSHOT_KEEP%.png}-real.png"; fi
