@@ -5,7 +5,8 @@
 # the tolerances of tests/fixtures/mpi/compare_runs.py; only rank 0 writes
 # (one progress line set, one table). Then again over TCP (`--mca btl
 # self,tcp`, the transport of separate machines): bit-identical to the first
-# 2-rank run, since the reduction order never depends on timing.
+# 2-rank run, since the reduction order never depends on timing. And
+# `modx train` (one model on a cache) with 2 ranks against one process.
 set -eu
 source tests/fixtures/engine/toy_common.sh
 source tests/fixtures/mpi/mpi_common.sh
@@ -26,3 +27,10 @@ for f in $(cd "$TMP/two" && find . -name '*.safetensors' | sort) results.csv; do
 done
 echo "$n files identical over TCP"
 diff <(metrics_sans_timings "$TMP/two/metrics.jsonl") <(metrics_sans_timings "$TMP/tcp/metrics.jsonl")
+# modx train: one model on a cache, the same under 2 ranks
+"$MODX" train --data "$TMP/one/data/toy.cache" --config tests/fixtures/engine/micro.json --out "$TMP/t1" \
+  --epochs 3 --batch 4 --quiet > /dev/null
+"${MPIRUN[@]}" -np 2 "$MODX" train --data "$TMP/one/data/toy.cache" --config tests/fixtures/engine/micro.json \
+  --out "$TMP/t2" --epochs 3 --batch 4 > "$TMP/t2.out"
+[ "$(grep -c '^wrote ' "$TMP/t2.out")" -eq 1 ] || { echo "expected one 'wrote' line"; cat "$TMP/t2.out"; exit 1; }
+python3 tests/fixtures/mpi/compare_runs.py "$TMP/t1" "$TMP/t2"
