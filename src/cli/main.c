@@ -43,8 +43,6 @@ static int unknown_command(const char *name) {
     return 2;
 }
 
-static int dist_exit(int rc);
-
 int main(int argc, char **argv) {
     if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) argv[1] = "version";
     if (argc == 3 && !strcmp(argv[1], "help")) { /* modx help CMD = modx CMD --help */
@@ -61,18 +59,6 @@ int main(int argc, char **argv) {
     if (!c) return unknown_command(argv[1]);
     if (dist_init() != MODX_OK) return cli_report_error(argv[1]);
     int rc = c->run(argc - 1, argv + 1);
-    return dist_exit(rc);
+    return dist_end(rc); /* a job of several ranks: see core/dist.h */
 }
 
-/* A job of several ranks (mpirun): a rank that fails ends them all at once
- * (the others may be waiting for it in a collective), naming itself. */
-static int dist_exit(int rc) {
-    if (rc != 0 && dist_size() > 1) {
-        fprintf(stderr, "modx: rank %d of %d (host %s) failed (exit %d); ending the job\n", dist_rank(), dist_size(),
-                dist_host(), rc);
-        fflush(stderr);
-        dist_abort(rc);
-    }
-    dist_finalize();
-    return rc;
-}

@@ -60,6 +60,31 @@ void dist_finalize(void) {
     joined = 0;
 }
 
+/* Every rank reaches here within a few seconds when they failed alike (a bad
+ * experiment, a stop signal); a rank still inside a collective never does. */
+static int all_ranks_arrive(double seconds) {
+    MPI_Request req;
+    if (MPI_Ibarrier(MPI_COMM_WORLD, &req) != MPI_SUCCESS) return 0;
+    double until = now_s() + seconds;
+    int done = 0;
+    while (!done && now_s() < until) {
+        if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return 0;
+        if (!done) nanosleep(&(struct timespec){0, 2000000}, NULL);
+    }
+    return done;
+}
+
+int dist_end(int rc) {
+    if (rc != 0 && joined && size > 1 && !all_ranks_arrive(DIST_END_WAIT_S)) {
+        fprintf(stderr, "modx: rank %d of %d (host %s) failed (exit %d) while other ranks still work; ending the "
+                "job\n", rank, size, host, rc);
+        fflush(stderr);
+        dist_abort(rc);
+    }
+    dist_finalize();
+    return rc;
+}
+
 void dist_abort(int code) {
     if (joined) MPI_Abort(MPI_COMM_WORLD, code ? code : 1);
 }

@@ -23,6 +23,13 @@
 ModxStatus dist_init(void);
 /* Leaves the job (MPI_Finalize) when dist_init joined one. */
 void dist_finalize(void);
+/* The end of a process (the CLI's exit code rc): leaves the job. A rank that
+ * failed waits up to DIST_END_WAIT_S for the others to end too (they failed
+ * alike, or stopped at the same step: rank 0 may still be writing its resume
+ * checkpoint); if they do not, it ends the whole job (dist_abort) saying so.
+ * Returns rc. */
+#define DIST_END_WAIT_S 10.0
+int dist_end(int rc);
 /* Ends every rank of the job at once (MPI_Abort) with code; returns only in a
  * job of one rank. */
 void dist_abort(int code);

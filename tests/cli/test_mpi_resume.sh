@@ -3,7 +3,8 @@
 # that rank; `--resume` with 2 ranks then ends bit-identical to an
 # uninterrupted 2-rank run (resume checkpoints are rank 0's, every rank loads
 # them). A run started with 2 ranks and killed resumes in one process and ends
-# within the tolerances of tests/fixtures/mpi/compare_runs.py.
+# within the tolerances of tests/fixtures/mpi/compare_runs.py. SIGTERM to one
+# rank stops every rank after the same step with a resume checkpoint.
 set -eu
 source tests/fixtures/engine/toy_common.sh
 source tests/fixtures/mpi/mpi_common.sh
@@ -41,3 +42,19 @@ MODX_TEST_KILL_AFTER_STEPS=15 "${MPIRUN[@]}" -x MODX_TEST_KILL_AFTER_STEPS \
 [ "$rc" -ne 0 ] || { echo "expected the job to be killed"; exit 1; }
 "$MODX" run --resume "$TMP/c" --quiet --no-report > /dev/null
 python3 tests/fixtures/mpi/compare_runs.py "$TMP/ref" "$TMP/c"
+# SIGTERM to one rank only: the ranks agree to stop after the same step, rank 0
+# writes the resume checkpoint, the job ends; --resume ends as the uninterrupted run
+"${MPIRUN[@]}" -np 2 "$MODX" run "$D/exp.json" --out "$TMP/e" --quiet --no-report > /dev/null 2> "$TMP/e.err" &
+job=$!
+for _ in $(seq 300); do [ -s "$TMP/e/metrics.jsonl" ] && break; sleep 0.05; done
+victim=$(pgrep -P "$job" | tail -1)
+[ -n "$victim" ] && kill -TERM "$victim" 2> /dev/null || true
+rc=0; wait "$job" || rc=$?
+if ! grep -q '"status":	"done"' "$TMP/e/run.json"; then
+  [ "$rc" -ne 0 ] || { echo "a stopped job exited 0"; exit 1; }
+  grep -q "interrupted during" "$TMP/e.err" || { echo "no 'interrupted' message:"; cat "$TMP/e.err"; exit 1; }
+  ! grep -q "ending the job" "$TMP/e.err" || { echo "a stop signal aborted the job:"; cat "$TMP/e.err"; exit 1; }
+  "${MPIRUN[@]}" -np 2 "$MODX" run --resume "$TMP/e" --quiet --no-report > /dev/null
+fi
+for f in $(cd "$TMP/ref" && find . -name '*.safetensors' | sort) results.csv; do cmp "$TMP/ref/$f" "$TMP/e/$f"; done
+echo "stopped by SIGTERM to one rank, resumed: identical"
