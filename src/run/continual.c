@@ -391,7 +391,7 @@ static ModxStatus evaluate_all(Run *r, const ClipModel *m, const char *label, in
         const ExpTestSet *ts = &e->tests[t];
         EncodedSet es;
         RetrievalMetrics rm;
-        MODX_TRY(eval_encode(&es, m, r->caches[ts->sel.dataset], ts->name, r->tests[t].images, r->tests[t].n,
+        MODX_TRY(eval_encode_ranks(&es, m, r->caches[ts->sel.dataset], ts->name, r->tests[t].images, r->tests[t].n,
                              e->hp.eval_batch));
         ModxStatus st = eval_retrieval(&rm, &es);
         encoded_set_free(&es);
