@@ -6,7 +6,8 @@
 # at batch 128 and ViT-B/32 at batch 32, plain CLIP and Mod-X, each with its
 # share of the fp32 peak and its peak resident memory; PyTorch's own bf16
 # autocast step beside the plain one; the ResNet configs (rn-tiny at batch 128, RN50 at
-# 224 px, batch 8, plain steps). Then the loader, image and webdataset-prepare benchmarks.
+# 224 px, batch 8, plain steps). Then data parallelism (bench_dist: 1 process x 2 threads against
+# 2 ranks x 1 thread under mpirun), the loader, image and webdataset-prepare benchmarks.
 #   bench/run.sh BUILD_DIR [STEPS]      (ViT-B/32 runs max(3, STEPS/3) steps)
 # Environment:
 #   modx:  CI's environment as it is (OPENBLAS_CORETYPE untouched: products go
@@ -68,6 +69,20 @@ for row in "configs/tiny.json 128 modx" "configs/small.json 128 modx" "configs/V
     fi
   done
 done
+# Data parallelism (README "Many machines"): one process × 2 threads against 2 ranks × 1 thread on
+# the same global batch, with the all-gather and gradient-sum time and bytes per step.
+if command -v mpirun > /dev/null; then
+  for cfg in configs/tiny.json configs/small.json; do
+    one=$(env "${envs[@]}" "$build/bench/bench_dist" "$cfg" --batch 128 --steps "$steps")
+    two=$(mpirun --oversubscribe --allow-run-as-root -x OMP_NUM_THREADS=1 -x OMP_WAIT_POLICY=passive -np 2 \
+          "$build/bench/bench_dist" "$cfg" --batch 128 --steps "$steps")
+    echo "$one"; echo "$two"
+    awk -v a="$(field ', ([0-9.]+) samples/s.*' "$one")" -v b="$(field ', ([0-9.]+) samples/s.*' "$two")" -v c="$cfg" \
+      'BEGIN { printf "ratio %s: 2 ranks x 1 thread reach %.0f%% of 1 process x 2 threads\n", c, 100 * b / a }'
+  done
+else
+  echo "(mpirun not installed: no data-parallel figures)"
+fi
 for b in "$build"/bench/bench_loader "$build"/bench/bench_image; do
   [ -x "$b" ] && "$b"
 done

@@ -7,11 +7,13 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/memory_budget.h"
+#include "core/dist.h"
 #include "io/file.h"
 #include "report/run_report.h"
 #include "run/rundir.h"
 #include "run/continual.h"
 #include "run/experiment.h"
+#include "run/rundist.h"
 #include "train/trainer.h"
 
 static const char run_usage[] =
@@ -59,7 +61,8 @@ static int run_common(const char *cmd, int argc, char **argv, int one_strategy) 
         fputs(one_strategy ? continual_usage : run_usage, stderr);
         return 2;
     }
-    RunOptions ro = {.quiet = o[2].value != NULL, .resume = resume != NULL, .only_strategy = NULL};
+    /* In a job of several ranks (core/dist.h) rank 0 alone prints progress, takes the lock and writes. */
+    RunOptions ro = {.quiet = o[2].value != NULL || !dist_is_writer(), .resume = resume != NULL, .only_strategy = NULL};
     if (one_strategy) ro.only_strategy = o[6].value;
     Experiment e;
     const char *dir = resume ? resume : out;
@@ -79,12 +82,15 @@ static int run_common(const char *cmd, int argc, char **argv, int one_strategy) 
     RunLock lock;
     char command[1024];
     cli_command_line(command, sizeof command, cmd, argc, argv);
-    if (io_mkdir_p(dir) != MODX_OK || run_lock(&lock, dir, command) != MODX_OK)
+    lock.fd = -1;
+    if (io_mkdir_p(dir) != MODX_OK || run_dist_check(&e, &cfg, dir) != MODX_OK ||
+        (dist_is_writer() && run_lock(&lock, dir, command) != MODX_OK))
         return experiment_free(&e), cli_report_error(cmd);
     trainer_install_signals();
     st = continual_run(&e, dir, &ro);
     experiment_free(&e);
-    int rc = st != MODX_OK || print_table(dir) || (!o[4].value && report_run_finish(dir, stdout) != MODX_OK);
+    int rc = st != MODX_OK ||
+             (dist_is_writer() && (print_table(dir) || (!o[4].value && report_run_finish(dir, stdout) != MODX_OK)));
     run_unlock(&lock);
     if (rc && trainer_stop_requested) { /* stopped by a signal: the message, then 128 + the signal */
         cli_report_error(cmd);

@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/memory_budget.h"
+#include "core/dist.h"
 #include "data/cache.h"
 #include "data/dataset.h"
 #include "data/selection.h"
@@ -132,7 +133,7 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
         snprintf(out, sizeof out, "%s/model.safetensors", o[3].value);
         snprintf(resume, sizeof resume, "%s/resume.safetensors", o[3].value);
         Progress pr;
-        progress_init(&pr, o[13].value != NULL);
+        progress_init(&pr, o[13].value != NULL || !dist_is_writer()); /* rank 0 of a job reports */
         TrainSpec sp = {.epochs = (int)epochs, .batch = (int)batch, .lr = lr, .warmup = warmup,
                         .weight_decay = wd, .seed = (uint64_t)seed, .log_every = 10, .checkpoint_every = (int)ckpt_every};
         TrainPhase ph = {.label = "train", .phase = 0, .model = m, .cache = c, .images = images, .n_images = n,
@@ -144,7 +145,7 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
         } else if (res.interrupted) {
             fprintf(stderr, "modx train: interrupted at a resume checkpoint; run the same command again to continue\n");
             rc = 128 + (int)trainer_stop_requested;
-        } else {
+        } else if (dist_is_writer()) {
             trainer_resume_remove(resume);
             if (res.start == res.steps) /* resumed at its last step: nothing left to train */
                 printf("wrote %s: %lld steps on %zu images (all trained before the resume)\n", out,

@@ -26,6 +26,11 @@ typedef struct {
  * the cache `name`). */
 ModxStatus eval_encode(EncodedSet *out, const ClipModel *m, const Cache *c, const char *name, const uint32_t *images,
                        size_t n, int batch);
+/* eval_encode by every rank of a job together (core/dist.h; all must call it
+ * alike): batch k is encoded by rank k mod N and broadcast, so every rank ends
+ * with the whole set, equal to eval_encode's. In a job of one: eval_encode. */
+ModxStatus eval_encode_ranks(EncodedSet *out, const ClipModel *m, const Cache *c, const char *name,
+                             const uint32_t *images, size_t n, int batch);
 void encoded_set_free(EncodedSet *s);
 
 /* Retrieval metrics (SPEC §5) of an encoded set. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clip/model.h"
+#include "core/dist.h"
 #include "core/rng.h"
 #include "strategy/strategy.h"
 #include "data/cache.h"
@@ -72,11 +73,21 @@ static void path_of(char *out, size_t n, const Run *r, const char *strategy, int
 
 /* ---- data ---- */
 
+static ModxStatus prepare_dataset_write(const Run *r, const ExpDataset *d, const char *path);
+
 static ModxStatus prepare_dataset(const Run *r, const ExpDataset *d, char *path, size_t n) {
     CHECK(run_data_cache_path(path, n, r->dir, d->name), "run path too long");
     /* A resumed run keeps what it prepared; a fresh one prepares anew (a cache
      * left by an attempt stopped before experiment.json existed may be stale). */
-    if (r->resuming && io_file_exists(path)) return MODX_OK;
+    int keep = r->resuming && io_file_exists(path);
+    MODX_TRY(dist_bcast(&keep, sizeof keep, 0)); /* rank 0 decides; the others wait for its cache */
+    if (keep) return MODX_OK;
+    if (!dist_is_writer()) return dist_barrier();
+    MODX_TRY(prepare_dataset_write(r, d, path));
+    return dist_barrier();
+}
+
+static ModxStatus prepare_dataset_write(const Run *r, const ExpDataset *d, const char *path) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/data", r->dir);
     MODX_TRY(io_mkdir_p(dir));
@@ -425,7 +436,7 @@ static ModxStatus evaluate_all(Run *r, const ClipModel *m, const char *label, in
         }
         EncodedSet es;
         RetrievalMetrics rm;
-        MODX_TRY(eval_encode(&es, m, r->caches[ts->sel.dataset], ts->name, r->tests[t].images, r->tests[t].n,
+        MODX_TRY(eval_encode_ranks(&es, m, r->caches[ts->sel.dataset], ts->name, r->tests[t].images, r->tests[t].n,
                              e->hp.eval_batch));
         ModxStatus st = eval_retrieval(&rm, &es);
         encoded_set_free(&es);
@@ -477,6 +488,7 @@ static TrainSpec base_spec(const Run *r, StepLossTerm loss, int epochs, double w
 }
 
 static ModxStatus load_model(ClipModel **m, const char *path) {
+    MODX_TRY(dist_barrier()); /* every rank reads what rank 0 finished writing */
     MODX_TRY(checkpoint_load(m, path, NULL));
     return MODX_OK;
 }
@@ -674,6 +686,7 @@ static ModxStatus run_open(Run *r, const RunOptions *opt) {
     if (!opt->resume && io_file_exists(path))
         return modx_fail(MODX_ERR_INVALID, "%s already holds a run (run.json); continue it with --resume %s or choose "
                          "another --out folder", r->dir, r->dir);
+    MODX_TRY(dist_barrier()); /* every rank has looked before rank 0 writes run.json */
     if (opt->only_strategy && experiment_find_strategy(e, opt->only_strategy) < 0)
         return modx_fail(MODX_ERR_INVALID, "strategy '%s' is not one of the experiment's strategies",
                          opt->only_strategy);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/dist.h"
 #include "io/file.h"
 
 static ModxStatus add_eval(RunLog *log, const char *strategy, int phase, const char *test, const RetrievalMetrics *m) {
@@ -123,8 +124,11 @@ void runlog_close(RunLog *log) {
     memset(log, 0, sizeof *log);
 }
 
+/* In a job of several ranks (core/dist.h) rank 0 alone writes metrics.jsonl;
+ * the other ranks keep the same records in memory and see its file's size. */
 uint64_t runlog_offset(RunLog *log) {
     fflush(log->f);
+    if (!dist_is_writer()) fseek(log->f, 0, SEEK_END);
     long p = ftell(log->f);
     return p < 0 ? 0 : (uint64_t)p;
 }
@@ -134,13 +138,14 @@ ModxStatus runlog_truncate(RunLog *log, uint64_t offset) {
     if (offset > runlog_offset(log))
         return modx_fail(MODX_ERR_FORMAT, "%s is shorter (%llu bytes) than the checkpoint recorded (%llu bytes)",
                          log->path, (unsigned long long)runlog_offset(log), (unsigned long long)offset);
-    if (ftruncate(fileno(log->f), (off_t)offset) != 0)
+    if (dist_is_writer() && ftruncate(fileno(log->f), (off_t)offset) != 0)
         return modx_fail(MODX_ERR_IO, "%s: cannot truncate to %llu bytes", log->path, (unsigned long long)offset);
     fseek(log->f, 0, SEEK_END);
     return read_evals(log, offset);
 }
 
 static ModxStatus put_line(RunLog *log, const char *line) {
+    if (!dist_is_writer()) return MODX_OK;
     if (fputs(line, log->f) < 0 || fputc('\n', log->f) < 0 || fflush(log->f) != 0)
         return modx_fail(MODX_ERR_IO, "%s: write failed", log->path);
     return MODX_OK;

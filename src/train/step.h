@@ -80,6 +80,14 @@ void clip_step_free(ClipStep *s);
 ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts, int B, const StepLossTerm *loss,
                          float *grads, StepLoss *out);
 
+/* Data parallelism (core/dist.h): clip_step_run forwards only this rank's
+ * slice of the batch (rows [lo, lo + B/N)), all-gathers the features (and the
+ * old model's) into V, T (Vo, To) so every rank computes the loss of the
+ * whole batch, back-propagates its slice's rows of dV, dT, and sums the
+ * parameter gradients over the ranks in rank order. In a job of one this is
+ * the plain step. nb: rows per rank; old: gather Vo, To too. */
+ModxStatus step_gather_features(ClipStep *s, int nb, int old);
+
 /* The optimizer's segment list for m's flat layout: one segment per parameter
  * tensor, with the table's weight-decay flag. *segs is malloc'd. */
 ModxStatus clip_optim_segments(const ClipModel *m, OptimSegment **segs, int *n);

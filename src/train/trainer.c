@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "core/dist.h"
 #include "data/image.h"
 #include "data/loader.h"
 #include "io/checkpoint.h"
@@ -39,6 +40,8 @@ static void maybe_kill(void) {
     if (kill_after == -2) {
         const char *v = getenv("MODX_TEST_KILL_AFTER_STEPS");
         kill_after = v && *v ? strtol(v, NULL, 10) : -1;
+        const char *r = getenv("MODX_TEST_KILL_RANK"); /* in a job of many ranks: only this one */
+        if (r && *r && strtol(r, NULL, 10) != dist_rank()) kill_after = -1;
     }
     if (kill_after >= 0 && ++steps_done >= kill_after) raise(SIGKILL);
 }
@@ -76,7 +79,21 @@ static ModxStatus rename_if(const char *from, const char *to) {
     return MODX_OK;
 }
 
+static ModxStatus resume_recover_files(const char *resume_path, int *exists);
+
+/* Rank 0 alone touches the files; every rank learns the outcome from it (a
+ * broadcast, so no rank looks before rank 0 is done). */
 ModxStatus trainer_resume_recover(const char *resume_path, int *exists) {
+    int e[2] = {0, MODX_OK};
+    if (dist_is_writer()) e[1] = resume_recover_files(resume_path, &e[0]);
+    MODX_TRY(dist_bcast(e, sizeof e, 0));
+    *exists = e[0];
+    if (e[1] != MODX_OK && !dist_is_writer())
+        return modx_fail(MODX_ERR_IO, "%s: rank 0 could not recover the resume checkpoint", resume_path);
+    return (ModxStatus)e[1];
+}
+
+static ModxStatus resume_recover_files(const char *resume_path, int *exists) {
     char m[2][4096], o[2][4096], r[2][4096];
     resume_paths(resume_path, m, o, r);
     if (io_file_exists(m[1])) { /* a complete set: finish the renames in order */
@@ -93,6 +110,7 @@ ModxStatus trainer_resume_recover(const char *resume_path, int *exists) {
 }
 
 void trainer_resume_remove(const char *resume_path) {
+    if (!dist_is_writer()) return;
     char m[2][4096], o[2][4096], r[2][4096];
     resume_paths(resume_path, m, o, r);
     for (int k = 1; k >= 0; k--) unlink(m[k]), unlink(o[k]), unlink(r[k]);
@@ -100,6 +118,7 @@ void trainer_resume_remove(const char *resume_path) {
 
 static ModxStatus save_resume(const TrainPhase *ph, const TrainSpec *sp, const AdamW *opt, int64_t step, int64_t steps,
                               int replay_k, uint64_t metrics_bytes) {
+    if (!dist_is_writer()) return MODX_OK; /* rank 0 writes; the others hold the same state */
     char m[2][4096], o[2][4096], r[2][4096];
     resume_paths(ph->resume_path, m, o, r);
     char phase[32], st[32], sts[32], mb[32], rk[32], seed[32];
@@ -398,7 +417,7 @@ static ModxStatus after_step(Training *t, int64_t s, const StepLoss *sl, double 
         double eta = s + 1 > t->start && el > 0 ? el / (double)(s + 1 - t->start) * (double)(t->steps - s - 1) : -1;
         progress_update(ph->progress, ph->label, ph->phase, s + 1, t->steps, loss, sps, eta, last);
     }
-    *stop = trainer_stop_requested && !last;
+    *stop = dist_max_int(trainer_stop_requested) && !last; /* every rank stops at the same step */
     /* The last step always leaves a resume point: a run stopped while the phase
      * is evaluated resumes there instead of training the phase again. */
     if (ph->resume_path && (last || *stop || (sp->checkpoint_every > 0 && (s + 1) % sp->checkpoint_every == 0))) {
