@@ -109,10 +109,7 @@ int data_prepare_cmd(int argc, char **argv) {
     long size = 0, context = 77;
     uint64_t max_pixels;
     if (max_pixels_option(cmd, o[O_MAX_PIXELS].value, &max_pixels)) return 2;
-    if (!o[O_VOCAB].value || !o[O_SIZE].value || !o[O_OUT].value) {
-        fprintf(stderr, "modx %s: --vocab, --size and --out are required (see --help)\n", cmd);
-        return 2;
-    }
+    if (cli_require(cmd, &o[O_VOCAB]) || cli_require(cmd, &o[O_SIZE]) || cli_require(cmd, &o[O_OUT])) return 2;
     if (cli_int(cmd, "--size", o[O_SIZE].value, 1, 4096, &size)) return 2;
     if (o[O_CONTEXT].value && cli_int(cmd, "--context", o[O_CONTEXT].value, 2, 4096, &context)) return 2;
     if (refuse_existing(cmd, o[O_OUT].value, o[O_FORCE].value != NULL)) return 1;
@@ -128,14 +125,21 @@ int data_prepare_cmd(int argc, char **argv) {
 int data_emoji_cmd(int argc, char **argv) {
     const char *cmd = "data emoji";
     if (cli_wants_help(argc, argv)) {
-        printf("usage: modx data emoji [--npm DIR] [--vocab FILE --size S] [--context T] [--seed N] [--test-fraction F]\n"
-               "                       --out DIR\n"
+        printf("usage: modx data emoji --out DIR [--npm DIR] [--vocab FILE --size S] [--context T] [--seed N]\n"
+               "                       [--test-fraction F]\n"
                "Builds the embedded emoji data: one domain per vendor (apple, google, twitter, facebook)\n"
                "from the npm packages in DIR (default third_party/npm; install with scripts/setup_npm.sh),\n"
                "four caption templates per image (see src/data/emoji.h), a train/test split by emoji\n"
                "(seeded, default seed 0, 10%% test, the same for every vendor). Writes DIR/dataset.cache and\n"
                "DIR/captions.txt (one line per caption, e.g. to train a tokenizer). Re-running gives\n"
-               "byte-identical files. Without --vocab only captions.txt is written.\n");
+               "byte-identical files. Without --vocab only captions.txt is written.\n"
+               "  --npm DIR          the npm packages' folder (default third_party/npm)\n"
+               "  --vocab FILE       BPE merges file to tokenize with (default: none, captions.txt only)\n"
+               "  --size S           image size in pixels (required with --vocab)\n"
+               "  --context T        caption context length in tokens (default 77)\n"
+               "  --seed N           the train/test split's seed (default 0)\n"
+               "  --test-fraction F  the fraction of base emoji held out for test (default 0.1)\n"
+               "  --out DIR          output folder (required)\n");
         return 0;
     }
     CliOpt o[] = {{"--npm", 1, NULL}, {"--vocab", 1, NULL}, {"--size", 1, NULL}, {"--context", 1, NULL},

@@ -12,6 +12,7 @@
 #include "run/rundir.h"
 #include "run/continual.h"
 #include "run/experiment.h"
+#include "strategy/strategy.h"
 #include "train/trainer.h"
 
 static const char run_usage[] =
@@ -23,19 +24,37 @@ static const char run_usage[] =
     "SIGINT/SIGTERM stop after the current step with a resume checkpoint; --resume continues a\n"
     "stopped or killed run and ends bit-identical to an uninterrupted one (same machine and\n"
     "thread count). Set OMP_WAIT_POLICY=passive for speed (see src/clip/model.h).\n"
-    "  --seed N  override the experiment's train.seed (recorded in RUN_DIR/experiment.json)\n"
     "Then it analyses the run (RUN_DIR/analysis.json, as `modx analyze RUN_DIR`) and writes\n"
-    "RUN_DIR/report.html (as `modx report RUN_DIR`).\n"
-    "  --seed N     override the experiment's train.seed (recorded in RUN_DIR/experiment.json)\n"
-    "  --quiet      no progress line\n"
-    "  --no-report  skip the analysis and the report\n" CLI_MAX_MEMORY_HELP;
+    "RUN_DIR/report.html (as `modx report RUN_DIR`). The experiment file: docs/experiment.md.\n"
+    "  --out RUN_DIR      the run directory to write (required, unless --resume)\n"
+    "  --resume RUN_DIR   continue a stopped or killed run (its own experiment.json)\n"
+    "  --seed N           override the experiment's train.seed (recorded in RUN_DIR/experiment.json;\n"
+    "                     default: the experiment's, itself default 0)\n"
+    "  --quiet            no progress line\n"
+    "  --no-report        skip the analysis and the report\n" CLI_MAX_MEMORY_HELP;
 
 static const char continual_usage[] =
     "usage: modx continual EXPERIMENT.json --strategy NAME --out RUN_DIR [--quiet] [--no-report]\n"
     "       modx continual --resume RUN_DIR --strategy NAME [--quiet] [--no-report]\n"
     "One strategy of the experiment over its stream (phase 0 first when the run has none yet).\n"
     "Several `modx continual` calls on one RUN_DIR (with --resume after the first) build up\n"
-    "the same run as `modx run`.\n" CLI_MAX_MEMORY_HELP;
+    "the same run as `modx run`.\n"
+    "  --strategy NAME    the strategy (required): one of the experiment's \"strategies\" (a strategy\n"
+    "                     or a variant's name); the strategies are listed below\n"
+    "  --out RUN_DIR      the run directory to write (required, unless --resume)\n"
+    "  --resume RUN_DIR   continue a run (its own experiment.json)\n"
+    "  --seed N           override the experiment's train.seed (default: the experiment's, itself 0)\n"
+    "  --quiet            no progress line\n"
+    "  --no-report        skip the analysis and the report\n" CLI_MAX_MEMORY_HELP;
+
+/* continual --help: its options, then every registered strategy and what it does. */
+static void continual_help(FILE *f) {
+    fputs(continual_usage, f);
+    int n;
+    const StrategyDesc *const *all = strategy_all(&n);
+    fprintf(f, "strategies (src/strategy/):\n");
+    for (int i = 0; i < n; i++) fprintf(f, "    %-14s %s\n", all[i]->name, all[i]->summary);
+}
 
 static int print_table(const char *run_dir) {
     char *table = NULL;
@@ -46,7 +65,7 @@ static int print_table(const char *run_dir) {
 }
 
 static int run_common(const char *cmd, int argc, char **argv, int one_strategy) {
-    if (cli_wants_help(argc, argv)) return fputs(one_strategy ? continual_usage : run_usage, stdout), 0;
+    if (cli_wants_help(argc, argv)) return one_strategy ? continual_help(stdout) : (void)fputs(run_usage, stdout), 0;
     CliOpt o[] = {{"--out", 1, 0},  {"--resume", 1, 0},    {"--quiet", 0, 0},  {"--seed", 1, 0},
                   {"--no-report", 0, 0}, {"--max-memory", 1, 0}, {"--strategy", 1, 0}};
     const char *pos[1];
@@ -55,7 +74,8 @@ static int run_common(const char *cmd, int argc, char **argv, int one_strategy) 
     uint64_t budget;
     if (cli_memory_budget(cmd, o[5].value, &budget)) return 2;
     const char *out = o[0].value, *resume = o[1].value;
-    if ((resume && (npos || out)) || (!resume && (npos != 1 || !out)) || (one_strategy && !o[6].value) || (resume && o[3].value)) {
+    if ((!resume && npos == 1 && cli_require(cmd, &o[0])) || (one_strategy && cli_require(cmd, &o[6]))) return 2;
+    if ((resume && (npos || out)) || (!resume && (npos != 1 || !out)) || (resume && o[3].value)) {
         fputs(one_strategy ? continual_usage : run_usage, stderr);
         return 2;
     }

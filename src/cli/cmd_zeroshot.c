@@ -9,6 +9,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "data/cache.h"
+#include "data/cache_paths.h"
 #include "data/dataset.h"
 #include "data/phases.h"
 #include "eval/zeroshot_run.h"
@@ -18,19 +19,25 @@
 
 static const char zs_usage[] =
     "usage: modx zeroshot --ckpt CKPT --data CACHE --vocab FILE --labels domain|LABELS.jsonl\n"
-    "                     [--classes FILE] [--templates FILE] [--split S] [--batch B]\n"
+    "                     [--classes FILE] [--templates FILE] [--split S] [--batch B] [--config CFG.json]\n"
     "Zero-shot classification: each class's prompts (default \"" ZEROSHOT_DEFAULT_TEMPLATE "\") are encoded\n"
     "with the text tower and averaged; each image gets the class of highest cosine. Prints top-1\n"
     "and top-5 accuracy (%).\n"
-    "  --labels domain        the label of an image is its domain in the cache; the images are\n"
-    "                         those of --split (default test)\n"
-    "  --labels FILE.jsonl    one labelled image per line: {\"image\": INDEX, \"label\": \"name\"},\n"
-    "                         INDEX = the image's index in the cache (see modx data info); the\n"
-    "                         images listed are the ones classified (--split does not apply)\n"
+    "  --ckpt CKPT            the model (required)\n"
+    "  --data CACHE           the dataset cache, or the folder `modx data prepare` wrote (required)\n"
+    "  --labels domain|FILE   (required) 'domain': the label of an image is its domain in the cache,\n"
+    "                         the images are those of --split; or FILE.jsonl, one labelled image a\n"
+    "                         line: {\"image\": INDEX or \"PATH\", \"label\": \"name\"}, INDEX = the\n"
+    "                         image's index in the cache, PATH = its path as the manifest gave it\n"
+    "                         (`modx data info CACHE --list` prints both); the images listed are the\n"
+    "                         ones classified (--split does not apply)\n"
+    "  --split S              with --labels domain: the splits classified (default test)\n"
+    "  --config CFG.json      the model config, used only when CKPT carries none (default: CKPT's)\n"
     "  --classes FILE         class names, one per line (blank lines ignored); default: the cache's\n"
     "                         domain names (--labels domain) or the labels in order of first use.\n"
     "                         A label that is not a class is an error\n"
     "  --templates FILE       prompt templates, one per line, each with {} for the class name\n"
+    "                         (default: the one above)\n"
     "  --vocab FILE           the CLIP BPE merges file the model was trained with\n"
     "  --batch B              encoding batch size (default 64)\n";
 
@@ -93,11 +100,41 @@ static int read_lines(const char *path, const char *what, Names *out) {
     return 0;
 }
 
-/* Reads {"image": INDEX, "label": "name"} lines into images/labels (label
- * strings collected in `seen`, in order of first use; *label_of = index into seen). */
-static int read_labels(const char *path, const Cache *c, uint32_t **images, int32_t **label_of, int *n, Names *seen) {
+/* The cache index of a labels line's "image": an index, or a path looked up in
+ * the cache's paths (loaded into *paths on first use). 0 when found. */
+static int label_image(const cJSON *im, const Cache *c, const char *cache_path, char ***paths, const char *file,
+                       long line, uint32_t *index) {
+    if (cJSON_IsString(im)) {
+        if (!*paths && cache_paths_read(cache_path, c->n_images, paths) != MODX_OK) return cli_report_error("zeroshot");
+        if (!*paths) {
+            fprintf(stderr, "modx zeroshot: %s:%ld: image \"%s\": the cache %s has no image paths (prepare it again "
+                    "with modx data prepare, or give the image's index)\n", file, line, im->valuestring, cache_path);
+            return 1;
+        }
+        uint64_t k;
+        if (cache_paths_find(*paths, c->n_images, im->valuestring, &k) != MODX_OK) {
+            fprintf(stderr, "modx zeroshot: %s:%ld: %s\n", file, line, modx_last_error());
+            return 1;
+        }
+        *index = (uint32_t)k;
+        return 0;
+    }
+    if (im->valuedouble != floor(im->valuedouble) || im->valuedouble < 0 || im->valuedouble >= (double)c->n_images) {
+        fprintf(stderr, "modx zeroshot: %s:%ld: image %g is not an image index of the cache (0 to %llu)\n", file, line,
+                im->valuedouble, (unsigned long long)c->n_images - 1);
+        return 1;
+    }
+    *index = (uint32_t)im->valuedouble;
+    return 0;
+}
+
+/* Reads {"image": INDEX or "PATH", "label": "name"} lines into images/labels
+ * (label strings collected in `seen`, in order of first use; *label_of = index into seen). */
+static int read_labels(const char *path, const Cache *c, const char *cache_path, uint32_t **images, int32_t **label_of,
+                       int *n, Names *seen) {
     uint8_t *buf = NULL;
     size_t len = 0;
+    char **paths = NULL;
     if (io_read_file(path, &buf, &len) != MODX_OK) return cli_report_error("zeroshot");
     size_t cap = 1;
     for (size_t i = 0; i < len; i++) cap += buf[i] == '\n';
@@ -115,19 +152,17 @@ static int read_labels(const char *path, const Cache *c, uint32_t **images, int3
         if (k < j) {
             cJSON *o = cJSON_ParseWithLength((const char *)buf + i, j - i);
             const cJSON *im = cJSON_GetObjectItemCaseSensitive(o, "image"), *lb = cJSON_GetObjectItemCaseSensitive(o, "label");
-            if (!cJSON_IsObject(o) || !cJSON_IsNumber(im) || !cJSON_IsString(lb) || !lb->valuestring[0]) {
-                fprintf(stderr, "modx zeroshot: %s:%ld: expected {\"image\": INDEX, \"label\": \"name\"}\n", path, line);
+            uint32_t index = 0;
+            if (!cJSON_IsObject(o) || !(cJSON_IsNumber(im) || cJSON_IsString(im)) || !cJSON_IsString(lb) ||
+                !lb->valuestring[0]) {
+                fprintf(stderr, "modx zeroshot: %s:%ld: expected {\"image\": INDEX or \"PATH\", \"label\": \"name\"}\n",
+                        path, line);
                 rc = 1;
-            } else if (im->valuedouble != floor(im->valuedouble) || im->valuedouble < 0 ||
-                       im->valuedouble >= (double)c->n_images) {
-                fprintf(stderr, "modx zeroshot: %s:%ld: image %g is not an image index of the cache (0 to %llu)\n", path,
-                        line, im->valuedouble, (unsigned long long)c->n_images - 1);
-                rc = 1;
-            } else {
+            } else if (!(rc = label_image(im, c, cache_path, &paths, path, line, &index))) {
                 int l = names_find(seen, lb->valuestring);
                 if (l < 0 && !names_add(seen, lb->valuestring, strlen(lb->valuestring))) rc = 1;
                 if (l < 0) l = seen->n - 1;
-                (*images)[*n] = (uint32_t)im->valuedouble;
+                (*images)[*n] = index;
                 (*label_of)[(*n)++] = l;
             }
             cJSON_Delete(o);
@@ -135,6 +170,7 @@ static int read_labels(const char *path, const Cache *c, uint32_t **images, int3
         i = j + 1;
     }
     free(buf);
+    cache_paths_free(paths, c->n_images);
     if (!rc && *n == 0) {
         fprintf(stderr, "modx zeroshot: %s: no labelled images\n", path);
         rc = 1;
@@ -194,16 +230,15 @@ static int class_labels(const Names *cls, const Names *seen, const uint32_t *ima
 
 MODX_COMMAND(zeroshot, "zeroshot", "zero-shot classification of a cache's images with a model") {
     if (cli_wants_help(argc, argv)) return fputs(zs_usage, stdout), 0;
-    enum { O_CKPT, O_DATA, O_VOCAB, O_LABELS, O_CLASSES, O_TEMPLATES, O_SPLIT, O_BATCH, O_N };
+    enum { O_CKPT, O_DATA, O_VOCAB, O_LABELS, O_CLASSES, O_TEMPLATES, O_SPLIT, O_BATCH, O_CONFIG, O_N };
     CliOpt o[O_N] = {{"--ckpt", 1, 0},    {"--data", 1, 0},      {"--vocab", 1, 0}, {"--labels", 1, 0},
-                     {"--classes", 1, 0}, {"--templates", 1, 0}, {"--split", 1, 0}, {"--batch", 1, 0}};
+                     {"--classes", 1, 0}, {"--templates", 1, 0}, {"--split", 1, 0}, {"--batch", 1, 0},
+                     {"--config", 1, 0}};
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, o, O_N, pos, 0, &npos)) return 2;
-    if (!o[O_CKPT].value || !o[O_DATA].value || !o[O_VOCAB].value || !o[O_LABELS].value) {
-        fputs("modx zeroshot: --ckpt, --data, --vocab and --labels are required\n", stderr);
-        return fputs(zs_usage, stderr), 2;
-    }
+    for (int k = O_CKPT; k <= O_LABELS; k++)
+        if (cli_require("zeroshot", &o[k])) return 2;
     int by_domain = !strcmp(o[O_LABELS].value, "domain");
     if (!by_domain && o[O_SPLIT].value) {
         fputs("modx zeroshot: --split goes with --labels domain (a labels file lists its images)\n", stderr);
@@ -231,12 +266,12 @@ MODX_COMMAND(zeroshot, "zeroshot", "zero-shot classification of a cache's images
     }
     if (by_domain) {
         if ((rc = domain_labels(c, mask, &images, &label_of, &n, &seen))) goto done;
-    } else if ((rc = read_labels(o[O_LABELS].value, c, &images, &label_of, &n, &seen))) {
+    } else if ((rc = read_labels(o[O_LABELS].value, c, o[O_DATA].value, &images, &label_of, &n, &seen))) {
         goto done;
     }
     Names *cls = classes.n ? &classes : &seen;
     if ((rc = class_labels(cls, &seen, images, label_of, n, o[O_CLASSES].value, &labels))) goto done;
-    if (bpe_load(&bpe, o[O_VOCAB].value) != MODX_OK || checkpoint_load(&m, o[O_CKPT].value, NULL) != MODX_OK ||
+    if (bpe_load(&bpe, o[O_VOCAB].value) != MODX_OK || checkpoint_load_or(&m, o[O_CKPT].value, o[O_CONFIG].value) != MODX_OK ||
         clip_model_check_finite(m, o[O_CKPT].value) != MODX_OK) {
         rc = cli_report_error("zeroshot");
         goto done;

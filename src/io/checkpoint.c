@@ -110,14 +110,34 @@ ModxStatus checkpoint_read_state(const SafeTensors *st, const ClipModel *m) {
     return MODX_OK;
 }
 
+ModxStatus checkpoint_check_is_model(const SafeTensors *st, const char *path) {
+    const char *format = safetensors_metadata(st, "modx.format");
+    if ((format && !strcmp(format, CHECKPOINT_FORMAT "-optim")) || safetensors_find(st, "exp_avg.logit_scale"))
+        return modx_fail(MODX_ERR_INVALID, "%s: this is an optimizer-state file (AdamW moments, *.optim.safetensors), "
+                         "not a model; give the model checkpoint beside it (the same name without .optim)", path);
+    if (safetensors_find(st, "image_features") && safetensors_find(st, "text_features") && !safetensors_find(st, "logit_scale"))
+        return modx_fail(MODX_ERR_INVALID, "%s: this is a probe features file (image_features, text_features), "
+                         "not a model; give a model checkpoint (e.g. RUN_DIR/STRATEGY/phaseN.safetensors)", path);
+    return MODX_OK;
+}
+
+ModxStatus checkpoint_load_or(ClipModel **out, const char *path, const char *fallback_config) {
+    SafeTensors *st = NULL;
+    MODX_TRY(safetensors_open(&st, path));
+    int has_meta = safetensors_metadata(st, "modx.config") != NULL;
+    safetensors_close(st);
+    return checkpoint_load(out, path, has_meta ? NULL : fallback_config);
+}
+
 ModxStatus checkpoint_load(ClipModel **out, const char *path, const char *config_path) {
     SafeTensors *st = NULL;
     ClipConfig cfg;
     ClipModel *m = NULL;
     *out = NULL;
     MODX_TRY(safetensors_open(&st, path));
-    ModxStatus s;
-    if (config_path) {
+    ModxStatus s = checkpoint_check_is_model(st, path);
+    if (s != MODX_OK) {
+    } else if (config_path) {
         s = clip_config_load(&cfg, config_path);
     } else {
         const char *json = safetensors_metadata(st, "modx.config");

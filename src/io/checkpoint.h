@@ -41,6 +41,14 @@ ModxStatus checkpoint_save(const char *path, const ClipModel *m, const float *pa
 /* Opens a checkpoint and builds its model: the config comes from `config_path`
  * when given, else from the file's "modx.config" metadata (error when neither). */
 ModxStatus checkpoint_load(ClipModel **out, const char *path, const char *config_path);
+/* The same, but the file's "modx.config" metadata wins when present and
+ * `fallback_config` (a config file) serves a file that carries none (e.g. an
+ * OpenCLIP state dict); an experiment's "model" for its phase-0 checkpoint. */
+ModxStatus checkpoint_load_or(ClipModel **out, const char *path, const char *fallback_config);
+/* MODX_OK when the open file may be a model; an optimizer-state file
+ * (*.optim.safetensors) or a probe features file is refused saying what it is
+ * and which file to give instead. */
+ModxStatus checkpoint_check_is_model(const SafeTensors *st, const char *path);
 /* Reads every parameter of m's table from an open file into params. */
 ModxStatus checkpoint_read_params(const SafeTensors *st, const ClipModel *m, float *params);
 /* Reads the model state (m->state) from an open file; nothing for a ViT. */

@@ -447,7 +447,7 @@ static ModxStatus run_phase0(Run *r) {
     ModxStatus st = resume_prepare(r, resume);
     if (st != MODX_OK) {
     } else if (e->phase0_checkpoint) {
-        st = load_model(&m, e->phase0_checkpoint);
+        st = checkpoint_load_or(&m, e->phase0_checkpoint, e->model); /* no config in it: the experiment's */
         if (st == MODX_OK && (m->table.total != 0)) {
             char *a = clip_config_to_json(&m->cfg), *b = clip_config_to_json(&r->cfg);
             if (!a || !b || strcmp(a, b))
