@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io/file.h"
@@ -125,35 +126,47 @@ static ModxStatus put_line(RunLog *log, const char *line) {
     return MODX_OK;
 }
 
+/* "time": the line's wall-clock time, UTC, ISO 8601 to the second (the
+ * resume tests compare the log without it: tests/fixtures/engine/toy_common.sh). */
+static void utc_now(char *buf, size_t n) {
+    time_t t = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm)) snprintf(buf, n, "unknown");
+}
+
 ModxStatus runlog_step(RunLog *log, const StepRecord *r) {
-    char line[512];
+    char line[640], now[32];
+    utc_now(now, sizeof now);
     snprintf(line, sizeof line,
-             "{\"type\": \"step\", \"strategy\": \"%s\", \"phase\": %d, \"step\": %lld, \"steps\": %lld, \"loss\": %.6g, "
-             "\"loss_con\": %.6g, \"loss_kl\": %.6g, \"lr\": %.6g, \"samples_per_s\": %.1f}",
-             r->strategy, r->phase, (long long)r->step, (long long)r->steps, r->loss, r->loss_con, r->loss_kl, r->lr,
-             r->samples_per_s);
+             "{\"type\": \"step\", \"time\": \"%s\", \"strategy\": \"%s\", \"phase\": %d, \"step\": %lld, "
+             "\"steps\": %lld, \"epoch\": %.4f, \"loss\": %.6g, \"loss_con\": %.6g, \"loss_kl\": %.6g, \"lr\": %.6g, "
+             "\"logit_scale\": %.6g, \"samples_per_s\": %.1f}",
+             now, r->strategy, r->phase, (long long)r->step, (long long)r->steps, r->epoch, r->loss, r->loss_con,
+             r->loss_kl, r->lr, r->logit_scale, r->samples_per_s);
     return put_line(log, line);
 }
 
 ModxStatus runlog_compute(RunLog *log, const ComputeRecord *r) {
-    char line[640];
+    char line[704], now[32];
+    utc_now(now, sizeof now);
     snprintf(line, sizeof line,
-             "{\"type\": \"compute\", \"strategy\": \"%s\", \"phase\": %d, \"samples\": %lld, "
+             "{\"type\": \"compute\", \"time\": \"%s\", \"strategy\": \"%s\", \"phase\": %d, \"samples\": %lld, "
              "\"forward_passes\": %lld, \"backward_passes\": %lld, \"frozen_forward_passes\": %lld, "
              "\"matmul_flops\": %.6g, \"train_s\": %.3f, \"peak_rss_bytes\": %lld}",
-             r->strategy, r->phase, (long long)r->samples, (long long)r->forward_passes, (long long)r->backward_passes,
+             now, r->strategy, r->phase, (long long)r->samples, (long long)r->forward_passes, (long long)r->backward_passes,
              (long long)r->frozen_forward_passes, r->matmul_flops, r->train_s, (long long)r->peak_rss_bytes);
     return put_line(log, line);
 }
 
 ModxStatus runlog_eval(RunLog *log, const char *strategy, int phase, const char *test_set, const RetrievalMetrics *m) {
-    char line[768];
+    char line[832], now[32];
+    utc_now(now, sizeof now);
     snprintf(line, sizeof line,
-             "{\"type\": \"eval\", \"strategy\": \"%s\", \"phase\": %d, \"test_set\": \"%s\", \"images\": %d, "
+             "{\"type\": \"eval\", \"time\": \"%s\", \"strategy\": \"%s\", \"phase\": %d, \"test_set\": \"%s\", \"images\": %d, "
              "\"captions\": %d, \"i2t_R@1\": %.4f, \"i2t_R@5\": %.4f, \"i2t_R@10\": %.4f, \"t2i_R@1\": %.4f, "
              "\"t2i_R@5\": %.4f, \"t2i_R@10\": %.4f, \"rsum\": %.4f, \"i2t_medr\": %g, \"i2t_meanr\": %.4f, "
              "\"t2i_medr\": %g, \"t2i_meanr\": %.4f}",
-             strategy, phase, test_set, m->n_images, m->n_captions, m->i2t_r1, m->i2t_r5, m->i2t_r10, m->t2i_r1,
+             now, strategy, phase, test_set, m->n_images, m->n_captions, m->i2t_r1, m->i2t_r5, m->i2t_r10, m->t2i_r1,
              m->t2i_r5, m->t2i_r10, m->rsum, m->i2t_median_rank, m->i2t_mean_rank, m->t2i_median_rank,
              m->t2i_mean_rank);
     MODX_TRY(put_line(log, line));

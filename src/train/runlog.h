@@ -47,6 +47,8 @@ typedef struct {
     int phase;
     int64_t step, steps;
     double loss, loss_con, loss_kl, lr, samples_per_s;
+    double epoch;       /* fractional epoch reached: step / batches per epoch */
+    double logit_scale; /* the model's logit_scale after the step */
 } StepRecord;
 
 ModxStatus runlog_step(RunLog *log, const StepRecord *r);
