@@ -12,12 +12,14 @@
 #include "run/rundir.h"
 #include "run/continual.h"
 #include "run/experiment.h"
+#include "run/experiment_template.h"
 #include "strategy/strategy.h"
 #include "train/trainer.h"
 
 static const char run_usage[] =
     "usage: modx run EXPERIMENT.json --out RUN_DIR [--seed N] [--quiet] [--no-report]\n"
     "       modx run --resume RUN_DIR [--quiet] [--no-report]\n"
+    "       modx run --print-defaults > EXPERIMENT.json\n"
     "Runs every strategy of the experiment over its whole stream: phase 0 once, then each\n"
     "strategy's phases 1..N from the same phase-0 checkpoint, evaluating every test set after\n"
     "each phase. Writes RUN_DIR as docs/run-directory.md describes and prints the results table.\n"
@@ -31,7 +33,9 @@ static const char run_usage[] =
     "  --seed N           override the experiment's train.seed (recorded in RUN_DIR/experiment.json;\n"
     "                     default: the experiment's, itself default 0)\n"
     "  --quiet            no progress line\n"
-    "  --no-report        skip the analysis and the report\n" CLI_MAX_MEMORY_HELP;
+    "  --no-report        skip the analysis and the report\n"
+    "  --print-defaults   print a complete experiment file with every default written out (own data\n"
+    "                     in my.jsonl, a run-managed manifest dataset), and exit\n" CLI_MAX_MEMORY_HELP;
 
 static const char continual_usage[] =
     "usage: modx continual EXPERIMENT.json --strategy NAME --out RUN_DIR [--quiet] [--no-report]\n"
@@ -56,6 +60,15 @@ static void continual_help(FILE *f) {
     for (int i = 0; i < n; i++) fprintf(f, "    %-14s %s\n", all[i]->name, all[i]->summary);
 }
 
+/* --print-defaults: the template experiment on stdout. */
+static int print_defaults(void) {
+    char *text = experiment_template_json();
+    if (!text) return fputs("modx run: out of memory\n", stderr), 1;
+    printf("%s\n", text);
+    free(text);
+    return 0;
+}
+
 static int print_table(const char *run_dir) {
     char *table = NULL;
     if (continual_final_table(run_dir, &table) != MODX_OK) return 1;
@@ -67,10 +80,12 @@ static int print_table(const char *run_dir) {
 static int run_common(const char *cmd, int argc, char **argv, int one_strategy) {
     if (cli_wants_help(argc, argv)) return one_strategy ? continual_help(stdout) : (void)fputs(run_usage, stdout), 0;
     CliOpt o[] = {{"--out", 1, 0},  {"--resume", 1, 0},    {"--quiet", 0, 0},  {"--seed", 1, 0},
-                  {"--no-report", 0, 0}, {"--max-memory", 1, 0}, {"--strategy", 1, 0}};
+                  {"--no-report", 0, 0}, {"--max-memory", 1, 0}, {"--print-defaults", 0, 0}};
+    if (one_strategy) o[6] = (CliOpt){"--strategy", 1, 0}; /* continual: its strategy instead */
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, one_strategy ? 7 : 6, pos, 1, &npos)) return 2;
+    if (cli_parse(argc, argv, o, 7, pos, 1, &npos)) return 2;
+    if (!one_strategy && o[6].value) return print_defaults();
     uint64_t budget;
     if (cli_memory_budget(cmd, o[5].value, &budget)) return 2;
     const char *out = o[0].value, *resume = o[1].value;
