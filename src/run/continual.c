@@ -760,11 +760,11 @@ ModxStatus continual_final_table(const char *run_dir, char **table) {
         }
     }
     if (st == MODX_OK) {
-        const char *names[EXP_MAX_STRATEGIES], *tests[256];
+        const char *names[EXP_MAX_STRATEGIES], *tests[256], *roles[256];
         int nt = e.n_tests < 256 ? e.n_tests : 256;
         for (int i = 0; i < e.n_strategies; i++) names[i] = e.strategies[i].name;
-        for (int t = 0; t < nt; t++) tests[t] = e.tests[t].name;
-        *table = runlog_final_table(&log, names, e.n_strategies, tests, nt, N);
+        for (int t = 0; t < nt; t++) tests[t] = e.tests[t].name, roles[t] = testset_role_name(e.tests[t].role);
+        *table = runlog_final_table(&log, names, e.n_strategies, tests, roles, nt, N);
         if (!*table) st = modx_fail(MODX_ERR_NOMEM, "out of memory");
     }
     runlog_close(&log);

@@ -43,7 +43,7 @@ char *experiment_template_json(void) {
     cJSON *r = cJSON_CreateObject();
     if (!r) return NULL;
     cJSON_AddStringToObject(r, "name", "mine");
-    cJSON_AddStringToObject(r, "model", "configs/tiny.json");
+    cJSON_AddStringToObject(r, "model", "configs/starter.json");
     cJSON_AddStringToObject(r, "tokenizer", "data/bpe_simple_vocab_16e6.txt.gz");
     cJSON *d = cJSON_AddObjectToObject(cJSON_AddObjectToObject(r, "datasets"), "mine");
     cJSON_AddStringToObject(d, "format", "manifest");

@@ -1,5 +1,5 @@
 /* A complete experiment file with every default written out: what
- * `modx run --print-defaults` prints. Its paths (configs/tiny.json, the
+ * `modx run --print-defaults` prints. Its paths (configs/starter.json: tiny with the CLIP vocabulary; the
  * bundled tokenizer, my.jsonl) are relative to the file's folder, as every
  * experiment path is (docs/experiment.md); the values of "train" are the
  * parser's own defaults (experiment_default_hyper and each strategy's

@@ -138,11 +138,11 @@ ModxStatus runlog_step(RunLog *log, const StepRecord *r) {
     char line[640], now[32];
     utc_now(now, sizeof now);
     snprintf(line, sizeof line,
-             "{\"type\": \"step\", \"time\": \"%s\", \"strategy\": \"%s\", \"phase\": %d, \"step\": %lld, "
+             "{\"type\": \"step\", \"strategy\": \"%s\", \"phase\": %d, \"step\": %lld, "
              "\"steps\": %lld, \"epoch\": %.4f, \"loss\": %.6g, \"loss_con\": %.6g, \"loss_kl\": %.6g, \"lr\": %.6g, "
-             "\"logit_scale\": %.6g, \"samples_per_s\": %.1f}",
-             now, r->strategy, r->phase, (long long)r->step, (long long)r->steps, r->epoch, r->loss, r->loss_con,
-             r->loss_kl, r->lr, r->logit_scale, r->samples_per_s);
+             "\"logit_scale\": %.6g, \"samples_per_s\": %.1f, \"time\": \"%s\"}",
+             r->strategy, r->phase, (long long)r->step, (long long)r->steps, r->epoch, r->loss, r->loss_con,
+             r->loss_kl, r->lr, r->logit_scale, r->samples_per_s, now);
     return put_line(log, line);
 }
 
@@ -150,11 +150,11 @@ ModxStatus runlog_compute(RunLog *log, const ComputeRecord *r) {
     char line[704], now[32];
     utc_now(now, sizeof now);
     snprintf(line, sizeof line,
-             "{\"type\": \"compute\", \"time\": \"%s\", \"strategy\": \"%s\", \"phase\": %d, \"samples\": %lld, "
+             "{\"type\": \"compute\", \"strategy\": \"%s\", \"phase\": %d, \"samples\": %lld, "
              "\"forward_passes\": %lld, \"backward_passes\": %lld, \"frozen_forward_passes\": %lld, "
-             "\"matmul_flops\": %.6g, \"train_s\": %.3f, \"peak_rss_bytes\": %lld}",
-             now, r->strategy, r->phase, (long long)r->samples, (long long)r->forward_passes, (long long)r->backward_passes,
-             (long long)r->frozen_forward_passes, r->matmul_flops, r->train_s, (long long)r->peak_rss_bytes);
+             "\"matmul_flops\": %.6g, \"train_s\": %.3f, \"peak_rss_bytes\": %lld, \"time\": \"%s\"}",
+             r->strategy, r->phase, (long long)r->samples, (long long)r->forward_passes, (long long)r->backward_passes,
+             (long long)r->frozen_forward_passes, r->matmul_flops, r->train_s, (long long)r->peak_rss_bytes, now);
     return put_line(log, line);
 }
 
@@ -162,13 +162,13 @@ ModxStatus runlog_eval(RunLog *log, const char *strategy, int phase, const char 
     char line[832], now[32];
     utc_now(now, sizeof now);
     snprintf(line, sizeof line,
-             "{\"type\": \"eval\", \"time\": \"%s\", \"strategy\": \"%s\", \"phase\": %d, \"test_set\": \"%s\", \"images\": %d, "
+             "{\"type\": \"eval\", \"strategy\": \"%s\", \"phase\": %d, \"test_set\": \"%s\", \"images\": %d, "
              "\"captions\": %d, \"i2t_R@1\": %.4f, \"i2t_R@5\": %.4f, \"i2t_R@10\": %.4f, \"t2i_R@1\": %.4f, "
              "\"t2i_R@5\": %.4f, \"t2i_R@10\": %.4f, \"rsum\": %.4f, \"i2t_medr\": %g, \"i2t_meanr\": %.4f, "
-             "\"t2i_medr\": %g, \"t2i_meanr\": %.4f}",
-             now, strategy, phase, test_set, m->n_images, m->n_captions, m->i2t_r1, m->i2t_r5, m->i2t_r10, m->t2i_r1,
+             "\"t2i_medr\": %g, \"t2i_meanr\": %.4f, \"time\": \"%s\"}",
+             strategy, phase, test_set, m->n_images, m->n_captions, m->i2t_r1, m->i2t_r5, m->i2t_r10, m->t2i_r1,
              m->t2i_r5, m->t2i_r10, m->rsum, m->i2t_median_rank, m->i2t_mean_rank, m->t2i_median_rank,
-             m->t2i_mean_rank);
+             m->t2i_mean_rank, now);
     MODX_TRY(put_line(log, line));
     /* Stored as the line will read back (4 decimals), so a resumed run's tables equal an uninterrupted run's. */
     RetrievalMetrics r = *m;
@@ -224,12 +224,19 @@ static double r1(const RetrievalMetrics *m) { return 0.5 * (m->i2t_r1 + m->t2i_r
 /* The phase whose results a strategy reports last: N, or 0 for "phase0". */
 static int final_phase(const char *strategy, int n_phases) { return strcmp(strategy, RUN_PHASE0) ? n_phases : 0; }
 
+/* The one "mean" of the results, the report and the README: over the domain
+ * test sets only (held-out and train-sample sets are shown apart). */
+static int is_domain(const char *const *roles, int t) { return roles && !strcmp(roles[t], "domain"); }
+
 static void final_table(Buf *b, const RunLog *log, const char *const *strategies, int ns, const char *const *tests,
-                        int nt, int n_phases) {
+                        const char *const *roles, int nt, int n_phases) {
+    int n_domain = 0;
+    for (int t = 0; t < nt; t++) n_domain += is_domain(roles, t);
     bprintf(b, "| strategy |");
     for (int t = 0; t < nt; t++) bprintf(b, " %s |", tests[t]);
-    bprintf(b, " mean |\n|---|");
-    for (int t = 0; t <= nt; t++) bprintf(b, "---:|");
+    if (n_domain) bprintf(b, " mean of domains |");
+    bprintf(b, "\n|---|");
+    for (int t = 0; t < nt + (n_domain > 0); t++) bprintf(b, "---:|");
     bprintf(b, "\n");
     for (int s = -1; s < ns; s++) {
         const char *name = s < 0 ? RUN_PHASE0 : strategies[s];
@@ -239,18 +246,19 @@ static void final_table(Buf *b, const RunLog *log, const char *const *strategies
         int cnt = 0;
         for (int t = 0; t < nt; t++) {
             const EvalRecord *r = runlog_find_eval(log, name, ph, tests[t]);
-            if (r) bprintf(b, " %.1f |", r1(&r->m)), sum += r1(&r->m), cnt++;
+            if (r) bprintf(b, " %.1f |", r1(&r->m));
             else bprintf(b, " – |");
+            if (r && is_domain(roles, t)) sum += r1(&r->m), cnt++;
         }
-        if (cnt == nt && cnt) bprintf(b, " %.1f |\n", sum / cnt);
-        else bprintf(b, " – |\n");
+        if (n_domain && cnt == n_domain) bprintf(b, " %.1f |\n", sum / cnt);
+        else bprintf(b, n_domain ? " – |\n" : "\n");
     }
 }
 
-char *runlog_final_table(const RunLog *log, const char *const *strategies, int ns, const char *const *tests, int nt,
-                         int n_phases) {
+char *runlog_final_table(const RunLog *log, const char *const *strategies, int ns, const char *const *tests,
+                         const char *const *roles, int nt, int n_phases) {
     Buf b = {0};
-    final_table(&b, log, strategies, ns, tests, nt, n_phases);
+    final_table(&b, log, strategies, ns, tests, roles, nt, n_phases);
     if (b.oom) {
         free(b.s);
         return NULL;
@@ -265,8 +273,9 @@ ModxStatus runlog_write_results(const RunLog *log, const char *run_dir, const ch
                   "i2t_medr,i2t_meanr,t2i_medr,t2i_meanr\n");
     bprintf(&md, "# Results: %s\n\nRetrieval R@1 in %%, the mean of image→text and text→image, on every test set "
                  "after the last phase (phase %d); `phase0 (start)` is the shared starting model. The mean is over "
-                 "all test sets.\n\n", title, n_phases);
-    final_table(&md, log, strategies, ns, tests, nt, n_phases);
+                 "the domain test sets only (as in report.html); held-out and train-sample (fit) sets are shown "
+                 "apart.\n\n", title, n_phases);
+    final_table(&md, log, strategies, ns, tests, roles, nt, n_phases);
     bprintf(&md, "\n## Every phase\n\nR@1/R@5/R@10 image→text and text→image, rsum.\n\n"
                  "| strategy | phase | test set | role | i2t R@1 | i2t R@5 | i2t R@10 | t2i R@1 | t2i R@5 | t2i R@10 | rsum |\n"
                  "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n");

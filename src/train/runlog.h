@@ -89,8 +89,10 @@ ModxStatus runlog_write_results(const RunLog *log, const char *run_dir, const ch
                                 int ns, const char *const *tests, const char *const *roles, int nt, int n_phases);
 
 /* The results table after the last phase (R@1 mean of both directions per test
- * set, and their mean), as Markdown, malloc'd. */
-char *runlog_final_table(const RunLog *log, const char *const *strategies, int ns, const char *const *tests, int nt,
-                         int n_phases);
+ * set, and the mean over the sets whose role is "domain": the one definition
+ * of "mean" the report uses too; no mean column without such a set), as
+ * Markdown, malloc'd. roles[t]: "domain", "heldout" or "train_sample". */
+char *runlog_final_table(const RunLog *log, const char *const *strategies, int ns, const char *const *tests,
+                         const char *const *roles, int nt, int n_phases);
 
 #endif

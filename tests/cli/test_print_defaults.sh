@@ -18,7 +18,7 @@ assert e["train"]["batch"] == 32 and e["train"]["lr"] == 5e-4 and e["probe"]["pa
 assert e["datasets"]["mine"] == {"format": "manifest", "input": "my.jsonl"}
 PY
 # the files it names: a micro model for speed (the real tokenizer's vocabulary), your own data
-sed 's/"vocab_size": 600/"vocab_size": 49408/' tests/fixtures/engine/micro.json > "$E/configs/tiny.json"
+sed 's/"vocab_size": 600/"vocab_size": 49408/' tests/fixtures/engine/micro.json > "$E/configs/starter.json"
 cp data/bpe_simple_vocab_16e6.txt.gz "$E/data/"
 bash tests/fixtures/own_data.sh "$E" 80
 "$MODX" run "$E/exp.json" --out "$TMP/r" --quiet --no-report > /dev/null
