@@ -69,6 +69,15 @@ static int print_defaults(void) {
     return 0;
 }
 
+/* The inter-modal relative rotation needs at least E probe pairs: said before
+ * training rather than discovered in the report. */
+static void warn_probe_pairs(const char *cmd, const Experiment *e, const ClipConfig *cfg) {
+    if (e->probe_pairs >= cfg->embed_dim) return;
+    fprintf(stderr, "modx %s: note: the probe has %d pairs, fewer than the model's %d embedding dimensions: the "
+            "analysis cannot determine the inter-modal relative rotation (it needs pairs >= embed_dim); give "
+            "\"probe\": {\"pairs\": %d} or more to have it\n", cmd, e->probe_pairs, cfg->embed_dim, cfg->embed_dim);
+}
+
 static int print_table(const char *run_dir) {
     char *table = NULL;
     if (continual_final_table(run_dir, &table) != MODX_OK) return 1;
@@ -108,6 +117,7 @@ static int run_common(const char *cmd, int argc, char **argv, int one_strategy) 
     ClipConfig cfg; /* refused before anything of the model is allocated */
     if (clip_config_load(&cfg, e.model) != MODX_OK) return experiment_free(&e), cli_report_error(cmd);
     if (cli_check_model_memory(cmd, &cfg, e.hp.batch, budget, e.model)) return experiment_free(&e), 1;
+    warn_probe_pairs(cmd, &e, &cfg);
     /* modx continual on a new folder, or a further strategy on an existing one. */
     if (one_strategy && !resume) ro.resume = 0;
     /* One process writes a run directory: the lock is held through the report. */

@@ -1,7 +1,9 @@
 # One "mean" everywhere: results.md, the printed table and the report's summary
 # take the mean over the domain test sets only; a train-sample (fit) or
 # held-out set is shown apart and left out of it. The report's summary shows
-# its values in full (wrapped, never cut off with an ellipsis).
+# its values in full (wrapped, never cut off with an ellipsis); a section the
+# analysis could not fill (too few probe pairs) says why, and modx run says so
+# before training.
 set -eu
 export OMP_WAIT_POLICY=passive
 source tests/fixtures/engine/toy_common.sh
@@ -13,7 +15,9 @@ TESTS='[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
         {"name": "fit", "dataset": "toy", "split": "train", "role": "train_sample", "sample": 8}]'
 bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy "$TESTS" '["finetune"]' \
   '{"test_set": "red", "pairs": 4}' '{"epochs": 2, "batch": 4, "eval_batch": 8}'
-"$MODX" run "$D/exp.json" --out "$TMP/r" --quiet > "$TMP/out"
+"$MODX" run "$D/exp.json" --out "$TMP/r" --quiet > "$TMP/out" 2> "$TMP/err"
+# 4 probe pairs < 16 embedding dimensions: said at the start, and the report's section says why it is empty
+grep -q "the probe has 4 pairs, fewer than the model's 16 embedding dimensions" "$TMP/err"
 grep -q '^| strategy | red | green | blue | fit | mean of domains |$' "$TMP/r/results.md"
 grep -q '^| strategy | red | green | blue | fit | mean of domains |$' "$TMP/out"
 python3 - "$TMP/r/results.md" <<'PY'
@@ -31,4 +35,5 @@ grep -q "mean is over the domain test sets only" "$TMP/r/results.md"
 H="$TMP/r/report.html"
 [ -s "$H" ]
 if grep -q "text-overflow:ellipsis" "$H"; then echo "report.html cuts values off"; exit 1; fi
+grep -q "Inter-modal relative rotation" "$H" && grep -q "Not shown: the relative rotation fits an orthogonal map" "$H"
 echo ok
