@@ -251,7 +251,7 @@ static const char *report_css =
     "td.best{font-weight:bold}\n"
     "td.missing{color:#999999}\n"
     "table.kv td.k{color:#555555;padding-right:6px}\n"
-    "table.kv td.v{font-weight:bold;padding-right:28px;max-width:300px;overflow-wrap:anywhere}\n"
+    "table.kv td.v{font-weight:bold;padding-right:28px;max-width:300px;overflow:hidden;text-overflow:ellipsis}\n"
     ".swatch{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:-1px;border-radius:2px}\n"
     ".plots{display:flex;gap:20px;align-items:flex-start}\n"
     ".cell{width:670px;height:400px;flex:none;border:0}\n"
