@@ -187,7 +187,7 @@ TEST(engine_runlog_truncate) {
     RunLog log;
     EXPECT(runlog_open(&log, dir) == MODX_OK, "open: %s", modx_last_error());
     RetrievalMetrics m = {.n_images = 2, .n_captions = 4, .i2t_r1 = 50, .t2i_r1 = 25, .rsum = 400};
-    StepRecord r = {"modx", 1, 5, 10, 1.5, 1.25, 0.25, 1e-4, 100};
+    StepRecord r = {"modx", 1, 5, 10, 1.5, 1.25, 0.25, 1e-4, 100, 0.5, 2.6593};
     EXPECT(runlog_eval(&log, "phase0", 0, "a", &m) == MODX_OK, "eval");
     uint64_t off = runlog_offset(&log);
     EXPECT(runlog_step(&log, &r) == MODX_OK, "step");

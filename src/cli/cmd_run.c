@@ -14,30 +14,71 @@
 #include "run/continual.h"
 #include "run/experiment.h"
 #include "run/rundist.h"
+#include "run/experiment_template.h"
+#include "strategy/strategy.h"
 #include "train/trainer.h"
 
 static const char run_usage[] =
     "usage: modx run EXPERIMENT.json --out RUN_DIR [--seed N] [--quiet] [--no-report]\n"
     "       modx run --resume RUN_DIR [--quiet] [--no-report]\n"
+    "       modx run --print-defaults > EXPERIMENT.json\n"
     "Runs every strategy of the experiment over its whole stream: phase 0 once, then each\n"
     "strategy's phases 1..N from the same phase-0 checkpoint, evaluating every test set after\n"
     "each phase. Writes RUN_DIR as docs/run-directory.md describes and prints the results table.\n"
     "SIGINT/SIGTERM stop after the current step with a resume checkpoint; --resume continues a\n"
     "stopped or killed run and ends bit-identical to an uninterrupted one (same machine and\n"
     "thread count). Set OMP_WAIT_POLICY=passive for speed (see src/clip/model.h).\n"
-    "  --seed N  override the experiment's train.seed (recorded in RUN_DIR/experiment.json)\n"
     "Then it analyses the run (RUN_DIR/analysis.json, as `modx analyze RUN_DIR`) and writes\n"
-    "RUN_DIR/report.html (as `modx report RUN_DIR`).\n"
-    "  --seed N     override the experiment's train.seed (recorded in RUN_DIR/experiment.json)\n"
-    "  --quiet      no progress line\n"
-    "  --no-report  skip the analysis and the report\n" CLI_MAX_MEMORY_HELP;
+    "RUN_DIR/report.html (as `modx report RUN_DIR`). The experiment file: docs/experiment.md.\n"
+    "  --out RUN_DIR      the run directory to write (required, unless --resume)\n"
+    "  --resume RUN_DIR   continue a stopped or killed run (its own experiment.json)\n"
+    "  --seed N           override the experiment's train.seed (recorded in RUN_DIR/experiment.json;\n"
+    "                     default: the experiment's, itself default 0)\n"
+    "  --quiet            no progress line\n"
+    "  --no-report        skip the analysis and the report\n"
+    "  --print-defaults   print a complete experiment file with every default written out (own data\n"
+    "                     in my.jsonl, a run-managed manifest dataset), and exit\n" CLI_MAX_MEMORY_HELP;
 
 static const char continual_usage[] =
     "usage: modx continual EXPERIMENT.json --strategy NAME --out RUN_DIR [--quiet] [--no-report]\n"
     "       modx continual --resume RUN_DIR --strategy NAME [--quiet] [--no-report]\n"
     "One strategy of the experiment over its stream (phase 0 first when the run has none yet).\n"
     "Several `modx continual` calls on one RUN_DIR (with --resume after the first) build up\n"
-    "the same run as `modx run`.\n" CLI_MAX_MEMORY_HELP;
+    "the same run as `modx run`.\n"
+    "  --strategy NAME    the strategy (required): one of the experiment's \"strategies\" (a strategy\n"
+    "                     or a variant's name); the strategies are listed below\n"
+    "  --out RUN_DIR      the run directory to write (required, unless --resume)\n"
+    "  --resume RUN_DIR   continue a run (its own experiment.json)\n"
+    "  --seed N           override the experiment's train.seed (default: the experiment's, itself 0)\n"
+    "  --quiet            no progress line\n"
+    "  --no-report        skip the analysis and the report\n" CLI_MAX_MEMORY_HELP;
+
+/* continual --help: its options, then every registered strategy and what it does. */
+static void continual_help(FILE *f) {
+    fputs(continual_usage, f);
+    int n;
+    const StrategyDesc *const *all = strategy_all(&n);
+    fprintf(f, "strategies (src/strategy/):\n");
+    for (int i = 0; i < n; i++) fprintf(f, "    %-14s %s\n", all[i]->name, all[i]->summary);
+}
+
+/* --print-defaults: the template experiment on stdout. */
+static int print_defaults(void) {
+    char *text = experiment_template_json();
+    if (!text) return fputs("modx run: out of memory\n", stderr), 1;
+    printf("%s\n", text);
+    free(text);
+    return 0;
+}
+
+/* The inter-modal relative rotation needs at least E probe pairs: said before
+ * training rather than discovered in the report. */
+static void warn_probe_pairs(const char *cmd, const Experiment *e, const ClipConfig *cfg) {
+    if (e->probe_pairs >= cfg->embed_dim) return;
+    fprintf(stderr, "modx %s: note: the probe has %d pairs, fewer than the model's %d embedding dimensions: the "
+            "analysis cannot determine the inter-modal relative rotation (it needs pairs >= embed_dim); give "
+            "\"probe\": {\"pairs\": %d} or more to have it\n", cmd, e->probe_pairs, cfg->embed_dim, cfg->embed_dim);
+}
 
 static int print_table(const char *run_dir) {
     char *table = NULL;
@@ -48,16 +89,19 @@ static int print_table(const char *run_dir) {
 }
 
 static int run_common(const char *cmd, int argc, char **argv, int one_strategy) {
-    if (cli_wants_help(argc, argv)) return fputs(one_strategy ? continual_usage : run_usage, stdout), 0;
+    if (cli_wants_help(argc, argv)) return one_strategy ? continual_help(stdout) : (void)fputs(run_usage, stdout), 0;
     CliOpt o[] = {{"--out", 1, 0},  {"--resume", 1, 0},    {"--quiet", 0, 0},  {"--seed", 1, 0},
-                  {"--no-report", 0, 0}, {"--max-memory", 1, 0}, {"--strategy", 1, 0}};
+                  {"--no-report", 0, 0}, {"--max-memory", 1, 0}, {"--print-defaults", 0, 0}};
+    if (one_strategy) o[6] = (CliOpt){"--strategy", 1, 0}; /* continual: its strategy instead */
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, one_strategy ? 7 : 6, pos, 1, &npos)) return 2;
+    if (cli_parse(argc, argv, o, 7, pos, 1, &npos)) return 2;
+    if (!one_strategy && o[6].value) return print_defaults();
     uint64_t budget;
     if (cli_memory_budget(cmd, o[5].value, &budget)) return 2;
     const char *out = o[0].value, *resume = o[1].value;
-    if ((resume && (npos || out)) || (!resume && (npos != 1 || !out)) || (one_strategy && !o[6].value) || (resume && o[3].value)) {
+    if ((!resume && npos == 1 && cli_require(cmd, &o[0])) || (one_strategy && cli_require(cmd, &o[6]))) return 2;
+    if ((resume && (npos || out)) || (!resume && (npos != 1 || !out)) || (resume && o[3].value)) {
         fputs(one_strategy ? continual_usage : run_usage, stderr);
         return 2;
     }
@@ -76,6 +120,7 @@ static int run_common(const char *cmd, int argc, char **argv, int one_strategy) 
     ClipConfig cfg; /* refused before anything of the model is allocated */
     if (clip_config_load(&cfg, e.model) != MODX_OK) return experiment_free(&e), cli_report_error(cmd);
     if (cli_check_model_memory(cmd, &cfg, e.hp.batch, budget, e.model)) return experiment_free(&e), 1;
+    warn_probe_pairs(cmd, &e, &cfg);
     /* modx continual on a new folder, or a further strategy on an existing one. */
     if (one_strategy && !resume) ro.resume = 0;
     /* One process writes a run directory: the lock is held through the report. */

@@ -7,6 +7,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "data/cache.h"
+#include "data/cache_paths.h"
 #include "data/dataset.h"
 #include "data/phases.h"
 #include "eval/zeroshot_labels.h"
@@ -17,37 +18,42 @@
 
 static const char zs_usage[] =
     "usage: modx zeroshot --ckpt CKPT --data CACHE --vocab FILE --labels domain|caption|LABELS.jsonl\n"
-    "                     [--classes FILE] [--templates FILE] [--split S] [--batch B]\n"
+    "                     [--classes FILE] [--templates FILE] [--split S] [--batch B] [--config CFG.json]\n"
     "Zero-shot classification: each class's prompts (default \"" ZEROSHOT_DEFAULT_TEMPLATE "\") are encoded\n"
     "with the text tower and averaged; each image gets the class of highest cosine. Prints top-1\n"
     "and top-5 accuracy (%).\n"
-    "  --labels domain        the label of an image is its domain in the cache; the images are\n"
-    "                         those of --split (default test)\n"
+    "  --ckpt CKPT            the model (required)\n"
+    "  --data CACHE           the dataset cache, or the folder `modx data prepare` wrote (required)\n"
+    "  --labels domain        (required: this or one below) the label of an image is its domain in\n"
+    "                         the cache; the images are those of --split\n"
     "  --labels caption       the label of an image is its first caption (e.g. the emoji data's\n"
-    "                         name); the images are those of --split (default test)\n"
-    "  --labels FILE.jsonl    one labelled image per line: {\"image\": INDEX, \"label\": \"name\"},\n"
-    "                         INDEX = the image's index in the cache (see modx data info); the\n"
-    "                         images listed are the ones classified (--split does not apply)\n"
+    "                         name); the images are those of --split\n"
+    "  --labels FILE.jsonl    one labelled image a line: {\"image\": INDEX or \"PATH\", \"label\": \"name\"},\n"
+    "                         INDEX = the image's index in the cache, PATH = its path as the manifest\n"
+    "                         gave it (`modx data info CACHE --list` prints both); the images listed\n"
+    "                         are the ones classified (--split does not apply)\n"
+    "  --split S              with --labels domain or caption: the splits classified (default test)\n"
+    "  --config CFG.json      the model config, used only when CKPT carries none (default: CKPT's)\n"
     "  --classes FILE         class names, one per line (blank lines ignored); default: the cache's\n"
     "                         domain names (--labels domain) or the labels in order of first use\n"
     "                         (the images' order).\n"
     "                         A label that is not a class is an error\n"
     "  --templates FILE       prompt templates, one per line, each with {} for the class name\n"
+    "                         (default: the one above)\n"
     "  --vocab FILE           the CLIP BPE merges file the model was trained with\n"
     "  --batch B              encoding batch size (default 64)\n";
 
 MODX_COMMAND(zeroshot, "zeroshot", "zero-shot classification of a cache's images with a model") {
     if (cli_wants_help(argc, argv)) return fputs(zs_usage, stdout), 0;
-    enum { O_CKPT, O_DATA, O_VOCAB, O_LABELS, O_CLASSES, O_TEMPLATES, O_SPLIT, O_BATCH, O_N };
+    enum { O_CKPT, O_DATA, O_VOCAB, O_LABELS, O_CLASSES, O_TEMPLATES, O_SPLIT, O_BATCH, O_CONFIG, O_N };
     CliOpt o[O_N] = {{"--ckpt", 1, 0},    {"--data", 1, 0},      {"--vocab", 1, 0}, {"--labels", 1, 0},
-                     {"--classes", 1, 0}, {"--templates", 1, 0}, {"--split", 1, 0}, {"--batch", 1, 0}};
+                     {"--classes", 1, 0}, {"--templates", 1, 0}, {"--split", 1, 0}, {"--batch", 1, 0},
+                     {"--config", 1, 0}};
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, o, O_N, pos, 0, &npos)) return 2;
-    if (!o[O_CKPT].value || !o[O_DATA].value || !o[O_VOCAB].value || !o[O_LABELS].value) {
-        fputs("modx zeroshot: --ckpt, --data, --vocab and --labels are required\n", stderr);
-        return fputs(zs_usage, stderr), 2;
-    }
+    for (int k = O_CKPT; k <= O_LABELS; k++)
+        if (cli_require("zeroshot", &o[k])) return 2;
     int by_domain = !strcmp(o[O_LABELS].value, "domain"), by_caption = !strcmp(o[O_LABELS].value, "caption");
     if (!by_domain && !by_caption && o[O_SPLIT].value) {
         fputs("modx zeroshot: --split goes with --labels domain or caption (a labels file lists its images)\n", stderr);
@@ -75,11 +81,11 @@ MODX_COMMAND(zeroshot, "zeroshot", "zero-shot classification of a cache's images
     if (!st && (by_domain || by_caption)) st = phases_subset_by_split(c, mask, &images, &n);
     if (!st && (by_domain || by_caption))
         st = zs_label_images(&z, c, by_domain ? ZS_LABELS_DOMAIN : ZS_LABELS_CAPTION, images, n);
-    else if (!st) st = zs_label_file(&z, c, o[O_LABELS].value);
+    else if (!st) st = zs_label_file(&z, c, o[O_DATA].value, o[O_LABELS].value);
     ZsNames *cls = classes.n ? &classes : &z.seen;
     if (!st) st = zs_class_labels(cls, &z, o[O_CLASSES].value, &labels);
     if (!st) st = bpe_load(&bpe, o[O_VOCAB].value);
-    if (!st) st = checkpoint_load(&m, o[O_CKPT].value, NULL);
+    if (!st) st = checkpoint_load_default(&m, o[O_CKPT].value, NULL, o[O_CONFIG].value);
     if (!st) st = clip_model_check_finite(m, o[O_CKPT].value);
     ZeroShotResult r;
     if (!st)

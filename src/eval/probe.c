@@ -87,11 +87,11 @@ ModxStatus probe_encode(ProbeFeatures *out, const ClipModel *m, const Cache *c, 
     return st;
 }
 
-ModxStatus probe_encode_checkpoint(ProbeFeatures *out, const char *ckpt_path, const Cache *c, const char *name,
-                                   const ProbeSet *ps, int batch) {
+ModxStatus probe_encode_checkpoint(ProbeFeatures *out, const char *ckpt_path, const char *config_path, const Cache *c,
+                                   const char *name, const ProbeSet *ps, int batch) {
     memset(out, 0, sizeof *out);
     ClipModel *m = NULL;
-    MODX_TRY(checkpoint_load(&m, ckpt_path, NULL));
+    MODX_TRY(checkpoint_load_default(&m, ckpt_path, NULL, config_path));
     ModxStatus st = clip_model_check_finite(m, ckpt_path);
     if (st == MODX_OK && (st = probe_encode(out, m, c, name, ps, batch)) != MODX_OK) modx_error_prefix("%s: ", ckpt_path);
     clip_model_free(m);

@@ -46,9 +46,10 @@ void probe_set_free(ProbeSet *ps);
 ModxStatus probe_encode(ProbeFeatures *out, const ClipModel *m, const Cache *c, const char *name, const ProbeSet *ps,
                         int batch);
 
-/* The same with the model loaded from a checkpoint file (checkpoint_load, the
- * config from the file's metadata) and freed again. Errors name the file. */
-ModxStatus probe_encode_checkpoint(ProbeFeatures *out, const char *ckpt_path, const Cache *c, const char *name,
-                                   const ProbeSet *ps, int batch);
+/* The same with the model loaded from a checkpoint file (checkpoint_load_default with config_path as the fallback:
+ * the config from the file's metadata, else config_path; NULL: none) and freed
+ * again. Errors name the file. */
+ModxStatus probe_encode_checkpoint(ProbeFeatures *out, const char *ckpt_path, const char *config_path, const Cache *c,
+                                   const char *name, const ProbeSet *ps, int batch);
 
 #endif

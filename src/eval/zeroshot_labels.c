@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/cache_paths.h"
 #include "eval/zeroshot_run.h"
 #include "io/file.h"
 
@@ -116,32 +117,60 @@ ModxStatus zs_label_images(ZsLabelled *z, const Cache *c, ZsLabelSource src, con
     return st;
 }
 
-/* One {"image": INDEX, "label": "name"} line into z. */
-static ModxStatus label_line(ZsLabelled *z, const Cache *c, const char *path, long line, const char *s, size_t len) {
+/* The cache index of a labels line's "image": an index, or a path looked up in
+ * the cache's paths file (loaded into *paths on first use; cache_path NULL:
+ * none known). */
+static ModxStatus label_image(const cJSON *im, const Cache *c, const char *cache_path, char ***paths, const char *path,
+                              long line, uint32_t *index) {
+    if (cJSON_IsString(im)) {
+        if (!*paths && cache_path) MODX_TRY(cache_paths_read(cache_path, c->n_images, paths));
+        if (!*paths)
+            return modx_fail(MODX_ERR_INVALID, "%s:%ld: image \"%s\": the cache %s has no image paths (prepare it "
+                             "again with modx data prepare, or give the image's index)", path, line, im->valuestring,
+                             cache_path ? cache_path : "of this test set");
+        uint64_t k;
+        ModxStatus st = cache_paths_find(*paths, c->n_images, im->valuestring, &k);
+        if (st != MODX_OK) {
+            modx_error_prefix("%s:%ld: ", path, line);
+            return st;
+        }
+        *index = (uint32_t)k;
+        return MODX_OK;
+    }
+    if (im->valuedouble != floor(im->valuedouble) || im->valuedouble < 0 || im->valuedouble >= (double)c->n_images)
+        return modx_fail(MODX_ERR_INVALID, "%s:%ld: image %g is not an image index of the cache (0 to %llu)", path, line,
+                         im->valuedouble, (unsigned long long)c->n_images - 1);
+    *index = (uint32_t)im->valuedouble;
+    return MODX_OK;
+}
+
+/* One {"image": INDEX or "PATH", "label": "name"} line into z. */
+static ModxStatus label_line(ZsLabelled *z, const Cache *c, const char *cache_path, char ***paths, const char *path,
+                             long line, const char *s, size_t len) {
     cJSON *o = cJSON_ParseWithLength(s, len);
     const cJSON *im = cJSON_GetObjectItemCaseSensitive(o, "image"), *lb = cJSON_GetObjectItemCaseSensitive(o, "label");
     ModxStatus st = MODX_OK;
-    if (!cJSON_IsObject(o) || !cJSON_IsNumber(im) || !cJSON_IsString(lb) || !lb->valuestring[0]) {
-        st = modx_fail(MODX_ERR_INVALID, "%s:%ld: expected {\"image\": INDEX, \"label\": \"name\"}", path, line);
-    } else if (im->valuedouble != floor(im->valuedouble) || im->valuedouble < 0 ||
-               im->valuedouble >= (double)c->n_images) {
-        st = modx_fail(MODX_ERR_INVALID, "%s:%ld: image %g is not an image index of the cache (0 to %llu)", path, line,
-                       im->valuedouble, (unsigned long long)c->n_images - 1);
-    } else {
+    uint32_t index = 0;
+    if (!cJSON_IsObject(o) || !(cJSON_IsNumber(im) || cJSON_IsString(im)) || !cJSON_IsString(lb) ||
+        !lb->valuestring[0]) {
+        st = modx_fail(MODX_ERR_INVALID, "%s:%ld: expected {\"image\": INDEX or \"PATH\", \"label\": \"name\"}", path,
+                       line);
+    } else if ((st = label_image(im, c, cache_path, paths, path, line, &index)) == MODX_OK) {
         int l = zs_names_find(&z->seen, lb->valuestring);
         if (l < 0) st = zs_names_add(&z->seen, lb->valuestring, strlen(lb->valuestring));
         if (l < 0) l = z->seen.n - 1;
-        z->images[z->n] = (uint32_t)im->valuedouble;
+        z->images[z->n] = index;
         z->label_of[z->n++] = l;
     }
     cJSON_Delete(o);
     return st;
 }
 
-ModxStatus zs_label_file(ZsLabelled *z, const Cache *c, const char *path) {
+ModxStatus zs_label_file(ZsLabelled *z, const Cache *c, const char *cache_path, const char *path) {
     memset(z, 0, sizeof *z);
     uint8_t *buf = NULL;
     size_t len = 0;
+    char **paths = NULL;
     MODX_TRY(io_read_file(path, &buf, &len));
     size_t cap = 1;
     for (size_t i = 0; i < len; i++) cap += buf[i] == '\n';
@@ -155,10 +184,11 @@ ModxStatus zs_label_file(ZsLabelled *z, const Cache *c, const char *path) {
         line++;
         size_t k = i;
         while (k < j && (buf[k] == ' ' || buf[k] == '\t' || buf[k] == '\r')) k++;
-        if (k < j) st = label_line(z, c, path, line, (const char *)buf + i, j - i);
+        if (k < j) st = label_line(z, c, cache_path, &paths, path, line, (const char *)buf + i, j - i);
         i = j + 1;
     }
     free(buf);
+    cache_paths_free(paths, c->n_images);
     if (st == MODX_OK && z->n == 0) st = modx_fail(MODX_ERR_INVALID, "%s: no labelled images", path);
     return st;
 }

@@ -5,7 +5,7 @@
  *
  * Label sources (ZS_LABELS_*): an image's domain in the cache, its first
  * caption (a dataset whose first caption is a class name, as the emoji data's
- * label), or a JSON Lines file {"image": INDEX, "label": "name"} per line.
+ * label), or a JSON Lines file {"image": INDEX or "PATH", "label": "name"} per line.
  * Classes: a class-names file (one per line), else the domain names (domain
  * labels) or the labels in order of first use. Errors name the file and line. */
 #ifndef MODX_EVAL_ZEROSHOT_LABELS_H
@@ -50,7 +50,9 @@ void zs_labelled_free(ZsLabelled *z);
 /* Domain: seen = every domain name of the cache; caption: an image's first
  * caption (an image without one is an error naming it). */
 ModxStatus zs_label_images(ZsLabelled *out, const Cache *c, ZsLabelSource src, const uint32_t *images, size_t n);
-ModxStatus zs_label_file(ZsLabelled *out, const Cache *c, const char *path);
+/* A labels file: {"image": INDEX or "PATH", "label": "name"} per line; a PATH
+ * is looked up in cache_path's paths file (src/data/cache_paths.h; NULL: none). */
+ModxStatus zs_label_file(ZsLabelled *out, const Cache *c, const char *cache_path, const char *path);
 
 /* labels (n, malloc'd): the class (index into cls) of each image's label; a
  * label that is not a class is an error naming the image and classes_path. */

@@ -606,7 +606,10 @@ fail:
 static ModxStatus report_intermodal_section(ReportPage *pg, const ReportIndex *ix) {
     const Report *r = ix->r;
     size_t n = r->nintermodal, S = r->nstrategies, P = ix->nphases;
-    if (n == 0) return MODX_OK;
+    if (n == 0) { /* a run whose analysis could not determine it: the section says why */
+        if (r->intermodal_what) report_section(pg, "Inter-modal relative rotation", r->intermodal_what);
+        return MODX_OK;
+    }
     report_section(pg, "Inter-modal relative rotation",
                    r->intermodal_what ? r->intermodal_what
                                       : "Angle between the rotation of the vision space and that of the text space "

@@ -393,6 +393,14 @@ static ModxStatus comparison_read(RunReport *rr, long i, const cJSON *c) {
     return MODX_OK;
 }
 
+/* The inter-modal section's text when no comparison determined it. */
+static void intermodal_missing(char *what, size_t n) {
+    snprintf(what, n, "Not shown: the relative rotation fits an orthogonal map to N probe pairs in E dimensions and "
+             "needs N \xE2\x89\xA5 E; this run's probe has fewer pairs than the model's embedding dimensions. Give "
+             "the experiment \"probe\": {\"pairs\": P} with P at least the model's embed_dim (and a test set that "
+             "large).");
+}
+
 static ModxStatus analysis_read(RunReport *rr, const char *dir) {
     snprintf(rr->path, sizeof rr->path, "%s/analysis.json", dir);
     if (!io_file_exists(rr->path))
@@ -468,6 +476,7 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
              "Mean angle of the spectrum of R_V\xE1\xB5\x80 R_T (orthogonal Procrustes maps of the vision and text "
              "probe features, phase p\xE2\x88\x92" "1 \xE2\x86\x92 p). 0 = the modalities rotate in step.%s",
              rr.undetermined ? " Not determined for some comparisons: fewer probe pairs than embedding dimensions." : "");
+    if (rr.undetermined && !rr.nim) intermodal_missing(what, sizeof what);
     ReportCl *cl = st ? NULL : calloc((size_t)sum.ns + 1, sizeof *cl);
     if (!st && !cl) st = modx_fail(MODX_ERR_NOMEM, "report: out of memory");
     for (int k = 0; !st && k < sum.ns; k++) {

@@ -762,6 +762,27 @@ static ModxStatus run_all(Run *r, const RunOptions *opt) {
     return write_run_json(r, all);
 }
 
+/* The training steps the run has left (phase 0 and every strategy's remaining
+ * phases, at the loader's whole batches per epoch): the progress line's run ETA. */
+static int64_t run_steps_left(const Run *r, const RunOptions *opt) {
+    const Experiment *e = r->e;
+    int64_t B = e->hp.batch, n = 0;
+    if (!r->phase0_done && e->has_phase0 && !e->phase0_checkpoint) n += (int64_t)r->phase0.n / B * e->hp.phase0_epochs;
+    for (int i = 0; i < e->n_strategies; i++) {
+        const StrategyInst *si = &e->strategies[i];
+        if (opt->only_strategy && strcmp(si->name, opt->only_strategy)) continue;
+        if (si->desc->flags & STRATEGY_ONCE) {
+            size_t tot = e->has_phase0 && e->phase0.dataset == e->stream.dataset ? r->phase0.n : 0;
+            for (int j = 0; j < r->N; j++) tot += r->stream.phases[j].n_images;
+            if (r->completed[i] < r->N) n += (int64_t)tot / B * e->hp.joint_epochs;
+            continue;
+        }
+        for (int k = r->completed[i] < 1 ? 1 : r->completed[i] + 1; k <= r->N; k++)
+            n += (int64_t)r->stream.phases[k - 1].n_images / B * e->hp.epochs;
+    }
+    return n;
+}
+
 ModxStatus continual_run(const Experiment *e, const char *run_dir, const RunOptions *opt) {
     Run r;
     memset(&r, 0, sizeof r);
@@ -774,6 +795,7 @@ ModxStatus continual_run(const Experiment *e, const char *run_dir, const RunOpti
         progress_note(&r.progress, "run %s: %d phase(s) after phase 0 (%s), %d strategies, %d test set(s)", e->name,
                       r.N, r.phase0_name, e->n_strategies, e->n_tests);
         r.resume_pending = opt->resume;
+        progress_set_run_steps(&r.progress, run_steps_left(&r, opt));
         st = run_all(&r, opt);
         progress_finish(&r.progress);
     }

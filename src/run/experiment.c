@@ -644,7 +644,7 @@ static ModxStatus parse_root(const Ctx *c, Experiment *e, const cJSON *root) {
     const cJSON *probe;
     MODX_TRY(get_obj(c, root, "probe", "probe", 0, &probe));
     if (e->n_tests) strcpy(e->probe_test, e->tests[0].name);
-    e->probe_pairs = 500;
+    e->probe_pairs = EXP_DEFAULT_PROBE_PAIRS;
     if (probe) {
         static const char *const pkeys[] = {"test_set", "pairs", NULL};
         MODX_TRY(check_keys(c, probe, "probe", pkeys));

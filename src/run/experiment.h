@@ -59,6 +59,8 @@ typedef struct {
 
 /* A set of images: a dataset's images whose split is in split_mask and, when
  * domains are given, whose domain is one of them (in that order for streams). */
+#define EXP_DEFAULT_PROBE_PAIRS 500 /* "probe": {"pairs"} when not given */
+
 typedef struct {
     int dataset; /* index into Experiment.datasets */
     unsigned split_mask;

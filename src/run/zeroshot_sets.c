@@ -23,12 +23,13 @@ ModxStatus zs_sets_init(ZsSets *zs, const Experiment *e) {
 }
 
 /* The labelled images, classes and templates of set x (test set t). */
-static ModxStatus set_fill(ZsSet *x, const ExpTestSet *ts, const Cache *c, uint32_t **images, size_t *n) {
+static ModxStatus set_fill(ZsSet *x, const Experiment *e, const ExpTestSet *ts, const Cache *c, uint32_t **images,
+                           size_t *n) {
     const ExpZeroShot *q = &ts->zs;
     MODX_TRY(zs_read_templates(q->templates, &x->templates));
     if (q->classes) MODX_TRY(zs_read_lines(q->classes, "class names", &x->classes));
     if (q->labels == ZS_LABELS_FILE) {
-        MODX_TRY(zs_label_file(&x->z, c, q->labels_file));
+        MODX_TRY(zs_label_file(&x->z, c, e->datasets[ts->sel.dataset].cache, q->labels_file));
         uint32_t *copy = malloc((size_t)x->z.n * sizeof *copy);
         if (!copy) return modx_fail(MODX_ERR_NOMEM, "out of memory");
         memcpy(copy, x->z.images, (size_t)x->z.n * sizeof *copy);
@@ -46,7 +47,7 @@ ModxStatus zs_sets_add(ZsSets *zs, const Experiment *e, int t, const Cache *c, u
     ZsSet *x = &zs->sets[t];
     x->test = t;
     x->cache = c;
-    ModxStatus st = set_fill(x, &e->tests[t], c, images, n);
+    ModxStatus st = set_fill(x, e, &e->tests[t], c, images, n);
     if (st != MODX_OK) modx_error_prefix("%s: test set '%s' (zero-shot): ", e->path, e->tests[t].name);
     return st;
 }

@@ -58,6 +58,8 @@ typedef struct {
     int phase;
     int64_t step, steps;
     double loss, loss_con, loss_kl, lr, samples_per_s;
+    double epoch;       /* fractional epoch reached: step / batches per epoch */
+    double logit_scale; /* the model's logit_scale after the step */
 } StepRecord;
 
 ModxStatus runlog_step(RunLog *log, const StepRecord *r);
@@ -105,8 +107,10 @@ ModxStatus runlog_write_results(const RunLog *log, const char *run_dir, const ch
                                 int ns, const char *const *tests, const char *const *roles, int nt, int n_phases);
 
 /* The results table after the last phase (R@1 mean of both directions per test
- * set, and their mean; a zero-shot set's top-1, outside the mean), as
- * Markdown, malloc'd. roles as for runlog_write_results. */
+ * set, and the mean over the sets whose role is "domain": the one definition
+ * of "mean" the report uses too; no mean column without such a set; then a
+ * zero-shot set's top-1, outside the mean), as Markdown, malloc'd.
+ * roles[t]: "domain", "heldout", "train_sample" or "zeroshot". */
 char *runlog_final_table(const RunLog *log, const char *const *strategies, int ns, const char *const *tests,
                          const char *const *roles, int nt, int n_phases);
 

@@ -397,6 +397,12 @@ static ModxStatus train_step(Training *t, int64_t s, StepLoss *sl, double *loss,
     return adamw_step(&t->opt, ph->model->params, t->grads, *lr, NULL);
 }
 
+/* The fractional epoch reached after `steps` steps. */
+static double epoch_of(const Training *t, int64_t steps) {
+    uint64_t per = loader_batches_per_epoch(t->ld);
+    return per ? (double)steps / (double)per : 0;
+}
+
 /* After step s: the metrics line, the progress line, a resume checkpoint when
  * due or when a stop was asked for (*stop = 1: the phase stops here). */
 static ModxStatus after_step(Training *t, int64_t s, const StepLoss *sl, double loss, double reg, double lr, int *stop) {
@@ -408,14 +414,16 @@ static ModxStatus after_step(Training *t, int64_t s, const StepLoss *sl, double 
         double now = progress_now();
         double rate = now > t->t_win ? (double)t->win_samples / (now - t->t_win) : 0;
         t->t_win = now, t->win_samples = 0;
-        StepRecord r = {ph->label, ph->phase, s + 1, t->steps, loss, sl->loss_con, reg, lr, rate};
+        StepRecord r = {ph->label, ph->phase, s + 1, t->steps, loss, sl->loss_con, reg, lr, rate,
+                        epoch_of(t, s + 1), clip_logit_scale(ph->model)};
         MODX_TRY(runlog_step(ph->log, &r));
     }
     if (ph->progress) {
         double el = progress_now() - t->t0;
         double sps = el > 0 ? (double)(s + 1 - t->start) * t->B / el : 0;
         double eta = s + 1 > t->start && el > 0 ? el / (double)(s + 1 - t->start) * (double)(t->steps - s - 1) : -1;
-        progress_update(ph->progress, ph->label, ph->phase, s + 1, t->steps, loss, sps, eta, last);
+        ProgressStep ps = {ph->label, ph->phase, s + 1, t->steps, epoch_of(t, s + 1), sp->epochs, loss, lr, sps, eta};
+        progress_update(ph->progress, &ps, last);
     }
     *stop = dist_max_int(trainer_stop_requested) && !last; /* every rank stops at the same step */
     /* The last step always leaves a resume point: a run stopped while the phase
