@@ -404,8 +404,10 @@ static ModxStatus write_results(Run *r) {
 
 /* Checkpoint, probe, evaluations, results and run.json after a phase. */
 static ModxStatus finish_phase(Run *r, ClipModel *m, const char *label, int phase) {
+    double t0 = progress_now();
     MODX_TRY(write_probe(r, m, label, phase));
     MODX_TRY(evaluate_all(r, m, label, phase));
+    MODX_TRY(runlog_eval_time(&r->log, label, phase, progress_now() - t0));
     MODX_TRY(write_results(r));
     r->metrics_bytes = runlog_offset(&r->log);
     return MODX_OK;

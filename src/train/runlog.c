@@ -146,6 +146,13 @@ ModxStatus runlog_compute(RunLog *log, const ComputeRecord *r) {
     return put_line(log, line);
 }
 
+ModxStatus runlog_eval_time(RunLog *log, const char *strategy, int phase, double eval_s) {
+    char line[256];
+    snprintf(line, sizeof line, "{\"type\": \"compute\", \"strategy\": \"%s\", \"phase\": %d, \"eval_s\": %.3f}",
+             strategy, phase, eval_s);
+    return put_line(log, line);
+}
+
 ModxStatus runlog_eval(RunLog *log, const char *strategy, int phase, const char *test_set, const RetrievalMetrics *m) {
     char line[768];
     snprintf(line, sizeof line,
