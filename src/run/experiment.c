@@ -355,6 +355,13 @@ static ModxStatus check_strategy_name(const Ctx *c, const char *where, const cha
     return MODX_OK;
 }
 
+static ModxStatus unknown_variant_key(const Ctx *c, const char *where, const char *key, const StrategyDesc *d) {
+    char list[512] = "name, strategy";
+    for (int j = 0; j < d->n_hypers; j++) strcat(list, ", "), strcat(list, d->hypers[j].key);
+    return modx_fail(MODX_ERR_INVALID, "%s: %s: unknown key '%s' (strategy '%s' takes: %s)", c->file, where, key,
+                     d->name, list);
+}
+
 /* A variant object: {"name": N, "strategy": S, <S's hyperparameter keys>}. */
 static ModxStatus parse_variant(const Ctx *c, const cJSON *o, int idx, StrategyInst *si) {
     char where[160];
@@ -378,12 +385,7 @@ static ModxStatus parse_variant(const Ctx *c, const cJSON *o, int idx, StrategyI
     for (const cJSON *it = o->child; it; it = it->next) {
         if (!strcmp(it->string, "name") || !strcmp(it->string, "strategy")) continue;
         int h = strategy_hyper_index(d, it->string);
-        if (h < 0) {
-            char list[512] = "name, strategy";
-            for (int j = 0; j < d->n_hypers; j++) strcat(list, ", "), strcat(list, d->hypers[j].key);
-            return modx_fail(MODX_ERR_INVALID, "%s: %s: unknown key '%s' (strategy '%s' takes: %s)", c->file, where,
-                             it->string, d->name, list);
-        }
+        if (h < 0) return unknown_variant_key(c, where, it->string, d);
         char full[256];
         snprintf(full, sizeof full, "%s.%s", where, it->string);
         MODX_TRY(hyper_value(c, it, full, &d->hypers[h], &si->hp[h]));
@@ -428,6 +430,8 @@ static ModxStatus variant_lists(const Ctx *c, const cJSON *o, const char *where,
         if (!strcmp(it->string, "name") || !strcmp(it->string, "strategy"))
             return modx_fail(MODX_ERR_INVALID, "%s: %s: '%s': expected a string, found an array (a list of values is "
                              "allowed only for the strategy's hyperparameters)", c->file, where, it->string);
+        const StrategyDesc *d = cJSON_IsString(sv) ? strategy_find(sv->valuestring) : NULL;
+        if (d && strategy_hyper_index(d, it->string) < 0) return unknown_variant_key(c, where, it->string, d);
         int n = cJSON_GetArraySize(it);
         if (n < 1)
             return modx_fail(MODX_ERR_INVALID, "%s: %s.%s: expected a number or a non-empty list of numbers, found an "
