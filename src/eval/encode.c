@@ -28,6 +28,18 @@ static ModxStatus check_compat(const ClipModel *m, const Cache *c, const char *n
 ModxStatus eval_encode(EncodedSet *out, const ClipModel *m, const Cache *c, const char *name, const uint32_t *images,
                        size_t n, int batch) {
     memset(out, 0, sizeof *out);
+    ClipActs *acts = NULL;
+    MODX_TRY(check_compat(m, c, name));
+    if (batch < 1) return modx_fail(MODX_ERR_INVALID, "%s: evaluation batch %d, expected >= 1", name, batch);
+    MODX_TRY(clip_acts_new(&acts, &m->cfg, batch, 0));
+    ModxStatus st = eval_encode_acts(out, m, acts, c, name, images, n, batch);
+    clip_acts_free(acts);
+    return st;
+}
+
+ModxStatus eval_encode_acts(EncodedSet *out, const ClipModel *m, ClipActs *acts, const Cache *c, const char *name,
+                            const uint32_t *images, size_t n, int batch) {
+    memset(out, 0, sizeof *out);
     MODX_TRY(check_compat(m, c, name));
     if (n == 0 || n > (size_t)INT32_MAX) return modx_fail(MODX_ERR_INVALID, "%s: an evaluation needs 1 to 2^31 images, got %zu", name, n);
     int E = m->cfg.embed_dim, S = c->image_size, T = c->context;
@@ -51,9 +63,8 @@ ModxStatus eval_encode(EncodedSet *out, const ClipModel *m, const Cache *c, cons
     out->caption_ids = modx_calloc(M, sizeof(uint32_t), "caption ids");
     float *pix = modx_calloc((size_t)batch * 3 * S * S, sizeof(float), "image batch");
     int32_t *tok = modx_calloc((size_t)batch * T, sizeof(int32_t), "text batch");
-    ClipActs *acts = NULL;
     ModxStatus st = (out->image_features && out->text_features && out->caption_image && out->caption_ids && pix && tok)
-                        ? clip_acts_new(&acts, &m->cfg, batch, 0)
+                        ? MODX_OK
                         : MODX_ERR_NOMEM;
     for (size_t j = 0, k = 0; st == MODX_OK && j < c->n_captions; j++)
         if (local[c->caption_image[j]] >= 0) out->caption_image[k] = local[c->caption_image[j]], out->caption_ids[k++] = (uint32_t)j;
@@ -68,7 +79,6 @@ ModxStatus eval_encode(EncodedSet *out, const ClipModel *m, const Cache *c, cons
         st = clip_encode_text(m, acts, tok, B, out->text_features + j0 * (size_t)E);
     }
     if (st != MODX_OK) modx_error_prefix("encoding %s: ", name);
-    clip_acts_free(acts);
     free(pix), free(tok), free(local);
     if (st != MODX_OK) encoded_set_free(out);
     return st;
