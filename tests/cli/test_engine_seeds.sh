@@ -68,6 +68,10 @@ rm "$TMP/a/results.md" "$TMP/a/summary.json" "$TMP/a/report.html"
 "$MODX" report "$TMP/a" > /dev/null
 cmp "$TMP/results.first" "$TMP/a/results.md"
 [ -s "$TMP/a/summary.json" ] && [ -s "$TMP/a/report.html" ]
+# modx analyze RUN_DIR analyses every seed's run
+rm "$TMP/a/seed-0/analysis.json" "$TMP/a/seed-1/analysis.json"
+"$MODX" analyze "$TMP/a" > /dev/null
+[ -s "$TMP/a/seed-0/analysis.json" ] && [ -s "$TMP/a/seed-1/analysis.json" ]
 
 # SIGKILL in seed 0 (phase 0, between checkpoints), then in seed 1, then resume to the end
 rc=0; MODX_TEST_KILL_AFTER_STEPS=5 "$MODX" run "$D/exp.json" --out "$TMP/b" --quiet > /dev/null 2>&1 || rc=$?
