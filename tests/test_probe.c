@@ -123,9 +123,9 @@ TEST(probe_select_encode_and_save) {
                !memcmp(fresh.image_features, es.image_features, sizeof(float) * 6 * E) &&
                !memcmp(fresh.text_features, es.text_features, sizeof(float) * (size_t)es.n_captions * E),
            "a reused arena changed the features");
+    probe_features_free(&h);
     /* an encoded list that does not start with the probe's images is refused */
     EXPECT(probe_from_encoded(&h, &es2, list + 3, "probe.cache", &ps) == MODX_ERR_INVALID, "fewer images accepted");
-    probe_features_free(&h);
     uint32_t other[6] = {2, 6, 7, 0, 5, 8};
     EXPECT(probe_from_encoded(&h, &es, other, "probe.cache", &ps) == MODX_ERR_INVALID &&
                strstr(modx_last_error(), "probe image 0 is cache image 6 but the encoded list has 2"),
