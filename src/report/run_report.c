@@ -42,6 +42,7 @@ typedef struct {
     size_t nim, capim;
     int undetermined;  /* step comparisons without a relative rotation (N < E) */
     int pairs, embed_dim;
+    int over_seeds;    /* the report of a run with seeds: its "seeds" line replaces the first seed's "seed" */
 } RunReport;
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
@@ -141,7 +142,7 @@ static ModxStatus summary_fill(RunReport *rr, const char *dir) {
                  r->probe_test_set ? " of " : "", r->probe_test_set ? r->probe_test_set : "", rr->embed_dim);
         MODX_TRY(add_kv(rr, "probe set", probe));
     }
-    if (isfinite(r->seed)) {
+    if (isfinite(r->seed) && !rr->over_seeds) {
         snprintf(num, sizeof num, "%.17g", r->seed);
         MODX_TRY(add_kv(rr, "seed", num));
     }
@@ -468,6 +469,7 @@ static ModxStatus report_build(const char *dir, const SeedSummary *agg, const ch
     if (!st) st = run_summary_build(&sum, dir);
     if (!st && !agg) st = run_summary_write(&sum, dir);
     if (!st) st = analysis_read(&rr, dir);
+    rr.over_seeds = agg != NULL;
     if (!st) st = summary_fill(&rr, dir);
     if (!st && !(rr.sets = calloc((size_t)run.ntest_sets + 1, sizeof *rr.sets)))
         st = modx_fail(MODX_ERR_NOMEM, "report: out of memory");
