@@ -145,13 +145,17 @@ static void cost_line(PhaseCost *c, const cJSON *o, int is_step, double batch) {
         c->lines++;
         return;
     }
+    /* a phase's compute lines merge: the trainer's, then the driver's "eval_s" line (a later key wins) */
+    if (!c->has_rec) c->rec = compute_unknown;
     c->has_rec = 1;
-    c->rec = (RunCompute){.steps = NAN, .samples = num_or_nan(o, "samples"), .train_s = num_or_nan(o, "train_s"),
-                          .forward_passes = num_or_nan(o, "forward_passes"),
-                          .backward_passes = num_or_nan(o, "backward_passes"),
-                          .frozen_forward_passes = num_or_nan(o, "frozen_forward_passes"),
-                          .matmul_flops = num_or_nan(o, "matmul_flops"),
-                          .peak_rss_bytes = num_or_nan(o, "peak_rss_bytes"), .eval_s = num_or_nan(o, "eval_s")};
+    const struct { const char *key; double *v; } f[] = {
+        {"samples", &c->rec.samples}, {"train_s", &c->rec.train_s}, {"forward_passes", &c->rec.forward_passes},
+        {"backward_passes", &c->rec.backward_passes}, {"frozen_forward_passes", &c->rec.frozen_forward_passes},
+        {"matmul_flops", &c->rec.matmul_flops}, {"peak_rss_bytes", &c->rec.peak_rss_bytes}, {"eval_s", &c->rec.eval_s}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        double v = num_or_nan(o, f[i].key);
+        if (!isnan(v)) *f[i].v = v;
+    }
 }
 
 /* Sums a field over phases: NaN when no phase has it, else the sum (max for peak) of those that do. */
@@ -329,6 +333,20 @@ static cJSON *strategy_json(const RunSummary *s, const RunSummaryStrategy *x, in
     *ok &= put(o, "compute", compute_json(&x->compute, ok));
     if (s->nzs > 0) *ok &= put(o, "zeroshot", zeroshot_json(s, x, ok));
     return o;
+}
+
+void *run_summary_strategy_object(const RunSummary *s, int k) {
+    int ok = 1;
+    cJSON *o = strategy_json(s, &s->s[k], &ok);
+    if (!ok) cJSON_Delete(o);
+    return ok ? o : NULL;
+}
+
+void *run_summary_compute_object(const RunCompute *c) {
+    int ok = 1;
+    cJSON *o = compute_json(c, &ok);
+    if (!ok) cJSON_Delete(o);
+    return ok ? o : NULL;
 }
 
 ModxStatus run_summary_json(const RunSummary *s, char **text) {

@@ -83,6 +83,11 @@ void run_summary_free(RunSummary *s);
 ModxStatus run_summary_json(const RunSummary *s, char **text);
 ModxStatus run_summary_markdown(const RunSummary *s, char **text);
 
+/* Strategy k's summary.json object and a compute object, as cJSON items
+ * (cJSON *, owned by the caller); NULL when out of memory. */
+void *run_summary_strategy_object(const RunSummary *s, int k);
+void *run_summary_compute_object(const RunCompute *c);
+
 /* Writes DIR/summary.json and DIR/summary.md, each atomically. */
 ModxStatus run_summary_write(const RunSummary *s, const char *dir);
 

@@ -11,11 +11,13 @@
 #include "io/file.h"
 #include "report/run_report.h"
 #include "run/rundir.h"
+#include "analysis/seed_summary.h"
 #include "run/continual.h"
 #include "run/experiment.h"
 #include "run/rundist.h"
 #include "run/experiment_template.h"
 #include "strategy/strategy.h"
+#include "run/seeds.h"
 #include "train/trainer.h"
 
 static const char run_usage[] =
@@ -28,6 +30,9 @@ static const char run_usage[] =
     "SIGINT/SIGTERM stop after the current step with a resume checkpoint; --resume continues a\n"
     "stopped or killed run and ends bit-identical to an uninterrupted one (same machine and\n"
     "thread count). Set OMP_WAIT_POLICY=passive for speed (see src/clip/model.h).\n"
+    "With \"seeds\": [S, ...] in the experiment, every strategy runs once per seed (phase 0 too),\n"
+    "each into RUN_DIR/seed-S/, and RUN_DIR gets the mean \xC2\xB1 sd over seeds (results.md, summary.json,\n"
+    "summary.md, report.html; docs/run-directory.md).\n"
     "Then it analyses the run (RUN_DIR/analysis.json, as `modx analyze RUN_DIR`) and writes\n"
     "RUN_DIR/report.html (as `modx report RUN_DIR`). The experiment file: docs/experiment.md.\n"
     "  --out RUN_DIR      the run directory to write (required, unless --resume)\n"
@@ -82,6 +87,13 @@ static void warn_probe_pairs(const char *cmd, const Experiment *e, const ClipCon
 
 static int print_table(const char *run_dir) {
     char *table = NULL;
+    int seeds[EXP_MAX_SEEDS], n;
+    if (seeds_of_run(run_dir, seeds, &n)) { /* the aggregates over seeds (results.md, summary.json/md) */
+        if (seed_summary_write_dir(run_dir, &table) != MODX_OK) return 1;
+        printf("\n%s\nresults: %s/results.md, %s/summary.md, %s/summary.json\n", table, run_dir, run_dir, run_dir);
+        free(table);
+        return 0;
+    }
     if (continual_final_table(run_dir, &table) != MODX_OK) return 1;
     printf("\n%s\nresults: %s/results.md, %s/results.csv\n", table, run_dir, run_dir);
     free(table);
@@ -113,6 +125,11 @@ static int run_common(const char *cmd, int argc, char **argv, int one_strategy) 
     ModxStatus st = resume ? continual_load_run_experiment(&e, resume) : experiment_load(&e, pos[0]);
     if (st != MODX_OK) return cli_report_error(cmd);
     long seed;
+    if (o[3].value && e.n_seeds) {
+        fprintf(stderr, "modx %s: --seed: %s lists \"seeds\" (each is train.seed of one run); drop one of them\n", cmd,
+                e.path);
+        return experiment_free(&e), 2;
+    }
     if (o[3].value) {
         if (cli_int(cmd, "--seed", o[3].value, 0, 2147483647L, &seed)) return experiment_free(&e), 2;
         experiment_set_seed(&e, (uint64_t)seed);
@@ -132,7 +149,7 @@ static int run_common(const char *cmd, int argc, char **argv, int one_strategy) 
         (dist_is_writer() && run_lock(&lock, dir, command) != MODX_OK))
         return experiment_free(&e), cli_report_error(cmd);
     trainer_install_signals();
-    st = continual_run(&e, dir, &ro);
+    st = e.n_seeds ? seeds_run(&e, dir, &ro) : continual_run(&e, dir, &ro);
     experiment_free(&e);
     int rc = st != MODX_OK ||
              (dist_is_writer() && (print_table(dir) || (!o[4].value && report_run_finish(dir, stdout) != MODX_OK)));

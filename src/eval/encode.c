@@ -35,21 +35,39 @@ static ModxStatus share_batches(float *f, size_t n, int batch, int E) {
     return MODX_OK;
 }
 
-static ModxStatus encode(EncodedSet *out, const ClipModel *m, const Cache *c, const char *name, const uint32_t *images,
-                         size_t n, int batch, int N, int me);
+static ModxStatus encode(EncodedSet *out, const ClipModel *m, ClipActs *acts, const Cache *c, const char *name,
+                         const uint32_t *images, size_t n, int batch, int N, int me);
+
+/* encode() with an arena of its own when the caller gives none. */
+static ModxStatus encode_own_acts(EncodedSet *out, const ClipModel *m, ClipActs *acts, const Cache *c,
+                                  const char *name, const uint32_t *images, size_t n, int batch, int N, int me) {
+    memset(out, 0, sizeof *out);
+    if (acts) return encode(out, m, acts, c, name, images, n, batch, N, me);
+    MODX_TRY(check_compat(m, c, name));
+    if (batch < 1) return modx_fail(MODX_ERR_INVALID, "%s: evaluation batch %d, expected >= 1", name, batch);
+    MODX_TRY(clip_acts_new(&acts, &m->cfg, batch, 0));
+    ModxStatus st = encode(out, m, acts, c, name, images, n, batch, N, me);
+    clip_acts_free(acts);
+    return st;
+}
 
 ModxStatus eval_encode(EncodedSet *out, const ClipModel *m, const Cache *c, const char *name, const uint32_t *images,
                        size_t n, int batch) {
-    return encode(out, m, c, name, images, n, batch, 1, 0);
+    return encode_own_acts(out, m, NULL, c, name, images, n, batch, 1, 0);
 }
 
-ModxStatus eval_encode_ranks(EncodedSet *out, const ClipModel *m, const Cache *c, const char *name,
+ModxStatus eval_encode_ranks(EncodedSet *out, const ClipModel *m, ClipActs *acts, const Cache *c, const char *name,
                              const uint32_t *images, size_t n, int batch) {
-    return encode(out, m, c, name, images, n, batch, dist_size(), dist_rank());
+    return encode_own_acts(out, m, acts, c, name, images, n, batch, dist_size(), dist_rank());
 }
 
-static ModxStatus encode(EncodedSet *out, const ClipModel *m, const Cache *c, const char *name, const uint32_t *images,
-                         size_t n, int batch, int N, int me) {
+ModxStatus eval_encode_acts(EncodedSet *out, const ClipModel *m, ClipActs *acts, const Cache *c, const char *name,
+                            const uint32_t *images, size_t n, int batch) {
+    return encode(out, m, acts, c, name, images, n, batch, 1, 0);
+}
+
+static ModxStatus encode(EncodedSet *out, const ClipModel *m, ClipActs *acts, const Cache *c, const char *name,
+                         const uint32_t *images, size_t n, int batch, int N, int me) {
     memset(out, 0, sizeof *out);
     MODX_TRY(check_compat(m, c, name));
     if (n == 0 || n > (size_t)INT32_MAX) return modx_fail(MODX_ERR_INVALID, "%s: an evaluation needs 1 to 2^31 images, got %zu", name, n);
@@ -74,9 +92,8 @@ static ModxStatus encode(EncodedSet *out, const ClipModel *m, const Cache *c, co
     out->caption_ids = modx_calloc(M, sizeof(uint32_t), "caption ids");
     float *pix = modx_calloc((size_t)batch * 3 * S * S, sizeof(float), "image batch");
     int32_t *tok = modx_calloc((size_t)batch * T, sizeof(int32_t), "text batch");
-    ClipActs *acts = NULL;
     ModxStatus st = (out->image_features && out->text_features && out->caption_image && out->caption_ids && pix && tok)
-                        ? clip_acts_new(&acts, &m->cfg, batch, 0)
+                        ? MODX_OK
                         : MODX_ERR_NOMEM;
     for (size_t j = 0, k = 0; st == MODX_OK && j < c->n_captions; j++)
         if (local[c->caption_image[j]] >= 0) out->caption_image[k] = local[c->caption_image[j]], out->caption_ids[k++] = (uint32_t)j;
@@ -97,7 +114,6 @@ static ModxStatus encode(EncodedSet *out, const ClipModel *m, const Cache *c, co
     if (st == MODX_OK && N > 1) st = share_batches(out->image_features, n, batch, E);
     if (st == MODX_OK && N > 1) st = share_batches(out->text_features, M, batch, E);
     if (st != MODX_OK) modx_error_prefix("encoding %s: ", name);
-    clip_acts_free(acts);
     free(pix), free(tok), free(local);
     if (st != MODX_OK) encoded_set_free(out);
     return st;

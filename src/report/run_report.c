@@ -9,7 +9,9 @@
 #include "analysis/rotation.h"
 #include "analysis/run_analysis.h"
 #include "analysis/run_summary.h"
+#include "analysis/seed_summary.h"
 #include "run/rundir.h"
+#include "run/seeds.h"
 #include "io/file.h"
 #include "report/gallery.h"
 #include "report/report.h"
@@ -40,6 +42,7 @@ typedef struct {
     size_t nim, capim;
     int undetermined;  /* step comparisons without a relative rotation (N < E) */
     int pairs, embed_dim;
+    int over_seeds;    /* the report of a run with seeds: its "seeds" line replaces the first seed's "seed" */
 } RunReport;
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
@@ -141,7 +144,7 @@ static ModxStatus summary_fill(RunReport *rr, const char *dir) {
                  r->probe_test_set ? " of " : "", r->probe_test_set ? r->probe_test_set : "", rr->embed_dim);
         MODX_TRY(add_kv(rr, "probe set", probe));
     }
-    if (isfinite(r->seed)) {
+    if (isfinite(r->seed) && !rr->over_seeds) {
         snprintf(num, sizeof num, "%.17g", r->seed);
         MODX_TRY(add_kv(rr, "seed", num));
     }
@@ -446,7 +449,33 @@ static ModxStatus analysis_read(RunReport *rr, const char *dir) {
     return MODX_OK;
 }
 
-ModxStatus report_run_write(const char *dir, const char *html_path, const char *regions_path) {
+/* The figures of every strategy for the report: the run's own (sum), or with seeds the mean ± sd over
+ * them (agg; the heat maps show the mean matrix). */
+static ReportCl *cl_fill(const RunInfo *run, const RunSummary *sum, const SeedSummary *agg) {
+    ReportCl *cl = calloc((size_t)sum->ns + 1, sizeof *cl);
+    if (!cl) return modx_fail(MODX_ERR_NOMEM, "report: out of memory"), NULL;
+    size_t cells = (size_t)(sum->T + 1) * (size_t)sum->ncols;
+    for (int k = 0; k < sum->ns; k++) {
+        const RunSummaryStrategy *x = &sum->s[k];
+        const ClFigures *f = &x->fig;
+        cl[k] = (ReportCl){.strategy = run->strategies[k], .nrows = (size_t)sum->T + 1, .ncols = (size_t)sum->ncols,
+                           .cols = (const char *const *)sum->cols, .r1 = sum->ncols > 0 ? x->r1 : NULL,
+                           .fig = {f->last, f->avg_incremental, f->bwt, f->fwt, f->forgetting, f->kept_pct,
+                                   f->learned_pct},
+                           .train_samples = x->compute.samples, .train_s = x->compute.train_s,
+                           .reference = !strcmp(x->name, RUN_JOINT) || !strcmp(x->name, "finetune")};
+        if (!agg) continue;
+        for (int j = 0; j < REPORT_CL_NFIG; j++) cl[k].fig[j] = agg->fig_mean[(size_t)k * SEED_NFIG + (size_t)j];
+        cl[k].sd = agg->fig_sd + (size_t)k * SEED_NFIG;
+        cl[k].r1 = sum->ncols > 0 ? agg->r1_mean + (size_t)k * cells : NULL;
+        cl[k].train_samples = agg->compute[k].samples, cl[k].train_s = agg->compute[k].train_s;
+    }
+    return cl;
+}
+
+/* The report of run folder dir into html_path; with agg (a run with seeds, dir = its first seed's
+ * folder) the figures, scatter and heat maps are the mean ± sd over the seeds. */
+static ModxStatus report_build(const char *dir, const SeedSummary *agg, const char *html_path, const char *regions_path) {
     RunInfo run;
     MODX_TRY(run_info_load(&run, dir));
     RunReport rr;
@@ -456,8 +485,9 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
     memset(&sum, 0, sizeof sum);
     ModxStatus st = metrics_read(&rr, dir); /* first: its messages name the line of a bad record */
     if (!st) st = run_summary_build(&sum, dir);
-    if (!st) st = run_summary_write(&sum, dir);
+    if (!st && !agg) st = run_summary_write(&sum, dir);
     if (!st) st = analysis_read(&rr, dir);
+    rr.over_seeds = agg != NULL;
     if (!st) st = summary_fill(&rr, dir);
     if (!st && !(rr.sets = calloc((size_t)run.ntest_sets + 1, sizeof *rr.sets)))
         st = modx_fail(MODX_ERR_NOMEM, "report: out of memory");
@@ -471,24 +501,24 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
                                      .domain_phase = t->role == RUN_SET_DOMAIN ? t->first_phase : 0};
     }
     char title[512], what[512];
-    snprintf(title, sizeof title, "modx report \xE2\x80\x94 %s", run.name);
+    snprintf(title, sizeof title, "modx report \xE2\x80\x94 %s%s", run.name, agg ? " (mean \xC2\xB1 sd over seeds)" : "");
+    if (!st && agg) {
+        StrBuf sb;
+        strbuf_init(&sb);
+        for (int k = 0; k < agg->n; k++) strbuf_printf(&sb, "%s%d", k ? ", " : "", agg->seeds[k]);
+        strbuf_puts(&sb, ": figures, scatter and heat maps are the mean \xC2\xB1 sd over these seeds (summary.json, "
+                         "summary.md); curves, histograms, tables of results and the gallery are the first seed's run "
+                         "(seed-S/report.html: each seed's own)");
+        st = strbuf_status(&sb) ? strbuf_status(&sb) : add_kv(&rr, "seeds", strbuf_cstr(&sb));
+        strbuf_free(&sb);
+    }
     snprintf(what, sizeof what,
              "Mean angle of the spectrum of R_V\xE1\xB5\x80 R_T (orthogonal Procrustes maps of the vision and text "
              "probe features, phase p\xE2\x88\x92" "1 \xE2\x86\x92 p). 0 = the modalities rotate in step.%s",
              rr.undetermined ? " Not determined for some comparisons: fewer probe pairs than embedding dimensions." : "");
     if (rr.undetermined && !rr.nim) intermodal_missing(what, sizeof what);
-    ReportCl *cl = st ? NULL : calloc((size_t)sum.ns + 1, sizeof *cl);
-    if (!st && !cl) st = modx_fail(MODX_ERR_NOMEM, "report: out of memory");
-    for (int k = 0; !st && k < sum.ns; k++) {
-        const RunSummaryStrategy *x = &sum.s[k];
-        const ClFigures *f = &x->fig;
-        cl[k] = (ReportCl){.strategy = run.strategies[k], .nrows = (size_t)sum.T + 1, .ncols = (size_t)sum.ncols,
-                           .cols = (const char *const *)sum.cols, .r1 = sum.ncols > 0 ? x->r1 : NULL,
-                           .fig = {f->last, f->avg_incremental, f->bwt, f->fwt, f->forgetting, f->kept_pct,
-                                   f->learned_pct},
-                           .train_samples = x->compute.samples, .train_s = x->compute.train_s,
-                           .reference = !strcmp(x->name, RUN_JOINT) || !strcmp(x->name, "finetune")};
-    }
+    ReportCl *cl = st ? NULL : cl_fill(&run, &sum, agg);
+    if (!st && !cl) st = MODX_ERR_NOMEM;
     const char *cl_what =
         sum.kind == CL_STREAM_DOMAIN
             ? "Scatter: one point per strategy, x = learned %, y = kept %; up and right is better; joint (keeps "
@@ -523,9 +553,31 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
     return st;
 }
 
+ModxStatus report_run_write(const char *dir, const char *html_path, const char *regions_path) {
+    int seeds[EXP_MAX_SEEDS], n;
+    if (!seeds_of_run(dir, seeds, &n)) return report_build(dir, NULL, html_path, regions_path);
+    SeedSummary agg;
+    memset(&agg, 0, sizeof agg);
+    char first[4096], *table = NULL;
+    ModxStatus st = seed_summary_write_dir(dir, &table); /* summary.json, summary.md, results.md */
+    free(table);
+    if (!st) st = seed_summary_build(&agg, dir);
+    if (!st && !run_seed_dir(first, sizeof first, dir, seeds[0])) st = modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
+    if (!st) st = report_build(first, &agg, html_path, regions_path);
+    seed_summary_free(&agg);
+    return st;
+}
+
 ModxStatus report_run_finish(const char *dir, FILE *log) {
-    MODX_TRY(run_analyze(dir, NULL, log));
+    int seeds[EXP_MAX_SEEDS], n;
     char path[4096];
+    if (seeds_of_run(dir, seeds, &n)) /* each seed's own analysis and report, then the aggregate report */
+        for (int k = 0; k < n; k++) {
+            if (!run_seed_dir(path, sizeof path, dir, seeds[k])) return modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
+            MODX_TRY(report_run_finish(path, log));
+        }
+    else
+        MODX_TRY(run_analyze(dir, NULL, log));
     if (snprintf(path, sizeof path, "%s/report.html", dir) >= (int)sizeof path)
         return modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
     MODX_TRY(report_run_write(dir, path, NULL));

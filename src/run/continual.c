@@ -60,6 +60,7 @@ typedef struct {
     int resuming;            /* the run continues an earlier one (--resume) */
     RunLog log;
     Progress progress;
+    ClipActs *eval_acts;     /* the evaluations' inference arena (eval_batch), kept from one phase to the next */
 } Run;
 
 /* The loader seed of phase k (the same for every strategy). */
@@ -393,7 +394,8 @@ static ModxStatus read_run_json(Run *r) {
 
 /* ---- evaluation ---- */
 
-static ModxStatus write_probe(const Run *r, const ClipModel *m, const char *label, int phase) {
+/* The probe features, from the encoding `es` of the probe's test set (its first pairs). */
+static ModxStatus write_probe(const Run *r, const EncodedSet *es, const char *label, int phase) {
     const Experiment *e = r->e;
     const ImageList *pl = &r->tests[r->probe_test];
     const ExpTestSet *ts = &e->tests[r->probe_test];
@@ -401,7 +403,7 @@ static ModxStatus write_probe(const Run *r, const ClipModel *m, const char *labe
     ProbeSet ps;
     ProbeFeatures f;
     MODX_TRY(probe_select(&ps, c, ts->name, pl->images, pl->n, (int)r->probe_pairs));
-    ModxStatus st = probe_encode(&f, m, c, ts->name, &ps, e->hp.eval_batch);
+    ModxStatus st = probe_from_encoded(&f, es, pl->images, ts->name, &ps);
     if (st == MODX_OK) {
         char path[4096], ph[16];
         path_of(path, sizeof path, r, label, phase, RUN_PROBE_FILE);
@@ -425,8 +427,11 @@ static void maybe_kill_after_eval(void) {
     if (after >= 0 && ++done >= after) raise(SIGKILL);
 }
 
+/* Every test set encoded once (in one inference arena kept for the whole run), its retrieval
+ * metrics logged; the probe's test set also gives the probe features. */
 static ModxStatus evaluate_all(Run *r, const ClipModel *m, const char *label, int phase) {
     const Experiment *e = r->e;
+    if (!r->eval_acts) MODX_TRY(clip_acts_new(&r->eval_acts, &m->cfg, e->hp.eval_batch, 0));
     for (int t = 0; t < e->n_tests; t++) {
         const ExpTestSet *ts = &e->tests[t];
         if (ts->role == TESTSET_ZEROSHOT) {
@@ -436,9 +441,10 @@ static ModxStatus evaluate_all(Run *r, const ClipModel *m, const char *label, in
         }
         EncodedSet es;
         RetrievalMetrics rm;
-        MODX_TRY(eval_encode_ranks(&es, m, r->caches[ts->sel.dataset], ts->name, r->tests[t].images, r->tests[t].n,
-                             e->hp.eval_batch));
+        MODX_TRY(eval_encode_ranks(&es, m, r->eval_acts, r->caches[ts->sel.dataset], ts->name, r->tests[t].images,
+                                   r->tests[t].n, e->hp.eval_batch));
         ModxStatus st = eval_retrieval(&rm, &es);
+        if (st == MODX_OK && t == r->probe_test) st = write_probe(r, &es, label, phase);
         encoded_set_free(&es);
         MODX_TRY(st);
         MODX_TRY(runlog_eval(&r->log, label, phase, ts->name, &rm));
@@ -458,10 +464,11 @@ static ModxStatus write_results(Run *r) {
     return runlog_write_results(&r->log, r->dir, e->name, names, e->n_strategies, tests, roles, nt, r->N);
 }
 
-/* Checkpoint, probe, evaluations, results and run.json after a phase. */
+/* Probe, evaluations (their wall time: the phase's eval_s) and results after a phase. */
 static ModxStatus finish_phase(Run *r, ClipModel *m, const char *label, int phase) {
-    MODX_TRY(write_probe(r, m, label, phase));
+    double t0 = progress_now();
     MODX_TRY(evaluate_all(r, m, label, phase));
+    MODX_TRY(runlog_eval_time(&r->log, label, phase, progress_now() - t0));
     MODX_TRY(write_results(r));
     r->metrics_bytes = runlog_offset(&r->log);
     return MODX_OK;
@@ -671,6 +678,7 @@ static void run_free(Run *r) {
     free(r->first_phase);
     zs_sets_free(&r->zs);
     free(r->completed);
+    clip_acts_free(r->eval_acts);
     runlog_close(&r->log);
 }
 

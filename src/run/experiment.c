@@ -359,6 +359,13 @@ static ModxStatus check_strategy_name(const Ctx *c, const char *where, const cha
     return MODX_OK;
 }
 
+static ModxStatus unknown_variant_key(const Ctx *c, const char *where, const char *key, const StrategyDesc *d) {
+    char list[512] = "name, strategy";
+    for (int j = 0; j < d->n_hypers; j++) strcat(list, ", "), strcat(list, d->hypers[j].key);
+    return modx_fail(MODX_ERR_INVALID, "%s: %s: unknown key '%s' (strategy '%s' takes: %s)", c->file, where, key,
+                     d->name, list);
+}
+
 /* A variant object: {"name": N, "strategy": S, <S's hyperparameter keys>}. */
 static ModxStatus parse_variant(const Ctx *c, const cJSON *o, int idx, StrategyInst *si) {
     char where[160];
@@ -382,12 +389,7 @@ static ModxStatus parse_variant(const Ctx *c, const cJSON *o, int idx, StrategyI
     for (const cJSON *it = o->child; it; it = it->next) {
         if (!strcmp(it->string, "name") || !strcmp(it->string, "strategy")) continue;
         int h = strategy_hyper_index(d, it->string);
-        if (h < 0) {
-            char list[512] = "name, strategy";
-            for (int j = 0; j < d->n_hypers; j++) strcat(list, ", "), strcat(list, d->hypers[j].key);
-            return modx_fail(MODX_ERR_INVALID, "%s: %s: unknown key '%s' (strategy '%s' takes: %s)", c->file, where,
-                             it->string, d->name, list);
-        }
+        if (h < 0) return unknown_variant_key(c, where, it->string, d);
         char full[256];
         snprintf(full, sizeof full, "%s.%s", where, it->string);
         MODX_TRY(hyper_value(c, it, full, &d->hypers[h], &si->hp[h]));
@@ -410,6 +412,146 @@ static void apply_train_defaults(const ExpHyper *h, StrategyInst *si, const cJSO
     }
 }
 
+/* ---- list-valued variant keys ---- */
+
+static ModxStatus add_strategy(const Ctx *c, Experiment *e, const cJSON *it, int idx);
+
+/* `where` of a variant entry in messages: 'strategies[i]' (name). */
+static void variant_where(char *where, size_t n, const cJSON *o, int idx) {
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(o, "name");
+    snprintf(where, n, "'strategies[%d]'%s%.64s%s", idx, cJSON_IsString(nm) ? " (" : "",
+             cJSON_IsString(nm) ? nm->valuestring : "", cJSON_IsString(nm) ? ")" : "");
+}
+
+/* The list-valued keys of variant object o, checked: only hyperparameters (not "name" or
+ * "strategy"), non-empty, numbers, no value twice, and each a {key} of the name. */
+static ModxStatus variant_lists(const Ctx *c, const cJSON *o, const char *where, const cJSON **lists, int *nl,
+                                long *combos) {
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(o, "name"), *sv = cJSON_GetObjectItemCaseSensitive(o, "strategy");
+    *nl = 0, *combos = 1;
+    for (const cJSON *it = o->child; it; it = it->next) {
+        if (!cJSON_IsArray(it)) continue;
+        if (!strcmp(it->string, "name") || !strcmp(it->string, "strategy"))
+            return modx_fail(MODX_ERR_INVALID, "%s: %s: '%s': expected a string, found an array (a list of values is "
+                             "allowed only for the strategy's hyperparameters)", c->file, where, it->string);
+        const StrategyDesc *d = cJSON_IsString(sv) ? strategy_find(sv->valuestring) : NULL;
+        if (d && strategy_hyper_index(d, it->string) < 0) return unknown_variant_key(c, where, it->string, d);
+        int n = cJSON_GetArraySize(it);
+        if (n < 1)
+            return modx_fail(MODX_ERR_INVALID, "%s: %s.%s: expected a number or a non-empty list of numbers, found an "
+                             "empty list", c->file, where, it->string);
+        if (*nl == EXP_MAX_LIST_KEYS)
+            return modx_fail(MODX_ERR_INVALID, "%s: %s: more than %d list-valued keys", c->file, where, EXP_MAX_LIST_KEYS);
+        for (int k = 0; k < n; k++) {
+            const cJSON *v = cJSON_GetArrayItem(it, k);
+            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+                return modx_fail(MODX_ERR_INVALID, "%s: %s.%s[%d]: expected a number, found %s", c->file, where,
+                                 it->string, k, json_type_name(v));
+            for (int j = 0; j < k; j++)
+                if (cJSON_GetArrayItem(it, j)->valuedouble == v->valuedouble)
+                    return modx_fail(MODX_ERR_INVALID, "%s: %s.%s: the value %g is listed twice ([%d] and [%d])",
+                                     c->file, where, it->string, v->valuedouble, j, k);
+        }
+        char ph[80];
+        snprintf(ph, sizeof ph, "{%s}", it->string);
+        if (!cJSON_IsString(nm) || !strstr(nm->valuestring, ph))
+            return modx_fail(MODX_ERR_INVALID, "%s: %s: 'name': a list-valued '%s' needs %s in the name (e.g. "
+                             "\"%s-%s\"), else every variant of the list gets the same name", c->file, where,
+                             it->string, ph, cJSON_IsString(sv) ? sv->valuestring : "x", ph);
+        *combos *= n;
+        if (*combos > EXP_MAX_STRATEGIES)
+            return modx_fail(MODX_ERR_INVALID, "%s: %s: the lists make more than %d variants", c->file, where,
+                             EXP_MAX_STRATEGIES);
+        lists[(*nl)++] = it;
+    }
+    return MODX_OK;
+}
+
+/* Fills each {key} of name template t with the number of v[key] ("%g") into out. */
+static ModxStatus fill_name(const Ctx *c, const char *where, const char *t, const cJSON *v, char *out, size_t cap) {
+    size_t w = 0;
+    for (const char *p = t; *p;) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        char piece[96];
+        if (!close) {
+            piece[0] = *p++, piece[1] = 0;
+        } else {
+            char key[64];
+            size_t kl = (size_t)(close - p - 1);
+            snprintf(key, sizeof key, "%.*s", (int)(kl < sizeof key ? kl : sizeof key - 1), p + 1);
+            const cJSON *x = strcmp(key, "name") && strcmp(key, "strategy") ? cJSON_GetObjectItemCaseSensitive(v, key)
+                                                                            : NULL;
+            if (!cJSON_IsNumber(x))
+                return modx_fail(MODX_ERR_INVALID, "%s: %s: 'name': '{%s}' is not a hyperparameter key of this variant",
+                                 c->file, where, key);
+            snprintf(piece, sizeof piece, "%g", x->valuedouble);
+            p = close + 1;
+        }
+        size_t pl = strlen(piece);
+        if (w + pl >= cap)
+            return modx_fail(MODX_ERR_INVALID, "%s: %s: 'name': longer than %zu characters once filled in", c->file,
+                             where, cap - 1);
+        memcpy(out + w, piece, pl + 1);
+        w += pl;
+    }
+    return MODX_OK;
+}
+
+/* A variant object: one variant, or with list-valued keys one per combination of their values (the
+ * cartesian product, the first list key varying slowest), each named by filling in its {key}s. */
+static ModxStatus expand_variant(const Ctx *c, Experiment *e, const cJSON *o, int idx) {
+    char where[160];
+    variant_where(where, sizeof where, o, idx);
+    const cJSON *lists[EXP_MAX_LIST_KEYS];
+    int nl;
+    long combos;
+    MODX_TRY(variant_lists(c, o, where, lists, &nl, &combos));
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(o, "name");
+    if (!nl && !(cJSON_IsString(nm) && strchr(nm->valuestring, '{'))) return add_strategy(c, e, o, idx);
+    ModxStatus st = MODX_OK;
+    for (long k = 0; k < combos && st == MODX_OK; k++) {
+        cJSON *v = cJSON_Duplicate(o, 1);
+        if (!v) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+        long rest = k;
+        for (int l = nl - 1; l >= 0; l--) { /* the last list varies fastest */
+            int n = cJSON_GetArraySize(lists[l]);
+            double x = cJSON_GetArrayItem(lists[l], (int)(rest % n))->valuedouble;
+            rest /= n;
+            cJSON_ReplaceItemInObjectCaseSensitive(v, lists[l]->string, cJSON_CreateNumber(x));
+        }
+        char name[STRATEGY_NAME_MAX * 2];
+        if (cJSON_IsString(nm)) st = fill_name(c, where, nm->valuestring, v, name, sizeof name);
+        if (st == MODX_OK && cJSON_IsString(nm))
+            cJSON_ReplaceItemInObjectCaseSensitive(v, "name", cJSON_CreateString(name));
+        if (st == MODX_OK) st = add_strategy(c, e, v, idx);
+        cJSON_Delete(v);
+    }
+    return st;
+}
+
+/* One strategy of the list: a name, or a variant object without lists; `idx` is its entry in the file. */
+static ModxStatus add_strategy(const Ctx *c, Experiment *e, const cJSON *it, int idx) {
+    if (e->n_strategies >= EXP_MAX_STRATEGIES)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': more than %d strategies (variant lists included)",
+                         c->file, EXP_MAX_STRATEGIES);
+    StrategyInst *si = &e->strategies[e->n_strategies];
+    if (cJSON_IsObject(it)) {
+        MODX_TRY(parse_variant(c, it, idx, si));
+    } else if (!cJSON_IsString(it)) {
+        return bad(c, "strategies", "strategy names (strings) or variant objects", it);
+    } else if (strategy_inst_named(si, it->valuestring) != MODX_OK) {
+        modx_error_prefix("%s: 'strategies': ", c->file);
+        return MODX_ERR_INVALID;
+    }
+    apply_train_defaults(&e->hp, si, cJSON_IsObject(it) ? it : NULL);
+    for (int j = 0; j < e->n_strategies; j++)
+        if (!strcmp(e->strategies[j].name, si->name))
+            return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': '%s' is listed twice%s", c->file, si->name,
+                             si->variant ? " (give the variant its own \"name\")" : "");
+    e->n_strategies++;
+    return MODX_OK;
+}
+
 static ModxStatus parse_strategies(const Ctx *c, Experiment *e, const cJSON *root) {
     const cJSON *sa = cJSON_GetObjectItemCaseSensitive(root, "strategies");
     if (!sa) return modx_fail(MODX_ERR_INVALID, "%s: missing key 'strategies' (an array of strategy names)", c->file);
@@ -417,24 +559,13 @@ static ModxStatus parse_strategies(const Ctx *c, Experiment *e, const cJSON *roo
     int n = cJSON_GetArraySize(sa);
     if (n > EXP_MAX_STRATEGIES)
         return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': %d entries, at most %d", c->file, n, EXP_MAX_STRATEGIES);
-    if (!(e->strategies = calloc((size_t)n, sizeof *e->strategies))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    if (!(e->strategies = calloc(EXP_MAX_STRATEGIES, sizeof *e->strategies)))
+        return modx_fail(MODX_ERR_NOMEM, "out of memory");
     const cJSON *it;
+    int idx = 0;
     cJSON_ArrayForEach(it, sa) {
-        StrategyInst *si = &e->strategies[e->n_strategies];
-        if (cJSON_IsObject(it)) {
-            MODX_TRY(parse_variant(c, it, e->n_strategies, si));
-        } else if (!cJSON_IsString(it)) {
-            return bad(c, "strategies", "strategy names (strings) or variant objects", it);
-        } else if (strategy_inst_named(si, it->valuestring) != MODX_OK) {
-            modx_error_prefix("%s: 'strategies': ", c->file);
-            return MODX_ERR_INVALID;
-        }
-        apply_train_defaults(&e->hp, si, cJSON_IsObject(it) ? it : NULL);
-        for (int j = 0; j < e->n_strategies; j++)
-            if (!strcmp(e->strategies[j].name, si->name))
-                return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': '%s' is listed twice%s", c->file, si->name,
-                                 si->variant ? " (give the variant its own \"name\")" : "");
-        e->n_strategies++;
+        MODX_TRY(cJSON_IsObject(it) ? expand_variant(c, e, it, idx) : add_strategy(c, e, it, idx));
+        idx++;
     }
     return MODX_OK;
 }
@@ -605,9 +736,41 @@ static ModxStatus parse_stream(const Ctx *c, Experiment *e, const cJSON *stream)
     return MODX_OK;
 }
 
+/* "seeds": a non-empty list of distinct integer seeds; train.seed must not be given beside it. */
+static ModxStatus parse_seeds(const Ctx *c, Experiment *e, const cJSON *root) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "seeds");
+    if (!a) return MODX_OK;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1)
+        return bad(c, "seeds", "a non-empty list of integer seeds (e.g. [0, 1, 2])", a);
+    int n = cJSON_GetArraySize(a);
+    if (n > EXP_MAX_SEEDS)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'seeds': %d seeds, at most %d", c->file, n, EXP_MAX_SEEDS);
+    for (int k = 0; k < n; k++) {
+        const cJSON *v = cJSON_GetArrayItem(a, k);
+        char key[32];
+        snprintf(key, sizeof key, "seeds[%d]", k);
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble != floor(v->valuedouble))
+            return bad(c, key, "an integer", v);
+        if (v->valuedouble < 0 || v->valuedouble > INT_MAX)
+            return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected an integer in [0, %d], found %g", c->file, key,
+                             INT_MAX, v->valuedouble);
+        e->seeds[k] = (int)v->valuedouble;
+        for (int j = 0; j < k; j++)
+            if (e->seeds[j] == e->seeds[k])
+                return modx_fail(MODX_ERR_INVALID, "%s: 'seeds': seed %d is listed twice (seeds[%d] and seeds[%d])",
+                                 c->file, e->seeds[k], j, k);
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "train");
+    if (cJSON_IsObject(t) && cJSON_GetObjectItemCaseSensitive(t, "seed"))
+        return modx_fail(MODX_ERR_INVALID, "%s: 'train.seed' and 'seeds' are both given: with \"seeds\" each listed "
+                         "seed is train.seed of one run; drop one of them", c->file);
+    e->n_seeds = n;
+    return MODX_OK;
+}
+
 static ModxStatus parse_root(const Ctx *c, Experiment *e, const cJSON *root) {
     static const char *const keys[] = {"name", "model", "tokenizer", "datasets", "phase0", "stream", "test_sets",
-                                       "strategies", "probe", "train", "shares", NULL};
+                                       "strategies", "probe", "train", "shares", "seeds", NULL};
     if (!cJSON_IsObject(root)) return bad(c, "(top level)", "an object", root);
     MODX_TRY(check_keys(c, root, "", keys));
     const char *s;
@@ -640,6 +803,7 @@ static ModxStatus parse_root(const Ctx *c, Experiment *e, const cJSON *root) {
     MODX_TRY(parse_tests(c, e, root));
 
     MODX_TRY(parse_strategies(c, e, root));
+    MODX_TRY(parse_seeds(c, e, root));
 
     const cJSON *probe;
     MODX_TRY(get_obj(c, root, "probe", "probe", 0, &probe));
@@ -755,10 +919,11 @@ static void build_json(Experiment *e) {
     cJSON_AddNumberToObject(t, "joint_weight_decay", h->joint_weight_decay);
     cJSON_AddNumberToObject(t, "grad_clip", h->grad_clip);
     for (int k = 0; k < h->n_strategy_keys; k++) cJSON_AddNumberToObject(t, h->strategy_keys[k].key, h->strategy_keys[k].value);
-    cJSON_AddNumberToObject(t, "seed", (double)h->seed);
+    if (!e->n_seeds) cJSON_AddNumberToObject(t, "seed", (double)h->seed);
     cJSON_AddNumberToObject(t, "log_every", h->log_every);
     cJSON_AddNumberToObject(t, "checkpoint_every", h->checkpoint_every);
     cJSON_AddNumberToObject(t, "eval_batch", h->eval_batch);
+    if (e->n_seeds) cJSON_AddItemToObject(r, "seeds", cJSON_CreateIntArray(e->seeds, e->n_seeds));
     e->json = r;
 }
 
@@ -849,4 +1014,49 @@ int experiment_find_strategy(const Experiment *e, const char *name) {
     for (int i = 0; i < e->n_strategies; i++)
         if (!strcmp(e->strategies[i].name, name)) return i;
     return -1;
+}
+
+ModxStatus experiment_seed_copy(const Experiment *e, int seed, const char *const *prepared, Experiment *out) {
+    memset(out, 0, sizeof *out);
+    cJSON *r = cJSON_Duplicate((const cJSON *)e->json, 1);
+    if (!r) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    cJSON_DeleteItemFromObjectCaseSensitive(r, "seeds");
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "train"), *ds = cJSON_GetObjectItemCaseSensitive(r, "datasets");
+    if (t) cJSON_AddNumberToObject(t, "seed", seed);
+    for (int i = 0; prepared && ds && i < e->n_datasets; i++) {
+        if (!prepared[i]) continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "cache", prepared[i]);
+        cJSON_ReplaceItemInObjectCaseSensitive(ds, e->datasets[i].name, o);
+    }
+    char *text = cJSON_Print(r);
+    cJSON_Delete(r);
+    if (!text) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    ModxStatus st = experiment_parse(out, text, strlen(text), e->path, "/");
+    free(text);
+    return st;
+}
+
+ModxStatus experiment_file_seeds(const char *path, int *seeds, int *n) {
+    *n = 0;
+    uint8_t *buf;
+    size_t len;
+    MODX_TRY(io_read_file(path, &buf, &len));
+    cJSON *root = cJSON_ParseWithLength((const char *)buf, len);
+    free(buf);
+    const cJSON *a = root ? cJSON_GetObjectItemCaseSensitive(root, "seeds") : NULL;
+    ModxStatus st = MODX_OK;
+    if (!root) st = modx_fail(MODX_ERR_FORMAT, "%s: not valid JSON", path);
+    else if (a && (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1 || cJSON_GetArraySize(a) > EXP_MAX_SEEDS))
+        st = modx_fail(MODX_ERR_FORMAT, "%s: 'seeds': expected a list of 1 to %d seeds", path, EXP_MAX_SEEDS);
+    const cJSON *v;
+    cJSON_ArrayForEach(v, a) {
+        if (st) break;
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > INT_MAX || v->valuedouble != floor(v->valuedouble))
+            st = modx_fail(MODX_ERR_FORMAT, "%s: 'seeds[%d]': expected an integer in [0, %d]", path, *n, INT_MAX);
+        else seeds[(*n)++] = (int)v->valuedouble;
+    }
+    if (st) *n = 0;
+    cJSON_Delete(root);
+    return st;
 }

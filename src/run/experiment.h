@@ -12,7 +12,11 @@
  *    "test_sets": [{"name": "apple", "dataset": "emoji", "split": "test", "domains": ["apple"]},
  *                  {"name": "fit", "dataset": "emoji", "split": "train", "sample": 400, "role": "train_sample"}],
  *    "strategies": ["joint", "finetune", "modx",         names, or variants of a strategy:
- *                   {"name": "modx-a5", "strategy": "modx", "alpha": 5}],
+ *                   {"name": "modx-a5", "strategy": "modx", "alpha": 5},
+ *                   {"name": "modx-a{alpha}", "strategy": "modx", "alpha": [2, 5, 10]}],
+ *                                                     a list-valued key: one variant per value, the name's
+ *                                                     {key} filled in; several lists: their cartesian product
+ *    "seeds": [0, 1, 2],                              optional: the whole run once per seed
  *    "probe": {"test_set": "apple", "pairs": 200},
  *    "shares": {"coco": 1, "flickr30k": 1},           optional: each dataset's share of joint's batches
  *                                                     when phase 0 and the stream differ (default: uniform)
@@ -47,7 +51,9 @@ const char *testset_role_name(TestSetRole r);
 #define EXP_NAME_MAX 64
 #define EXP_MAX_DOMAINS 64
 #define EXP_MAX_STRATEGY_KEYS 32
-#define EXP_MAX_STRATEGIES 64
+#define EXP_MAX_STRATEGIES 64 /* after list-valued variants are expanded */
+#define EXP_MAX_SEEDS 64
+#define EXP_MAX_LIST_KEYS 8    /* list-valued keys of one variant object */
 
 typedef struct {
     char name[EXP_NAME_MAX];
@@ -129,6 +135,10 @@ typedef struct {
     char probe_test[EXP_NAME_MAX];
     int probe_pairs;
     ExpHyper hp;
+    /* "seeds": [S, ...] (n_seeds 0: the key is absent): every strategy runs once per
+     * seed (train.seed = S, phase 0 included), each into RUN_DIR/seed-S (src/run/seeds.h). */
+    int seeds[EXP_MAX_SEEDS];
+    int n_seeds;
     void *json; /* cJSON of the resolved copy */
 } Experiment;
 
@@ -145,6 +155,13 @@ char *experiment_to_json(const Experiment *e);
 ExpHyper experiment_default_hyper(void);
 /* Overrides train.seed (model init, loader order, samples, replay), in the resolved copy too. */
 void experiment_set_seed(Experiment *e, uint64_t seed);
+/* The experiment of one seed of a run with "seeds": e's resolved copy without "seeds" and with
+ * train.seed = seed. prepared (NULL, or n_datasets entries, each NULL or a cache path) replaces
+ * the datasets the run prepares by caches already prepared (by the first seed's run). */
+ModxStatus experiment_seed_copy(const Experiment *e, int seed, const char *const *prepared, Experiment *out);
+/* The "seeds" of the experiment file at path (*n = 0 when it has none), read without checking
+ * anything else (a run folder's experiment.json: is it a run with seeds?). */
+ModxStatus experiment_file_seeds(const char *path, int *seeds, int *n);
 /* Index of a test set by name, −1 when absent. */
 int experiment_find_test(const Experiment *e, const char *name);
 /* Index of a strategy (or variant) by its name, −1 when absent. */

@@ -252,6 +252,11 @@ int run_data_cache_path(char *buf, size_t cap, const char *dir, const char *name
     return k >= 0 && (size_t)k < cap;
 }
 
+int run_seed_dir(char *buf, size_t cap, const char *dir, int seed) {
+    int k = snprintf(buf, cap, "%s/" RUN_SEED_PREFIX "%d", dir, seed);
+    return k >= 0 && (size_t)k < cap;
+}
+
 int run_probe_relpath(char *buf, size_t cap, const RunInfo *r, int s, int phase) {
     return run_path(buf, cap, "", phase == 0 ? RUN_PHASE0 : r->strategies[s], phase, RUN_PROBE_FILE);
 }

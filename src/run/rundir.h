@@ -62,6 +62,11 @@ int run_path(char *buf, size_t cap, const char *dir, const char *strategy, int p
  * source (format + input); 0 when it does not fit. */
 int run_data_cache_path(char *buf, size_t cap, const char *dir, const char *name);
 
+/* A run with "seeds" (src/run/seeds.h): DIR/seed-<S> is seed S's complete run directory; 0 when
+ * the path does not fit. */
+#define RUN_SEED_PREFIX "seed-"
+int run_seed_dir(char *buf, size_t cap, const char *dir, int seed);
+
 /* One writer per run directory: an advisory lock (flock) on DIR/.modx.lock,
  * held for as long as the process writes the run and released by the kernel
  * when it exits or dies, so a killed run never leaves a stale lock. The file

@@ -184,6 +184,15 @@ ModxStatus runlog_compute(RunLog *log, const ComputeRecord *r) {
     return put_line(log, line);
 }
 
+ModxStatus runlog_eval_time(RunLog *log, const char *strategy, int phase, double eval_s) {
+    char line[256], now[32];
+    utc_now(now, sizeof now);
+    snprintf(line, sizeof line,
+             "{\"type\": \"compute\", \"strategy\": \"%s\", \"phase\": %d, \"eval_s\": %.3f, \"time\": \"%s\"}",
+             strategy, phase, eval_s, now);
+    return put_line(log, line);
+}
+
 ModxStatus runlog_eval(RunLog *log, const char *strategy, int phase, const char *test_set, const RetrievalMetrics *m) {
     char line[832], now[32];
     utc_now(now, sizeof now);

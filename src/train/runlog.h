@@ -78,6 +78,10 @@ typedef struct {
     int64_t peak_rss_bytes;        /* the process's peak resident memory so far */
 } ComputeRecord;
 ModxStatus runlog_compute(RunLog *log, const ComputeRecord *r);
+/* The evaluation cost of a phase: a second "compute" line for (strategy, phase), written after the
+ * probe features and every test set were evaluated, with "eval_s" (their wall time) only; a reader
+ * merges the keys of a phase's compute lines (a later line's keys win). */
+ModxStatus runlog_eval_time(RunLog *log, const char *strategy, int phase, double eval_s);
 ModxStatus runlog_eval(RunLog *log, const char *strategy, int phase, const char *test_set, const RetrievalMetrics *m);
 
 /* A zero-shot test set's accuracy: {"type": "zeroshot", "strategy", "phase", "test_set", "images",

@@ -96,3 +96,24 @@ grep -q '^ok    gallery ' "$TMP/real.check"
 grep -q '^ok    keep-learn ' "$TMP/real.check"
 [ "$(grep -c '^ok    matrix-' "$TMP/real.check")" -eq 3 ]
 if [ -n "${MODX_REPORT_SCREENSHOT_KEEP:-}" ]; then cp "$TMP/real.png" "${MODX_REPORT_SCREENSHOT_KEEP%.png}-real.png"; fi
+
+# A run with "seeds": RUN_DIR/report.html shows the figures over the seeds, the keep-vs-learn scatter with
+# ± sd bars; every plot renders, and the bars are drawn (hiding them takes coloured pixels out of the scatter).
+sed 's/^ "train":/ "seeds": [0, 1],\n "train":/' "$TMP/toy/exp.json" > "$TMP/toy/seeds.json"
+"$MODX" run "$TMP/toy/seeds.json" --out "$TMP/seeds" --quiet > /dev/null
+"$MODX" report "$TMP/seeds" --regions "$TMP/seeds.regions" >/dev/null
+grep -q 'mean ± sd over seeds' "$TMP/seeds/report.html"
+[ "$(grep -c '<g class="error-bars"' "$TMP/seeds/report.html")" -ge 1 ] || { echo "no sd bars in the seeds report"; exit 1; }
+read -r seeds_w seeds_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/seeds.regions")
+shoot "$TMP/seeds/report.html" "$TMP/seeds.png" "$seeds_w" "$seeds_h"
+"$MODX" report --check-png "$TMP/seeds.png" --regions "$TMP/seeds.regions" | tee "$TMP/seeds.check"
+grep -q '^14 plots rendered$' "$TMP/seeds.check"
+grep -q '^ok    keep-learn ' "$TMP/seeds.check"
+sed 's/<g class="error-bars"/<g class="error-bars" display="none"/g' "$TMP/seeds/report.html" > "$TMP/seeds/nobars.html"
+shoot "$TMP/seeds/nobars.html" "$TMP/nobars.png" "$seeds_w" "$seeds_h"
+"$MODX" report --check-png "$TMP/nobars.png" --regions "$TMP/seeds.regions" > "$TMP/nobars.check" || true
+coloured() { awk '$2 == "keep-learn" { for (i = 1; i < NF; i++) if ($i == "coloured") print $(i + 1) }' "$1"; }
+with=$(coloured "$TMP/seeds.check"); without=$(coloured "$TMP/nobars.check")
+echo "keep-learn coloured pixels: $with with the sd bars, $without without"
+[ -n "$with" ] && [ -n "$without" ] && [ "$with" -gt "$without" ] || { echo "the sd bars drew nothing"; exit 1; }
+if [ -n "${MODX_REPORT_SCREENSHOT_KEEP:-}" ]; then cp "$TMP/seeds.png" "${MODX_REPORT_SCREENSHOT_KEEP%.png}-seeds.png"; fi
