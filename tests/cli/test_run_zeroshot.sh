@@ -26,7 +26,7 @@ bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy "${TOY_TESTS%]}, 
 R="$TMP/run"
 "$MODX" run "$D/exp.json" --out "$R" --quiet >"$TMP/out"
 cat "$TMP/out"
-grep -q '| strategy | red | green | blue | mean | names zero-shot top-1 | colours zero-shot top-1 |' "$TMP/out"
+grep -q '| strategy | red | green | blue | mean of domains | names zero-shot top-1 | colours zero-shot top-1 |' "$TMP/out"
 grep -q '"role":	"zeroshot"' "$R/run.json"
 
 # every (strategy, phase) of each zero-shot set: metrics.jsonl, results.csv and summary.json agree,
