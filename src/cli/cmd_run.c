@@ -15,7 +15,7 @@
 #include "train/trainer.h"
 
 static const char run_usage[] =
-    "usage: modx run EXPERIMENT.json --out RUN_DIR [--seed N] [--quiet] [--no-report]\n"
+    "usage: modx run EXPERIMENT.json --out RUN_DIR [--seed N] [--precision fp32|bf16] [--quiet] [--no-report]\n"
     "       modx run --resume RUN_DIR [--quiet] [--no-report]\n"
     "Runs every strategy of the experiment over its whole stream: phase 0 once, then each\n"
     "strategy's phases 1..N from the same phase-0 checkpoint, evaluating every test set after\n"
@@ -27,11 +27,14 @@ static const char run_usage[] =
     "Then it analyses the run (RUN_DIR/analysis.json, as `modx analyze RUN_DIR`) and writes\n"
     "RUN_DIR/report.html (as `modx report RUN_DIR`).\n"
     "  --seed N     override the experiment's train.seed (recorded in RUN_DIR/experiment.json)\n"
+    "  --precision fp32|bf16  override train.precision: bf16 runs the models' matrix products on\n"
+    "               bf16 operands with fp32 accumulation (weights, optimizer, losses stay fp32)\n"
     "  --quiet      no progress line\n"
     "  --no-report  skip the analysis and the report\n" CLI_MAX_MEMORY_HELP;
 
 static const char continual_usage[] =
-    "usage: modx continual EXPERIMENT.json --strategy NAME --out RUN_DIR [--quiet] [--no-report]\n"
+    "usage: modx continual EXPERIMENT.json --strategy NAME --out RUN_DIR [--precision fp32|bf16] [--quiet]\n"
+    "       [--no-report]\n"
     "       modx continual --resume RUN_DIR --strategy NAME [--quiet] [--no-report]\n"
     "One strategy of the experiment over its stream (phase 0 first when the run has none yet).\n"
     "Several `modx continual` calls on one RUN_DIR (with --resume after the first) build up\n"
@@ -48,19 +51,22 @@ static int print_table(const char *run_dir) {
 static int run_common(const char *cmd, int argc, char **argv, int one_strategy) {
     if (cli_wants_help(argc, argv)) return fputs(one_strategy ? continual_usage : run_usage, stdout), 0;
     CliOpt o[] = {{"--out", 1, 0},  {"--resume", 1, 0},    {"--quiet", 0, 0},  {"--seed", 1, 0},
-                  {"--no-report", 0, 0}, {"--max-memory", 1, 0}, {"--strategy", 1, 0}};
+                  {"--no-report", 0, 0}, {"--max-memory", 1, 0}, {"--precision", 1, 0}, {"--strategy", 1, 0}};
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, one_strategy ? 7 : 6, pos, 1, &npos)) return 2;
+    if (cli_parse(argc, argv, o, one_strategy ? 8 : 7, pos, 1, &npos)) return 2;
     uint64_t budget;
     if (cli_memory_budget(cmd, o[5].value, &budget)) return 2;
     const char *out = o[0].value, *resume = o[1].value;
-    if ((resume && (npos || out)) || (!resume && (npos != 1 || !out)) || (one_strategy && !o[6].value) || (resume && o[3].value)) {
+    if ((resume && (npos || out)) || (!resume && (npos != 1 || !out)) || (one_strategy && !o[7].value) || (resume && (o[3].value || o[6].value))) {
         fputs(one_strategy ? continual_usage : run_usage, stderr);
         return 2;
     }
     RunOptions ro = {.quiet = o[2].value != NULL, .resume = resume != NULL, .only_strategy = NULL};
-    if (one_strategy) ro.only_strategy = o[6].value;
+    if (one_strategy) ro.only_strategy = o[7].value;
+    ro.max_memory = budget;
+    int precision = -1;
+    if (o[6].value && cli_precision(cmd, o[6].value, &precision)) return 2;
     Experiment e;
     const char *dir = resume ? resume : out;
     ModxStatus st = resume ? continual_load_run_experiment(&e, resume) : experiment_load(&e, pos[0]);
@@ -70,6 +76,7 @@ static int run_common(const char *cmd, int argc, char **argv, int one_strategy) 
         if (cli_int(cmd, "--seed", o[3].value, 0, 2147483647L, &seed)) return experiment_free(&e), 2;
         experiment_set_seed(&e, (uint64_t)seed);
     }
+    if (precision >= 0) experiment_set_precision(&e, precision);
     ClipConfig cfg; /* refused before anything of the model is allocated */
     if (clip_config_load(&cfg, e.model) != MODX_OK) return experiment_free(&e), cli_report_error(cmd);
     if (cli_check_model_memory(cmd, &cfg, e.hp.batch, budget, e.model)) return experiment_free(&e), 1;

@@ -53,12 +53,13 @@ static int train_model(const char *cmd, const char *config, const char *init, in
 static const char train_usage[] =
     "usage: modx train --data CACHE (--config CFG.json | --init CKPT) --out DIR [--split S] [--domains a,b]\n"
     "                  [--epochs E] [--batch B] [--lr X] [--warmup F] [--weight-decay W] [--seed N]\n"
-    "                  [--checkpoint-every K] [--max-memory SIZE] [--quiet]\n"
+    "                  [--checkpoint-every K] [--max-memory SIZE] [--precision fp32|bf16] [--quiet]\n"
     "Trains one model with the contrastive loss on the selected images of a cache (default split train):\n"
     "from a fresh initialisation (--config, seeded) or from a checkpoint (--init). Writes DIR/model.safetensors\n"
     "(+ model.optim.safetensors) and DIR/metrics.jsonl. With --checkpoint-every K a resume checkpoint is\n"
     "written every K steps (and on SIGINT/SIGTERM); running the same command again continues from it.\n"
-    "Defaults: 1 epoch, batch 32, lr 5e-4, warmup 0.2, weight decay 0.01, seed 0.\n" CLI_MAX_MEMORY_HELP;
+    "Defaults: 1 epoch, batch 32, lr 5e-4, warmup 0.2, weight decay 0.01, seed 0, precision fp32\n"
+    "(bf16: the model's matrix products on bf16 operands with fp32 accumulation).\n" CLI_MAX_MEMORY_HELP;
 
 /* A finished training (its model there, no resume checkpoint) is not trained
  * again into the same folder: its log would get the steps twice. 1: refused. */
@@ -79,10 +80,11 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     CliOpt o[] = {{"--data", 1, 0},   {"--config", 1, 0}, {"--init", 1, 0},        {"--out", 1, 0},
                   {"--split", 1, 0},  {"--domains", 1, 0}, {"--epochs", 1, 0},     {"--batch", 1, 0},
                   {"--lr", 1, 0},     {"--warmup", 1, 0}, {"--weight-decay", 1, 0}, {"--seed", 1, 0},
-                  {"--checkpoint-every", 1, 0}, {"--quiet", 0, 0}, {"--max-memory", 1, 0}};
+                  {"--checkpoint-every", 1, 0}, {"--quiet", 0, 0}, {"--max-memory", 1, 0},
+                  {"--precision", 1, 0}};
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, 15, pos, 0, &npos)) return 2;
+    if (cli_parse(argc, argv, o, 16, pos, 0, &npos)) return 2;
     if (!o[0].value || !o[3].value || !o[1].value == !o[2].value) return fputs(train_usage, stderr), 2;
     long epochs = 1, batch = 32, seed = 0, ckpt_every = 0;
     double lr = 5e-4, warmup = 0.2, wd = 0.01;
@@ -96,6 +98,8 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
         return 2;
     uint64_t budget;
     if (cli_memory_budget(cmd, o[14].value, &budget)) return 2;
+    int precision = 0;
+    if (o[15].value && cli_precision(cmd, o[15].value, &precision)) return 2;
     if (!(lr > 0) || !(warmup >= 0 && warmup <= 1) || !(wd >= 0)) {
         fprintf(stderr, "modx train: expected --lr > 0, --warmup in [0, 1], --weight-decay >= 0\n");
         return 2;
@@ -131,7 +135,8 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
         Progress pr;
         progress_init(&pr, o[13].value != NULL);
         TrainSpec sp = {.epochs = (int)epochs, .batch = (int)batch, .lr = lr, .warmup = warmup,
-                        .weight_decay = wd, .seed = (uint64_t)seed, .log_every = 10, .checkpoint_every = (int)ckpt_every};
+                        .weight_decay = wd, .seed = (uint64_t)seed, .log_every = 10, .checkpoint_every = (int)ckpt_every,
+                        .max_memory = budget, .precision = (GemmPrecision)precision};
         TrainPhase ph = {.label = "train", .phase = 0, .model = m, .cache = c, .images = images, .n_images = n,
                          .resume_path = resume, .out_path = out, .log = &log, .progress = &pr};
         TrainResult res;

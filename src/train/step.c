@@ -61,6 +61,22 @@ ModxStatus step_loss_contrastive(const void *ctx, const StepLossIO *io, StepLoss
     return MODX_OK;
 }
 
+void clip_step_old_rows(ClipStep *s, const OldFeatCache *fc, const uint32_t *img, const uint32_t *cap) {
+    s->oldfeat = fc, s->old_img = img, s->old_cap = cap;
+}
+
+/* The old model's features of the batch: from the cache when the rows are
+ * there (bit-identical to the forward, train/featcache.h), else its forward. */
+static ModxStatus old_features(ClipStep *s, const float *images, const int32_t *texts, int B) {
+    const uint32_t *img = s->old_img, *cap = s->old_cap;
+    s->old_img = s->old_cap = NULL; /* one step only */
+    if (img && oldfeat_lookup(s->oldfeat, img, cap, B, s->Vo, s->To)) {
+        s->old_lookups++;
+        return MODX_OK;
+    }
+    return clip_forward(s->old, s->old_acts, images, texts, B, s->Vo, s->To);
+}
+
 ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts, int B, const StepLossTerm *loss,
                          float *grads, StepLoss *out) {
     CHECK(B >= 1 && B <= s->max_B, "batch %d outside [1, %d]", B, s->max_B);
@@ -74,7 +90,7 @@ ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts,
     memset(grads, 0, m->table.total * sizeof(float));
     memset(out, 0, sizeof *out);
     MODX_TRY(clip_forward(m, s->acts, images, texts, B, s->V, s->T));
-    if (loss->needs_old) MODX_TRY(clip_forward(s->old, s->old_acts, images, texts, B, s->Vo, s->To));
+    if (loss->needs_old) MODX_TRY(old_features(s, images, texts, B));
     float dscale = 0;
     StepLossIO io = {.V = s->V, .T = s->T, .Vo = loss->needs_old ? s->Vo : NULL, .To = loss->needs_old ? s->To : NULL,
                      .scale = clip_logit_scale(m), .scale_old = loss->needs_old ? clip_logit_scale(s->old) : 0.0f,
