@@ -116,6 +116,12 @@ TEST(featcache_over_its_room_is_not_built) {
     EXPECT(oldfeat_bytes(&p, &bytes) == MODX_OK, "%s", modx_last_error());
     /* 5 images with 7 captions × 16 floats, and 4 bytes per dataset image (10) and caption (15) */
     EXPECT(bytes == (5 + 7) * 16 * 4 + (10 + 15) * 4, "cache bytes %llu", (unsigned long long)bytes);
+    uint32_t drawn[] = {0, 0, 3, 3, 6};
+    OldFeatPlan q = p;
+    q.captions = drawn, q.n_captions = 5;
+    uint64_t qbytes = 0;
+    EXPECT(oldfeat_bytes(&q, &qbytes) == MODX_OK && qbytes == (5 + 3) * 16 * 4 + (10 + 15) * 4,
+           "bytes with a caption list %llu", (unsigned long long)qbytes);
     OldFeatCache fc;
     int built = 1;
     p.room = bytes - 1;

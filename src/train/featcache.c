@@ -14,12 +14,16 @@ void oldfeat_free(OldFeatCache *fc) {
 }
 
 /* Marks the rows to encode (1 in img/cap) and counts them: the phase's images
- * with all their captions, and the replay buffer's pairs. */
+ * with the plan's captions (all of theirs without a list), and the replay
+ * buffer's pairs. */
 static void mark_rows(const OldFeatPlan *p, uint8_t *img, uint8_t *cap, size_t *n_img, size_t *n_cap) {
     const Cache *c = p->cache;
     for (size_t i = 0; i < p->n_images; i++) img[p->images[i]] = 1;
-    for (uint64_t m = 0; m < c->n_captions; m++)
-        if (img[c->caption_image[m]]) cap[m] = 1;
+    if (p->captions)
+        for (size_t k = 0; k < p->n_captions; k++) cap[p->captions[k]] = 1;
+    else
+        for (uint64_t m = 0; m < c->n_captions; m++)
+            if (img[c->caption_image[m]]) cap[m] = 1;
     if (p->replay)
         for (uint32_t k = 0; k < p->replay->size; k++) img[p->replay->image[k]] = 1, cap[p->replay->caption[k]] = 1;
     *n_img = *n_cap = 0;
@@ -51,6 +55,10 @@ static ModxStatus check_plan(const OldFeatPlan *p) {
         if (p->images[i] >= c->n_images)
             return modx_fail(MODX_ERR_INVALID, "old-feature cache: image %u outside the cache's %llu", p->images[i],
                              (unsigned long long)c->n_images);
+    for (size_t k = 0; p->captions && k < p->n_captions; k++)
+        if (p->captions[k] >= c->n_captions)
+            return modx_fail(MODX_ERR_INVALID, "old-feature cache: caption %u outside the cache's %llu", p->captions[k],
+                             (unsigned long long)c->n_captions);
     for (uint32_t k = 0; p->replay && k < p->replay->size; k++)
         if (p->replay->image[k] >= c->n_images || p->replay->caption[k] >= c->n_captions)
             return modx_fail(MODX_ERR_INVALID, "old-feature cache: replay pair %u (%u, %u) outside the cache", k,

@@ -3,10 +3,12 @@
  * Mod-X and LwF distil from the previous phase's model, which is frozen, and
  * a phase's inputs are deterministic (an image's pixels and a caption's
  * tokens are the same every time they are drawn: no augmentation). So the old
- * model's features of every image of the phase, every caption of those images
- * and every pair the replay buffer holds at the phase's start (the buffer only
- * changes after the phase) can be encoded once before the first step and
- * looked up per batch, instead of a second forward every step.
+ * model's features of every image of the phase, the captions its batches will
+ * draw (the loader's draws are known in advance: loader_caption_for; or every
+ * caption of those images) and every pair the replay buffer holds at the
+ * phase's start (the buffer only changes after the phase) can be encoded once
+ * before the first step and looked up per batch, instead of a second forward
+ * every step.
  *
  * Exactly equal to the per-step forward: rows are encoded in chunks of exactly
  * the step's batch B (the last chunk padded by repeating its last row), with
@@ -16,7 +18,7 @@
  * attention per sample, BatchNorm on running statistics). tests/cli checks
  * bit-identical losses and checkpoints against the per-step path.
  *
- * Size: (images + captions) × E floats + 4 bytes per cache image and caption
+ * Size: (images + captions encoded) × E floats + 4 bytes per cache image and caption
  * for the row maps. oldfeat_build leaves the cache empty (the step then
  * forwards the old model every step) when that exceeds the room the caller
  * gives it. A resumed phase builds it again from the same old model, so
@@ -48,6 +50,8 @@ typedef struct {
     const Cache *cache;
     const uint32_t *images;    /* the phase's images */
     size_t n_images;
+    const uint32_t *captions;  /* the captions to encode (may repeat); NULL: every caption of the images */
+    size_t n_captions;
     const ReplayBuffer *replay;/* NULL: none */
     uint64_t room;             /* bytes the cache may take (0: no limit) */
 } OldFeatPlan;

@@ -252,12 +252,21 @@ static ModxStatus open_oldfeat(Training *t) {
     const TrainSpec *sp = t->sp;
     const TrainPhase *ph = t->ph;
     t->frozen_cached = -1;
-    if (!sp->loss.needs_old || !ph->old || sp->old_per_step) return MODX_OK;
+    if (!sp->loss.needs_old || !ph->old || !ph->images || sp->old_per_step) return MODX_OK;
+    /* the captions the phase's batches draw: (epoch, image) → caption is known in advance */
+    size_t nd = (size_t)sp->epochs * ph->n_images;
+    uint32_t *drawn = malloc((nd + 1) * sizeof *drawn);
+    if (!drawn) return modx_fail(MODX_ERR_NOMEM, "out of memory for the phase's caption draws");
+    for (int e = 0; e < sp->epochs; e++)
+        for (size_t i = 0; i < ph->n_images; i++)
+            drawn[(size_t)e * ph->n_images + i] = loader_caption_for(t->ld, (uint64_t)e, ph->images[i]);
     OldFeatPlan p = {.old = ph->old, .acts = t->step->old_acts, .B = t->B, .cache = ph->cache, .images = ph->images,
-                     .n_images = ph->n_images, .replay = ph->replay};
-    MODX_TRY(oldfeat_room(&ph->model->cfg, t->B, sp->max_memory, &p.room));
+                     .n_images = ph->n_images, .captions = drawn, .n_captions = nd, .replay = ph->replay};
     int built = 0;
-    MODX_TRY(oldfeat_build(&t->oldfeat, &p, &built));
+    ModxStatus st = oldfeat_room(&ph->model->cfg, t->B, sp->max_memory, &p.room);
+    if (st == MODX_OK) st = oldfeat_build(&t->oldfeat, &p, &built);
+    free(drawn);
+    MODX_TRY(st);
     if (built) t->frozen_cached = (int64_t)((t->oldfeat.n_img + t->oldfeat.n_cap + 1) / 2);
     else if (ph->progress)
         progress_note(ph->progress, "%s phase %d: the old model's features do not fit in %.0f MiB; it runs every step",
