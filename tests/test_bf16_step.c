@@ -69,8 +69,10 @@ static void check_term(int modx) {
     ok = ok && !clip_step_run(s, images, texts, B, &term, g16, &l16);
     gemm_set_layer_precision(was);
     double whole = ok ? rel_l2(g16, g32, m->table.total) : 1, loss_rel = ok ? fabs(l16.loss - l32.loss) / l32.loss : 1;
-    const char *name = "(none)";
-    double worst = ok ? worst_tensor(m, g16, g32, &name) : 1;
+    const char *wn = "(none)";
+    double worst = ok ? worst_tensor(m, g16, g32, &wn) : 1;
+    char name[128];
+    snprintf(name, sizeof name, "%s", wn); /* the table's names go with the model */
     clip_step_free(s);
     clip_model_free(m), clip_model_free(old);
     safetensors_close(batch);
