@@ -79,6 +79,12 @@ int cli_int(const char *command, const char *opt, const char *text, long lo, lon
     return 0;
 }
 
+int cli_precision(const char *command, const char *text, int *out) {
+    if (!strcmp(text, "fp32") || !strcmp(text, "bf16")) return *out = !strcmp(text, "bf16"), 0;
+    fprintf(stderr, "modx %s: --precision expects fp32 or bf16, got '%s'\n", command, text);
+    return 2;
+}
+
 int cli_double(const char *command, const char *opt, const char *text, double *out) {
     char *end;
     errno = 0;

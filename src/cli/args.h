@@ -32,6 +32,8 @@ int cli_require(const char *command, const CliOpt *opt);
 /* Parses an integer/double option value; prints a clear error and returns 2 on failure. */
 int cli_int(const char *command, const char *opt, const char *text, long lo, long hi, long *out);
 int cli_double(const char *command, const char *opt, const char *text, double *out);
+/* --precision fp32|bf16 → 0 (GEMM_F32) or 1 (GEMM_BF16); prints an error and returns 2 otherwise. */
+int cli_precision(const char *command, const char *text, int *out);
 /* "modx COMMAND ARGS…" (a command's argv: argv[0] is its name), cut with "..." to fit cap. */
 void cli_command_line(char *buf, size_t cap, const char *command, int argc, char **argv);
 

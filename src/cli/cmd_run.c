@@ -21,7 +21,7 @@
 #include "train/trainer.h"
 
 static const char run_usage[] =
-    "usage: modx run EXPERIMENT.json --out RUN_DIR [--seed N] [--quiet] [--no-report]\n"
+    "usage: modx run EXPERIMENT.json --out RUN_DIR [--seed N] [--precision fp32|bf16] [--quiet] [--no-report]\n"
     "       modx run --resume RUN_DIR [--quiet] [--no-report]\n"
     "       modx run --print-defaults > EXPERIMENT.json\n"
     "Runs every strategy of the experiment over its whole stream: phase 0 once, then each\n"
@@ -41,11 +41,14 @@ static const char run_usage[] =
     "                     default: the experiment's, itself default 0)\n"
     "  --quiet            no progress line\n"
     "  --no-report        skip the analysis and the report\n"
+    "  --precision P      fp32 or bf16: override train.precision; bf16 runs the models' matrix products\n"
+    "                     on bf16 operands with fp32 accumulation (weights, optimizer, losses stay fp32)\n"
     "  --print-defaults   print a complete experiment file with every default written out (own data\n"
     "                     in my.jsonl, a run-managed manifest dataset), and exit\n" CLI_MAX_MEMORY_HELP;
 
 static const char continual_usage[] =
-    "usage: modx continual EXPERIMENT.json --strategy NAME --out RUN_DIR [--quiet] [--no-report]\n"
+    "usage: modx continual EXPERIMENT.json --strategy NAME --out RUN_DIR [--precision fp32|bf16] [--quiet]\n"
+    "       [--no-report]\n"
     "       modx continual --resume RUN_DIR --strategy NAME [--quiet] [--no-report]\n"
     "One strategy of the experiment over its stream (phase 0 first when the run has none yet).\n"
     "Several `modx continual` calls on one RUN_DIR (with --resume after the first) build up\n"
@@ -55,6 +58,7 @@ static const char continual_usage[] =
     "  --out RUN_DIR      the run directory to write (required, unless --resume)\n"
     "  --resume RUN_DIR   continue a run (its own experiment.json)\n"
     "  --seed N           override the experiment's train.seed (default: the experiment's, itself 0)\n"
+    "  --precision P      fp32 or bf16: override train.precision (default: the experiment's, itself fp32)\n"
     "  --quiet            no progress line\n"
     "  --no-report        skip the analysis and the report\n" CLI_MAX_MEMORY_HELP;
 
@@ -103,23 +107,26 @@ static int print_table(const char *run_dir) {
 static int run_common(const char *cmd, int argc, char **argv, int one_strategy) {
     if (cli_wants_help(argc, argv)) return one_strategy ? continual_help(stdout) : (void)fputs(run_usage, stdout), 0;
     CliOpt o[] = {{"--out", 1, 0},  {"--resume", 1, 0},    {"--quiet", 0, 0},  {"--seed", 1, 0},
-                  {"--no-report", 0, 0}, {"--max-memory", 1, 0}, {"--print-defaults", 0, 0}};
-    if (one_strategy) o[6] = (CliOpt){"--strategy", 1, 0}; /* continual: its strategy instead */
+                  {"--no-report", 0, 0}, {"--max-memory", 1, 0}, {"--precision", 1, 0}, {"--print-defaults", 0, 0}};
+    if (one_strategy) o[7] = (CliOpt){"--strategy", 1, 0}; /* continual: its strategy instead */
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, 7, pos, 1, &npos)) return 2;
-    if (!one_strategy && o[6].value) return print_defaults();
+    if (cli_parse(argc, argv, o, 8, pos, 1, &npos)) return 2;
+    if (!one_strategy && o[7].value) return print_defaults();
     uint64_t budget;
     if (cli_memory_budget(cmd, o[5].value, &budget)) return 2;
     const char *out = o[0].value, *resume = o[1].value;
-    if ((!resume && npos == 1 && cli_require(cmd, &o[0])) || (one_strategy && cli_require(cmd, &o[6]))) return 2;
-    if ((resume && (npos || out)) || (!resume && (npos != 1 || !out)) || (resume && o[3].value)) {
+    if ((!resume && npos == 1 && cli_require(cmd, &o[0])) || (one_strategy && cli_require(cmd, &o[7]))) return 2;
+    if ((resume && (npos || out)) || (!resume && (npos != 1 || !out)) || (resume && (o[3].value || o[6].value))) {
         fputs(one_strategy ? continual_usage : run_usage, stderr);
         return 2;
     }
     /* In a job of several ranks (core/dist.h) rank 0 alone prints progress, takes the lock and writes. */
     RunOptions ro = {.quiet = o[2].value != NULL || !dist_is_writer(), .resume = resume != NULL, .only_strategy = NULL};
-    if (one_strategy) ro.only_strategy = o[6].value;
+    if (one_strategy) ro.only_strategy = o[7].value;
+    ro.max_memory = budget;
+    int precision = -1;
+    if (o[6].value && cli_precision(cmd, o[6].value, &precision)) return 2;
     Experiment e;
     const char *dir = resume ? resume : out;
     ModxStatus st = resume ? continual_load_run_experiment(&e, resume) : experiment_load(&e, pos[0]);
@@ -134,6 +141,7 @@ static int run_common(const char *cmd, int argc, char **argv, int one_strategy) 
         if (cli_int(cmd, "--seed", o[3].value, 0, 2147483647L, &seed)) return experiment_free(&e), 2;
         experiment_set_seed(&e, (uint64_t)seed);
     }
+    if (precision >= 0) experiment_set_precision(&e, precision);
     ClipConfig cfg; /* refused before anything of the model is allocated */
     if (clip_config_load(&cfg, e.model) != MODX_OK) return experiment_free(&e), cli_report_error(cmd);
     if (cli_check_model_memory(cmd, &cfg, e.hp.batch, budget, e.model)) return experiment_free(&e), 1;

@@ -56,7 +56,7 @@ static const char train_usage[] =
     "usage: modx train --data CACHE (--config CFG.json | --init CKPT [--config CFG.json]) --out DIR [--split S]\n"
     "                  [--domains a,b]\n"
     "                  [--epochs E] [--batch B] [--lr X] [--warmup F] [--weight-decay W] [--seed N]\n"
-    "                  [--checkpoint-every K] [--max-memory SIZE] [--quiet]\n"
+    "                  [--checkpoint-every K] [--max-memory SIZE] [--precision fp32|bf16] [--quiet]\n"
     "Trains one model with the contrastive loss on the selected images of a cache (default split train):\n"
     "from a fresh initialisation (--config, seeded) or from a checkpoint (--init; OpenCLIP or Hugging Face names,\n"
     "--config only for a file that carries no config, e.g. an OpenCLIP hub file). Writes DIR/model.safetensors\n"
@@ -75,6 +75,8 @@ static const char train_usage[] =
     "  --warmup F            linear warmup as a fraction of the steps, cosine after (default 0.2)\n"
     "  --weight-decay W      AdamW's weight decay (default 0.01)\n"
     "  --seed N              initialisation and loader order (default 0)\n"
+    "  --precision P         fp32 or bf16: bf16 runs the model's matrix products on bf16 operands\n"
+    "                        with fp32 accumulation (weights, optimizer, losses stay fp32; default fp32)\n"
     "  --checkpoint-every K  steps between resume checkpoints (default 0: only at a signal)\n"
     "  --quiet               no progress line\n" CLI_MAX_MEMORY_HELP;
 
@@ -97,10 +99,11 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     CliOpt o[] = {{"--data", 1, 0},   {"--config", 1, 0}, {"--init", 1, 0},        {"--out", 1, 0},
                   {"--split", 1, 0},  {"--domains", 1, 0}, {"--epochs", 1, 0},     {"--batch", 1, 0},
                   {"--lr", 1, 0},     {"--warmup", 1, 0}, {"--weight-decay", 1, 0}, {"--seed", 1, 0},
-                  {"--checkpoint-every", 1, 0}, {"--quiet", 0, 0}, {"--max-memory", 1, 0}};
+                  {"--checkpoint-every", 1, 0}, {"--quiet", 0, 0}, {"--max-memory", 1, 0},
+                  {"--precision", 1, 0}};
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, 15, pos, 0, &npos)) return 2;
+    if (cli_parse(argc, argv, o, 16, pos, 0, &npos)) return 2;
     if (cli_require(cmd, &o[0]) || cli_require(cmd, &o[3])) return 2;
     if (!o[1].value && !o[2].value) {
         fprintf(stderr, "modx train: missing required option --config or --init (see modx train --help)\n");
@@ -118,6 +121,8 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
         return 2;
     uint64_t budget;
     if (cli_memory_budget(cmd, o[14].value, &budget)) return 2;
+    int precision = 0;
+    if (o[15].value && cli_precision(cmd, o[15].value, &precision)) return 2;
     if (!(lr > 0) || !(warmup >= 0 && warmup <= 1) || !(wd >= 0)) {
         fprintf(stderr, "modx train: expected --lr > 0, --warmup in [0, 1], --weight-decay >= 0\n");
         return 2;
@@ -153,7 +158,8 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
         Progress pr;
         progress_init(&pr, o[13].value != NULL || !dist_is_writer()); /* rank 0 of a job reports */
         TrainSpec sp = {.epochs = (int)epochs, .batch = (int)batch, .lr = lr, .warmup = warmup,
-                        .weight_decay = wd, .seed = (uint64_t)seed, .log_every = 10, .checkpoint_every = (int)ckpt_every};
+                        .weight_decay = wd, .seed = (uint64_t)seed, .log_every = 10, .checkpoint_every = (int)ckpt_every,
+                        .max_memory = budget, .precision = (GemmPrecision)precision};
         TrainPhase ph = {.label = "train", .phase = 0, .model = m, .cache = c, .images = images, .n_images = n,
                          .resume_path = resume, .out_path = out, .log = &log, .progress = &pr};
         TrainResult res;

@@ -58,6 +58,7 @@ typedef struct {
     uint64_t metrics_bytes;  /* size of metrics.jsonl when the last phase was completed */
     int resume_pending;      /* a resumed run has not started its first phase yet */
     int resuming;            /* the run continues an earlier one (--resume) */
+    uint64_t max_memory;     /* RunOptions.max_memory */
     RunLog log;
     Progress progress;
     ClipActs *eval_acts;     /* the evaluations' inference arena (eval_batch), kept from one phase to the next */
@@ -491,7 +492,8 @@ static TrainSpec base_spec(const Run *r, StepLossTerm loss, int epochs, double w
     const ExpHyper *h = &r->e->hp;
     return (TrainSpec){.loss = loss, .epochs = epochs, .batch = h->batch, .lr = h->lr, .warmup = h->warmup,
                        .weight_decay = wd, .grad_clip = h->grad_clip, .seed = seed, .log_every = h->log_every,
-                       .checkpoint_every = h->checkpoint_every};
+                       .checkpoint_every = h->checkpoint_every, .old_per_step = h->old_per_step,
+                       .max_memory = r->max_memory, .precision = (GemmPrecision)h->precision};
 }
 
 static ModxStatus load_model(ClipModel **m, const char *path) {
@@ -796,7 +798,7 @@ ModxStatus continual_run(const Experiment *e, const char *run_dir, const RunOpti
     memset(&r, 0, sizeof r);
     r.e = e, r.dir = run_dir;
     r.phase0_dataset = e->has_phase0 ? e->phase0.dataset : -1;
-    r.resuming = opt->resume;
+    r.resuming = opt->resume, r.max_memory = opt->max_memory;
     progress_init(&r.progress, opt->quiet);
     ModxStatus st = run_open(&r, opt);
     if (st == MODX_OK) {

@@ -316,11 +316,33 @@ static ModxStatus parse_strategy_keys(const Ctx *c, ExpHyper *h, const cJSON *t,
     return MODX_OK;
 }
 
+/* One of `names` (NULL-terminated) at key; *out its index, unchanged when absent. */
+static ModxStatus get_choice(const Ctx *c, const cJSON *t, const char *key, const char *full,
+                             const char *const *names, int *out) {
+    const char *v;
+    MODX_TRY(get_str(c, t, key, full, 0, &v));
+    if (!v) return MODX_OK;
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(v, names[i])) return *out = i, MODX_OK;
+    return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected \"%s\" or \"%s\", found \"%s\"", c->file, full, names[0],
+                     names[1], v);
+}
+
+const char *const experiment_precision_names[] = {"fp32", "bf16", NULL};
+const char *const experiment_old_feature_names[] = {"cache", "per_step", NULL};
+
+/* train.precision and train.old_features. */
+static ModxStatus parse_choices(const Ctx *c, ExpHyper *h, const cJSON *t) {
+    MODX_TRY(get_choice(c, t, "precision", "train.precision", experiment_precision_names, &h->precision));
+    return get_choice(c, t, "old_features", "train.old_features", experiment_old_feature_names, &h->old_per_step);
+}
+
 static ModxStatus parse_hyper(const Ctx *c, ExpHyper *h, const cJSON *t) {
     static const char *const keys[] = {"epochs", "phase0_epochs", "joint_epochs", "batch", "lr", "warmup",
                                        "weight_decay", "joint_weight_decay", "grad_clip", "seed", "log_every",
-                                       "checkpoint_every", "eval_batch", NULL};
+                                       "checkpoint_every", "eval_batch", "precision", "old_features", NULL};
     MODX_TRY(parse_strategy_keys(c, h, t, keys));
+    MODX_TRY(parse_choices(c, h, t));
     int seed = 0;
     MODX_TRY(get_int(c, t, "epochs", "train.epochs", 1, 100000, &h->epochs));
     h->phase0_epochs = h->epochs;
@@ -923,6 +945,8 @@ static void build_json(Experiment *e) {
     cJSON_AddNumberToObject(t, "log_every", h->log_every);
     cJSON_AddNumberToObject(t, "checkpoint_every", h->checkpoint_every);
     cJSON_AddNumberToObject(t, "eval_batch", h->eval_batch);
+    if (h->precision) cJSON_AddStringToObject(t, "precision", experiment_precision_names[h->precision]);
+    if (h->old_per_step) cJSON_AddStringToObject(t, "old_features", experiment_old_feature_names[h->old_per_step]);
     if (e->n_seeds) cJSON_AddItemToObject(r, "seeds", cJSON_CreateIntArray(e->seeds, e->n_seeds));
     e->json = r;
 }
@@ -1008,6 +1032,14 @@ void experiment_set_seed(Experiment *e, uint64_t seed) {
     e->hp.seed = seed;
     cJSON *t = cJSON_GetObjectItemCaseSensitive((cJSON *)e->json, "train");
     if (t) cJSON_ReplaceItemInObjectCaseSensitive(t, "seed", cJSON_CreateNumber((double)seed));
+}
+
+void experiment_set_precision(Experiment *e, int precision) {
+    e->hp.precision = precision;
+    cJSON *t = cJSON_GetObjectItemCaseSensitive((cJSON *)e->json, "train");
+    if (!t) return;
+    cJSON_DeleteItemFromObjectCaseSensitive(t, "precision");
+    if (precision) cJSON_AddStringToObject(t, "precision", experiment_precision_names[precision]);
 }
 
 int experiment_find_strategy(const Experiment *e, const char *name) {

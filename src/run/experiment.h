@@ -104,6 +104,8 @@ typedef struct {
     int log_every;       /* steps between metrics lines */
     int checkpoint_every;/* steps between mid-phase resume checkpoints (0 = only at signals) */
     int eval_batch;
+    int precision;       /* train.precision: GEMM_F32 (0, "fp32") or GEMM_BF16 (1, "bf16"), core/gemm.h */
+    int old_per_step;    /* train.old_features: 0 "cache" (default), 1 "per_step" (train/trainer.h) */
     /* Strategy hyperparameter defaults given under "train" (keys are the
      * registry's train_key strings: alpha, lwf_lambda, buffer, …). */
     struct {
@@ -166,5 +168,12 @@ ModxStatus experiment_file_seeds(const char *path, int *seeds, int *n);
 int experiment_find_test(const Experiment *e, const char *name);
 /* Index of a strategy (or variant) by its name, −1 when absent. */
 int experiment_find_strategy(const Experiment *e, const char *name);
+
+/* The spellings of train.precision and train.old_features, by value. */
+extern const char *const experiment_precision_names[];
+extern const char *const experiment_old_feature_names[];
+
+/* Sets train.precision (GEMM_F32 / GEMM_BF16), in the resolved JSON too (--precision). */
+void experiment_set_precision(Experiment *e, int precision);
 
 #endif

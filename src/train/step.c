@@ -62,6 +62,23 @@ ModxStatus step_loss_contrastive(const void *ctx, const StepLossIO *io, StepLoss
     return MODX_OK;
 }
 
+void clip_step_old_rows(ClipStep *s, const OldFeatCache *fc, const uint32_t *img, const uint32_t *cap) {
+    s->oldfeat = fc, s->old_img = img, s->old_cap = cap;
+}
+
+/* The old model's features of the batch: from the cache when the rows are
+ * there (bit-identical to the forward, train/featcache.h), else its forward. */
+static ModxStatus old_features(ClipStep *s, const float *images, const int32_t *texts, int lo, int nb) {
+    const uint32_t *img = s->old_img, *cap = s->old_cap;
+    size_t off = (size_t)lo * s->E;
+    s->old_img = s->old_cap = NULL; /* one step only */
+    if (img && oldfeat_lookup(s->oldfeat, img + lo, cap + lo, nb, s->Vo + off, s->To + off)) {
+        s->old_lookups++;
+        return MODX_OK;
+    }
+    return clip_forward(s->old, s->old_acts, images, texts, nb, s->Vo + off, s->To + off);
+}
+
 ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts, int B, const StepLossTerm *loss,
                          float *grads, StepLoss *out) {
     CHECK(B >= 1 && B <= s->max_B, "batch %d outside [1, %d]", B, s->max_B);
@@ -82,7 +99,7 @@ ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts,
     const int32_t *txt = texts + (size_t)lo * m->cfg.text.context_length;
     size_t off = (size_t)lo * s->E;
     MODX_TRY(clip_forward(m, s->acts, img, txt, nb, s->V + off, s->T + off));
-    if (loss->needs_old) MODX_TRY(clip_forward(s->old, s->old_acts, img, txt, nb, s->Vo + off, s->To + off));
+    if (loss->needs_old) MODX_TRY(old_features(s, img, txt, lo, nb));
     MODX_TRY(step_gather_features(s, nb, loss->needs_old));
     float dscale = 0;
     StepLossIO io = {.V = s->V, .T = s->T, .Vo = loss->needs_old ? s->Vo : NULL, .To = loss->needs_old ? s->To : NULL,

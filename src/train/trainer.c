@@ -212,9 +212,11 @@ static ModxStatus load_resume(const TrainPhase *ph, const TrainSpec *sp, AdamW *
  * and matrix-product FLOPs from the phase's step count (a training step costs
  * about 3 forwards), the strategy's own passes (EWC's Fisher), the frozen
  * model's forwards when the loss runs one. */
-static ModxStatus log_compute(const TrainSpec *sp, const TrainPhase *ph, int64_t steps, double seconds) {
+static ModxStatus log_compute(const TrainSpec *sp, const TrainPhase *ph, int64_t steps, double seconds,
+                              int64_t cached) {
     if (!ph->log) return MODX_OK;
     int64_t pairs = steps * sp->batch, own = pairs + ph->extra_passes, frozen = sp->loss.needs_old ? pairs : 0;
+    if (sp->loss.needs_old && cached >= 0) frozen = cached;
     double f = clip_forward_flops_per_pair(&ph->model->cfg);
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
@@ -242,6 +244,8 @@ typedef struct {
     ClipStep *step;
     float *grads;
     Batch mixed;       /* new + replayed pairs (replay_k > 0) */
+    OldFeatCache oldfeat; /* the old model's features of the phase (empty: per-step forwards) */
+    int64_t frozen_cached;/* pair-equivalents the cache encoded ((images + captions) / 2), −1: none */
     uint32_t *rimg, *rcap;
     uint32_t *tcache, *timage; /* (B) the trace hook's view of the batch */
     double t0, t_win;  /* start of the phase, of the current logging window */
@@ -249,6 +253,7 @@ typedef struct {
 } Training;
 
 static void training_close(Training *t) {
+    oldfeat_free(&t->oldfeat);
     batch_free(&t->mixed);
     free(t->grads);
     free(t->rimg), free(t->rcap);
@@ -300,6 +305,38 @@ static ModxStatus check_replay_ids(const TrainPhase *ph) {
     return MODX_OK;
 }
 
+/* The old model's features of the phase, encoded once when the spec allows
+ * and they fit (train/featcache.h; recomputed on resume from the same model). */
+static ModxStatus open_oldfeat(Training *t) {
+    const TrainSpec *sp = t->sp;
+    const TrainPhase *ph = t->ph;
+    t->frozen_cached = -1;
+    if (!sp->loss.needs_old || !ph->old || !ph->images || sp->old_per_step) return MODX_OK;
+    /* the cache's rows are ph->cache's indices, which are the batch's ids only
+     * when it heads the run's cache set (replay pairs of other caches miss the
+     * cache and their batches run the old model) */
+    if (ph->caches && ph->caches->n > 1 && ph->caches->caches[0] != ph->cache) return MODX_OK;
+    /* the captions the phase's batches draw: (epoch, image) → caption is known in advance */
+    size_t nd = (size_t)sp->epochs * ph->n_images;
+    uint32_t *drawn = malloc((nd + 1) * sizeof *drawn);
+    if (!drawn) return modx_fail(MODX_ERR_NOMEM, "out of memory for the phase's caption draws");
+    for (int e = 0; e < sp->epochs; e++)
+        for (size_t i = 0; i < ph->n_images; i++)
+            drawn[(size_t)e * ph->n_images + i] = loader_caption_for(t->ld, (uint64_t)e, ph->images[i]);
+    OldFeatPlan p = {.old = ph->old, .acts = t->step->old_acts, .B = t->B, .cache = ph->cache, .images = ph->images,
+                     .n_images = ph->n_images, .captions = drawn, .n_captions = nd, .replay = ph->replay};
+    int built = 0;
+    ModxStatus st = oldfeat_room(&ph->model->cfg, t->B, sp->max_memory, &p.room);
+    if (st == MODX_OK) st = oldfeat_build(&t->oldfeat, &p, &built);
+    free(drawn);
+    MODX_TRY(st);
+    if (built) t->frozen_cached = (int64_t)((t->oldfeat.n_img + t->oldfeat.n_cap + 1) / 2);
+    else if (ph->progress)
+        progress_note(ph->progress, "%s phase %d: the old model's features do not fit in %.0f MiB; it runs every step",
+                      ph->label, ph->phase, (double)p.room / 1048576.0);
+    return MODX_OK;
+}
+
 /* Optimizer, loader (and its step count), resume state, step buffers. */
 static ModxStatus training_open(Training *t) {
     const TrainSpec *sp = t->sp;
@@ -335,6 +372,7 @@ static ModxStatus training_open(Training *t) {
     if (ph->replay) MODX_TRY(check_replay_ids(ph)); /* as the phase starts, or as the resume checkpoint holds it */
     if (t->have_resume && ph->log) MODX_TRY(runlog_truncate(ph->log, t->metrics_bytes));
     MODX_TRY(clip_step_new(&t->step, model, ph->old, t->B));
+    MODX_TRY(open_oldfeat(t));
     if (!(t->grads = modx_calloc(t->n, sizeof(float), "gradients"))) return MODX_ERR_NOMEM;
     if (t->replay_k > 0) {
         MODX_TRY(batch_alloc(&t->mixed, t->B, t->S, t->T));
@@ -355,8 +393,12 @@ static const Batch *mix_replay(Training *t, const Batch *b) {
     size_t px = (size_t)3 * S * S;
     memcpy(t->mixed.pixels, b->pixels, (size_t)nb * px * sizeof(float));
     memcpy(t->mixed.tokens, b->tokens, (size_t)nb * T * sizeof(int32_t));
+    memcpy(t->mixed.image_index, b->image_index, (size_t)nb * sizeof(uint32_t));
+    memcpy(t->mixed.caption_index, b->caption_index, (size_t)nb * sizeof(uint32_t));
     int got = replay_fill(t->ph->replay, t->rimg, t->rcap, B, (double)t->replay_k / B);
     CHECK(got == t->replay_k, "replay drew %d pairs, expected %d", got, t->replay_k);
+    memcpy(t->mixed.image_index + nb, t->rimg, (size_t)got * sizeof(uint32_t));
+    memcpy(t->mixed.caption_index + nb, t->rcap, (size_t)got * sizeof(uint32_t));
     for (int j = 0; j < t->replay_k; j++) {
         uint32_t im, cap;
         const Cache *c = replay_pair(t->ph, t->rimg[j], t->rcap[j], &im, &cap);
@@ -386,6 +428,7 @@ static ModxStatus train_step(Training *t, int64_t s, StepLoss *sl, double *loss,
     trace_loader_part(t, b);
     if (t->replay_k > 0) b = mix_replay(t, b);
     trace_batch(ph, s, t->tcache, t->timage, t->B);
+    if (t->oldfeat.V) clip_step_old_rows(t->step, &t->oldfeat, b->image_index, b->caption_index);
     MODX_TRY(clip_step_run(t->step, b->pixels, b->tokens, t->B, &t->sp->loss, t->grads, sl));
     *loss = sl->loss, *reg = sl->loss_kl;
     if (ph->penalty.fn) {
@@ -457,9 +500,11 @@ ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *r
     const Cache *c0 = ph->n_parts > 0 ? ph->parts[0].cache : ph->cache;
     Training t = {.sp = sp, .ph = ph, .B = sp->batch, .S = c0->image_size, .T = c0->context,
                   .n = ph->model->table.total};
+    GemmPrecision prec = gemm_set_layer_precision(sp->precision); /* the cache's encoding and every step */
     ModxStatus st = training_open(&t);
     if (st != MODX_OK) {
         training_close(&t);
+        gemm_set_layer_precision(prec);
         return st;
     }
     res->steps = t.steps, res->start = t.start;
@@ -482,9 +527,10 @@ ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *r
         }
     }
     res->seconds = progress_now() - t.t0;
-    if (st == MODX_OK && !res->interrupted) st = log_compute(sp, ph, t.steps, res->seconds);
+    if (st == MODX_OK && !res->interrupted) st = log_compute(sp, ph, t.steps, res->seconds, t.frozen_cached);
     if (st == MODX_OK && !res->interrupted && ph->out_path) st = save_final(&t);
     if (ph->progress) progress_finish(ph->progress);
     training_close(&t);
+    gemm_set_layer_precision(prec);
     return st;
 }
