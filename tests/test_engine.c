@@ -178,6 +178,32 @@ TEST(engine_experiment_errors_name_the_key) {
     }
 }
 
+/* A variant's name may be 63 characters: its evaluations are found under it,
+ * written and read back (they were cut at 31 and then missed by every lookup). */
+TEST(engine_runlog_long_names) {
+    char dir[512], cmd[600], name[64];
+    snprintf(dir, sizeof dir, "%s/runlog_long", harness_tmpdir());
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
+    EXPECT(system(cmd) == 0, "mkdir");
+    memset(name, 'v', 63), name[63] = 0;
+    RunLog log;
+    EXPECT(runlog_open(&log, dir) == MODX_OK, "open: %s", modx_last_error());
+    RetrievalMetrics m = {.n_images = 2, .n_captions = 4, .i2t_r1 = 50, .t2i_r1 = 25, .rsum = 400};
+    ZeroShotRecord z = {.phase = 1, .images = 3, .classes = 2, .templates = 1, .top1 = 33.3333, .top5 = 100};
+    snprintf(z.strategy, sizeof z.strategy, "%s", name);
+    snprintf(z.test_set, sizeof z.test_set, "%s", name);
+    EXPECT(runlog_eval(&log, name, 1, name, &m) == MODX_OK, "eval");
+    EXPECT(runlog_zeroshot(&log, &z) == MODX_OK, "zeroshot");
+    EXPECT(runlog_find_eval(&log, name, 1, name), "eval under a 63-character name");
+    EXPECT(runlog_find_zeroshot(&log, name, 1, name), "zero-shot record under a 63-character name");
+    runlog_close(&log);
+    EXPECT(runlog_open(&log, dir) == MODX_OK, "reopen");
+    const EvalRecord *e = runlog_find_eval(&log, name, 1, name);
+    EXPECT(e && e->m.i2t_r1 == 50, "eval read back under the long name");
+    EXPECT(runlog_find_zeroshot(&log, name, 1, name), "zero-shot read back under the long name");
+    runlog_close(&log);
+}
+
 TEST(engine_runlog_truncate) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s/runlog", harness_tmpdir());

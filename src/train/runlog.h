@@ -19,18 +19,22 @@
  * the run directory (RUN_DIR/phase0/). */
 #define RUN_PHASE0 "phase0"
 
+/* A strategy or variant name is at most 63 characters (STRATEGY_NAME_MAX,
+ * EXP_NAME_MAX), a test set's too. */
+#define RUNLOG_NAME_MAX 64
+
 typedef struct {
-    char strategy[32];
+    char strategy[RUNLOG_NAME_MAX];
     int phase;
-    char test_set[64];
+    char test_set[RUNLOG_NAME_MAX];
     RetrievalMetrics m;
 } EvalRecord;
 
 /* A zero-shot evaluation ("zeroshot" line): top-1/top-5 accuracy in %. */
 typedef struct {
-    char strategy[32];
+    char strategy[RUNLOG_NAME_MAX];
     int phase;
-    char test_set[64];
+    char test_set[RUNLOG_NAME_MAX];
     int images, classes, templates;
     double top1, top5;
 } ZeroShotRecord;
