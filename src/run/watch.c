@@ -22,6 +22,7 @@
 #include "io/file.h"
 #include "run/rundir.h"
 #include "run/watch_state.h"
+#include "run/zeroshot_sets.h"
 #include "strategy/strategy.h"
 #include "train/progress.h"
 #include "train/runlog.h"
@@ -41,6 +42,7 @@ typedef struct {
     ClipConfig cfg;
     Cache **caches;      /* (e->n_datasets) the test sets' datasets */
     ImageList *tests;    /* (e->n_tests) */
+    ZsSets zs;           /* the zero-shot test sets' labels, classes and templates */
     WatchState state;
     RunLog log;
     int log_open;
@@ -100,6 +102,7 @@ static ModxStatus open_tests(Watch *w) {
     w->caches = calloc((size_t)e->n_datasets + 1, sizeof *w->caches);
     w->tests = calloc((size_t)e->n_tests + 1, sizeof *w->tests);
     if (!w->caches || !w->tests) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    MODX_TRY(zs_sets_init(&w->zs, e));
     for (int i = 0; i < e->n_datasets; i++) {
         const ExpDataset *d = &e->datasets[i];
         char path[4096], what[512];
@@ -126,6 +129,8 @@ static ModxStatus open_tests(Watch *w) {
         MODX_TRY(st);
         selection_sample(w->tests[t].images, &w->tests[t].n, (size_t)ts->sample, e->hp.seed,
                          RUN_TEST_SAMPLE_STREAM + (uint64_t)t);
+        if (ts->role == TESTSET_ZEROSHOT)
+            MODX_TRY(zs_sets_add(&w->zs, e, t, w->caches[ts->sel.dataset], &w->tests[t].images, &w->tests[t].n));
     }
     return MODX_OK;
 }
@@ -256,6 +261,11 @@ static ModxStatus evaluate_all(Watch *w, const ClipModel *m, const char *label, 
     const Experiment *e = w->e;
     for (int t = 0; t < e->n_tests; t++) {
         const ExpTestSet *ts = &e->tests[t];
+        if (ts->role == TESTSET_ZEROSHOT) { /* classified as in a run (src/run/zeroshot_sets.h) */
+            MODX_TRY(zs_sets_evaluate(&w->zs, e, t, m, &w->log, &w->progress, label, phase));
+            maybe_kill_after_eval();
+            continue;
+        }
         EncodedSet es;
         RetrievalMetrics rm;
         MODX_TRY(eval_encode(&es, m, w->caches[ts->sel.dataset], ts->name, w->tests[t].images, w->tests[t].n,
@@ -534,6 +544,7 @@ ModxStatus watch_run(const Experiment *e, const char *run_dir, const WatchOption
     if (w.tests)
         for (int t = 0; t < e->n_tests; t++) free(w.tests[t].images);
     free(w.caches), free(w.tests);
+    zs_sets_free(&w.zs);
     if (w.log_open) runlog_close(&w.log);
     watch_state_free(&w.state);
     return st;

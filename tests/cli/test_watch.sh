@@ -34,7 +34,8 @@ exp() { # OUT.json STRATEGIES [EXTRA]
 {"name": "watch", "model": "$M", "tokenizer": "bpe.txt",
  "datasets": {"toy": {"format": "manifest", "input": "manifest.jsonl"}},
  "test_sets": [{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"], "role": "heldout"},
-               {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"], "role": "heldout"}],
+               {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"], "role": "heldout"},
+               {"name": "colours", "dataset": "toy", "split": "test", "role": "zeroshot"}],
  "strategies": $2 ${3:-},
  "train": {"epochs": 2, "batch": 4, "lr": 1e-3, "alpha": 1, "checkpoint_every": 3, "log_every": 1, "eval_batch": 8}}
 JSON
@@ -58,6 +59,10 @@ add 0 1
 head -c 3000 "$TMP/shards/shard-2.tar" > "$W/shard-2.tar"
 watch --out "$TMP/a"
 [ "$(phases "$TMP/a")" -eq 1 ] || { cat "$TMP/a/watch.json"; exit 1; }
+# the zero-shot set is classified after phase 0 and phase 1 (not scored by retrieval)
+[ "$(grep -c '"type": "zeroshot", "strategy": "[a-z0-9]*", "phase": [01], "test_set": "colours"' "$TMP/a/metrics.jsonl")" -eq 2 ] ||
+  { echo "no zero-shot line per phase"; grep colours "$TMP/a/metrics.jsonl"; exit 1; }
+! grep -q '"type": "eval".*"test_set": "colours"' "$TMP/a/metrics.jsonl" || { echo "zero-shot set scored by retrieval"; exit 1; }
 grep -q '"shard-0.tar"' "$TMP/a/watch.json" && grep -q '"shard-1.tar"' "$TMP/a/watch.json"
 ! grep -q '"shard-2.tar"' "$TMP/a/watch.json" || { echo "a shard without its marker was taken"; exit 1; }
 cmp "$TMP/a/latest.safetensors" "$TMP/a/modx/phase1/model.safetensors"
