@@ -22,6 +22,8 @@ done
 skip() { # the commands not run, and why
   case "$1" in
     *"--format karpathy --input dataset_coco.json --images /data/coco"*) echo "needs COCO's images under /data/coco";;
+    *"modx watch /data/incoming "*) echo "watches a folder of arriving shards (/data/incoming); tests/cli/test_watch.sh runs it end to end";;
+    *"models/openai/open_clip_model.safetensors"*) echo "needs OpenAI's ViT-B/32 weights downloaded (the curl line beside it)";;
     *) return 1;;
   esac
 }

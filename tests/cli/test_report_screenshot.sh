@@ -107,7 +107,7 @@ grep -q 'mean ± sd over seeds' "$TMP/seeds/report.html"
 read -r seeds_w seeds_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/seeds.regions")
 shoot "$TMP/seeds/report.html" "$TMP/seeds.png" "$seeds_w" "$seeds_h"
 "$MODX" report --check-png "$TMP/seeds.png" --regions "$TMP/seeds.regions" | tee "$TMP/seeds.check"
-grep -q '^14 plots rendered$' "$TMP/seeds.check"
+grep -q '^15 plots rendered$' "$TMP/seeds.check"
 grep -q '^ok    keep-learn ' "$TMP/seeds.check"
 sed 's/<g class="error-bars"/<g class="error-bars" display="none"/g' "$TMP/seeds/report.html" > "$TMP/seeds/nobars.html"
 shoot "$TMP/seeds/nobars.html" "$TMP/nobars.png" "$seeds_w" "$seeds_h"
