@@ -269,6 +269,19 @@ static const StrategyHyper *train_hyper(const char *key) {
 
 /* A strategy hyperparameter's value v of JSON item `it` at `full`, checked. */
 static ModxStatus hyper_value(const Ctx *c, const cJSON *it, const char *full, const StrategyHyper *h, double *v) {
+    const char *const *names = strategy_hyper_choices_of(h);
+    if (names) { /* one of its names; the value is the name's index */
+        char list[256] = "";
+        for (int i = 0; names[i]; i++) {
+            if (cJSON_IsString(it) && !strcmp(it->valuestring, names[i])) return *v = i, MODX_OK;
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s'%s'", i ? ", " : "", names[i]);
+        }
+        if (cJSON_IsString(it))
+            return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected one of %s, found '%.64s' (%s)", c->file, full, list,
+                             it->valuestring, h->doc);
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected one of %s, found %s (%s)", c->file, full, list,
+                         json_type_name(it), h->doc);
+    }
     if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble)) return bad(c, full, h->integer ? "an integer" : "a number", it);
     *v = it->valuedouble;
     if (*v < h->lo || *v > h->hi)
@@ -618,7 +631,11 @@ static cJSON *strategy_json(const StrategyInst *si) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", si->name);
     cJSON_AddStringToObject(o, "strategy", si->desc->name);
-    for (int j = 0; j < si->desc->n_hypers; j++) cJSON_AddNumberToObject(o, si->desc->hypers[j].key, si->hp[j]);
+    for (int j = 0; j < si->desc->n_hypers; j++) {
+        const char *const *names = strategy_hyper_choices(si->desc, j);
+        if (names) cJSON_AddStringToObject(o, si->desc->hypers[j].key, names[(int)si->hp[j]]);
+        else cJSON_AddNumberToObject(o, si->desc->hypers[j].key, si->hp[j]);
+    }
     return o;
 }
 
@@ -681,7 +698,11 @@ static void build_json(Experiment *e) {
     cJSON_AddNumberToObject(t, "weight_decay", h->weight_decay);
     cJSON_AddNumberToObject(t, "joint_weight_decay", h->joint_weight_decay);
     cJSON_AddNumberToObject(t, "grad_clip", h->grad_clip);
-    for (int k = 0; k < h->n_strategy_keys; k++) cJSON_AddNumberToObject(t, h->strategy_keys[k].key, h->strategy_keys[k].value);
+    for (int k = 0; k < h->n_strategy_keys; k++) {
+        const char *const *names = strategy_hyper_choices_of(train_hyper(h->strategy_keys[k].key));
+        if (names) cJSON_AddStringToObject(t, h->strategy_keys[k].key, names[(int)h->strategy_keys[k].value]);
+        else cJSON_AddNumberToObject(t, h->strategy_keys[k].key, h->strategy_keys[k].value);
+    }
     cJSON_AddNumberToObject(t, "seed", (double)h->seed);
     cJSON_AddNumberToObject(t, "log_every", h->log_every);
     cJSON_AddNumberToObject(t, "checkpoint_every", h->checkpoint_every);

@@ -21,6 +21,13 @@ ModxStatus strategy_keep_start(StrategyPhase *sp);
 ModxStatus strategy_mix_with_start(StrategyPhase *sp, double t);
 void strategy_free_state(StrategyPhase *sp);
 
+/* cumulative.c: the phase's data as loader parts (sp->parts, mixed
+ * uniformly): one per earlier phase with the pairs `policy` (0 all, 1 equal,
+ * 2 exponential with `decay`, 3 reservoir) keeps under `budget` pairs (0: all
+ * of them), then this phase's images; mix_end frees them (sp->state). */
+ModxStatus strategy_mix_before(StrategyPhase *sp, int policy, size_t budget, double decay);
+void strategy_mix_end(StrategyPhase *sp);
+
 #define STRATEGY_ALPHA_HYPER \
     {"alpha", "alpha", 1.0, 0, 1e6, 0, "Mod-X distillation weight α (scale as α·B = 20·280, loss/modx.h)"}
 #define STRATEGY_REPLAY_HYPERS                                                                              \
