@@ -8,6 +8,10 @@
 /* modx.c: L_con + α·L_kl with selection; reads the instance's "alpha". */
 ModxStatus strategy_modx_loss(const StrategyInst *si, const StepLossIO *io, StepLoss *out);
 
+/* modx_replay.c: Mod-X with the distillation on every row or (distill_rows
+ * = replay) on the batch's replayed rows only (StepLossIO.replay_rows). */
+ModxStatus strategy_modx_replay_loss(const StrategyInst *si, const StepLossIO *io, StepLoss *out);
+
 /* replay.c: the buffer hooks; read the instance's "buffer" and "fraction". */
 ModxStatus strategy_replay_before(StrategyPhase *sp);
 ModxStatus strategy_replay_after(StrategyPhase *sp);

@@ -32,6 +32,7 @@ typedef struct {
     float scale;          /* the current model's logit scale */
     float scale_old;      /* the old model's (0 without one) */
     int B, E;
+    int replay_rows;      /* the batch's last replay_rows rows are replayed past pairs (0: none) */
     float *scratch;       /* step_loss_scratch_floats(max_B) floats */
     float *dV, *dT;       /* (B, E) zeroed; the loss writes dL/dV, dL/dT */
     float *dscale;        /* zeroed; the loss writes dL/d(logit scale) */
@@ -68,6 +69,7 @@ typedef struct {
     float *Vo, *To; /* (max_B, E) old features */
     float *dV, *dT; /* (max_B, E) */
     float *scratch;
+    int replay_rows; /* set by the caller: the batch's last rows that are replayed pairs (StepLossIO) */
 } ClipStep;
 
 /* old may be NULL (then only terms without needs_old run). Both models must

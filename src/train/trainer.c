@@ -316,6 +316,7 @@ static ModxStatus training_open(Training *t) {
     if (ph->replay) MODX_TRY(check_replay_ids(ph)); /* as the phase starts, or as the resume checkpoint holds it */
     if (t->have_resume && ph->log) MODX_TRY(runlog_truncate(ph->log, t->metrics_bytes));
     MODX_TRY(clip_step_new(&t->step, model, ph->old, t->B));
+    t->step->replay_rows = t->replay_k;
     if (!(t->grads = modx_calloc(t->n, sizeof(float), "gradients"))) return MODX_ERR_NOMEM;
     if (t->replay_k > 0) {
         MODX_TRY(batch_alloc(&t->mixed, t->B, t->S, t->T));
