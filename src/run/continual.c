@@ -582,9 +582,12 @@ static StrategyPhase strategy_phase(Run *r, const StrategyInst *si, int k, ClipM
     return sp;
 }
 
-/* The data of phases 0 … k−1 for the hooks (strategy.h: history). */
+/* The data of phases 0 … k−1 for the hooks (strategy.h: history), then the test sets'. */
 static ModxStatus phase_history(const Run *r, int k, LoaderPart **out) {
-    if (!(*out = calloc((size_t)k, sizeof **out))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    if (!(*out = calloc((size_t)(k + r->e->n_tests), sizeof **out))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    for (int t = 0; t < r->e->n_tests; t++)
+        (*out)[k + t] = (LoaderPart){.cache = r->caches[r->e->tests[t].sel.dataset], .images = r->tests[t].images,
+                                     .n_images = r->tests[t].n, .share = 1};
     (*out)[0] = (LoaderPart){.cache = r->caches[r->e->has_phase0 ? r->e->phase0.dataset : r->stream_dataset],
                              .images = r->phase0.images, .n_images = r->phase0.n, .share = 1};
     for (int j = 1; j < k; j++)
@@ -618,6 +621,10 @@ static ModxStatus run_strategy_phase(Run *r, int i, int k) {
     LoaderPart *history = NULL;
     if (st == MODX_OK && !once) st = phase_history(r, k, &history);
     sp.history = history, sp.n_history = history ? k : 0, sp.epochs = e->hp.epochs;
+    sp.tests = history ? history + k : NULL, sp.n_tests = history ? e->n_tests : 0;
+    char start[4096];
+    path_of(start, sizeof start, r, RUN_PHASE0, 0, RUN_MODEL_FILE);
+    sp.start_path = start;
     if (st == MODX_OK) st = strategy_before_phase(&sp);
     if (st == MODX_OK) st = resume_prepare(r, resume);
     if (st == MODX_OK) {

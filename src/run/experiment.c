@@ -25,6 +25,7 @@ ExpHyper experiment_default_hyper(void) {
 /* Parsing context: the file name for messages and the folder for paths. */
 typedef struct {
     const char *file, *base;
+    const Experiment *e; /* being parsed: its test sets name a STRATEGY_TEST_SET hyperparameter's values */
 } Ctx;
 
 static const char *json_type_name(const cJSON *v) {
@@ -270,6 +271,13 @@ static const StrategyHyper *train_hyper(const char *key) {
 /* A strategy hyperparameter's value v of JSON item `it` at `full`, checked. */
 static ModxStatus hyper_value(const Ctx *c, const cJSON *it, const char *full, const StrategyHyper *h, double *v) {
     const char *const *names = strategy_hyper_choices_of(h);
+    if (names == STRATEGY_TEST_SET) { /* a test set's name; the value is its index */
+        for (int i = 0; i < c->e->n_tests && cJSON_IsString(it); i++)
+            if (!strcmp(it->valuestring, c->e->tests[i].name)) return *v = i, MODX_OK;
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected the name of one of 'test_sets' (in a strategy variant), "
+                         "found %s%.64s%s (%s)", c->file, full, cJSON_IsString(it) ? "'" : json_type_name(it),
+                         cJSON_IsString(it) ? it->valuestring : "", cJSON_IsString(it) ? "'" : "", h->doc);
+    }
     if (names) { /* one of its names; the value is the name's index */
         char list[256] = "";
         for (int i = 0; names[i]; i++) {
@@ -626,14 +634,15 @@ static cJSON *selection_json(const Experiment *e, const ExpSelection *s, cJSON *
 }
 
 /* A plain strategy as its name; a variant as an object with every value. */
-static cJSON *strategy_json(const StrategyInst *si) {
+static cJSON *strategy_json(const Experiment *e, const StrategyInst *si) {
     if (!si->variant) return cJSON_CreateString(si->name);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", si->name);
     cJSON_AddStringToObject(o, "strategy", si->desc->name);
     for (int j = 0; j < si->desc->n_hypers; j++) {
         const char *const *names = strategy_hyper_choices(si->desc, j);
-        if (names) cJSON_AddStringToObject(o, si->desc->hypers[j].key, names[(int)si->hp[j]]);
+        if (names == STRATEGY_TEST_SET) cJSON_AddStringToObject(o, si->desc->hypers[j].key, e->tests[(int)si->hp[j]].name);
+        else if (names) cJSON_AddStringToObject(o, si->desc->hypers[j].key, names[(int)si->hp[j]]);
         else cJSON_AddNumberToObject(o, si->desc->hypers[j].key, si->hp[j]);
     }
     return o;
@@ -678,7 +687,7 @@ static void build_json(Experiment *e) {
         cJSON_AddItemToArray(ts, o);
     }
     cJSON *sa = cJSON_AddArrayToObject(r, "strategies");
-    for (int i = 0; i < e->n_strategies; i++) cJSON_AddItemToArray(sa, strategy_json(&e->strategies[i]));
+    for (int i = 0; i < e->n_strategies; i++) cJSON_AddItemToArray(sa, strategy_json(e, &e->strategies[i]));
     cJSON *p = cJSON_AddObjectToObject(r, "probe");
     cJSON_AddStringToObject(p, "test_set", e->probe_test);
     cJSON_AddNumberToObject(p, "pairs", e->probe_pairs);
@@ -716,7 +725,7 @@ ModxStatus experiment_parse(Experiment *e, const char *text, size_t n, const cha
     cJSON *root = NULL;
     ModxStatus st = dataset_json_document(text, n, name, &root);
     if (st == MODX_OK) {
-        Ctx c = {name, base_dir};
+        Ctx c = {name, base_dir, e};
         st = parse_root(&c, e, root);
     }
     cJSON_Delete(root);

@@ -12,6 +12,10 @@ ModxStatus strategy_modx_loss(const StrategyInst *si, const StepLossIO *io, Step
  * = replay) on the batch's replayed rows only (StepLossIO.replay_rows). */
 ModxStatus strategy_modx_replay_loss(const StrategyInst *si, const StepLossIO *io, StepLoss *out);
 
+/* zscl.c: λ·L_lwf (τ = 1) between the current model's and the starting
+ * model's (io->Vo, To, scale_old) logits on a reference batch; reads "lambda". */
+ModxStatus strategy_zscl_term(const StrategyInst *si, const StepLossIO *io, StepLoss *out);
+
 /* replay.c: the buffer hooks; read the instance's "buffer" and "fraction". */
 ModxStatus strategy_replay_before(StrategyPhase *sp);
 ModxStatus strategy_replay_after(StrategyPhase *sp);

@@ -20,6 +20,7 @@
     X(merge)             \
     X(cumulative)        \
     X(oracle)            \
+    X(zscl)              \
     /* (the list ends here) */
 
 #define DECLARE(id) extern const StrategyDesc strategy_##id;
@@ -47,6 +48,8 @@ ModxStatus strategy_lookup(const char *name, const StrategyDesc **out) {
     }
     return modx_fail(MODX_ERR_INVALID, "unknown strategy '%s' (expected one of %s)", name, list);
 }
+
+const char *const STRATEGY_TEST_SET[] = {"<a test set's name>", NULL};
 
 const char *const *strategy_hyper_choices(const StrategyDesc *d, int h) {
     return d->choices && h >= 0 && h < d->n_hypers ? d->choices[h] : NULL;

@@ -115,6 +115,10 @@ struct StrategyPhase {
     const LoaderPart *history;
     int n_history;
     int epochs;
+    /* The experiment's test sets (n_tests, in its order) and phase 0's model checkpoint. */
+    const LoaderPart *tests;
+    int n_tests;
+    const char *start_path;
     const char *dir;      /* RUN_DIR/<name>/phase<k>, exists */
     const char *prev_dir; /* RUN_DIR/<name>/phase<k−1>, NULL for k = 1 */
     const char *out_path; /* this phase's model checkpoint */
@@ -133,6 +137,10 @@ struct StrategyPhase {
     int64_t extra_passes; /* pair forward+backward passes before_phase spent (EWC's Fisher), for the compute record */
     void *state; /* the strategy's own */
 };
+
+/* The choices of a hyperparameter that names one of the experiment's test
+ * sets (given in a variant; its value is the test set's index). */
+extern const char *const STRATEGY_TEST_SET[];
 
 /* ---- registry ---- */
 

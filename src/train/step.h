@@ -53,6 +53,7 @@ typedef struct {
 typedef struct {
     double (*fn)(void *ctx, float *grads, const float *params, size_t n);
     void *ctx;
+    int64_t *step; /* when set, the trainer stores the step's index (0-based) there before calling fn */
 } StepPenalty;
 
 /* Scratch floats any step loss may use for a batch of max_B. */

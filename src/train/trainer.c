@@ -371,6 +371,7 @@ static ModxStatus train_step(Training *t, int64_t s, StepLoss *sl, double *loss,
     MODX_TRY(clip_step_run(t->step, b->pixels, b->tokens, t->B, &t->sp->loss, t->grads, sl));
     *loss = sl->loss, *reg = sl->loss_kl;
     if (ph->penalty.fn) {
+        if (ph->penalty.step) *ph->penalty.step = s;
         *reg = ph->penalty.fn(ph->penalty.ctx, t->grads, ph->model->params, t->n);
         *loss += *reg;
     }
