@@ -49,10 +49,13 @@ typedef struct {
 
 /* Water-filling: q (n) with Σq = M ≤ Σcap, q_j ≤ cap_j, q ∝ w among the
  * uncapped phases; largest remainder, ties to the later phase. */
-static void fill_quotas(const double *w, const size_t *cap, int n, size_t M, size_t *q) {
+static ModxStatus fill_quotas(const double *w, const size_t *cap, int n, size_t M, size_t *q) {
     int *fixed = calloc((size_t)n, sizeof *fixed);
     double *fr = calloc((size_t)n, sizeof *fr);
-    CHECK(fixed && fr, "out of memory");
+    if (!fixed || !fr) {
+        free(fixed), free(fr);
+        return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    }
     for (;;) {
         size_t left = M;
         double W = 0;
@@ -82,12 +85,13 @@ static void fill_quotas(const double *w, const size_t *cap, int n, size_t M, siz
     }
     free(fixed);
     free(fr);
+    return MODX_OK;
 }
 
 /* keep (n): 1 for q of the n positions, a seeded sample. */
-static void sample_positions(size_t n, size_t q, uint64_t seed, unsigned char *keep) {
-    uint32_t *idx = malloc(n * sizeof *idx);
-    CHECK(idx || !n, "out of memory");
+static ModxStatus sample_positions(size_t n, size_t q, uint64_t seed, unsigned char *keep) {
+    uint32_t *idx = malloc((n + 1) * sizeof *idx);
+    if (!idx) return modx_fail(MODX_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) idx[i] = (uint32_t)i;
     Rng g;
     rng_seed(&g, seed);
@@ -99,12 +103,13 @@ static void sample_positions(size_t n, size_t q, uint64_t seed, unsigned char *k
     memset(keep, 0, n);
     for (size_t i = 0; i < q; i++) keep[idx[i]] = 1;
     free(idx);
+    return MODX_OK;
 }
 
 /* Reservoir of M over the earlier phases' images in order; keep[j][i] marks what it holds. */
-static void reservoir_keep(const LoaderPart *h, int n, size_t M, uint64_t seed, unsigned char **keep) {
+static ModxStatus reservoir_keep(const LoaderPart *h, int n, size_t M, uint64_t seed, unsigned char **keep) {
     uint64_t *slot = malloc(M * sizeof *slot); /* (phase << 32) | position */
-    CHECK(slot, "out of memory");
+    if (!slot) return modx_fail(MODX_ERR_NOMEM, "out of memory");
     Rng g;
     rng_seed(&g, seed);
     size_t seen = 0;
@@ -120,6 +125,7 @@ static void reservoir_keep(const LoaderPart *h, int n, size_t M, uint64_t seed, 
     for (int j = 0; j < n; j++) memset(keep[j], 0, h[j].n_images);
     for (size_t s = 0; s < M && s < seen; s++) keep[slot[s] >> 32][slot[s] & 0xffffffffu] = 1;
     free(slot);
+    return MODX_OK;
 }
 
 static ModxStatus add_part(MixState *ms, const LoaderPart *src, const unsigned char *keep) {
@@ -136,21 +142,23 @@ static ModxStatus add_part(MixState *ms, const LoaderPart *src, const unsigned c
 }
 
 /* Marks the earlier pairs to replay: keep[j] (n_images of phase j). */
-static void choose(const StrategyPhase *sp, int policy, size_t M, double decay, unsigned char **keep) {
+static ModxStatus choose(const StrategyPhase *sp, int policy, size_t M, double decay, unsigned char **keep) {
     int n = sp->n_history;
     uint64_t seed = rng_mix64(sp->run_seed ^ 0x63756d756cull);
     if (policy == POLICY_RESERVOIR) return reservoir_keep(sp->history, n, M, seed, keep);
     double *w = malloc((size_t)n * sizeof *w);
     size_t *cap = malloc((size_t)n * sizeof *cap), *q = malloc((size_t)n * sizeof *q);
-    CHECK(w && cap && q, "out of memory");
-    for (int j = 0; j < n; j++) {
+    ModxStatus st = w && cap && q ? MODX_OK : modx_fail(MODX_ERR_NOMEM, "out of memory");
+    for (int j = 0; j < n && st == MODX_OK; j++) {
         cap[j] = sp->history[j].n_images;
         w[j] = policy == POLICY_ALL ? (double)cap[j] : policy == POLICY_EQUAL ? 1.0 : pow(decay, n - 1 - j);
         if (!cap[j]) w[j] = 0;
     }
-    fill_quotas(w, cap, n, M, q);
-    for (int j = 0; j < n; j++) sample_positions(cap[j], q[j], rng_mix64(seed + (uint64_t)sp->phase * 1000003u + (uint64_t)j), keep[j]);
+    if (st == MODX_OK) st = fill_quotas(w, cap, n, M, q);
+    for (int j = 0; j < n && st == MODX_OK; j++)
+        st = sample_positions(cap[j], q[j], rng_mix64(seed + (uint64_t)sp->phase * 1000003u + (uint64_t)j), keep[j]);
     free(w), free(cap), free(q);
+    return st;
 }
 
 ModxStatus strategy_mix_before(StrategyPhase *sp, int policy, size_t budget, double decay) {
@@ -170,7 +178,7 @@ ModxStatus strategy_mix_before(StrategyPhase *sp, int policy, size_t budget, dou
     if (budget && budget < old) {
         for (int j = 0; j < n && st == MODX_OK; j++)
             if (!(keep[j] = malloc(sp->history[j].n_images + 1))) st = modx_fail(MODX_ERR_NOMEM, "out of memory");
-        if (st == MODX_OK) choose(sp, policy, budget, decay, keep);
+        if (st == MODX_OK) st = choose(sp, policy, budget, decay, keep);
     }
     for (int j = 0; j < n && st == MODX_OK; j++) st = add_part(ms, &sp->history[j], keep[j]);
     LoaderPart now = {.cache = sp->cache, .images = sp->images, .n_images = sp->n_images};
