@@ -17,9 +17,10 @@ BUILD    ?= build
 OPT      ?= -O2 -march=native -g
 SAN      ?=
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
-PKGS     := libcjson spng libjpeg zlib libutf8proc libarchive libwebp
+# ompi-c: Open MPI (core/dist.c); without mpirun modx never initialises it.
+PKGS     := libcjson spng libjpeg zlib libutf8proc libarchive libwebp ompi-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson -lspng -ljpeg -lz -lutf8proc -larchive -lwebp)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson -lspng -ljpeg -lz -lutf8proc -larchive -lwebp -lmpi)
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
             -Iinclude -Isrc -fopenmp $(PKG_CFLAGS) $(OPT) $(SAN) -MMD -MP
 # OpenBLAS: the OpenMP build (Debian's libopenblas-openmp-dev), linked by path

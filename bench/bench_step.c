@@ -2,8 +2,11 @@
  * on random data and prints the median ms/step, samples/s and achieved GFLOP/s
  * (matrix-product FLOPs: 3 × forward, see clip_forward_flops_per_pair).
  *
- *   bench_step CONFIG.json [--batch B] [--steps N] [--modx]
- * --modx adds a frozen old model (forward only) and the Mod-X loss.
+ *   bench_step CONFIG.json [--batch B] [--steps N] [--modx [--cache]] [--bf16]
+ * --modx adds a frozen old model (forward only) and the Mod-X loss; --cache
+ * reads the old model's features from the per-phase cache (train/featcache.h)
+ * as training does by default, the one-time encode timed apart and reported
+ * per pair; --bf16 runs the layers' products in bf16 (train.precision).
  * The line ends with the process's peak resident memory (getrusage ru_maxrss). */
 #include <omp.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <time.h>
 
 #include "clip/model.h"
+#include "core/gemm.h"
 #include "core/rng.h"
 #include "train/optim.h"
 #include "strategy/strategy.h"
@@ -29,16 +33,35 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* The old model's features of the bench's batch as the per-phase cache holds
+ * them (rows 0..B−1, encoded as the trainer does: one forward per B rows). */
+static int bench_cache(OldFeatCache *fc, uint32_t **rows, const ClipModel *old, ClipStep *st, const float *images,
+                       const int32_t *texts, int B, double *ms) {
+    memset(fc, 0, sizeof *fc);
+    fc->E = old->cfg.embed_dim, fc->n_img = fc->n_cap = fc->n_cache_img = fc->n_cache_cap = (size_t)B;
+    fc->img_row = malloc((size_t)B * sizeof(int32_t)), fc->cap_row = malloc((size_t)B * sizeof(int32_t));
+    fc->V = malloc((size_t)B * fc->E * sizeof(float)), fc->T = malloc((size_t)B * fc->E * sizeof(float));
+    *rows = malloc((size_t)B * sizeof(uint32_t));
+    if (!fc->img_row || !fc->cap_row || !fc->V || !fc->T || !*rows) return 0;
+    for (int j = 0; j < B; j++) fc->img_row[j] = fc->cap_row[j] = j, (*rows)[j] = (uint32_t)j;
+    double t0 = now_ms();
+    if (clip_forward(old, st->old_acts, images, texts, B, fc->V, fc->T)) return 0;
+    *ms = now_ms() - t0;
+    return 1;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_step CONFIG.json [--batch B] [--steps N] [--modx]\n");
         return 2;
     }
-    int B = 128, steps = 10, modx = 0;
+    int B = 128, steps = 10, modx = 0, cache = 0, bf16 = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--batch") && i + 1 < argc) B = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--modx")) modx = 1;
+        else if (!strcmp(argv[i], "--cache")) cache = 1;
+        else if (!strcmp(argv[i], "--bf16")) bf16 = 1;
     }
     ClipConfig cfg;
     ClipModel *m = NULL, *old = NULL;
@@ -76,10 +99,16 @@ int main(int argc, char **argv) {
         if (strategy_inst_named(&si, "modx") || strategy_inst_set(&si, "alpha", 20.0 * 280 / B, "bench")) return 1;
         loss = strategy_loss(&si);
     }
+    if (bf16) gemm_set_layer_precision(GEMM_BF16);
+    OldFeatCache fc;
+    uint32_t *rows = NULL;
+    double encode_ms = 0;
+    if (modx && cache && !bench_cache(&fc, &rows, old, st, images, texts, B, &encode_ms)) return 1;
     StepLoss l;
     double loss0 = 0;
     for (int i = -2; i < steps; i++) { /* two warm-up steps */
         double t0 = now_ms();
+        if (rows) clip_step_old_rows(st, &fc, rows, rows);
         if (clip_step_run(st, images, texts, B, &loss, grads, &l) ||
             adamw_step(&opt, m->params, grads, 1e-4, NULL)) {
             fprintf(stderr, "bench_step: %s\n", modx_last_error());
@@ -91,13 +120,19 @@ int main(int argc, char **argv) {
     qsort(ms, (size_t)steps, sizeof(double), cmp_double);
     double med = steps % 2 ? ms[steps / 2] : 0.5 * (ms[steps / 2 - 1] + ms[steps / 2]);
     double flops = 3.0 * clip_forward_flops_per_pair(&cfg) * B;
-    if (modx) flops += clip_forward_flops_per_pair(&cfg) * B; /* the old model's forward */
+    if (modx && !cache) flops += clip_forward_flops_per_pair(&cfg) * B; /* the old model's forward */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    const char *kind = modx ? (cache ? (bf16 ? "mod-x-cache-bf16" : "mod-x-cache") : bf16 ? "mod-x-bf16" : "mod-x")
+                            : bf16 ? "clip-bf16" : "clip";
     printf("modx %-6s %-11s B=%d threads=%d params=%zu: median %.1f ms/step, %.1f samples/s, %.1f GFLOP/s "
            "(%.2f GFLOP/step; loss %.4f -> %.4f) peak RSS %.0f MiB\n",
-           modx ? "mod-x" : "clip", argv[1], B, omp_get_max_threads(), m->table.total, med, B / (med / 1e3),
+           kind, argv[1], B, omp_get_max_threads(), m->table.total, med, B / (med / 1e3),
            flops / (med / 1e3) / 1e9, flops / 1e9, loss0, l.loss, ru.ru_maxrss / 1024.0);
+    if (rows)
+        printf("    the cache's encode: %.1f ms for %d pairs (%.2f ms per pair, once per phase; %zu lookups)\n", encode_ms,
+               B, encode_ms / B, (size_t)st->old_lookups);
+    if (rows) oldfeat_free(&fc), free(rows);
     free(ms), free(images), free(grads), free(texts), free(segs);
     adamw_free(&opt);
     clip_step_free(st);

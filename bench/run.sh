@@ -4,9 +4,12 @@
 # training step (forward, backward, AdamW) of modx and of the PyTorch peer
 # (when Debian's python3-torch is installed), side by side, for tiny and small
 # at batch 128 and ViT-B/32 at batch 32, plain CLIP and Mod-X, each with its
-# share of the fp32 peak and its peak resident memory; PyTorch's own bf16
-# autocast step beside the plain one; the ResNet configs (rn-tiny at batch 128, RN50 at
-# 224 px, batch 8, plain steps). Then the loader, image and webdataset-prepare benchmarks.
+# share of the fp32 peak and its peak resident memory; modx's bf16 step
+# (train.precision) and its Mod-X step with the old-feature cache (the
+# training default, train/featcache.h) beside them, with their ratios;
+# PyTorch's own bf16 autocast step beside the plain one; the ResNet configs (rn-tiny at batch 128, RN50 at
+# 224 px, batch 8, plain steps). Then data parallelism (bench_dist: 1 process x 2 threads against
+# 2 ranks x 1 thread under mpirun), the loader, image and webdataset-prepare benchmarks.
 #   bench/run.sh BUILD_DIR [STEPS]      (ViT-B/32 runs max(3, STEPS/3) steps)
 # Environment:
 #   modx:  CI's environment as it is (OPENBLAS_CORETYPE untouched: products go
@@ -46,28 +49,59 @@ share() {
 }
 torch_step() { env "${torch_envs[@]}" /usr/bin/python3 bench/torch_step.py "$@"; }
 
+# ratio NAME A_LINE B_LINE: the step-time ratio of two lines.
+ratio() {
+  local a b; a=$(field 'median ([0-9.]+) ms.*' "$2"); b=$(field 'median ([0-9.]+) ms.*' "$3")
+  [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v n="$1" 'BEGIN { printf "ratio %s = %.2f\n", n, a / b }'
+}
 for row in "configs/tiny.json 128 modx" "configs/small.json 128 modx" "configs/ViT-B-32.json 32 modx" \
            "configs/rn-tiny.json 128 -" "configs/RN50.json 8 -"; do
   set -- $row
   cfg=$1 B=$2 n=$steps modes=("")
-  [ "$3" = modx ] && modes=("" --modx)
+  [ "$3" = modx ] && modes=("" --bf16 --modx "--modx --cache" "--modx --cache --bf16")
   [ "$B" -le 32 ] && n=$((steps / 3 > 3 ? steps / 3 : 3))
+  plain="" tplain="" tbf16="" tmodx=""
   for mode in "${modes[@]}"; do
     line=$(env "${envs[@]}" "$build/bench/bench_step" "$cfg" --batch "$B" --steps "$n" $mode)
     echo "$line"; share "$line"
-    [ "$have_torch" = 1 ] || continue
     gflop=$(field '\(([0-9.]+) GFLOP/step.*' "$line")
-    tline=$(torch_step "$cfg" --batch "$B" --steps "$n" --gflop "$gflop" $mode)
-    echo "$tline"; share "$tline"
-    m=$(field 'median ([0-9.]+) ms.*' "$line"); t=$(field 'median ([0-9.]+) ms.*' "$tline")
-    awk -v m="$m" -v t="$t" -v c="$cfg" -v mo="${mode:-clip}" \
-      'BEGIN { printf "ratio %s %s: modx/torch step time = %.2f (%s)\n", c, mo, m / t, (m <= t ? "modx faster or equal" : "modx slower") }'
-    if [ -z "$mode" ]; then
-      bline=$(torch_step "$cfg" --batch "$B" --steps "$n" --gflop "$gflop" --bf16)
-      echo "$bline"; share "$bline"
-    fi
+    case "$mode" in
+      "") plain=$line ;;
+      --bf16) ratio "$cfg bf16/fp32 step time (modx)" "$line" "$plain" ;;
+      "--modx --cache"*) ratio "$cfg Mod-X (cache${mode#--modx --cache})/plain fp32 step time (modx)" "$line" "$plain" ;;
+    esac
+    [ "$have_torch" = 1 ] || continue
+    case "$mode" in
+      "")
+        tplain=$(torch_step "$cfg" --batch "$B" --steps "$n" --gflop "$gflop"); echo "$tplain"; share "$tplain"
+        ratio "$cfg clip modx/torch step time" "$line" "$tplain"
+        [ "$3" = modx ] || continue
+        tbf16=$(torch_step "$cfg" --batch "$B" --steps "$n" --gflop "$gflop" --bf16); echo "$tbf16"; share "$tbf16" ;;
+      --bf16)
+        ratio "$cfg modx bf16/torch fp32 step time" "$line" "$tplain"
+        ratio "$cfg modx bf16/torch bf16-autocast step time" "$line" "$tbf16" ;;
+      --modx)
+        tmodx=$(torch_step "$cfg" --batch "$B" --steps "$n" --gflop "$gflop" --modx); echo "$tmodx"; share "$tmodx"
+        ratio "$cfg mod-x modx/torch step time" "$line" "$tmodx"
+        ratio "$cfg torch Mod-X/plain step time" "$tmodx" "$tplain" ;;
+      *) ratio "$cfg modx ${mode#--}/torch mod-x step time" "$line" "$tmodx" ;;
+    esac
   done
 done
+# Data parallelism (README "Many machines"): one process × 2 threads against 2 ranks × 1 thread on
+# the same global batch, with the all-gather and gradient-sum time and bytes per step.
+if command -v mpirun > /dev/null; then
+  for cfg in configs/tiny.json configs/small.json; do
+    one=$(env "${envs[@]}" "$build/bench/bench_dist" "$cfg" --batch 128 --steps "$steps")
+    two=$(mpirun --oversubscribe --allow-run-as-root -x OMP_NUM_THREADS=1 -x OMP_WAIT_POLICY=passive -np 2 \
+          "$build/bench/bench_dist" "$cfg" --batch 128 --steps "$steps")
+    echo "$one"; echo "$two"
+    awk -v a="$(field ', ([0-9.]+) samples/s.*' "$one")" -v b="$(field ', ([0-9.]+) samples/s.*' "$two")" -v c="$cfg" \
+      'BEGIN { printf "ratio %s: 2 ranks x 1 thread reach %.0f%% of 1 process x 2 threads\n", c, 100 * b / a }'
+  done
+else
+  echo "(mpirun not installed: no data-parallel figures)"
+fi
 for b in "$build"/bench/bench_loader "$build"/bench/bench_image; do
   [ -x "$b" ] && "$b"
 done

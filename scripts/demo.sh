@@ -2,7 +2,8 @@
 # The default continual experiment (experiments/emoji.json): emoji of four
 # vendors as four domains; a model trained on Apple's emoji first (phase 0),
 # then Google, Twitter and Facebook as three new phases; joint, finetune and
-# modx compared (MODX_DEMO_FULL=1: all nine strategies, experiments/emoji_full.json).
+# modx compared (MODX_DEMO_FULL=1: all nine strategies, experiments/emoji_full.json;
+# MODX_DEMO_SEEDS=1: the same over seeds 0, 1, 2 in one run, experiments/emoji_seeds.json).
 #   usage: scripts/demo.sh [BUILD_DIR]     (make demo runs it after building)
 # Data setup is idempotent: the caches are rebuilt only when missing or built
 # with other settings. Deterministic for the experiment's seed.
@@ -12,6 +13,7 @@ BUILD=${1:-build}
 MODX="$BUILD/modx"
 EXP=experiments/emoji.json
 [ "${MODX_DEMO_FULL:-0}" = 1 ] && EXP=experiments/emoji_full.json
+[ "${MODX_DEMO_SEEDS:-0}" = 1 ] && EXP=experiments/emoji_seeds.json
 OUT=${MODX_DEMO_OUT:-runs/$(basename "$EXP" .json)}
 DATA=data/emoji
 SIZE=32 CONTEXT=20 VOCAB=2048 SPLIT_SEED=0

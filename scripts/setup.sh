@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what modx needs and is missing; safe to run any number of times.
 #   scripts/setup.sh build   compiler and libraries (oneDNN, OpenBLAS and its OpenMP build, cJSON, libspng, libjpeg-turbo, zlib, utf8proc,
-#                            libarchive for webdataset shards, libwebp)
+#                            libarchive for webdataset shards, libwebp, Open MPI for `mpirun -np N modx ...`)
 #   scripts/setup.sh test    build + what the test suite needs (Node.js/npm, the emoji data packages, and the
 #                            -dev packages a static link against libmodx.a needs: libacl, libzstd, liblz4;
 #                            python3 for tools/cl_metrics.py, strace for the durability test)
@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 mode=${1:-build}
 
 build_pkgs=(gcc make pkg-config libc6-dev libopenblas-dev libopenblas-openmp-dev libdnnl-dev libcjson-dev libspng-dev libjpeg62-turbo-dev
-            zlib1g-dev libutf8proc-dev libarchive-dev libwebp-dev)
+            zlib1g-dev libutf8proc-dev libarchive-dev libwebp-dev
+            openmpi-bin libopenmpi-dev)
 pkgs=("${build_pkgs[@]}")
 case "$mode" in
   build) ;;

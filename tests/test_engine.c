@@ -98,6 +98,55 @@ TEST(engine_experiment_parse_and_round_trip) {
     experiment_free(&e);
 }
 
+/* A zero-shot test set: its keys parsed, its files checked and made absolute, the copy round-trips. */
+TEST(engine_experiment_zeroshot_set) {
+    static const char ZS[] =
+        "{\"name\": \"t\", \"model\": \"configs/micro.json\", \"tokenizer\": \"configs/micro.json\",\n"
+        " \"datasets\": {\"d\": {\"cache\": \"tests/fixtures/engine/micro.json\"}},\n"
+        " \"stream\": {\"dataset\": \"d\", \"mode\": \"random\", \"phases\": 2},\n"
+        " \"test_sets\": [{\"name\": \"x\", \"dataset\": \"d\"}, {\"name\": \"z\", \"dataset\": \"d\", \"role\": "
+        "\"zeroshot\", \"labels\": \"caption\", \"templates\": \"data/imagenet_templates.txt\", \"classes\": "
+        "\"TEMPLATES\"}],\n"
+        " \"strategies\": [\"finetune\"]}";
+    char text[2048];
+    const char *at = strstr(ZS, "TEMPLATES");
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - ZS), ZS, "data/emoji_templates.txt", at + strlen("TEMPLATES"));
+    Experiment e;
+    ModxStatus st = experiment_parse(&e, text, strlen(text), "zs.json", ".");
+    EXPECT(st == MODX_OK, "parse: %s", modx_last_error());
+    if (st != MODX_OK) return;
+    const ExpTestSet *z = &e.tests[1];
+    EXPECT(z->role == TESTSET_ZEROSHOT && z->zs.labels == 1 && !z->zs.labels_file, "role %d labels %d", (int)z->role,
+           z->zs.labels);
+    EXPECT(z->zs.templates && z->zs.templates[0] == '/' && strstr(z->zs.templates, "imagenet_templates.txt"),
+           "templates %s", z->zs.templates ? z->zs.templates : "(null)");
+    EXPECT(e.tests[0].role == TESTSET_DOMAIN && !e.tests[0].zs.templates, "the other set");
+    char *json = experiment_to_json(&e);
+    Experiment f;
+    st = experiment_parse(&f, json, strlen(json), "copy.json", "/nonexistent");
+    EXPECT(st == MODX_OK, "copy: %s", modx_last_error());
+    if (st == MODX_OK) {
+        char *json2 = experiment_to_json(&f);
+        EXPECT(!strcmp(json, json2), "round trip differs:\n%s\n%s", json, json2);
+        EXPECT(strstr(json, "\"zeroshot\"") && strstr(json, "\"caption\""), "the copy keeps the role: %s", json);
+        free(json2);
+        experiment_free(&f);
+    }
+    free(json);
+    experiment_free(&e);
+    /* a templates file whose lines have no {} is an error naming the file and the key */
+    const char *bad = "{\"name\": \"t\", \"model\": \"configs/micro.json\", \"tokenizer\": \"configs/micro.json\", "
+                      "\"datasets\": {\"d\": {\"cache\": \"tests/fixtures/engine/micro.json\"}}, \"stream\": "
+                      "{\"dataset\": \"d\", \"mode\": \"random\", \"phases\": 2}, \"test_sets\": [{\"name\": \"z\", "
+                      "\"dataset\": \"d\", \"role\": \"zeroshot\", \"templates\": \"configs/micro.json\"}], "
+                      "\"strategies\": [\"finetune\"]}";
+    st = experiment_parse(&e, bad, strlen(bad), "bad.json", ".");
+    EXPECT(st == MODX_ERR_INVALID && strstr(modx_last_error(), "bad.json: 'test_sets[0].templates': ") &&
+               strstr(modx_last_error(), "has no {} for the class name"),
+           "error: %s", modx_last_error());
+    if (st == MODX_OK) experiment_free(&e);
+}
+
 TEST(engine_experiment_errors_name_the_key) {
     struct {
         const char *from, *to, *want;
@@ -129,6 +178,32 @@ TEST(engine_experiment_errors_name_the_key) {
     }
 }
 
+/* A variant's name may be 63 characters: its evaluations are found under it,
+ * written and read back (they were cut at 31 and then missed by every lookup). */
+TEST(engine_runlog_long_names) {
+    char dir[512], cmd[600], name[64];
+    snprintf(dir, sizeof dir, "%s/runlog_long", harness_tmpdir());
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
+    EXPECT(system(cmd) == 0, "mkdir");
+    memset(name, 'v', 63), name[63] = 0;
+    RunLog log;
+    EXPECT(runlog_open(&log, dir) == MODX_OK, "open: %s", modx_last_error());
+    RetrievalMetrics m = {.n_images = 2, .n_captions = 4, .i2t_r1 = 50, .t2i_r1 = 25, .rsum = 400};
+    ZeroShotRecord z = {.phase = 1, .images = 3, .classes = 2, .templates = 1, .top1 = 33.3333, .top5 = 100};
+    snprintf(z.strategy, sizeof z.strategy, "%s", name);
+    snprintf(z.test_set, sizeof z.test_set, "%s", name);
+    EXPECT(runlog_eval(&log, name, 1, name, &m) == MODX_OK, "eval");
+    EXPECT(runlog_zeroshot(&log, &z) == MODX_OK, "zeroshot");
+    EXPECT(runlog_find_eval(&log, name, 1, name), "eval under a 63-character name");
+    EXPECT(runlog_find_zeroshot(&log, name, 1, name), "zero-shot record under a 63-character name");
+    runlog_close(&log);
+    EXPECT(runlog_open(&log, dir) == MODX_OK, "reopen");
+    const EvalRecord *e = runlog_find_eval(&log, name, 1, name);
+    EXPECT(e && e->m.i2t_r1 == 50, "eval read back under the long name");
+    EXPECT(runlog_find_zeroshot(&log, name, 1, name), "zero-shot read back under the long name");
+    runlog_close(&log);
+}
+
 TEST(engine_runlog_truncate) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s/runlog", harness_tmpdir());
@@ -138,7 +213,7 @@ TEST(engine_runlog_truncate) {
     RunLog log;
     EXPECT(runlog_open(&log, dir) == MODX_OK, "open: %s", modx_last_error());
     RetrievalMetrics m = {.n_images = 2, .n_captions = 4, .i2t_r1 = 50, .t2i_r1 = 25, .rsum = 400};
-    StepRecord r = {"modx", 1, 5, 10, 1.5, 1.25, 0.25, 1e-4, 100};
+    StepRecord r = {"modx", 1, 5, 10, 1.5, 1.25, 0.25, 1e-4, 100, 0.5, 2.6593};
     EXPECT(runlog_eval(&log, "phase0", 0, "a", &m) == MODX_OK, "eval");
     uint64_t off = runlog_offset(&log);
     EXPECT(runlog_step(&log, &r) == MODX_OK, "step");

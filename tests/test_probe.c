@@ -107,6 +107,30 @@ TEST(probe_select_encode_and_save) {
                strstr(modx_last_error(), "cache image 1 is listed twice"), "%s", modx_last_error());
     EXPECT(probe_select(&bad, c, "probe.cache", out_of_range, 2, 2) == MODX_ERR_INVALID &&
                strstr(modx_last_error(), "index 9, but the cache holds 9 images"), "%s", modx_last_error());
+    /* the probe from an evaluation of the whole list (one arena reused by two encodings, as the
+     * continual driver does): the same features as encoding the probe pairs alone */
+    EncodedSet es, es2;
+    ProbeFeatures h;
+    EXPECT(!eval_encode_acts(&es2, m, a, c, "probe.cache", list + 3, 3, 4), "%s", modx_last_error());
+    EXPECT(!eval_encode_acts(&es, m, a, c, "probe.cache", list, 6, 4), "%s", modx_last_error());
+    EXPECT(!probe_from_encoded(&h, &es, list, "probe.cache", &ps), "%s", modx_last_error());
+    EXPECT(h.n == 4 && h.e == E, "%d x %d", h.n, h.e);
+    EXPECT_CLOSE("probe image features from the evaluation", h.image, f.image, (size_t)4 * E, 1e-6, 0);
+    EXPECT_CLOSE("probe text features from the evaluation", h.text, f.text, (size_t)4 * E, 1e-6, 0);
+    EncodedSet fresh;
+    EXPECT(!eval_encode(&fresh, m, c, "probe.cache", list, 6, 4), "%s", modx_last_error());
+    EXPECT(fresh.n_captions == es.n_captions &&
+               !memcmp(fresh.image_features, es.image_features, sizeof(float) * 6 * E) &&
+               !memcmp(fresh.text_features, es.text_features, sizeof(float) * (size_t)es.n_captions * E),
+           "a reused arena changed the features");
+    probe_features_free(&h);
+    /* an encoded list that does not start with the probe's images is refused */
+    EXPECT(probe_from_encoded(&h, &es2, list + 3, "probe.cache", &ps) == MODX_ERR_INVALID, "fewer images accepted");
+    uint32_t other[6] = {2, 6, 7, 0, 5, 8};
+    EXPECT(probe_from_encoded(&h, &es, other, "probe.cache", &ps) == MODX_ERR_INVALID &&
+               strstr(modx_last_error(), "probe image 0 is cache image 6 but the encoded list has 2"),
+           "%s", modx_last_error());
+    encoded_set_free(&es), encoded_set_free(&es2), encoded_set_free(&fresh);
     clip_acts_free(a);
     free(pix), free(fi), free(ft), free(tok);
     probe_features_free(&f);

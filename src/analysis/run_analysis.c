@@ -6,6 +6,7 @@
 
 #include "analysis/features_file.h"
 #include "run/rundir.h"
+#include "run/seeds.h"
 #include "io/file.h"
 
 typedef struct {
@@ -98,6 +99,15 @@ static ModxStatus analyze_strategy(cJSON *list, FILE *summary, const char *dir, 
 }
 
 ModxStatus run_analyze(const char *dir, const AnalysisOptions *opt, FILE *summary) {
+    int seeds[EXP_MAX_SEEDS], ns;
+    if (seeds_of_run(dir, seeds, &ns)) { /* a run with seeds: each seed's folder */
+        char sub[4096];
+        for (int k = 0; k < ns; k++) {
+            if (!run_seed_dir(sub, sizeof sub, dir, seeds[k])) return modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
+            MODX_TRY(run_analyze(sub, opt, summary));
+        }
+        return MODX_OK;
+    }
     RunInfo r;
     MODX_TRY(run_info_load(&r, dir));
     LoadedProbe p0;

@@ -18,7 +18,8 @@
 #define ANALYSIS_KIND_STEP "step"
 #define ANALYSIS_KIND_OVERALL "overall"
 
-/* opt NULL = defaults; summary NULL = print nothing. Errors name the file:
+/* A run with "seeds" (src/run/seeds.h): each seed's folder in turn.
+ * opt NULL = defaults; summary NULL = print nothing. Errors name the file:
  * run.json problems (run_info_load), a missing or malformed probe file of a
  * completed phase, probe files of different sizes. */
 ModxStatus run_analyze(const char *dir, const AnalysisOptions *opt, FILE *summary);

@@ -21,8 +21,10 @@ static const RunCompute compute_unknown = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, NA
 void run_summary_free(RunSummary *s) {
     if (!s) return;
     for (int i = 0; i < s->ncols && s->cols; i++) free(s->cols[i]);
-    for (int i = 0; i < s->ns && s->s; i++) free(s->s[i].name), free(s->s[i].r1), free(s->s[i].intransigence);
-    free(s->run), free(s->cols), free(s->s);
+    for (int i = 0; i < s->nzs && s->zs_cols; i++) free(s->zs_cols[i]);
+    for (int i = 0; i < s->ns && s->s; i++)
+        free(s->s[i].name), free(s->s[i].r1), free(s->s[i].intransigence), free(s->s[i].zs_top1), free(s->s[i].zs_top5);
+    free(s->run), free(s->cols), free(s->zs_cols), free(s->s);
     memset(s, 0, sizeof *s);
 }
 
@@ -48,9 +50,10 @@ static ModxStatus columns_choose(RunSummary *s, const RunInfo *r) {
         if (!(pick = malloc(sizeof(int) * (size_t)(r->ntest_sets + 1))))
             return modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
         for (int t = 0; t < r->ntest_sets; t++)
-            if (r->test_sets[t].role != RUN_SET_TRAIN_SAMPLE) pick[n++] = t;
+            if (r->test_sets[t].role != RUN_SET_TRAIN_SAMPLE && r->test_sets[t].role != RUN_SET_ZEROSHOT) pick[n++] = t;
         if (n == 0)
-            for (int t = 0; t < r->ntest_sets; t++) pick[n++] = t;
+            for (int t = 0; t < r->ntest_sets; t++)
+                if (r->test_sets[t].role != RUN_SET_ZEROSHOT) pick[n++] = t;
     }
     s->kind = domain ? CL_STREAM_DOMAIN : CL_STREAM_SETS;
     ModxStatus st = MODX_OK;
@@ -94,6 +97,31 @@ static ModxStatus matrices_fill(RunSummary *s, const RunInfo *r, const RunLog *l
     return MODX_OK;
 }
 
+/* The zero-shot sets' columns and every strategy's Z matrices (row 0 from "phase0" when it has none). */
+static ModxStatus zeroshot_fill(RunSummary *s, const RunInfo *r, const RunLog *log) {
+    if (!(s->zs_cols = calloc((size_t)r->ntest_sets + 1, sizeof *s->zs_cols)))
+        return modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
+    for (int t = 0; t < r->ntest_sets; t++)
+        if (r->test_sets[t].role == RUN_SET_ZEROSHOT) {
+            if (!(s->zs_cols[s->nzs] = strdup(r->test_sets[t].name))) return modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
+            s->nzs++;
+        }
+    size_t cells = (size_t)(s->T + 1) * (size_t)s->nzs + 1;
+    for (int k = 0; k < s->ns; k++) {
+        RunSummaryStrategy *x = &s->s[k];
+        if (!(x->zs_top1 = malloc(cells * sizeof(double))) || !(x->zs_top5 = malloc(cells * sizeof(double))))
+            return modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
+        for (int i = 0; i <= s->T; i++)
+            for (int j = 0; j < s->nzs; j++) {
+                const ZeroShotRecord *z = runlog_find_zeroshot(log, x->name, i, s->zs_cols[j]);
+                if (!z && i == 0) z = runlog_find_zeroshot(log, RUN_PHASE0, 0, s->zs_cols[j]);
+                x->zs_top1[(size_t)i * (size_t)s->nzs + (size_t)j] = z ? z->top1 : NAN;
+                x->zs_top5[(size_t)i * (size_t)s->nzs + (size_t)j] = z ? z->top5 : NAN;
+            }
+    }
+    return MODX_OK;
+}
+
 /* ---- compute accounting from metrics.jsonl ---- */
 
 typedef struct {
@@ -117,13 +145,17 @@ static void cost_line(PhaseCost *c, const cJSON *o, int is_step, double batch) {
         c->lines++;
         return;
     }
+    /* a phase's compute lines merge: the trainer's, then the driver's "eval_s" line (a later key wins) */
+    if (!c->has_rec) c->rec = compute_unknown;
     c->has_rec = 1;
-    c->rec = (RunCompute){.steps = NAN, .samples = num_or_nan(o, "samples"), .train_s = num_or_nan(o, "train_s"),
-                          .forward_passes = num_or_nan(o, "forward_passes"),
-                          .backward_passes = num_or_nan(o, "backward_passes"),
-                          .frozen_forward_passes = num_or_nan(o, "frozen_forward_passes"),
-                          .matmul_flops = num_or_nan(o, "matmul_flops"),
-                          .peak_rss_bytes = num_or_nan(o, "peak_rss_bytes"), .eval_s = num_or_nan(o, "eval_s")};
+    const struct { const char *key; double *v; } f[] = {
+        {"samples", &c->rec.samples}, {"train_s", &c->rec.train_s}, {"forward_passes", &c->rec.forward_passes},
+        {"backward_passes", &c->rec.backward_passes}, {"frozen_forward_passes", &c->rec.frozen_forward_passes},
+        {"matmul_flops", &c->rec.matmul_flops}, {"peak_rss_bytes", &c->rec.peak_rss_bytes}, {"eval_s", &c->rec.eval_s}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        double v = num_or_nan(o, f[i].key);
+        if (!isnan(v)) *f[i].v = v;
+    }
 }
 
 /* Sums a field over phases: NaN when no phase has it, else the sum (max for peak) of those that do. */
@@ -233,6 +265,7 @@ ModxStatus run_summary_build(RunSummary *out, const char *dir) {
         st = modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
     if (!st) out->ns = r.nstrategies;
     if (!st) st = matrices_fill(out, &r, &log);
+    if (!st) st = zeroshot_fill(out, &r, &log);
     if (!st) st = costs_read(out, path, batch_read(dir));
     runlog_close(&log);
     run_info_free(&r);
@@ -264,6 +297,22 @@ static cJSON *compute_json(const RunCompute *c, int *ok) {
     return o;
 }
 
+static cJSON *zeroshot_json(const RunSummary *s, const RunSummaryStrategy *x, int *ok) {
+    cJSON *o = cJSON_CreateObject(), *ph = cJSON_CreateArray(), *ts = cJSON_CreateArray(), *t1 = cJSON_CreateArray(),
+          *t5 = cJSON_CreateArray();
+    *ok &= put(o, "phases", ph) & put(o, "test_sets", ts) & put(o, "top1", t1) & put(o, "top5", t5);
+    for (int j = 0; j < s->nzs; j++) *ok &= put(ts, NULL, cJSON_CreateString(s->zs_cols[j]));
+    for (int i = 0; i <= s->T; i++) {
+        cJSON *r1 = cJSON_CreateArray(), *r5 = cJSON_CreateArray();
+        for (int j = 0; j < s->nzs; j++) {
+            size_t c = (size_t)i * (size_t)s->nzs + (size_t)j;
+            *ok &= put(r1, NULL, num_json(x->zs_top1[c])) & put(r5, NULL, num_json(x->zs_top5[c]));
+        }
+        *ok &= put(ph, NULL, cJSON_CreateNumber(i)) & put(t1, NULL, r1) & put(t5, NULL, r5);
+    }
+    return o;
+}
+
 static cJSON *strategy_json(const RunSummary *s, const RunSummaryStrategy *x, int *ok) {
     cJSON *o = cJSON_CreateObject(), *m = cJSON_CreateObject(), *ph = cJSON_CreateArray(), *ts = cJSON_CreateArray(),
           *rows = cJSON_CreateArray(), *intr = cJSON_CreateArray();
@@ -282,7 +331,22 @@ static cJSON *strategy_json(const RunSummary *s, const RunSummaryStrategy *x, in
     for (int j = 0; j < s->T; j++) *ok &= put(intr, NULL, num_json(x->intransigence[j]));
     *ok &= put(o, "intransigence", intr);
     *ok &= put(o, "compute", compute_json(&x->compute, ok));
+    if (s->nzs > 0) *ok &= put(o, "zeroshot", zeroshot_json(s, x, ok));
     return o;
+}
+
+void *run_summary_strategy_object(const RunSummary *s, int k) {
+    int ok = 1;
+    cJSON *o = strategy_json(s, &s->s[k], &ok);
+    if (!ok) cJSON_Delete(o);
+    return ok ? o : NULL;
+}
+
+void *run_summary_compute_object(const RunCompute *c) {
+    int ok = 1;
+    cJSON *o = compute_json(c, &ok);
+    if (!ok) cJSON_Delete(o);
+    return ok ? o : NULL;
 }
 
 ModxStatus run_summary_json(const RunSummary *s, char **text) {
@@ -305,6 +369,28 @@ ModxStatus run_summary_json(const RunSummary *s, char **text) {
 static void md_num(StrBuf *b, double v, const char *fmt) {
     if (isfinite(v)) strbuf_printf(b, fmt, v);
     else strbuf_puts(b, " \xE2\x80\x93 |");
+}
+
+/* Each strategy's zero-shot matrices: a row per phase, top-1 and top-5 per zero-shot set. */
+static void zeroshot_markdown(StrBuf *b, const RunSummary *s) {
+    if (s->nzs < 1) return;
+    strbuf_puts(b, "\n## Zero-shot accuracy\n\nZ[i][j] = top-1 / top-5 accuracy (%) of zero-shot classification on "
+                   "set j after phase i (docs/metrics.md).\n");
+    for (int k = 0; k < s->ns; k++) {
+        const RunSummaryStrategy *x = &s->s[k];
+        strbuf_printf(b, "\n### %s: Z[i][j]\n\n| phase |", x->name);
+        for (int j = 0; j < s->nzs; j++) strbuf_printf(b, " %s top-1 | %s top-5 |", s->zs_cols[j], s->zs_cols[j]);
+        strbuf_puts(b, "\n|---:|");
+        for (int j = 0; j < s->nzs; j++) strbuf_puts(b, "---:|---:|");
+        for (int i = 0; i <= s->T; i++) {
+            strbuf_printf(b, "\n| %d |", i);
+            for (int j = 0; j < s->nzs; j++) {
+                md_num(b, x->zs_top1[(size_t)i * (size_t)s->nzs + (size_t)j], " %.2f |");
+                md_num(b, x->zs_top5[(size_t)i * (size_t)s->nzs + (size_t)j], " %.2f |");
+            }
+        }
+        strbuf_puts(b, "\n");
+    }
 }
 
 ModxStatus run_summary_markdown(const RunSummary *s, char **text) {
@@ -343,6 +429,7 @@ ModxStatus run_summary_markdown(const RunSummary *s, char **text) {
         }
         strbuf_puts(&b, "\n");
     }
+    zeroshot_markdown(&b, s);
     ModxStatus st = strbuf_status(&b);
     if (!st && !(*text = strdup(strbuf_cstr(&b)))) st = modx_fail(MODX_ERR_NOMEM, "summary: out of memory");
     strbuf_free(&b);

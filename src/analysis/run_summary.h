@@ -19,8 +19,13 @@
  *    "strategies": {NAME: {"matrix": {"phases": [0, 1, ..., T], "test_sets": [...], "r1": [[...], ...]},
  *                          "last": x, "avg_incremental": x, "bwt": x, "fwt": x, "forgetting": x,
  *                          "kept_pct": x, "learned_pct": x, "intransigence": [I_1, ..., I_T],
- *                          "compute": {...}}}}
- * null = not evaluated / does not apply. "compute" keys: see RunCompute. */
+ *                          "compute": {...},
+ *                          "zeroshot": {"phases": [0, ..., T], "test_sets": [...],
+ *                                       "top1": [[...], ...], "top5": [[...], ...]}}}}
+ * null = not evaluated / does not apply. "compute" keys: see RunCompute.
+ * "zeroshot" (only when the run has zero-shot test sets, "role": "zeroshot"):
+ * Z[i][j] = top-1 (top-5) accuracy (%) on zero-shot set j after phase i, row 0
+ * from "phase0" as for R; these sets are never columns of R. */
 #ifndef MODX_ANALYSIS_RUN_SUMMARY_H
 #define MODX_ANALYSIS_RUN_SUMMARY_H
 
@@ -50,6 +55,7 @@ typedef struct {
     double *r1;             /* (T + 1, ncols) */
     ClFigures fig;
     double *intransigence;  /* (T) I_j at [j - 1] */
+    double *zs_top1, *zs_top5; /* (T + 1, nzs) zero-shot accuracy (%), NaN = not evaluated */
     RunCompute compute;
 } RunSummaryStrategy;
 
@@ -59,6 +65,8 @@ typedef struct {
     ClStreamKind kind;
     char **cols;            /* (ncols) test-set names */
     int ncols;
+    char **zs_cols;         /* (nzs) zero-shot test-set names */
+    int nzs;
     RunSummaryStrategy *s;  /* (ns) in run.json order */
     int ns;
     RunCompute phase0;
@@ -74,6 +82,11 @@ void run_summary_free(RunSummary *s);
  * table, the compute table and each strategy's matrix). */
 ModxStatus run_summary_json(const RunSummary *s, char **text);
 ModxStatus run_summary_markdown(const RunSummary *s, char **text);
+
+/* Strategy k's summary.json object and a compute object, as cJSON items
+ * (cJSON *, owned by the caller); NULL when out of memory. */
+void *run_summary_strategy_object(const RunSummary *s, int k);
+void *run_summary_compute_object(const RunCompute *c);
 
 /* Writes DIR/summary.json and DIR/summary.md, each atomically. */
 ModxStatus run_summary_write(const RunSummary *s, const char *dir);

@@ -10,6 +10,10 @@
 int cli_parse(int argc, char **argv, CliOpt *opts, int nopts, const char **pos, int max_pos, int *npos) {
     *npos = 0;
     for (int k = 0; k < nopts; k++) opts[k].value = NULL;
+    if (getenv(CLI_LIST_OPTIONS_ENV)) {
+        for (int k = 0; k < nopts; k++) printf("%s\n", opts[k].name);
+        return 2;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] == '-' && a[1] == '-' && a[2]) {
@@ -57,6 +61,12 @@ int cli_parse(int argc, char **argv, CliOpt *opts, int nopts, const char **pos, 
     return 0;
 }
 
+int cli_require(const char *command, const CliOpt *opt) {
+    if (opt->value) return 0;
+    fprintf(stderr, "modx %s: missing required option %s (see modx %s --help)\n", command, opt->name, command);
+    return 2;
+}
+
 int cli_int(const char *command, const char *opt, const char *text, long lo, long hi, long *out) {
     char *end;
     errno = 0;
@@ -67,6 +77,12 @@ int cli_int(const char *command, const char *opt, const char *text, long lo, lon
     }
     *out = v;
     return 0;
+}
+
+int cli_precision(const char *command, const char *text, int *out) {
+    if (!strcmp(text, "fp32") || !strcmp(text, "bf16")) return *out = !strcmp(text, "bf16"), 0;
+    fprintf(stderr, "modx %s: --precision expects fp32 or bf16, got '%s'\n", command, text);
+    return 2;
 }
 
 int cli_double(const char *command, const char *opt, const char *text, double *out) {

@@ -21,7 +21,7 @@ static void analyze_usage(FILE *f) {
             "usage: modx analyze RUN_DIR [--max-pairs N]\n"
             "       modx analyze --features A.safetensors B.safetensors [--json OUT.json] [--max-pairs N]\n"
             "       modx analyze --ckpt A.safetensors B.safetensors --data CACHE [--split S] [--pairs P]\n"
-            "                    [--batch B] [--json OUT.json] [--max-pairs N]\n"
+            "                    [--batch B] [--config CFG.json] [--json OUT.json] [--max-pairs N]\n"
             "\n"
             "Compares two checkpoints a and b through their features on the same probe pairs.\n"
             "Prints, per modality, the rotation angle of each sample between a and b\n"
@@ -40,6 +40,7 @@ static void analyze_usage(FILE *f) {
             "  --split S         splits the probe images come from (default test; e.g. train+val, all)\n"
             "  --pairs P         probe pairs (default min(%d, images in the split))\n"
             "  --batch B         encoding batch size (default 64)\n"
+            "  --config CFG.json with --ckpt: the model config of checkpoints that carry none (default: theirs)\n"
             "  --json OUT.json   write the full result (histograms, spectrum) as JSON\n"
             "  --max-pairs N     cap on sample pairs for the topology figures (default %d;\n"
             "                    above it, N pairs are drawn with a fixed seed)\n",
@@ -100,16 +101,16 @@ static int analyze_features(const char *pa, const char *pb, const AnalysisOption
     return rc;
 }
 
-static int analyze_ckpt(const char *pa, const char *pb, const char *data, const char *split, const char *pairs,
-                        long batch, const AnalysisOptions *ao, const char *json) {
+static int analyze_ckpt(const char *pa, const char *pb, const char *config, const char *data, const char *split,
+                        const char *pairs, long batch, const AnalysisOptions *ao, const char *json) {
     Cache *c = NULL;
     ProbeSet ps;
     int rc = cli_probe_setup("analyze", data, split, pairs, &c, &ps);
     if (rc) return rc;
     printf("probe: %d pairs from %s (split %s)\n", ps.n, data, split ? split : "test");
     ProbeFeatures a = {0}, b = {0};
-    if (probe_encode_checkpoint(&a, pa, c, data, &ps, (int)batch) != MODX_OK ||
-        probe_encode_checkpoint(&b, pb, c, data, &ps, (int)batch) != MODX_OK)
+    if (probe_encode_checkpoint(&a, pa, config, c, data, &ps, (int)batch) != MODX_OK ||
+        probe_encode_checkpoint(&b, pb, config, c, data, &ps, (int)batch) != MODX_OK)
         rc = cli_report_error("analyze");
     else
         rc = analyze_pair(&a, &b, pa, pb, 1, ao, json);
@@ -125,9 +126,10 @@ MODX_COMMAND(analyze, "analyze", "rotation/topology/deviation analysis of two ch
         analyze_usage(stdout);
         return 0;
     }
-    enum { O_FEATURES, O_CKPT, O_DATA, O_SPLIT, O_PAIRS, O_BATCH, O_JSON, O_MAXP, O_N };
+    enum { O_FEATURES, O_CKPT, O_DATA, O_SPLIT, O_PAIRS, O_BATCH, O_JSON, O_MAXP, O_CONFIG, O_N };
     CliOpt opts[O_N] = {{"--features", 1, NULL}, {"--ckpt", 1, NULL}, {"--data", 1, NULL},  {"--split", 1, NULL},
-                        {"--pairs", 1, NULL},    {"--batch", 1, NULL}, {"--json", 1, NULL}, {"--max-pairs", 1, NULL}};
+                        {"--pairs", 1, NULL},    {"--batch", 1, NULL}, {"--json", 1, NULL}, {"--max-pairs", 1, NULL},
+                        {"--config", 1, NULL}};
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, opts, O_N, pos, 1, &npos)) return 2;
@@ -140,7 +142,8 @@ MODX_COMMAND(analyze, "analyze", "rotation/topology/deviation analysis of two ch
     long batch = 64;
     if (opts[O_BATCH].value && cli_int("analyze", "--batch", opts[O_BATCH].value, 1, 1 << 20, &batch)) return 2;
     const char *feat = opts[O_FEATURES].value, *ckpt = opts[O_CKPT].value;
-    int data_opts = opts[O_DATA].value || opts[O_SPLIT].value || opts[O_PAIRS].value || opts[O_BATCH].value;
+    int data_opts = opts[O_DATA].value || opts[O_SPLIT].value || opts[O_PAIRS].value || opts[O_BATCH].value ||
+                    opts[O_CONFIG].value;
     if (feat && ckpt) {
         fprintf(stderr, "modx analyze: give --features or --ckpt, not both\n");
         return 2;
@@ -165,7 +168,7 @@ MODX_COMMAND(analyze, "analyze", "rotation/topology/deviation analysis of two ch
     }
     if (feat) {
         if (data_opts) {
-            fprintf(stderr, "modx analyze: --data, --split, --pairs and --batch go with --ckpt\n");
+            fprintf(stderr, "modx analyze: --data, --split, --pairs, --batch and --config go with --ckpt\n");
             return 2;
         }
         return analyze_features(feat, pos[0], &ao, opts[O_JSON].value);
@@ -174,6 +177,6 @@ MODX_COMMAND(analyze, "analyze", "rotation/topology/deviation analysis of two ch
         fprintf(stderr, "modx analyze: --ckpt needs --data CACHE (the probe pairs are encoded from it)\n");
         return 2;
     }
-    return analyze_ckpt(ckpt, pos[0], opts[O_DATA].value, opts[O_SPLIT].value, opts[O_PAIRS].value, batch, &ao,
+    return analyze_ckpt(ckpt, pos[0], opts[O_CONFIG].value, opts[O_DATA].value, opts[O_SPLIT].value, opts[O_PAIRS].value, batch, &ao,
                         opts[O_JSON].value);
 }

@@ -18,9 +18,12 @@ static const char usage[] =
     "  one. The values are copied exactly (q/k/v packed or split, projections transposed), so\n"
     "  converting there and back gives the same tensors bit for bit. OUT carries the model config\n"
     "  (metadata modx.config) and the input's other metadata; it is written atomically.\n"
-    "  --config: the model config when IN carries none (an OpenCLIP model config, or for a Hugging\n"
-    "  Face file its config.json; a config.json beside a Hugging Face IN is read by itself).\n"
-    "  --hf-config: also write a transformers config.json for the model there (with --to hf).\n"
+    "  --to openclip|hf       the naming of OUT (default: the one IN does not have)\n"
+    "  --config CFG.json      the model config when IN carries none (an OpenCLIP model config, or for\n"
+    "                         a Hugging Face file its config.json; a config.json beside a Hugging Face\n"
+    "                         IN is read by itself; default: none)\n"
+    "  --hf-config FILE       also write a transformers config.json for the model there (with --to hf;\n"
+    "                         default: none)\n"
     "  Hugging Face CLIP has ViT image towers only: an RN model cannot be converted to it.\n";
 
 /* The input's metadata, less what the writer sets itself (the array and its strings point into st). */

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/data_read.h"
 #include "data/cache.h"
+#include "data/cache_paths.h"
 #include "data/dataset.h"
 #include "data/formats.h"
 #include "data/phases.h"
@@ -21,8 +22,8 @@ void data_print_read_help(FILE *f) {
     for (size_t k = 0; k < DATASET_N_FORMATS; k++)
         fprintf(f, "                    %-9s %s\n", DATASET_FORMATS[k].name, DATASET_FORMATS[k].summary);
     fputs("  --input FILE    the manifest .jsonl, dataset_coco.json / dataset_flickr30k.json, captions_*.json, the\n"
-          "                  CSV file, or wds shard patterns ('train-{0000..0127}.tar', '{a,b}.tar'; several\n"
-          "                  --input, or patterns joined by '::', are read in order)\n"
+          "                  CSV file, or wds shard patterns ('train-{0000..0127}.tar', '{a,b}.tar'; the\n"
+          "                  option given several times, or patterns joined by '::', are read in order)\n"
           "  --images DIR    image root (karpathy: DIR/filepath/filename or DIR/filename; coco: DIR/file_name;\n"
           "                  csv: paths relative to DIR, default the CSV's folder); manifests resolve paths\n"
           "                  against their own folder\n"
@@ -30,10 +31,11 @@ void data_print_read_help(FILE *f) {
           "  --domain NAME   domain of items that name none (default: manifest, wds, csv 'default', karpathy the\n"
           "                  file's \"dataset\", coco 'coco')\n"
           "  --skip-bad      leave bad items out and list them, instead of failing on the first\n"
-          "  --csv-img-key K, --csv-caption-key K   csv: the image path and caption columns (filepath, title)\n"
-          "  --csv-separator C                      csv: the field separator: tab (default), ',', ';', ...\n"
-          "  --csv-domain-key K, --csv-split-key K  csv: domain and split columns (default: 'domain' and 'split'\n"
-          "                                         when the header has them)\n"
+          "  --csv-img-key K      csv: the image path column (default filepath)\n"
+          "  --csv-caption-key K  csv: the caption column (default title)\n"
+          "  --csv-separator C    csv: the field separator: tab (default), ',', ';', ...\n"
+          "  --csv-domain-key K   csv: the domain column (default: 'domain' when the header has it)\n"
+          "  --csv-split-key K    csv: the split column (default: 'split' when the header has it)\n"
           "  --wds-domain D  wds: a sample's domain: 'shard' (the shard's name) or 'json:FIELD' (default: the\n"
           "                  .json's \"domain\" when present, else --domain)\n",
           f);
@@ -118,18 +120,33 @@ static int data_check(int argc, char **argv) {
     return 0;
 }
 
+/* data info --list: index, path, split, domain of every image. */
+static int list_images(const char *cmd, const Cache *c, const char *path) {
+    char **paths = NULL;
+    if (cache_paths_read(path, c->n_images, &paths) != MODX_OK) return cli_report_error(cmd);
+    printf("index\tpath\tsplit\tdomain\n");
+    for (uint64_t i = 0; i < c->n_images; i++)
+        printf("%llu\t%s\t%s\t%s\n", (unsigned long long)i, paths ? paths[i] : "-",
+               dataset_split_name(c->image_split[i]), c->domain_names[c->image_domain[i]]);
+    cache_paths_free(paths, c->n_images);
+    return 0;
+}
+
 static int data_info(int argc, char **argv) {
     const char *cmd = "data info";
     if (cli_wants_help(argc, argv)) {
-        printf("usage: modx data info CACHE [--no-crc]\n"
+        printf("usage: modx data info CACHE [--no-crc] [--list]\n"
                "Validates a dataset cache (structure, every index, and the section checksums unless --no-crc)\n"
-               "and prints its counts, sizes, domains and splits.\n");
+               "and prints its counts, sizes, domains and splits.\n"
+               "  --no-crc  skip the section checksums (default: checked)\n"
+               "  --list    also print one line per image: index, path, split, domain (tab-separated; the\n"
+               "            path as the annotations gave it, '-' for a cache written without its paths)\n");
         return 0;
     }
-    CliOpt o[] = {{"--no-crc", 0, NULL}};
+    CliOpt o[] = {{"--no-crc", 0, NULL}, {"--list", 0, NULL}};
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, 1, pos, 1, &npos)) return 2;
+    if (cli_parse(argc, argv, o, 2, pos, 1, &npos)) return 2;
     if (npos != 1) {
         fprintf(stderr, "modx %s: expected one cache file (see --help)\n", cmd);
         return 2;
@@ -147,8 +164,9 @@ static int data_info(int argc, char **argv) {
         printf("  domain %-12s images: train %zu, val %zu, test %zu, restval %zu, none %zu; captions %zu\n",
                c->domain_names[d], per[1], per[2], per[3], per[4], per[0], caps);
     }
+    int rc = o[1].value ? list_images(cmd, c, pos[0]) : 0;
     cache_close(c);
-    return 0;
+    return rc;
 }
 
 static int data_phases(int argc, char **argv) {
@@ -156,10 +174,13 @@ static int data_phases(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         printf("usage: modx data phases CACHE --mode contiguous|random|domain [--phases N] [--seed S] [--split S]\n"
                "                        [--order a,b,...]\n"
-               "Prints how the cache's images (of the selected splits; default train) are cut into phases:\n"
-               "  contiguous  N consecutive, nearly equal parts (the paper's split)\n"
-               "  random      a seeded random even split into N parts\n"
-               "  domain      one phase per domain (in --order if given)\n");
+               "Prints how the cache's images (of the selected splits) are cut into phases.\n"
+               "  --mode M       (required) contiguous: N consecutive, nearly equal parts (the paper's split);\n"
+               "                 random: a seeded random even split into N parts; domain: one phase per domain\n"
+               "  --phases N     the number of phases (required for contiguous and random)\n"
+               "  --seed S       the shuffle's seed for random (default 0)\n"
+               "  --split S      the splits cut into phases (default train)\n"
+               "  --order a,b    domain mode: the domains' order (default: the cache's)\n");
         return 0;
     }
     CliOpt o[] = {{"--mode", 1, NULL}, {"--phases", 1, NULL}, {"--seed", 1, NULL}, {"--split", 1, NULL}, {"--order", 1, NULL}};

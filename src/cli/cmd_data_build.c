@@ -81,12 +81,26 @@ static int run_prepare(const char *cmd, const Dataset *ds, const char *vocab, lo
     return 0;
 }
 
+/* --test-fraction F (in (0, 1)) and its --seed; --split (a filter at reading)
+ * would drop the images without a split before they get one. 2: refused. */
+static int test_split_options(const char *cmd, const char *frac, const char *seed_text, const char *split,
+                              double *fraction, long *seed) {
+    if (seed_text && !frac) return fprintf(stderr, "modx %s: --seed goes with --test-fraction\n", cmd), 2;
+    if (!frac) return 0;
+    if (cli_double(cmd, "--test-fraction", frac, fraction)) return 2;
+    if (!(*fraction > 0 && *fraction < 1))
+        return fprintf(stderr, "modx %s: --test-fraction expects a number in (0, 1), got '%s'\n", cmd, frac), 2;
+    if (seed_text && cli_int(cmd, "--seed", seed_text, 0, 2147483647L, seed)) return 2;
+    if (split) return fprintf(stderr, "modx %s: --split and --test-fraction do not go together\n", cmd), 2;
+    return 0;
+}
+
 int data_prepare_cmd(int argc, char **argv) {
     const char *cmd = "data prepare";
     if (cli_wants_help(argc, argv)) {
         printf("usage: modx data prepare --format F --input FILE [--images DIR] [--split S] [--domain NAME]\n"
                "                         [--csv-* / --wds-domain options] --vocab FILE --size S [--context T]\n"
-               "                         [--skip-bad] [--force] --out DIR\n"
+               "                         [--skip-bad] [--force] [--test-fraction F [--seed N]] --out DIR\n"
                "Decodes every image once (resize shorter side to S, bicubic, centre crop), tokenizes every\n"
                "caption (context T, default 77) and writes DIR/dataset.cache (see src/data/cache.h).\n");
         data_print_read_help(stdout);
@@ -95,30 +109,42 @@ int data_prepare_cmd(int argc, char **argv) {
                "  --context T     caption context length in tokens (default 77)\n"
                "  --out DIR       output folder (DIR/dataset.cache; created with its parents)\n"
                "  --force         replace a cache already in DIR (refused otherwise)\n"
+               "  --test-fraction F  put this fraction of the images that have no split (a manifest line without\n"
+               "                  \"split\") in test, the rest in train: a seeded shuffle of images, or of groups\n"
+               "                  when lines give \"group\" (a group's images never straddle train and test);\n"
+               "                  default: none, such images keep the split 'none'\n"
+               "  --seed N        the --test-fraction shuffle's seed (default 0)\n"
                "  --max-image-pixels N  refuse an image whose header declares more than N pixels (width x\n"
                "                  height; default %llu = 8192^2, at most %u); decoding holds 4 bytes per pixel\n",
                (unsigned long long)IMAGE_DEFAULT_MAX_PIXELS, IMAGE_MAX_PIXELS);
         return 0;
     }
     CliOpt o[] = {READ_OPTS, {"--vocab", 1, NULL}, {"--size", 1, NULL}, {"--context", 1, NULL}, {"--out", 1, NULL},
-                  {"--max-image-pixels", 1, NULL}, {"--force", 0, NULL}};
-    enum { O_VOCAB = N_READ_OPTS, O_SIZE, O_CONTEXT, O_OUT, O_MAX_PIXELS, O_FORCE, O_COUNT };
+                  {"--max-image-pixels", 1, NULL}, {"--force", 0, NULL}, {"--test-fraction", 1, NULL},
+                  {"--seed", 1, NULL}};
+    enum { O_VOCAB = N_READ_OPTS, O_SIZE, O_CONTEXT, O_OUT, O_MAX_PIXELS, O_FORCE, O_TEST, O_SEED, O_COUNT };
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, o, O_COUNT, pos, 0, &npos)) return 2;
     long size = 0, context = 77;
     uint64_t max_pixels;
     if (max_pixels_option(cmd, o[O_MAX_PIXELS].value, &max_pixels)) return 2;
-    if (!o[O_VOCAB].value || !o[O_SIZE].value || !o[O_OUT].value) {
-        fprintf(stderr, "modx %s: --vocab, --size and --out are required (see --help)\n", cmd);
-        return 2;
-    }
+    if (cli_require(cmd, &o[O_VOCAB]) || cli_require(cmd, &o[O_SIZE]) || cli_require(cmd, &o[O_OUT])) return 2;
     if (cli_int(cmd, "--size", o[O_SIZE].value, 1, 4096, &size)) return 2;
     if (o[O_CONTEXT].value && cli_int(cmd, "--context", o[O_CONTEXT].value, 2, 4096, &context)) return 2;
+    double test_fraction = 0;
+    long seed = 0;
+    if (test_split_options(cmd, o[O_TEST].value, o[O_SEED].value, o[3].value, &test_fraction, &seed)) return 2;
     if (refuse_existing(cmd, o[O_OUT].value, o[O_FORCE].value != NULL)) return 1;
     Dataset ds;
     int rc = data_read_dataset(cmd, o, argc, argv, &ds);
     if (rc) return rc;
+    size_t n_test = 0;
+    if (test_fraction > 0 && dataset_assign_test_split(&ds, test_fraction, (uint64_t)seed, &n_test) != MODX_OK) {
+        dataset_free(&ds);
+        return cli_report_error(cmd);
+    }
+    if (test_fraction > 0) printf("test split: %zu images put in test (fraction %g, seed %ld)\n", n_test, test_fraction, seed);
     data_print_skips(stdout, " while reading", ds.skipped, ds.n_skipped);
     rc = run_prepare(cmd, &ds, o[O_VOCAB].value, size, context, o[5].value != NULL, max_pixels, o[O_OUT].value);
     dataset_free(&ds);
@@ -128,14 +154,21 @@ int data_prepare_cmd(int argc, char **argv) {
 int data_emoji_cmd(int argc, char **argv) {
     const char *cmd = "data emoji";
     if (cli_wants_help(argc, argv)) {
-        printf("usage: modx data emoji [--npm DIR] [--vocab FILE --size S] [--context T] [--seed N] [--test-fraction F]\n"
-               "                       --out DIR\n"
+        printf("usage: modx data emoji --out DIR [--npm DIR] [--vocab FILE --size S] [--context T] [--seed N]\n"
+               "                       [--test-fraction F]\n"
                "Builds the embedded emoji data: one domain per vendor (apple, google, twitter, facebook)\n"
                "from the npm packages in DIR (default third_party/npm; install with scripts/setup_npm.sh),\n"
                "four caption templates per image (see src/data/emoji.h), a train/test split by emoji\n"
                "(seeded, default seed 0, 10%% test, the same for every vendor). Writes DIR/dataset.cache and\n"
                "DIR/captions.txt (one line per caption, e.g. to train a tokenizer). Re-running gives\n"
-               "byte-identical files. Without --vocab only captions.txt is written.\n");
+               "byte-identical files. Without --vocab only captions.txt is written.\n"
+               "  --npm DIR          the npm packages' folder (default third_party/npm)\n"
+               "  --vocab FILE       BPE merges file to tokenize with (default: none, captions.txt only)\n"
+               "  --size S           image size in pixels (required with --vocab)\n"
+               "  --context T        caption context length in tokens (default 77)\n"
+               "  --seed N           the train/test split's seed (default 0)\n"
+               "  --test-fraction F  the fraction of base emoji held out for test (default 0.1)\n"
+               "  --out DIR          output folder (required)\n");
         return 0;
     }
     CliOpt o[] = {{"--npm", 1, NULL}, {"--vocab", 1, NULL}, {"--size", 1, NULL}, {"--context", 1, NULL},

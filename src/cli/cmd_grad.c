@@ -18,11 +18,16 @@ static const char usage[] =
     "  BATCH holds `images` (F32, B x 3 x S x S, already normalised) and `texts` (I32 or I64, B x T).\n"
     "  OUT holds image_features, text_features (L2-normalised, B x E), scalars loss, loss_con,\n"
     "  loss_kl (0 without --old) and grad.<name> for every parameter (OpenCLIP names).\n"
-    "  With --old, the loss is the Mod-X loss L_con + A * L_kl against the frozen old model\n"
-    "  (--noselect: without the selection of correctly retrieved rows).\n"
-    "  --eval: BatchNorm (ResNet image towers) in eval mode, with the running statistics;\n"
-    "  by default it uses batch statistics, as training does. The old model is always in eval mode.\n"
-    "  --config is needed only when CKPT carries no modx.config metadata.\n";
+    "  --ckpt CKPT        the model (required)\n"
+    "  --batch BATCH      the batch file (required)\n"
+    "  --out OUT          the file to write (required)\n"
+    "  --config CFG.json  the model config, needed only when CKPT carries no modx.config metadata\n"
+    "  --old OLD_CKPT     the frozen old model: the loss is then Mod-X's, L_con + A * L_kl (default: none,\n"
+    "                     the contrastive loss alone)\n"
+    "  --alpha A          the weight of the distillation term (required with --old)\n"
+    "  --noselect         Mod-X without the selection of correctly retrieved rows (default: with it)\n"
+    "  --eval             BatchNorm (ResNet image towers) in eval mode, with the running statistics\n"
+    "                     (default: batch statistics, as training does; the old model is always in eval mode)\n";
 
 typedef struct {
     ClipModel *m, *old;
@@ -123,7 +128,7 @@ MODX_COMMAND(grad, "grad", "features, losses and all parameter gradients for one
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, o, 8, pos, 0, &npos)) return 2;
-    if (!o[1].value || !o[2].value || !o[5].value) return fputs(usage, stderr), 2;
+    if (cli_require("grad", &o[1]) || cli_require("grad", &o[2]) || cli_require("grad", &o[5])) return 2;
     double alpha = 0;
     if (o[4].value && cli_double("grad", "--alpha", o[4].value, &alpha)) return 2;
     if (o[3].value && !o[4].value) {

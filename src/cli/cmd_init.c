@@ -8,9 +8,12 @@
 #include "io/checkpoint.h"
 
 static const char usage[] =
-    "usage: modx init --config CFG.json --seed S --out CKPT.safetensors\n"
-    "  Writes a model initialised as OpenAI/OpenCLIP do (see src/clip/params.h), deterministic in S.\n"
-    "  The config is stored in the checkpoint's metadata.\n";
+    "usage: modx init --config CFG.json --out CKPT.safetensors [--seed S]\n"
+    "Writes a model initialised as OpenAI/OpenCLIP do (see src/clip/params.h), deterministic in S.\n"
+    "The config is stored in the checkpoint's metadata.\n"
+    "  --config CFG.json  the OpenCLIP model config (required)\n"
+    "  --out CKPT         the checkpoint to write (required)\n"
+    "  --seed S           initialisation seed, 0..2^31-1 (default 0)\n";
 
 MODX_COMMAND(init, "init", "write a freshly initialised model checkpoint") {
     if (cli_wants_help(argc, argv)) return fputs(usage, stdout), 0;
@@ -18,7 +21,7 @@ MODX_COMMAND(init, "init", "write a freshly initialised model checkpoint") {
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, o, 3, pos, 0, &npos)) return 2;
-    if (!o[0].value || !o[2].value) return fputs(usage, stderr), 2;
+    if (cli_require("init", &o[0]) || cli_require("init", &o[2])) return 2;
     long seed = 0;
     if (o[1].value && cli_int("init", "--seed", o[1].value, 0, 0x7fffffffL, &seed)) return 2;
     ClipConfig cfg;

@@ -21,11 +21,11 @@ static const char PREPROCESS_USAGE[] =
     "to S with Pillow-exact bicubic interpolation, centre crops S x S, normalises with\n"
     "the CLIP mean/std and writes the float32 tensor 'pixels' of shape [3, S, S].\n"
     "\n"
-    "  --size S             output side, 1..4096 (224 for ViT-B/32)\n"
-    "  --out FILE           safetensors file to write\n"
-    "  --background R,G,B   colour under transparent pixels (default 255,255,255)\n"
-    "  --max-image-pixels N refuse an image whose header declares more than N pixels\n"
-    "                       (default 67108864 = 8192^2, at most 268435456)\n";
+    "  --size S              output side, 1..4096 (224 for ViT-B/32; required)\n"
+    "  --out FILE            safetensors file to write (required)\n"
+    "  --background R,G,B    colour under transparent pixels (default 255,255,255)\n"
+    "  --max-image-pixels N  refuse an image whose header declares more than N pixels\n"
+    "                        (default 67108864 = 8192^2, at most 268435456)\n";
 
 /* Parses "R,G,B" with each part an integer in [0, 255]. */
 static int preprocess_parse_rgb(const char *text, uint8_t rgb[3]) {

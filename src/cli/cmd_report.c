@@ -47,8 +47,9 @@ static void report_usage(FILE *f) {
             "  --regions FILE     with RUN_DIR or --demo-data: also write each plot's data-area box (page pixels);\n"
             "                     with --check-png: the boxes to check\n"
             "  --check-png PNG    (development) check a screenshot of the report: every plot box must\n"
-            "                     hold at least --min-pixels coloured pixels (default 400) and sit on\n"
-            "                     the plot's frame (the page layout held)\n");
+            "                     hold at least N coloured pixels (--min-pixels) and sit on\n"
+            "                     the plot's frame (the page layout held)\n"
+            "  --min-pixels N     with --check-png: coloured pixels each plot box needs (default 400)\n");
 }
 
 static int report_check_png_cmd(const char *png, const char *regions, long min_pixels) {

@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/memory_budget.h"
+#include "core/dist.h"
 #include "data/cache.h"
 #include "data/dataset.h"
 #include "data/selection.h"
@@ -39,7 +40,7 @@ static int select_images(const char *cmd, const Cache *c, const char *splits, co
  * refused before allocation when its training memory at `batch` exceeds `budget`. */
 static int train_model(const char *cmd, const char *config, const char *init, int batch, uint64_t budget, uint64_t seed,
                        ClipModel **m) {
-    if (init) {
+    if (init) { /* --config: the config of a checkpoint that carries none, or an HF config.json */
         if (checkpoint_load(m, init, config) != MODX_OK) return cli_report_error(cmd);
         return cli_check_model_memory(cmd, &(*m)->cfg, batch, budget, init);
     }
@@ -55,13 +56,29 @@ static const char train_usage[] =
     "usage: modx train --data CACHE (--config CFG.json | --init CKPT [--config CFG.json]) --out DIR [--split S]\n"
     "                  [--domains a,b]\n"
     "                  [--epochs E] [--batch B] [--lr X] [--warmup F] [--weight-decay W] [--seed N]\n"
-    "                  [--checkpoint-every K] [--max-memory SIZE] [--quiet]\n"
+    "                  [--checkpoint-every K] [--max-memory SIZE] [--precision fp32|bf16] [--quiet]\n"
     "Trains one model with the contrastive loss on the selected images of a cache (default split train):\n"
     "from a fresh initialisation (--config, seeded) or from a checkpoint (--init; OpenCLIP or Hugging Face names,\n"
     "--config only for a file that carries no config, e.g. an OpenCLIP hub file). Writes DIR/model.safetensors\n"
     "(+ model.optim.safetensors) and DIR/metrics.jsonl. With --checkpoint-every K a resume checkpoint is\n"
     "written every K steps (and on SIGINT/SIGTERM); running the same command again continues from it.\n"
-    "Defaults: 1 epoch, batch 32, lr 5e-4, warmup 0.2, weight decay 0.01, seed 0.\n" CLI_MAX_MEMORY_HELP;
+    "  --data CACHE          the dataset cache, or the folder `modx data prepare` wrote (required)\n"
+    "  --config CFG.json     start from a fresh model of this config (this or --init is required);\n"
+    "                        with --init: the config of a checkpoint that carries none\n"
+    "  --init CKPT           start from this checkpoint's weights\n"
+    "  --out DIR             the output folder, created with its parents (required)\n"
+    "  --split S             the splits trained on (default train)\n"
+    "  --domains a,b         only images of these domains (default: all)\n"
+    "  --epochs E            passes over the images (default 1)\n"
+    "  --batch B             pairs per step (default 32)\n"
+    "  --lr X                peak learning rate (default 5e-4)\n"
+    "  --warmup F            linear warmup as a fraction of the steps, cosine after (default 0.2)\n"
+    "  --weight-decay W      AdamW's weight decay (default 0.01)\n"
+    "  --seed N              initialisation and loader order (default 0)\n"
+    "  --precision P         fp32 or bf16: bf16 runs the model's matrix products on bf16 operands\n"
+    "                        with fp32 accumulation (weights, optimizer, losses stay fp32; default fp32)\n"
+    "  --checkpoint-every K  steps between resume checkpoints (default 0: only at a signal)\n"
+    "  --quiet               no progress line\n" CLI_MAX_MEMORY_HELP;
 
 /* A finished training (its model there, no resume checkpoint) is not trained
  * again into the same folder: its log would get the steps twice. 1: refused. */
@@ -82,11 +99,16 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     CliOpt o[] = {{"--data", 1, 0},   {"--config", 1, 0}, {"--init", 1, 0},        {"--out", 1, 0},
                   {"--split", 1, 0},  {"--domains", 1, 0}, {"--epochs", 1, 0},     {"--batch", 1, 0},
                   {"--lr", 1, 0},     {"--warmup", 1, 0}, {"--weight-decay", 1, 0}, {"--seed", 1, 0},
-                  {"--checkpoint-every", 1, 0}, {"--quiet", 0, 0}, {"--max-memory", 1, 0}};
+                  {"--checkpoint-every", 1, 0}, {"--quiet", 0, 0}, {"--max-memory", 1, 0},
+                  {"--precision", 1, 0}};
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, o, 15, pos, 0, &npos)) return 2;
-    if (!o[0].value || !o[3].value || (!o[1].value && !o[2].value)) return fputs(train_usage, stderr), 2;
+    if (cli_parse(argc, argv, o, 16, pos, 0, &npos)) return 2;
+    if (cli_require(cmd, &o[0]) || cli_require(cmd, &o[3])) return 2;
+    if (!o[1].value && !o[2].value) {
+        fprintf(stderr, "modx train: missing required option --config or --init (see modx train --help)\n");
+        return 2;
+    }
     long epochs = 1, batch = 32, seed = 0, ckpt_every = 0;
     double lr = 5e-4, warmup = 0.2, wd = 0.01;
     if ((o[6].value && cli_int(cmd, "--epochs", o[6].value, 1, 100000, &epochs)) ||
@@ -99,6 +121,8 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
         return 2;
     uint64_t budget;
     if (cli_memory_budget(cmd, o[14].value, &budget)) return 2;
+    int precision = 0;
+    if (o[15].value && cli_precision(cmd, o[15].value, &precision)) return 2;
     if (!(lr > 0) || !(warmup >= 0 && warmup <= 1) || !(wd >= 0)) {
         fprintf(stderr, "modx train: expected --lr > 0, --warmup in [0, 1], --weight-decay >= 0\n");
         return 2;
@@ -132,9 +156,10 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
         snprintf(out, sizeof out, "%s/model.safetensors", o[3].value);
         snprintf(resume, sizeof resume, "%s/resume.safetensors", o[3].value);
         Progress pr;
-        progress_init(&pr, o[13].value != NULL);
+        progress_init(&pr, o[13].value != NULL || !dist_is_writer()); /* rank 0 of a job reports */
         TrainSpec sp = {.epochs = (int)epochs, .batch = (int)batch, .lr = lr, .warmup = warmup,
-                        .weight_decay = wd, .seed = (uint64_t)seed, .log_every = 10, .checkpoint_every = (int)ckpt_every};
+                        .weight_decay = wd, .seed = (uint64_t)seed, .log_every = 10, .checkpoint_every = (int)ckpt_every,
+                        .max_memory = budget, .precision = (GemmPrecision)precision};
         TrainPhase ph = {.label = "train", .phase = 0, .model = m, .cache = c, .images = images, .n_images = n,
                          .resume_path = resume, .out_path = out, .log = &log, .progress = &pr};
         TrainResult res;
@@ -144,7 +169,7 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
         } else if (res.interrupted) {
             fprintf(stderr, "modx train: interrupted at a resume checkpoint; run the same command again to continue\n");
             rc = 128 + (int)trainer_stop_requested;
-        } else {
+        } else if (dist_is_writer()) {
             trainer_resume_remove(resume);
             if (res.start == res.steps) /* resumed at its last step: nothing left to train */
                 printf("wrote %s: %lld steps on %zu images (all trained before the resume)\n", out,
@@ -164,7 +189,13 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
 static const char eval_usage[] =
     "usage: modx eval --ckpt CKPT --data CACHE [--split S] [--domains a,b] [--batch N] [--config CFG.json]\n"
     "Image-text retrieval of a checkpoint on the selected images of a cache (default split test) and all\n"
-    "their captions: R@1/5/10 image->text and text->image, rsum, median and mean rank (SPEC §5).\n";
+    "their captions: R@1/5/10 image->text and text->image, rsum, median and mean rank (SPEC §5).\n"
+    "  --ckpt CKPT        the model (required)\n"
+    "  --data CACHE       the dataset cache, or the folder `modx data prepare` wrote (required)\n"
+    "  --split S          the splits evaluated, e.g. test or val+test (default test)\n"
+    "  --domains a,b      only images of these domains (default: all)\n"
+    "  --batch N          encoding batch size (default 128)\n"
+    "  --config CFG.json  the model config, needed only when CKPT carries no modx.config metadata\n";
 
 MODX_COMMAND(eval, "eval", "retrieval metrics of a checkpoint on a dataset cache") {
     const char *cmd = "eval";
@@ -174,7 +205,7 @@ MODX_COMMAND(eval, "eval", "retrieval metrics of a checkpoint on a dataset cache
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, o, 6, pos, 0, &npos)) return 2;
-    if (!o[0].value || !o[1].value) return fputs(eval_usage, stderr), 2;
+    if (cli_require(cmd, &o[0]) || cli_require(cmd, &o[1])) return 2;
     long batch = 128;
     if (o[4].value && cli_int(cmd, "--batch", o[4].value, 1, 65536, &batch)) return 2;
     Cache *c = NULL;

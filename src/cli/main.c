@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "core/closest.h"
+#include "core/dist.h"
 #include "core/error.h"
 
 extern const CliCommand *const cli_commands[]; /* generated, NULL-terminated */
@@ -55,5 +56,9 @@ int main(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     const CliCommand *c = find_command(argv[1]);
-    return c ? c->run(argc - 1, argv + 1) : unknown_command(argv[1]);
+    if (!c) return unknown_command(argv[1]);
+    if (dist_init() != MODX_OK) return cli_report_error(argv[1]);
+    int rc = c->run(argc - 1, argv + 1);
+    return dist_end(rc); /* a job of several ranks: see core/dist.h */
 }
+

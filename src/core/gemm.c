@@ -206,3 +206,18 @@ void gemm(GemmPrecision prec, int transA, int transB, int M, int N, int K, float
     if (prec == GEMM_BF16) gemm_bf16(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else gemm_f32(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
+
+static GemmPrecision g_layer_precision = GEMM_F32;
+
+GemmPrecision gemm_set_layer_precision(GemmPrecision p) {
+    GemmPrecision old = g_layer_precision;
+    g_layer_precision = p;
+    return old;
+}
+
+GemmPrecision gemm_layer_precision(void) { return g_layer_precision; }
+
+void gemm_layer(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                int ldb, float beta, float *C, int ldc) {
+    gemm(g_layer_precision, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}

@@ -52,6 +52,17 @@ void gemm_bf16_ref(int transA, int transB, int M, int N, int K, float alpha, con
 void gemm(GemmPrecision prec, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
           const float *B, int ldb, float beta, float *C, int ldc);
 
+/* The layers' products (nn/: linear, patch embedding, convolutions; not the
+ * losses, not evaluation's similarity matrices, not the per-head attention
+ * products, whose N ≤ 77 products cost less in fp32 than their bf16 set-up)
+ * run through gemm_layer at the process's layer precision, GEMM_F32 unless a
+ * trainer sets GEMM_BF16 for its phase (train.precision). Set it from one
+ * thread while no product runs; returns the previous value. */
+GemmPrecision gemm_set_layer_precision(GemmPrecision p);
+GemmPrecision gemm_layer_precision(void);
+void gemm_layer(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                int ldb, float beta, float *C, int ldc);
+
 /* x rounded to bf16 (round to nearest, ties to even; NaN stays NaN), as its
  * 16-bit pattern, and that pattern back as a float (exact). */
 uint16_t gemm_bf16_round(float x);

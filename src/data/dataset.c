@@ -13,7 +13,7 @@ void dataset_init(Dataset *ds) { memset(ds, 0, sizeof *ds); }
 
 void dataset_free(Dataset *ds) {
     if (!ds) return;
-    for (size_t i = 0; i < ds->n_images; i++) free(ds->images[i].path), free(ds->images[i].bytes);
+    for (size_t i = 0; i < ds->n_images; i++) free(ds->images[i].path), free(ds->images[i].bytes), free(ds->images[i].group);
     for (size_t i = 0; i < ds->n_captions; i++) free(ds->captions[i].text);
     for (size_t i = 0; i < ds->n_domains; i++) free(ds->domains[i]);
     for (size_t i = 0; i < ds->n_skipped; i++) free(ds->skipped[i]);
@@ -108,8 +108,18 @@ ModxStatus dataset_add_image(Dataset *ds, const char *path, uint32_t domain, int
     im->split = (uint8_t)split;
     im->bytes = NULL;
     im->n_bytes = 0;
+    im->group = NULL;
     if (index) *index = (uint32_t)ds->n_images;
     ds->n_images++;
+    return MODX_OK;
+}
+
+ModxStatus dataset_set_group(Dataset *ds, uint32_t index, const char *group) {
+    CHECK(index < ds->n_images, "dataset_set_group: image %u of %zu", index, ds->n_images);
+    char *g = dup_n(group, strlen(group));
+    if (!g) return MODX_ERR_NOMEM;
+    free(ds->images[index].group);
+    ds->images[index].group = g;
     return MODX_OK;
 }
 

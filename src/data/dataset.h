@@ -5,9 +5,11 @@
  * image are stored next to each other. Three on-disk formats are read:
  *
  *   manifest  JSON Lines, one image per line:
- *             {"image": "path", "captions": ["...", ...], "domain": "name", "split": "train"}
- *             ("domain" and "split" optional; relative paths are relative to the
- *             manifest's directory)
+ *             {"image": "path", "captions": ["...", ...], "domain": "name", "split": "train",
+ *              "group": "id"}
+ *             ("domain", "split" and "group" optional; relative paths are relative to the
+ *             manifest's directory; "group": a string or integer naming images that
+ *             must share a split, see dataset_assign_test_split)
  *   karpathy  dataset_coco.json / dataset_flickr30k.json: {"images": [{"filepath"?,
  *             "filename", "split", "sentences": [{"raw": ...}]}]}; paths are
  *             root/filepath/filename (COCO) or root/filename (Flickr30K)
@@ -45,6 +47,7 @@ typedef struct {
     uint8_t split;   /* DatasetSplit */
     uint8_t *bytes;  /* owned encoded image held in memory (wds), NULL: read the file at path */
     size_t n_bytes;
+    char *group;     /* owned; images of one group share a split (a manifest's "group"); NULL: none */
 } DatasetImage;
 
 typedef struct {
@@ -125,6 +128,15 @@ ModxStatus dataset_read_with(DatasetParseFn parse, Dataset *ds, const char *path
 ModxStatus dataset_domain_id(Dataset *ds, const char *name, uint32_t *id);
 /* Appends an image; *index receives its index. `path` is copied. */
 ModxStatus dataset_add_image(Dataset *ds, const char *path, uint32_t domain, int split, uint32_t *index);
+/* Gives image `index` the group `group` (copied). */
+ModxStatus dataset_set_group(Dataset *ds, uint32_t index, const char *group);
+/* Gives every image without a split (DATASET_SPLIT_NONE) the split train or
+ * test: a seeded shuffle of the units (a group's images, or one image without
+ * a group) puts round(fraction × units) of them (at least one, and at least one
+ * unit left for train when there are two) in test, so a group never straddles
+ * train and test. Images with a split keep it. *n_test: the images put in test.
+ * data/testsplit.c. */
+ModxStatus dataset_assign_test_split(Dataset *ds, double fraction, uint64_t seed, size_t *n_test);
 /* Gives image `index` its encoded bytes (malloc'd; the dataset takes ownership). */
 void dataset_set_image_bytes(Dataset *ds, uint32_t index, uint8_t *bytes, size_t n);
 /* Appends a caption of the last image added (keeps captions grouped). `text` is copied. */

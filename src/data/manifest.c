@@ -1,5 +1,6 @@
 /* Manifest reader: JSON Lines, one image per line (see dataset.h). */
 #include <cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,18 +21,27 @@ static ModxStatus split_from_name(const char *s, int *split) {
  * would otherwise be ignored silently. 1 (and *st) when one is not; the
  * message names the closest key. */
 static int bad_key(Dataset *ds, int skip, const cJSON *obj, const char *name, size_t lineno, ModxStatus *st) {
-    static const char *const known[] = {"image", "captions", "domain", "split"};
+    static const char *const known[] = {"image", "captions", "domain", "split", "group"};
     for (const cJSON *it = obj->child; it; it = it->next) {
         int ok = 0;
-        for (int k = 0; k < 4; k++) ok |= !strcmp(it->string, known[k]);
+        for (int k = 0; k < 5; k++) ok |= !strcmp(it->string, known[k]);
         if (ok) continue;
-        const char *near = closest_word(it->string, known, 4);
+        const char *near = closest_word(it->string, known, 5);
         *st = dataset_bad_item(ds, skip, "%s:%zu: unknown key \"%.64s\"%s%s%s (a manifest line has \"image\", "
-                                "\"captions\" (an array), and optionally \"domain\" and \"split\")", name, lineno,
+                                "\"captions\" (an array of strings), and optionally \"domain\", \"split\" and \"group\")", name, lineno,
                                 it->string, near ? "; did you mean \"" : "", near ? near : "", near ? "\"?" : "");
         return 1;
     }
     return 0;
+}
+
+/* The line's optional "group" (a string, or an integer written as text). */
+static ModxStatus set_group(Dataset *ds, const cJSON *obj, uint32_t index) {
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(obj, "group");
+    if (!g) return MODX_OK;
+    char text[32];
+    if (cJSON_IsNumber(g)) snprintf(text, sizeof text, "%.17g", g->valuedouble);
+    return dataset_set_group(ds, index, cJSON_IsNumber(g) ? text : g->valuestring);
 }
 
 /* Each caption checked (a bad one is a bad item); *n_good of *n are usable. */
@@ -90,6 +100,11 @@ static ModxStatus parse_line(Dataset *ds, const char *line, size_t len, const ch
             goto done;
         }
     }
+    const cJSON *grp = cJSON_GetObjectItemCaseSensitive(obj, "group");
+    if (grp && !cJSON_IsNumber(grp) && !(cJSON_IsString(grp) && grp->valuestring[0])) {
+        st = dataset_bad_item(ds, skip, "%s:%zu: \"group\": expected a non-empty string or a number", name, lineno);
+        goto done;
+    }
     const cJSON *caps = cJSON_GetObjectItemCaseSensitive(obj, "captions");
     if (!cJSON_IsArray(caps)) {
         st = dataset_bad_item(ds, skip, "%s:%zu: \"captions\": expected an array of strings, found %s", name, lineno,
@@ -114,7 +129,9 @@ static ModxStatus parse_line(Dataset *ds, const char *line, size_t len, const ch
         st = MODX_ERR_NOMEM;
         goto done;
     }
-    if ((st = dataset_add_image(ds, path, domain, split, NULL)) != MODX_OK) goto done;
+    uint32_t index;
+    if ((st = dataset_add_image(ds, path, domain, split, &index)) != MODX_OK) goto done;
+    if ((st = set_group(ds, obj, index)) != MODX_OK) goto done;
     st = dataset_add_json_captions(ds, caps, NULL);
 done:
     free(path);

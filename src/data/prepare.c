@@ -7,6 +7,7 @@
 
 #include "core/size.h"
 #include "data/cache.h"
+#include "data/cache_paths.h"
 #include "data/image.h"
 #include "tok/bpe.h"
 
@@ -148,6 +149,17 @@ static void compact_images(const Dataset *ds, const uint32_t *new_index, uint32_
         }
 }
 
+/* CACHE.paths (data/cache_paths.h): the kept images' paths at their new indices. */
+static ModxStatus write_paths(const Dataset *ds, const uint32_t *new_index, size_t n_keep, const char *out_path) {
+    const char **kept = modx_calloc(n_keep, sizeof *kept, "image paths");
+    if (!kept) return MODX_ERR_NOMEM;
+    for (size_t i = 0; i < ds->n_images; i++)
+        if (new_index[i] != UINT32_MAX) kept[new_index[i]] = ds->images[i].path;
+    ModxStatus st = cache_paths_write(out_path, kept, n_keep);
+    free(kept);
+    return st;
+}
+
 /* The kept captions' token rows moved down, with their images' new indices
  * and their texts; returns their number. */
 static size_t compact_captions(const Dataset *ds, int T, const uint8_t *cap_keep, const uint32_t *new_index,
@@ -232,6 +244,7 @@ ModxStatus data_prepare(const Dataset *ds, const PrepareOptions *opt, const char
                       .caption_texts = texts};
     st = cache_writer_finish(w, &meta);
     w = NULL;
+    if (st == MODX_OK) st = write_paths(ds, new_index, n_keep, out_path);
     if (st == MODX_OK) {
         rep->n_images = n_keep;
         rep->n_captions = m_keep;

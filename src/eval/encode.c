@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dist.h"
 #include "data/image.h"
 
 void encoded_set_free(EncodedSet *s) {
@@ -25,8 +26,48 @@ static ModxStatus check_compat(const ClipModel *m, const Cache *c, const char *n
     return MODX_OK;
 }
 
+/* Every batch's rows from the rank that encoded it (batch k: rank k mod N). */
+static ModxStatus share_batches(float *f, size_t n, int batch, int E) {
+    for (size_t i0 = 0, k = 0; i0 < n; i0 += (size_t)batch, k++) {
+        size_t B = n - i0 < (size_t)batch ? n - i0 : (size_t)batch;
+        MODX_TRY(dist_bcast(f + i0 * (size_t)E, B * (size_t)E * sizeof(float), (int)(k % (size_t)dist_size())));
+    }
+    return MODX_OK;
+}
+
+static ModxStatus encode(EncodedSet *out, const ClipModel *m, ClipActs *acts, const Cache *c, const char *name,
+                         const uint32_t *images, size_t n, int batch, int N, int me);
+
+/* encode() with an arena of its own when the caller gives none. */
+static ModxStatus encode_own_acts(EncodedSet *out, const ClipModel *m, ClipActs *acts, const Cache *c,
+                                  const char *name, const uint32_t *images, size_t n, int batch, int N, int me) {
+    memset(out, 0, sizeof *out);
+    if (acts) return encode(out, m, acts, c, name, images, n, batch, N, me);
+    MODX_TRY(check_compat(m, c, name));
+    if (batch < 1) return modx_fail(MODX_ERR_INVALID, "%s: evaluation batch %d, expected >= 1", name, batch);
+    MODX_TRY(clip_acts_new(&acts, &m->cfg, batch, 0));
+    ModxStatus st = encode(out, m, acts, c, name, images, n, batch, N, me);
+    clip_acts_free(acts);
+    return st;
+}
+
 ModxStatus eval_encode(EncodedSet *out, const ClipModel *m, const Cache *c, const char *name, const uint32_t *images,
                        size_t n, int batch) {
+    return encode_own_acts(out, m, NULL, c, name, images, n, batch, 1, 0);
+}
+
+ModxStatus eval_encode_ranks(EncodedSet *out, const ClipModel *m, ClipActs *acts, const Cache *c, const char *name,
+                             const uint32_t *images, size_t n, int batch) {
+    return encode_own_acts(out, m, acts, c, name, images, n, batch, dist_size(), dist_rank());
+}
+
+ModxStatus eval_encode_acts(EncodedSet *out, const ClipModel *m, ClipActs *acts, const Cache *c, const char *name,
+                            const uint32_t *images, size_t n, int batch) {
+    return encode(out, m, acts, c, name, images, n, batch, 1, 0);
+}
+
+static ModxStatus encode(EncodedSet *out, const ClipModel *m, ClipActs *acts, const Cache *c, const char *name,
+                         const uint32_t *images, size_t n, int batch, int N, int me) {
     memset(out, 0, sizeof *out);
     MODX_TRY(check_compat(m, c, name));
     if (n == 0 || n > (size_t)INT32_MAX) return modx_fail(MODX_ERR_INVALID, "%s: an evaluation needs 1 to 2^31 images, got %zu", name, n);
@@ -51,24 +92,28 @@ ModxStatus eval_encode(EncodedSet *out, const ClipModel *m, const Cache *c, cons
     out->caption_ids = modx_calloc(M, sizeof(uint32_t), "caption ids");
     float *pix = modx_calloc((size_t)batch * 3 * S * S, sizeof(float), "image batch");
     int32_t *tok = modx_calloc((size_t)batch * T, sizeof(int32_t), "text batch");
-    ClipActs *acts = NULL;
     ModxStatus st = (out->image_features && out->text_features && out->caption_image && out->caption_ids && pix && tok)
-                        ? clip_acts_new(&acts, &m->cfg, batch, 0)
+                        ? MODX_OK
                         : MODX_ERR_NOMEM;
     for (size_t j = 0, k = 0; st == MODX_OK && j < c->n_captions; j++)
         if (local[c->caption_image[j]] >= 0) out->caption_image[k] = local[c->caption_image[j]], out->caption_ids[k++] = (uint32_t)j;
-    for (size_t i0 = 0; st == MODX_OK && i0 < n; i0 += (size_t)batch) {
+    /* In a job of several ranks (core/dist.h) batch k is rank k mod N's; the
+     * batches are the same as in one process, so the features are too. */
+    for (size_t i0 = 0, k = 0; st == MODX_OK && i0 < n; i0 += (size_t)batch, k++) {
+        if ((int)(k % (size_t)N) != me) continue;
         int B = (int)(n - i0 < (size_t)batch ? n - i0 : (size_t)batch);
         for (int b = 0; b < B; b++) image_normalize(cache_image_pixels(c, images[i0 + b]), S, pix + (size_t)b * 3 * S * S);
         st = clip_encode_image(m, acts, pix, B, out->image_features + i0 * (size_t)E);
     }
-    for (size_t j0 = 0; st == MODX_OK && j0 < M; j0 += (size_t)batch) {
+    for (size_t j0 = 0, k = 0; st == MODX_OK && j0 < M; j0 += (size_t)batch, k++) {
+        if ((int)(k % (size_t)N) != me) continue;
         int B = (int)(M - j0 < (size_t)batch ? M - j0 : (size_t)batch);
         for (int b = 0; b < B; b++) memcpy(tok + (size_t)b * T, cache_caption_tokens(c, out->caption_ids[j0 + b]), (size_t)T * sizeof(int32_t));
         st = clip_encode_text(m, acts, tok, B, out->text_features + j0 * (size_t)E);
     }
+    if (st == MODX_OK && N > 1) st = share_batches(out->image_features, n, batch, E);
+    if (st == MODX_OK && N > 1) st = share_batches(out->text_features, M, batch, E);
     if (st != MODX_OK) modx_error_prefix("encoding %s: ", name);
-    clip_acts_free(acts);
     free(pix), free(tok), free(local);
     if (st != MODX_OK) encoded_set_free(out);
     return st;

@@ -56,6 +56,38 @@ ModxStatus probe_select(ProbeSet *out, const Cache *c, const char *name, const u
     return MODX_OK;
 }
 
+ModxStatus probe_from_encoded(ProbeFeatures *out, const EncodedSet *s, const uint32_t *images, const char *name,
+                              const ProbeSet *ps) {
+    memset(out, 0, sizeof *out);
+    if (ps->n < 1 || ps->n > s->n_images)
+        return modx_fail(MODX_ERR_INVALID, "%s: %d probe pairs but %d encoded images", name, ps->n, s->n_images);
+    for (int i = 0; i < ps->n; i++)
+        if (images[i] != ps->images[i])
+            return modx_fail(MODX_ERR_INVALID, "%s: probe image %d is cache image %u but the encoded list has %u there "
+                             "(the probe set is the first pairs of this image list: probe_select)", name, i,
+                             ps->images[i], images[i]);
+    int E = s->E;
+    out->n = ps->n, out->e = E;
+    out->image = modx_calloc((size_t)ps->n * (size_t)E, sizeof(float), "probe image features");
+    out->text = modx_calloc((size_t)ps->n * (size_t)E, sizeof(float), "probe text features");
+    ModxStatus st = out->image && out->text ? MODX_OK : MODX_ERR_NOMEM;
+    if (st == MODX_OK) memcpy(out->image, s->image_features, (size_t)ps->n * (size_t)E * sizeof(float));
+    /* caption rows are in cache order; pick each pair's caption */
+    int found = 0;
+    for (int k = 0; st == MODX_OK && k < s->n_captions; k++) {
+        int i = s->caption_image[k];
+        if (i < ps->n && s->caption_ids[k] == ps->captions[i]) {
+            memcpy(out->text + (size_t)i * E, s->text_features + (size_t)k * E, (size_t)E * sizeof(float));
+            found++;
+        }
+    }
+    if (st == MODX_OK && found != ps->n)
+        st = modx_fail(MODX_ERR_INVALID, "%s: %d of %d probe captions were encoded; the probe set does not match the "
+                       "cache (select it with probe_select on this cache)", name, found, ps->n);
+    if (st != MODX_OK) probe_features_free(out);
+    return st;
+}
+
 ModxStatus probe_encode(ProbeFeatures *out, const ClipModel *m, const Cache *c, const char *name, const ProbeSet *ps,
                         int batch) {
     memset(out, 0, sizeof *out);
@@ -64,34 +96,16 @@ ModxStatus probe_encode(ProbeFeatures *out, const ClipModel *m, const Cache *c, 
                          name, ps->n, batch);
     EncodedSet s;
     MODX_TRY(eval_encode(&s, m, c, name, ps->images, (size_t)ps->n, batch));
-    int E = s.E;
-    out->n = ps->n, out->e = E;
-    out->image = s.image_features; /* already (P, E) in probe order */
-    s.image_features = NULL;
-    out->text = modx_calloc((size_t)ps->n * (size_t)E, sizeof(float), "probe text features");
-    ModxStatus st = out->text ? MODX_OK : MODX_ERR_NOMEM;
-    /* caption rows are in cache order; pick each pair's caption */
-    int found = 0;
-    for (int k = 0; st == MODX_OK && k < s.n_captions; k++) {
-        int i = s.caption_image[k];
-        if (s.caption_ids[k] == ps->captions[i]) {
-            memcpy(out->text + (size_t)i * E, s.text_features + (size_t)k * E, (size_t)E * sizeof(float));
-            found++;
-        }
-    }
-    if (st == MODX_OK && found != ps->n)
-        st = modx_fail(MODX_ERR_INVALID, "%s: %d of %d probe captions were encoded; the probe set does not match the "
-                       "cache (select it with probe_select on this cache)", name, found, ps->n);
+    ModxStatus st = probe_from_encoded(out, &s, ps->images, name, ps);
     encoded_set_free(&s);
-    if (st != MODX_OK) probe_features_free(out);
     return st;
 }
 
-ModxStatus probe_encode_checkpoint(ProbeFeatures *out, const char *ckpt_path, const Cache *c, const char *name,
-                                   const ProbeSet *ps, int batch) {
+ModxStatus probe_encode_checkpoint(ProbeFeatures *out, const char *ckpt_path, const char *config_path, const Cache *c,
+                                   const char *name, const ProbeSet *ps, int batch) {
     memset(out, 0, sizeof *out);
     ClipModel *m = NULL;
-    MODX_TRY(checkpoint_load(&m, ckpt_path, NULL));
+    MODX_TRY(checkpoint_load_default(&m, ckpt_path, NULL, config_path));
     ModxStatus st = clip_model_check_finite(m, ckpt_path);
     if (st == MODX_OK && (st = probe_encode(out, m, c, name, ps, batch)) != MODX_OK) modx_error_prefix("%s: ", ckpt_path);
     clip_model_free(m);

@@ -22,6 +22,7 @@
 #include "clip/model.h"
 #include "core/error.h"
 #include "data/cache.h"
+#include "eval/encode.h"
 
 typedef struct {
     int n;              /* P pairs */
@@ -46,9 +47,16 @@ void probe_set_free(ProbeSet *ps);
 ModxStatus probe_encode(ProbeFeatures *out, const ClipModel *m, const Cache *c, const char *name, const ProbeSet *ps,
                         int batch);
 
-/* The same with the model loaded from a checkpoint file (checkpoint_load, the
- * config from the file's metadata) and freed again. Errors name the file. */
-ModxStatus probe_encode_checkpoint(ProbeFeatures *out, const char *ckpt_path, const Cache *c, const char *name,
-                                   const ProbeSet *ps, int batch);
+/* The probe features taken from an encoding of an image list whose first ps->n images are the probe's
+ * (ps from probe_select on that list, s from eval_encode of it): the first ps->n image rows and each
+ * pair's caption row, so an evaluation of the probe's test set gives the probe without encoding it
+ * again. An image list that does not start with the probe's images is an error. */
+ModxStatus probe_from_encoded(ProbeFeatures *out, const EncodedSet *s, const uint32_t *images, const char *name,
+                              const ProbeSet *ps);
+/* probe_encode with the model loaded from a checkpoint file (checkpoint_load_default with config_path as the fallback:
+ * the config from the file's metadata, else config_path; NULL: none) and freed
+ * again. Errors name the file. */
+ModxStatus probe_encode_checkpoint(ProbeFeatures *out, const char *ckpt_path, const char *config_path, const Cache *c,
+                                   const char *name, const ProbeSet *ps, int batch);
 
 #endif

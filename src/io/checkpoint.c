@@ -149,6 +149,17 @@ static ModxStatus resolve_config(ClipConfig *cfg, const SafeTensors *st, const c
                      path);
 }
 
+ModxStatus checkpoint_check_is_model(const SafeTensors *st, const char *path) {
+    const char *format = safetensors_metadata(st, "modx.format");
+    if ((format && !strcmp(format, CHECKPOINT_FORMAT "-optim")) || safetensors_find(st, "exp_avg.logit_scale"))
+        return modx_fail(MODX_ERR_INVALID, "%s: this is an optimizer-state file (AdamW moments, *.optim.safetensors), "
+                         "not a model; give the model checkpoint beside it (the same name without .optim)", path);
+    if (safetensors_find(st, "image_features") && safetensors_find(st, "text_features") && !safetensors_find(st, "logit_scale"))
+        return modx_fail(MODX_ERR_INVALID, "%s: this is a probe features file (image_features, text_features), "
+                         "not a model; give a model checkpoint (e.g. RUN_DIR/STRATEGY/phaseN.safetensors)", path);
+    return MODX_OK;
+}
+
 ModxStatus checkpoint_load(ClipModel **out, const char *path, const char *config_path) {
     return checkpoint_load_default(out, path, config_path, NULL);
 }
@@ -160,7 +171,8 @@ ModxStatus checkpoint_load_default(ClipModel **out, const char *path, const char
     ClipModel *m = NULL;
     *out = NULL;
     MODX_TRY(safetensors_open(&st, path));
-    ModxStatus s = resolve_config(&cfg, st, config_path, fallback_config);
+    ModxStatus s = checkpoint_check_is_model(st, path);
+    if (s == MODX_OK) s = resolve_config(&cfg, st, config_path, fallback_config);
     if (s == MODX_OK) s = clip_model_new(&m, &cfg);
     if (s == MODX_OK) s = checkpoint_read_params(st, m, m->params);
     if (s == MODX_OK) s = checkpoint_read_state(st, m);

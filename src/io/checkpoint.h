@@ -57,6 +57,10 @@ ModxStatus checkpoint_load(ClipModel **out, const char *path, const char *config
  * started from with the experiment's model config. */
 ModxStatus checkpoint_load_default(ClipModel **out, const char *path, const char *config_path,
                                    const char *fallback_config);
+/* MODX_OK when the open file may be a model; an optimizer-state file
+ * (*.optim.safetensors) or a probe features file is refused saying what it is
+ * and which file to give instead. */
+ModxStatus checkpoint_check_is_model(const SafeTensors *st, const char *path);
 /* Reads every parameter of m's table from an open file into params, in either
  * naming (detected; mixed or unknown names are an error). */
 ModxStatus checkpoint_read_params(const SafeTensors *st, const ClipModel *m, float *params);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/dist.h"
 #include "core/size.h"
 
 ModxStatus io_read_file(const char *path, uint8_t **buf, size_t *n) {
@@ -75,6 +76,7 @@ ModxStatus io_read_file(const char *path, uint8_t **buf, size_t *n) {
 
 struct IoAtomicFile {
     int fd;
+    int discard; /* a rank other than 0 of a job (core/dist.h): nothing is written */
     char *path; /* final path */
     char *tmp;  /* path + ".tmp.<pid>.<n>": unique to this writer */
 };
@@ -122,7 +124,7 @@ void io_remove_stale_tmp(const char *path) {
 
 static void atomic_discard(IoAtomicFile *f) {
     if (f->fd >= 0) close(f->fd);
-    unlink(f->tmp);
+    if (f->tmp) unlink(f->tmp);
     free(f->path);
     free(f->tmp);
     free(f);
@@ -135,6 +137,11 @@ ModxStatus io_atomic_open(IoAtomicFile **out, const char *path) {
     IoAtomicFile *f = modx_calloc(1, sizeof *f, "atomic file handle");
     if (!f) return MODX_ERR_NOMEM;
     f->fd = -1;
+    if (!dist_is_writer()) { /* only rank 0 of a job writes files; the others hold the same data */
+        f->discard = 1;
+        *out = f;
+        return MODX_OK;
+    }
     f->path = malloc(len + 1);
     f->tmp = malloc(len + 48);
     if (!f->path || !f->tmp) {
@@ -165,6 +172,7 @@ ModxStatus io_atomic_open(IoAtomicFile **out, const char *path) {
 }
 
 ModxStatus io_atomic_write(IoAtomicFile *f, const void *data, size_t n) {
+    if (f->discard) return MODX_OK;
     const uint8_t *p = data;
     while (n > 0) {
         size_t chunk = n > (1u << 30) ? (1u << 30) : n;
@@ -213,6 +221,10 @@ ModxStatus io_sync_parent_dir(const char *path) {
 
 ModxStatus io_atomic_commit(IoAtomicFile *f) {
     ModxStatus st;
+    if (f->discard) {
+        free(f);
+        return MODX_OK;
+    }
     if (fsync(f->fd) != 0) {
         st = modx_fail(MODX_ERR_IO, "%s: fsync of %s failed: %s", f->path, f->tmp, strerror(errno));
         atomic_discard(f);

@@ -24,7 +24,9 @@ ModxStatus io_write_atomic(const char *path, const void *data, size_t n);
  * `path` and fsyncs the directory, so a crash leaves either the old file or the
  * new one, never a torn file. commit and abort always free the handle; on any
  * failure (including inside commit) the tmp file is removed and an existing
- * file at `path` is left untouched. */
+ * file at `path` is left untouched.
+ * In a job of several ranks (core/dist.h) only rank 0 writes: on the others
+ * the handle takes the bytes and drops them, and commit succeeds. */
 typedef struct IoAtomicFile IoAtomicFile;
 ModxStatus io_atomic_open(IoAtomicFile **out, const char *path);
 ModxStatus io_atomic_write(IoAtomicFile *f, const void *data, size_t n);

@@ -63,7 +63,7 @@ void conv2d_forward(float *out, float *scratch, const float *inp, const float *w
             im2col(scratch, inp + b * in_img, d, Ho, Wo);
             cols = scratch;
         }
-        gemm_f32(0, 0, d->Cout, HWo, Kc, 1.0f, weight, Kc, cols, HWo, 0.0f, out + b * out_img, HWo);
+        gemm_layer(0, 0, d->Cout, HWo, Kc, 1.0f, weight, Kc, cols, HWo, 0.0f, out + b * out_img, HWo);
     }
 }
 
@@ -82,12 +82,12 @@ void conv2d_backward(float *dinp, float *dweight, float *scratch, const float *d
                 cols = scratch;
             }
             /* dW (Cout, Kc) += dy (Cout, HWo) · colsᵀ */
-            gemm_f32(0, 1, d->Cout, Kc, HWo, 1.0f, dy, HWo, cols, HWo, 1.0f, dweight, Kc);
+            gemm_layer(0, 1, d->Cout, Kc, HWo, 1.0f, dy, HWo, cols, HWo, 1.0f, dweight, Kc);
         }
         if (!dinp) continue;
         /* dcols (Kc, HWo) = Wᵀ · dy; a plain 1×1 adds straight into dinp */
         float *target = plain ? dinp + b * in_img : dcols;
-        gemm_f32(1, 0, Kc, HWo, d->Cout, 1.0f, weight, Kc, dy, HWo, plain ? 1.0f : 0.0f, target, HWo);
+        gemm_layer(1, 0, Kc, HWo, d->Cout, 1.0f, weight, Kc, dy, HWo, plain ? 1.0f : 0.0f, target, HWo);
         if (!plain) col2im_add(dinp + b * in_img, dcols, d, Ho, Wo);
     }
 }

@@ -18,7 +18,7 @@ void linear_forward(float *out, const float *inp, const float *weight, const flo
         }
         beta = 1.0f;
     }
-    gemm_f32(0, 1, R, OC, C, 1.0f, inp, C, weight, C, beta, out, OC);
+    gemm_layer(0, 1, R, OC, C, 1.0f, inp, C, weight, C, beta, out, OC);
 }
 
 void linear_forward_naive(float *out, const float *inp, const float *weight, const float *bias, int R, int C,
@@ -51,9 +51,9 @@ void linear_backward(float *dinp, float *dweight, float *dbias, const float *dou
     CHECK(R >= 0 && C > 0 && OC > 0, "bad dims R=%d C=%d OC=%d", R, C, OC);
     if (R == 0) return;
     if (dinp)
-        gemm_f32(0, 0, R, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
+        gemm_layer(0, 0, R, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
     if (dweight)
-        gemm_f32(1, 0, OC, C, R, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+        gemm_layer(1, 0, OC, C, R, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
     if (dbias) bias_backward(dbias, dout, R, OC);
 }
 
@@ -73,7 +73,7 @@ void linear_backward_naive(float *dinp, float *dweight, float *dbias, const floa
 void matmul_forward(float *out, const float *inp, const float *proj, int R, int C, int OC) {
     CHECK(R >= 0 && C > 0 && OC > 0, "bad dims R=%d C=%d OC=%d", R, C, OC);
     if (R == 0) return;
-    gemm_f32(0, 0, R, OC, C, 1.0f, inp, C, proj, OC, 0.0f, out, OC);
+    gemm_layer(0, 0, R, OC, C, 1.0f, inp, C, proj, OC, 0.0f, out, OC);
 }
 
 void matmul_forward_naive(float *out, const float *inp, const float *proj, int R, int C, int OC) {
@@ -90,9 +90,9 @@ void matmul_backward(float *dinp, float *dproj, const float *dout, const float *
     CHECK(R >= 0 && C > 0 && OC > 0, "bad dims R=%d C=%d OC=%d", R, C, OC);
     if (R == 0) return;
     if (dinp)
-        gemm_f32(0, 1, R, C, OC, 1.0f, dout, OC, proj, OC, 1.0f, dinp, C);
+        gemm_layer(0, 1, R, C, OC, 1.0f, dout, OC, proj, OC, 1.0f, dinp, C);
     if (dproj)
-        gemm_f32(1, 0, C, OC, R, 1.0f, inp, C, dout, OC, 1.0f, dproj, OC);
+        gemm_layer(1, 0, C, OC, R, 1.0f, inp, C, dout, OC, 1.0f, dproj, OC);
 }
 
 void matmul_backward_naive(float *dinp, float *dproj, const float *dout, const float *inp, const float *proj,

@@ -21,7 +21,7 @@ void patch_embed_forward(float *out, float *cols, const float *images, const flo
                 for (int kx = 0; kx < P; kx++) col[(c * P + ky) * P + kx] = src[kx];
             }
     }
-    gemm_f32(0, 1, B * NP, C, K, 1.0f, cols, K, weight, K, 0.0f, out, C);
+    gemm_layer(0, 1, B * NP, C, K, 1.0f, cols, K, weight, K, 0.0f, out, C);
 }
 
 void patch_embed_forward_naive(float *out, const float *images, const float *weight, int B, int S, int P, int C) {
@@ -46,7 +46,7 @@ void patch_embed_backward(float *dimages, float *dweight, const float *dout, con
     int G = S / P, NP = G * G, K = 3 * P * P;
     if (B == 0) return;
     if (dweight)
-        gemm_f32(1, 0, C, K, B * NP, 1.0f, dout, C, cols, K, 1.0f, dweight, K);
+        gemm_layer(1, 0, C, K, B * NP, 1.0f, dout, C, cols, K, 1.0f, dweight, K);
     if (dimages) {
         /* Patches do not overlap (stride = kernel), so each pixel has one source. */
 #pragma omp parallel for schedule(static) NN_PAR_IF((long)B * NP * 3 * P * P * C)

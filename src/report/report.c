@@ -34,6 +34,7 @@ typedef struct {
     double *values;             /* [strategy][phase][set][metric], NaN = missing */
     uint8_t *present;
     int m_i2t, m_t2i;           /* metric indices of the R@1 metrics, -1 if absent */
+    int m_zs1, m_zs5;           /* metric indices of the zero-shot accuracies, -1 if absent */
 } ReportIndex;
 
 static int report_strategy_index(const Report *r, const char *name) {
@@ -114,9 +115,10 @@ static ModxStatus report_check_lists(const Report *r) {
         if (!t->name || !t->name[0]) return modx_fail(MODX_ERR_INVALID, "report: test set %zu has no name", i);
         if (report_set_index(r, t->name) != (int)i)
             return modx_fail(MODX_ERR_INVALID, "report: test set '%s' is listed twice", t->name);
-        if (t->role != REPORT_SET_DOMAIN && t->role != REPORT_SET_HELDOUT && t->role != REPORT_SET_TRAIN_SAMPLE)
-            return modx_fail(MODX_ERR_INVALID, "report: test set '%s': role %d, expected 0 (domain), 1 (held-out) or "
-                             "2 (train sample)", t->name, (int)t->role);
+        if (t->role != REPORT_SET_DOMAIN && t->role != REPORT_SET_HELDOUT && t->role != REPORT_SET_TRAIN_SAMPLE &&
+            t->role != REPORT_SET_ZEROSHOT)
+            return modx_fail(MODX_ERR_INVALID, "report: test set '%s': role %d, expected 0 (domain), 1 (held-out), "
+                             "2 (train sample) or 3 (zero-shot)", t->name, (int)t->role);
         if (t->role == REPORT_SET_DOMAIN) MODX_TRY(report_check_phase("test set", i, t->domain_phase));
     }
     return MODX_OK;
@@ -195,7 +197,7 @@ static ModxStatus report_tabulate(const Report *r, ReportIndex *ix) {
 static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
     memset(ix, 0, sizeof *ix);
     ix->r = r;
-    ix->m_i2t = ix->m_t2i = -1;
+    ix->m_i2t = ix->m_t2i = ix->m_zs1 = ix->m_zs5 = -1;
     MODX_TRY(report_check_lists(r));
     int maxp = -1;
     MODX_TRY(report_check_entries(r, ix, &maxp));
@@ -204,6 +206,8 @@ static ModxStatus report_index_build(const Report *r, ReportIndex *ix) {
     for (size_t m = 0; m < ix->nmetrics; m++) {
         if (!strcmp(ix->metrics[m], REPORT_METRIC_I2T_R1)) ix->m_i2t = (int)m;
         if (!strcmp(ix->metrics[m], REPORT_METRIC_T2I_R1)) ix->m_t2i = (int)m;
+        if (!strcmp(ix->metrics[m], REPORT_METRIC_ZS_TOP1)) ix->m_zs1 = (int)m;
+        if (!strcmp(ix->metrics[m], REPORT_METRIC_ZS_TOP5)) ix->m_zs5 = (int)m;
     }
     return report_tabulate(r, ix);
 }
@@ -349,6 +353,7 @@ static const char *report_role_text(const ReportTestSet *t, char *buf, size_t ca
     switch (t->role) {
     case REPORT_SET_HELDOUT: return "held-out, generalisation";
     case REPORT_SET_TRAIN_SAMPLE: return "training items, fit";
+    case REPORT_SET_ZEROSHOT: return "zero-shot classification";
     default: snprintf(buf, cap, "domain trained from phase %d", t->domain_phase); return buf;
     }
 }
@@ -362,31 +367,33 @@ static SvgLegendItem *report_strategy_legend(const Report *r, size_t extra, int 
     return items;
 }
 
-static ModxStatus report_r1_section(ReportPage *pg, const ReportIndex *ix) {
+/* One plot per test set with values of metric ma (solid) or mb (dashed)
+ * against phase; plot ids "<prefix>-<set index>". */
+typedef struct {
+    int ma, mb;
+    const char *prefix, *y_label, *name_a, *name_b;
+} ReportCurves;
+
+static ModxStatus report_curve_plots(ReportPage *pg, const ReportIndex *ix, const ReportCurves *c) {
     const Report *r = ix->r;
-    if (ix->m_i2t < 0 && ix->m_t2i < 0) return MODX_OK;
-    report_section(pg, "Retrieval R@1 after each phase",
-                   "R@1 (%) on each test set after training each phase. Colour and marker = strategy; solid line = "
-                   "image\xE2\x86\x92text, dashed = text\xE2\x86\x92image.");
     size_t P = ix->nphases, S = r->nstrategies;
     double *x = calloc(P ? P : 1, sizeof *x), *y = calloc((S ? S * 2 : 1) * (P ? P : 1), sizeof *y);
     SvgSeries *series = calloc(S * 2 + 1, sizeof *series);
     SvgLegendItem *legend = report_strategy_legend(r, 2, 1);
     ModxStatus st = MODX_OK;
     if (!x || !y || !series || !legend) {
-        st = modx_fail(MODX_ERR_NOMEM, "report: out of memory for the R@1 plots");
+        st = modx_fail(MODX_ERR_NOMEM, "report: out of memory for the %s plots", c->y_label);
         goto fail;
     }
-    legend[S] = (SvgLegendItem){.name = "image\xE2\x86\x92text", .color_css = "#555555", .marker = -1, .line = 1};
-    legend[S + 1] = (SvgLegendItem){.name = "text\xE2\x86\x92image", .color_css = "#555555", .marker = -1, .line = 1,
+    legend[S] = (SvgLegendItem){.name = c->name_a, .color_css = "#555555", .marker = -1, .line = 1};
+    legend[S + 1] = (SvgLegendItem){.name = c->name_b, .color_css = "#555555", .marker = -1, .line = 1,
                                     .style = SVG_LINE_DASHED};
     for (size_t p = 0; p < P; p++) x[p] = (double)p;
     for (size_t t = 0; t < r->ntest_sets; t++) {
         size_t ns = 0;
-        int any = 0;
         for (size_t s = 0; s < S; s++) {
             for (int dir = 0; dir < 2; dir++) {
-                int m = dir == 0 ? ix->m_i2t : ix->m_t2i;
+                int m = dir == 0 ? c->ma : c->mb;
                 double *ys = y + (s * 2 + (size_t)dir) * P;
                 int has = 0;
                 for (size_t p = 0; p < P; p++) {
@@ -394,19 +401,18 @@ static ModxStatus report_r1_section(ReportPage *pg, const ReportIndex *ix) {
                     has |= isfinite(ys[p]);
                 }
                 if (!has) continue;
-                any = 1;
                 series[ns++] = (SvgSeries){.x = x, .y = ys, .n = P, .color = (int)s,
                                            .marker = (int)(s % SVG_MARKER_COUNT), .line = 1,
                                            .style = dir ? SVG_LINE_DASHED : SVG_LINE_SOLID};
             }
         }
-        if (!any) continue;
+        if (!ns) continue;
         char id[64], title[256], role[64];
-        snprintf(id, sizeof id, "r1-%zu", t);
+        snprintf(id, sizeof id, "%s-%zu", c->prefix, t);
         snprintf(title, sizeof title, "%s (%s)", r->test_sets[t].name,
                  report_role_text(&r->test_sets[t], role, sizeof role));
         SvgPlot plot = {.id = id, .title = title, .x_label = "phase (evaluated after training it)",
-                        .y_label = "R@1 (%)", .width = PLOT_W, .height = PLOT_H, .x_integer = 1,
+                        .y_label = c->y_label, .width = PLOT_W, .height = PLOT_H, .x_integer = 1,
                         .y_include_zero = 1, .legend = legend, .nlegend = S + 2};
         st = report_place_xy(pg, id, &plot, series, ns);
         if (st != MODX_OK) goto fail;
@@ -417,6 +423,26 @@ fail:
     free(series);
     free(legend);
     return st;
+}
+
+static ModxStatus report_r1_section(ReportPage *pg, const ReportIndex *ix) {
+    if (ix->m_i2t < 0 && ix->m_t2i < 0) return MODX_OK;
+    report_section(pg, "Retrieval R@1 after each phase",
+                   "R@1 (%) on each test set after training each phase. Colour and marker = strategy; solid line = "
+                   "image\xE2\x86\x92text, dashed = text\xE2\x86\x92image.");
+    ReportCurves c = {ix->m_i2t, ix->m_t2i, "r1", "R@1 (%)", "image\xE2\x86\x92text", "text\xE2\x86\x92image"};
+    return report_curve_plots(pg, ix, &c);
+}
+
+/* Zero-shot retention: top-1 and top-5 accuracy of each zero-shot set per phase. */
+static ModxStatus report_zeroshot_section(ReportPage *pg, const ReportIndex *ix) {
+    if (ix->m_zs1 < 0 && ix->m_zs5 < 0) return MODX_OK;
+    report_section(pg, "Zero-shot accuracy after each phase",
+                   "Zero-shot classification accuracy (%) on each zero-shot test set after training each phase: what "
+                   "the model keeps of what it could classify. Colour and marker = strategy; solid line = top-1, "
+                   "dashed = top-5.");
+    ReportCurves c = {ix->m_zs1, ix->m_zs5, "zs", "accuracy (%)", "top-1", "top-5"};
+    return report_curve_plots(pg, ix, &c);
 }
 
 static ModxStatus report_hist_section(ReportPage *pg, const ReportIndex *ix) {
@@ -580,7 +606,10 @@ fail:
 static ModxStatus report_intermodal_section(ReportPage *pg, const ReportIndex *ix) {
     const Report *r = ix->r;
     size_t n = r->nintermodal, S = r->nstrategies, P = ix->nphases;
-    if (n == 0) return MODX_OK;
+    if (n == 0) { /* a run whose analysis could not determine it: the section says why */
+        if (r->intermodal_what) report_section(pg, "Inter-modal relative rotation", r->intermodal_what);
+        return MODX_OK;
+    }
     report_section(pg, "Inter-modal relative rotation",
                    r->intermodal_what ? r->intermodal_what
                                       : "Angle between the rotation of the vision space and that of the text space "
@@ -909,7 +938,7 @@ static void report_tradeoff(ReportPage *pg, const ReportIndex *ix) {
     const Report *r = ix->r;
     size_t S = r->nstrategies;
     if (S == 0 || (ix->m_i2t < 0 && ix->m_t2i < 0)) return;
-    int earliest = -1, have_role[3] = {0, 0, 0};
+    int earliest = -1, have_role[REPORT_SET_ZEROSHOT + 1] = {0};
     for (size_t t = 0; t < r->ntest_sets; t++) {
         const ReportTestSet *ts = &r->test_sets[t];
         have_role[ts->role] = 1;
@@ -991,6 +1020,7 @@ ModxStatus report_render(const Report *r, StrBuf *html, ReportLayout *layout) {
     st = report_cl_section(&pg, r);
     if (st == MODX_OK) st = report_gallery_section(&pg, r);
     if (st == MODX_OK) st = report_r1_section(&pg, &ix);
+    if (st == MODX_OK) st = report_zeroshot_section(&pg, &ix);
     if (st == MODX_OK) st = report_hist_section(&pg, &ix);
     if (st == MODX_OK) st = report_topology_section(&pg, &ix);
     if (st == MODX_OK) st = report_intermodal_section(&pg, &ix);

@@ -8,7 +8,8 @@
  * latest trained domain, the mean over domains, and the held-out and
  * train-sample sets when present — both retrieval directions); R@1 against
  * phase per test set (colour = strategy, solid = image->text, dashed =
- * text->image); rotation-angle histograms per comparison and modality (one
+ * text->image); zero-shot top-1 (solid) and top-5 (dashed) accuracy against
+ * phase per zero-shot set; rotation-angle histograms per comparison and modality (one
  * outline per strategy); topology change against rotation per modality (one
  * point per strategy and phase); the inter-modal relative rotation per phase;
  * then every result in one table. With continual-learning figures (ReportCl),
@@ -39,6 +40,7 @@ typedef enum {
     REPORT_SET_DOMAIN = 0,       /* the held-out test split of one training domain */
     REPORT_SET_HELDOUT = 1,      /* held-out items (e.g. unseen concepts): generalisation */
     REPORT_SET_TRAIN_SAMPLE = 2, /* a fixed sample of training items: fit */
+    REPORT_SET_ZEROSHOT = 3,     /* labelled images classified zero-shot: retention */
 } ReportSetRole;
 
 typedef struct {
@@ -51,6 +53,9 @@ typedef struct {
  * Any other metric names (R@5, rsum, median rank, ...) go to the full table. */
 #define REPORT_METRIC_I2T_R1 "i2t_R@1"
 #define REPORT_METRIC_T2I_R1 "t2i_R@1"
+/* Zero-shot top-1 / top-5 accuracy (%): one curve plot per set that has them. */
+#define REPORT_METRIC_ZS_TOP1 "zs_top1"
+#define REPORT_METRIC_ZS_TOP5 "zs_top5"
 
 typedef struct {
     const char *strategy; /* one of Report.strategies */

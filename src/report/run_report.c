@@ -9,7 +9,9 @@
 #include "analysis/rotation.h"
 #include "analysis/run_analysis.h"
 #include "analysis/run_summary.h"
+#include "analysis/seed_summary.h"
 #include "run/rundir.h"
+#include "run/seeds.h"
 #include "io/file.h"
 #include "report/gallery.h"
 #include "report/report.h"
@@ -40,6 +42,7 @@ typedef struct {
     size_t nim, capim;
     int undetermined;  /* step comparisons without a relative rotation (N < E) */
     int pairs, embed_dim;
+    int over_seeds;    /* the report of a run with seeds: its "seeds" line replaces the first seed's "seed" */
 } RunReport;
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
@@ -128,7 +131,9 @@ static ModxStatus summary_fill(RunReport *rr, const char *dir) {
         const RunTestSet *t = &r->test_sets[i];
         strbuf_printf(&sb, "%s%s (", i ? ", " : "", t->name);
         if (t->role == RUN_SET_DOMAIN) strbuf_printf(&sb, "domain from phase %d)", t->first_phase);
-        else strbuf_puts(&sb, t->role == RUN_SET_HELDOUT ? "held-out)" : "training sample)");
+        else strbuf_puts(&sb, t->role == RUN_SET_HELDOUT    ? "held-out)"
+                              : t->role == RUN_SET_ZEROSHOT ? "zero-shot)"
+                                                            : "training sample)");
     }
     st = strbuf_status(&sb) ? strbuf_status(&sb) : add_kv(rr, "test sets", strbuf_cstr(&sb));
     strbuf_free(&sb);
@@ -139,7 +144,7 @@ static ModxStatus summary_fill(RunReport *rr, const char *dir) {
                  r->probe_test_set ? " of " : "", r->probe_test_set ? r->probe_test_set : "", rr->embed_dim);
         MODX_TRY(add_kv(rr, "probe set", probe));
     }
-    if (isfinite(r->seed)) {
+    if (isfinite(r->seed) && !rr->over_seeds) {
         snprintf(num, sizeof num, "%.17g", r->seed);
         MODX_TRY(add_kv(rr, "seed", num));
     }
@@ -201,13 +206,16 @@ static ModxStatus put_result(RunReport *rr, const char *strategy, int phase, con
     return MODX_OK;
 }
 
-static ModxStatus eval_line(RunReport *rr, const cJSON *o, long line, int *own_phase0) {
+static double num_or_nan(const cJSON *o, const char *key);
+
+/* An "eval" line (every number a metric) or a "zeroshot" line (zs = 1). */
+static ModxStatus eval_line(RunReport *rr, const cJSON *o, long line, int zs, int *own_phase0) {
     const RunInfo *r = rr->run;
     const cJSON *js = cJSON_GetObjectItemCaseSensitive(o, "strategy"), *jp = cJSON_GetObjectItemCaseSensitive(o, "phase"),
                 *jt = cJSON_GetObjectItemCaseSensitive(o, "test_set");
     if (!cJSON_IsString(js) || !cJSON_IsString(jt) || !cJSON_IsNumber(jp))
-        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: an eval line needs \"strategy\" and \"test_set\" (strings) and "
-                         "\"phase\" (a number)", rr->path, line);
+        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: an %s line needs \"strategy\" and \"test_set\" (strings) and "
+                         "\"phase\" (a number)", rr->path, line, zs ? "zeroshot" : "eval");
     double ph = jp->valuedouble;
     if (ph != floor(ph) || ph < 0 || ph > r->phases)
         return modx_fail(MODX_ERR_FORMAT, "%s:%ld: \"phase\" is %g, expected an integer in [0, %d] (run.json phases)",
@@ -228,6 +236,10 @@ static ModxStatus eval_line(RunReport *rr, const cJSON *o, long line, int *own_p
         return modx_fail(MODX_ERR_FORMAT, "%s:%ld: test set \"%s\" is not in run.json's \"test_sets\"", rr->path, line,
                          jt->valuestring);
     if (s >= 0 && phase == 0) own_phase0[s] = 1;
+    if (zs) { /* a zero-shot line: its two accuracies */
+        MODX_TRY(put_result(rr, strategy, phase, r->test_sets[t].name, REPORT_METRIC_ZS_TOP1, num_or_nan(o, "top1")));
+        return put_result(rr, strategy, phase, r->test_sets[t].name, REPORT_METRIC_ZS_TOP5, num_or_nan(o, "top5"));
+    }
     const cJSON *v;
     cJSON_ArrayForEach(v, o) {
         if (!cJSON_IsNumber(v) || !strcmp(v->string, "phase")) continue;
@@ -244,7 +256,8 @@ typedef struct {
 static ModxStatus eval_of_line(void *ctx, const cJSON *o, const char *type, const char *path, long line) {
     (void)path;
     EvalRead *er = ctx;
-    return strcmp(type, "eval") ? MODX_OK : eval_line(er->rr, o, line, er->own);
+    int zs = !strcmp(type, "zeroshot");
+    return strcmp(type, "eval") && !zs ? MODX_OK : eval_line(er->rr, o, line, zs, er->own);
 }
 
 static ModxStatus metrics_read(RunReport *rr, const char *dir) {
@@ -383,6 +396,14 @@ static ModxStatus comparison_read(RunReport *rr, long i, const cJSON *c) {
     return MODX_OK;
 }
 
+/* The inter-modal section's text when no comparison determined it. */
+static void intermodal_missing(char *what, size_t n) {
+    snprintf(what, n, "Not shown: the relative rotation fits an orthogonal map to N probe pairs in E dimensions and "
+             "needs N \xE2\x89\xA5 E; this run's probe has fewer pairs than the model's embedding dimensions. Give "
+             "the experiment \"probe\": {\"pairs\": P} with P at least the model's embed_dim (and a test set that "
+             "large).");
+}
+
 static ModxStatus analysis_read(RunReport *rr, const char *dir) {
     snprintf(rr->path, sizeof rr->path, "%s/analysis.json", dir);
     if (!io_file_exists(rr->path))
@@ -428,7 +449,33 @@ static ModxStatus analysis_read(RunReport *rr, const char *dir) {
     return MODX_OK;
 }
 
-ModxStatus report_run_write(const char *dir, const char *html_path, const char *regions_path) {
+/* The figures of every strategy for the report: the run's own (sum), or with seeds the mean ± sd over
+ * them (agg; the heat maps show the mean matrix). */
+static ReportCl *cl_fill(const RunInfo *run, const RunSummary *sum, const SeedSummary *agg) {
+    ReportCl *cl = calloc((size_t)sum->ns + 1, sizeof *cl);
+    if (!cl) return modx_fail(MODX_ERR_NOMEM, "report: out of memory"), NULL;
+    size_t cells = (size_t)(sum->T + 1) * (size_t)sum->ncols;
+    for (int k = 0; k < sum->ns; k++) {
+        const RunSummaryStrategy *x = &sum->s[k];
+        const ClFigures *f = &x->fig;
+        cl[k] = (ReportCl){.strategy = run->strategies[k], .nrows = (size_t)sum->T + 1, .ncols = (size_t)sum->ncols,
+                           .cols = (const char *const *)sum->cols, .r1 = sum->ncols > 0 ? x->r1 : NULL,
+                           .fig = {f->last, f->avg_incremental, f->bwt, f->fwt, f->forgetting, f->kept_pct,
+                                   f->learned_pct},
+                           .train_samples = x->compute.samples, .train_s = x->compute.train_s,
+                           .reference = !strcmp(x->name, RUN_JOINT) || !strcmp(x->name, "finetune")};
+        if (!agg) continue;
+        for (int j = 0; j < REPORT_CL_NFIG; j++) cl[k].fig[j] = agg->fig_mean[(size_t)k * SEED_NFIG + (size_t)j];
+        cl[k].sd = agg->fig_sd + (size_t)k * SEED_NFIG;
+        cl[k].r1 = sum->ncols > 0 ? agg->r1_mean + (size_t)k * cells : NULL;
+        cl[k].train_samples = agg->compute[k].samples, cl[k].train_s = agg->compute[k].train_s;
+    }
+    return cl;
+}
+
+/* The report of run folder dir into html_path; with agg (a run with seeds, dir = its first seed's
+ * folder) the figures, scatter and heat maps are the mean ± sd over the seeds. */
+static ModxStatus report_build(const char *dir, const SeedSummary *agg, const char *html_path, const char *regions_path) {
     RunInfo run;
     MODX_TRY(run_info_load(&run, dir));
     RunReport rr;
@@ -438,37 +485,40 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
     memset(&sum, 0, sizeof sum);
     ModxStatus st = metrics_read(&rr, dir); /* first: its messages name the line of a bad record */
     if (!st) st = run_summary_build(&sum, dir);
-    if (!st) st = run_summary_write(&sum, dir);
+    if (!st && !agg) st = run_summary_write(&sum, dir);
     if (!st) st = analysis_read(&rr, dir);
+    rr.over_seeds = agg != NULL;
     if (!st) st = summary_fill(&rr, dir);
     if (!st && !(rr.sets = calloc((size_t)run.ntest_sets + 1, sizeof *rr.sets)))
         st = modx_fail(MODX_ERR_NOMEM, "report: out of memory");
     for (int i = 0; !st && i < run.ntest_sets; i++) {
         const RunTestSet *t = &run.test_sets[i];
         rr.sets[i] = (ReportTestSet){.name = t->name,
-                                     .role = t->role == RUN_SET_DOMAIN    ? REPORT_SET_DOMAIN
-                                             : t->role == RUN_SET_HELDOUT ? REPORT_SET_HELDOUT
-                                                                          : REPORT_SET_TRAIN_SAMPLE,
+                                     .role = t->role == RUN_SET_DOMAIN     ? REPORT_SET_DOMAIN
+                                             : t->role == RUN_SET_HELDOUT  ? REPORT_SET_HELDOUT
+                                             : t->role == RUN_SET_ZEROSHOT ? REPORT_SET_ZEROSHOT
+                                                                           : REPORT_SET_TRAIN_SAMPLE,
                                      .domain_phase = t->role == RUN_SET_DOMAIN ? t->first_phase : 0};
     }
     char title[512], what[512];
-    snprintf(title, sizeof title, "modx report \xE2\x80\x94 %s", run.name);
+    snprintf(title, sizeof title, "modx report \xE2\x80\x94 %s%s", run.name, agg ? " (mean \xC2\xB1 sd over seeds)" : "");
+    if (!st && agg) {
+        StrBuf sb;
+        strbuf_init(&sb);
+        for (int k = 0; k < agg->n; k++) strbuf_printf(&sb, "%s%d", k ? ", " : "", agg->seeds[k]);
+        strbuf_puts(&sb, ": figures, scatter and heat maps are the mean \xC2\xB1 sd over these seeds (summary.json, "
+                         "summary.md); curves, histograms, tables of results and the gallery are the first seed's run "
+                         "(seed-S/report.html: each seed's own)");
+        st = strbuf_status(&sb) ? strbuf_status(&sb) : add_kv(&rr, "seeds", strbuf_cstr(&sb));
+        strbuf_free(&sb);
+    }
     snprintf(what, sizeof what,
              "Mean angle of the spectrum of R_V\xE1\xB5\x80 R_T (orthogonal Procrustes maps of the vision and text "
              "probe features, phase p\xE2\x88\x92" "1 \xE2\x86\x92 p). 0 = the modalities rotate in step.%s",
              rr.undetermined ? " Not determined for some comparisons: fewer probe pairs than embedding dimensions." : "");
-    ReportCl *cl = st ? NULL : calloc((size_t)sum.ns + 1, sizeof *cl);
-    if (!st && !cl) st = modx_fail(MODX_ERR_NOMEM, "report: out of memory");
-    for (int k = 0; !st && k < sum.ns; k++) {
-        const RunSummaryStrategy *x = &sum.s[k];
-        const ClFigures *f = &x->fig;
-        cl[k] = (ReportCl){.strategy = run.strategies[k], .nrows = (size_t)sum.T + 1, .ncols = (size_t)sum.ncols,
-                           .cols = (const char *const *)sum.cols, .r1 = sum.ncols > 0 ? x->r1 : NULL,
-                           .fig = {f->last, f->avg_incremental, f->bwt, f->fwt, f->forgetting, f->kept_pct,
-                                   f->learned_pct},
-                           .train_samples = x->compute.samples, .train_s = x->compute.train_s,
-                           .reference = !strcmp(x->name, RUN_JOINT) || !strcmp(x->name, "finetune")};
-    }
+    if (rr.undetermined && !rr.nim) intermodal_missing(what, sizeof what);
+    ReportCl *cl = st ? NULL : cl_fill(&run, &sum, agg);
+    if (!st && !cl) st = MODX_ERR_NOMEM;
     const char *cl_what =
         sum.kind == CL_STREAM_DOMAIN
             ? "Scatter: one point per strategy, x = learned %, y = kept %; up and right is better; joint (keeps "
@@ -503,9 +553,31 @@ ModxStatus report_run_write(const char *dir, const char *html_path, const char *
     return st;
 }
 
+ModxStatus report_run_write(const char *dir, const char *html_path, const char *regions_path) {
+    int seeds[EXP_MAX_SEEDS], n;
+    if (!seeds_of_run(dir, seeds, &n)) return report_build(dir, NULL, html_path, regions_path);
+    SeedSummary agg;
+    memset(&agg, 0, sizeof agg);
+    char first[4096], *table = NULL;
+    ModxStatus st = seed_summary_write_dir(dir, &table); /* summary.json, summary.md, results.md */
+    free(table);
+    if (!st) st = seed_summary_build(&agg, dir);
+    if (!st && !run_seed_dir(first, sizeof first, dir, seeds[0])) st = modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
+    if (!st) st = report_build(first, &agg, html_path, regions_path);
+    seed_summary_free(&agg);
+    return st;
+}
+
 ModxStatus report_run_finish(const char *dir, FILE *log) {
-    MODX_TRY(run_analyze(dir, NULL, log));
+    int seeds[EXP_MAX_SEEDS], n;
     char path[4096];
+    if (seeds_of_run(dir, seeds, &n)) /* each seed's own analysis and report, then the aggregate report */
+        for (int k = 0; k < n; k++) {
+            if (!run_seed_dir(path, sizeof path, dir, seeds[k])) return modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
+            MODX_TRY(report_run_finish(path, log));
+        }
+    else
+        MODX_TRY(run_analyze(dir, NULL, log));
     if (snprintf(path, sizeof path, "%s/report.html", dir) >= (int)sizeof path)
         return modx_fail(MODX_ERR_INVALID, "%s: path too long", dir);
     MODX_TRY(report_run_write(dir, path, NULL));

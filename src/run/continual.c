@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clip/model.h"
+#include "core/dist.h"
 #include "core/rng.h"
 #include "strategy/strategy.h"
 #include "data/cache.h"
@@ -19,6 +20,7 @@
 #include "data/selection.h"
 #include "analysis/features_file.h"
 #include "run/rundir.h"
+#include "run/zeroshot_sets.h"
 #include "eval/encode.h"
 #include "eval/probe.h"
 #include "io/checkpoint.h"
@@ -47,6 +49,7 @@ typedef struct {
     int N;                   /* continual phases */
     ImageList *tests;        /* (n_tests) */
     int *first_phase;        /* (n_tests) −1 when not a domain set / unknown */
+    ZsSets zs;               /* the zero-shot test sets' classes and labels */
     int probe_test;
     size_t probe_pairs;
     char phase0_name[256];
@@ -55,8 +58,10 @@ typedef struct {
     uint64_t metrics_bytes;  /* size of metrics.jsonl when the last phase was completed */
     int resume_pending;      /* a resumed run has not started its first phase yet */
     int resuming;            /* the run continues an earlier one (--resume) */
+    uint64_t max_memory;     /* RunOptions.max_memory */
     RunLog log;
     Progress progress;
+    ClipActs *eval_acts;     /* the evaluations' inference arena (eval_batch), kept from one phase to the next */
 } Run;
 
 /* The loader seed of phase k (the same for every strategy). */
@@ -70,11 +75,21 @@ static void path_of(char *out, size_t n, const Run *r, const char *strategy, int
 
 /* ---- data ---- */
 
+static ModxStatus prepare_dataset_write(const Run *r, const ExpDataset *d, const char *path);
+
 static ModxStatus prepare_dataset(const Run *r, const ExpDataset *d, char *path, size_t n) {
     CHECK(run_data_cache_path(path, n, r->dir, d->name), "run path too long");
     /* A resumed run keeps what it prepared; a fresh one prepares anew (a cache
      * left by an attempt stopped before experiment.json existed may be stale). */
-    if (r->resuming && io_file_exists(path)) return MODX_OK;
+    int keep = r->resuming && io_file_exists(path);
+    MODX_TRY(dist_bcast(&keep, sizeof keep, 0)); /* rank 0 decides; the others wait for its cache */
+    if (keep) return MODX_OK;
+    if (!dist_is_writer()) return dist_barrier();
+    MODX_TRY(prepare_dataset_write(r, d, path));
+    return dist_barrier();
+}
+
+static ModxStatus prepare_dataset_write(const Run *r, const ExpDataset *d, const char *path) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/data", r->dir);
     MODX_TRY(io_mkdir_p(dir));
@@ -295,7 +310,12 @@ static ModxStatus setup_tests(Run *r) {
     r->tests = calloc((size_t)e->n_tests, sizeof *r->tests);
     r->first_phase = calloc((size_t)e->n_tests, sizeof *r->first_phase);
     if (!r->tests || !r->first_phase) return modx_fail(MODX_ERR_NOMEM, "out of memory");
-    for (int t = 0; t < e->n_tests; t++) MODX_TRY(setup_test(r, t));
+    MODX_TRY(zs_sets_init(&r->zs, e));
+    for (int t = 0; t < e->n_tests; t++) {
+        MODX_TRY(setup_test(r, t));
+        if (e->tests[t].role == TESTSET_ZEROSHOT)
+            MODX_TRY(zs_sets_add(&r->zs, e, t, r->caches[e->tests[t].sel.dataset], &r->tests[t].images, &r->tests[t].n));
+    }
     for (int t = 0; t < e->n_tests; t++)
         if (e->tests[t].role == TESTSET_DOMAIN && r->first_phase[t] < 0)
             return modx_fail(MODX_ERR_INVALID,
@@ -375,7 +395,8 @@ static ModxStatus read_run_json(Run *r) {
 
 /* ---- evaluation ---- */
 
-static ModxStatus write_probe(const Run *r, const ClipModel *m, const char *label, int phase) {
+/* The probe features, from the encoding `es` of the probe's test set (its first pairs). */
+static ModxStatus write_probe(const Run *r, const EncodedSet *es, const char *label, int phase) {
     const Experiment *e = r->e;
     const ImageList *pl = &r->tests[r->probe_test];
     const ExpTestSet *ts = &e->tests[r->probe_test];
@@ -383,7 +404,7 @@ static ModxStatus write_probe(const Run *r, const ClipModel *m, const char *labe
     ProbeSet ps;
     ProbeFeatures f;
     MODX_TRY(probe_select(&ps, c, ts->name, pl->images, pl->n, (int)r->probe_pairs));
-    ModxStatus st = probe_encode(&f, m, c, ts->name, &ps, e->hp.eval_batch);
+    ModxStatus st = probe_from_encoded(&f, es, pl->images, ts->name, &ps);
     if (st == MODX_OK) {
         char path[4096], ph[16];
         path_of(path, sizeof path, r, label, phase, RUN_PROBE_FILE);
@@ -407,15 +428,24 @@ static void maybe_kill_after_eval(void) {
     if (after >= 0 && ++done >= after) raise(SIGKILL);
 }
 
+/* Every test set encoded once (in one inference arena kept for the whole run), its retrieval
+ * metrics logged; the probe's test set also gives the probe features. */
 static ModxStatus evaluate_all(Run *r, const ClipModel *m, const char *label, int phase) {
     const Experiment *e = r->e;
+    if (!r->eval_acts) MODX_TRY(clip_acts_new(&r->eval_acts, &m->cfg, e->hp.eval_batch, 0));
     for (int t = 0; t < e->n_tests; t++) {
         const ExpTestSet *ts = &e->tests[t];
+        if (ts->role == TESTSET_ZEROSHOT) {
+            MODX_TRY(zs_sets_evaluate(&r->zs, e, t, m, &r->log, &r->progress, label, phase));
+            maybe_kill_after_eval();
+            continue;
+        }
         EncodedSet es;
         RetrievalMetrics rm;
-        MODX_TRY(eval_encode(&es, m, r->caches[ts->sel.dataset], ts->name, r->tests[t].images, r->tests[t].n,
-                             e->hp.eval_batch));
+        MODX_TRY(eval_encode_ranks(&es, m, r->eval_acts, r->caches[ts->sel.dataset], ts->name, r->tests[t].images,
+                                   r->tests[t].n, e->hp.eval_batch));
         ModxStatus st = eval_retrieval(&rm, &es);
+        if (st == MODX_OK && t == r->probe_test) st = write_probe(r, &es, label, phase);
         encoded_set_free(&es);
         MODX_TRY(st);
         MODX_TRY(runlog_eval(&r->log, label, phase, ts->name, &rm));
@@ -435,10 +465,11 @@ static ModxStatus write_results(Run *r) {
     return runlog_write_results(&r->log, r->dir, e->name, names, e->n_strategies, tests, roles, nt, r->N);
 }
 
-/* Checkpoint, probe, evaluations, results and run.json after a phase. */
+/* Probe, evaluations (their wall time: the phase's eval_s) and results after a phase. */
 static ModxStatus finish_phase(Run *r, ClipModel *m, const char *label, int phase) {
-    MODX_TRY(write_probe(r, m, label, phase));
+    double t0 = progress_now();
     MODX_TRY(evaluate_all(r, m, label, phase));
+    MODX_TRY(runlog_eval_time(&r->log, label, phase, progress_now() - t0));
     MODX_TRY(write_results(r));
     r->metrics_bytes = runlog_offset(&r->log);
     return MODX_OK;
@@ -461,10 +492,12 @@ static TrainSpec base_spec(const Run *r, StepLossTerm loss, int epochs, double w
     const ExpHyper *h = &r->e->hp;
     return (TrainSpec){.loss = loss, .epochs = epochs, .batch = h->batch, .lr = h->lr, .warmup = h->warmup,
                        .weight_decay = wd, .grad_clip = h->grad_clip, .seed = seed, .log_every = h->log_every,
-                       .checkpoint_every = h->checkpoint_every};
+                       .checkpoint_every = h->checkpoint_every, .old_per_step = h->old_per_step,
+                       .max_memory = r->max_memory, .precision = (GemmPrecision)h->precision};
 }
 
 static ModxStatus load_model(ClipModel **m, const char *path) {
+    MODX_TRY(dist_barrier()); /* every rank reads what rank 0 finished writing */
     MODX_TRY(checkpoint_load(m, path, NULL));
     return MODX_OK;
 }
@@ -670,7 +703,9 @@ static void run_free(Run *r) {
         for (int t = 0; t < r->e->n_tests; t++) free(r->tests[t].images);
     free(r->tests);
     free(r->first_phase);
+    zs_sets_free(&r->zs);
     free(r->completed);
+    clip_acts_free(r->eval_acts);
     runlog_close(&r->log);
 }
 
@@ -686,6 +721,7 @@ static ModxStatus run_open(Run *r, const RunOptions *opt) {
     if (!opt->resume && io_file_exists(path))
         return modx_fail(MODX_ERR_INVALID, "%s already holds a run (run.json); continue it with --resume %s or choose "
                          "another --out folder", r->dir, r->dir);
+    MODX_TRY(dist_barrier()); /* every rank has looked before rank 0 writes run.json */
     if (opt->only_strategy && experiment_find_strategy(e, opt->only_strategy) < 0)
         return modx_fail(MODX_ERR_INVALID, "strategy '%s' is not one of the experiment's strategies",
                          opt->only_strategy);
@@ -761,18 +797,40 @@ static ModxStatus run_all(Run *r, const RunOptions *opt) {
     return write_run_json(r, all);
 }
 
+/* The training steps the run has left (phase 0 and every strategy's remaining
+ * phases, at the loader's whole batches per epoch): the progress line's run ETA. */
+static int64_t run_steps_left(const Run *r, const RunOptions *opt) {
+    const Experiment *e = r->e;
+    int64_t B = e->hp.batch, n = 0;
+    if (!r->phase0_done && e->has_phase0 && !e->phase0_checkpoint) n += (int64_t)r->phase0.n / B * e->hp.phase0_epochs;
+    for (int i = 0; i < e->n_strategies; i++) {
+        const StrategyInst *si = &e->strategies[i];
+        if (opt->only_strategy && strcmp(si->name, opt->only_strategy)) continue;
+        if (si->desc->flags & STRATEGY_ONCE) {
+            size_t tot = e->has_phase0 && e->phase0.dataset == e->stream.dataset ? r->phase0.n : 0;
+            for (int j = 0; j < r->N; j++) tot += r->stream.phases[j].n_images;
+            if (r->completed[i] < r->N) n += (int64_t)tot / B * e->hp.joint_epochs;
+            continue;
+        }
+        for (int k = r->completed[i] < 1 ? 1 : r->completed[i] + 1; k <= r->N; k++)
+            n += (int64_t)r->stream.phases[k - 1].n_images / B * e->hp.epochs;
+    }
+    return n;
+}
+
 ModxStatus continual_run(const Experiment *e, const char *run_dir, const RunOptions *opt) {
     Run r;
     memset(&r, 0, sizeof r);
     r.e = e, r.dir = run_dir;
     r.phase0_dataset = e->has_phase0 ? e->phase0.dataset : -1;
-    r.resuming = opt->resume;
+    r.resuming = opt->resume, r.max_memory = opt->max_memory;
     progress_init(&r.progress, opt->quiet);
     ModxStatus st = run_open(&r, opt);
     if (st == MODX_OK) {
         progress_note(&r.progress, "run %s: %d phase(s) after phase 0 (%s), %d strategies, %d test set(s)", e->name,
                       r.N, r.phase0_name, e->n_strategies, e->n_tests);
         r.resume_pending = opt->resume;
+        progress_set_run_steps(&r.progress, run_steps_left(&r, opt));
         st = run_all(&r, opt);
         progress_finish(&r.progress);
     }
@@ -814,11 +872,11 @@ ModxStatus continual_final_table(const char *run_dir, char **table) {
         }
     }
     if (st == MODX_OK) {
-        const char *names[EXP_MAX_STRATEGIES], *tests[256];
+        const char *names[EXP_MAX_STRATEGIES], *tests[256], *roles[256];
         int nt = e.n_tests < 256 ? e.n_tests : 256;
         for (int i = 0; i < e.n_strategies; i++) names[i] = e.strategies[i].name;
-        for (int t = 0; t < nt; t++) tests[t] = e.tests[t].name;
-        *table = runlog_final_table(&log, names, e.n_strategies, tests, nt, N);
+        for (int t = 0; t < nt; t++) tests[t] = e.tests[t].name, roles[t] = testset_role_name(e.tests[t].role);
+        *table = runlog_final_table(&log, names, e.n_strategies, tests, roles, nt, N);
         if (!*table) st = modx_fail(MODX_ERR_NOMEM, "out of memory");
     }
     runlog_close(&log);

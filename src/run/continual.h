@@ -29,6 +29,7 @@ typedef struct {
     int quiet;          /* no progress output */
     int resume;         /* continue the run in run_dir (its experiment.json) */
     const char *only_strategy; /* run just this strategy or variant (modx continual); NULL: all */
+    uint64_t max_memory; /* --max-memory in bytes (0: none given): the old-feature cache's budget (train/trainer.h) */
 } RunOptions;
 
 /* Runs (or resumes) the experiment into run_dir. Everything about the

@@ -10,10 +10,12 @@
 
 #include "data/dataset.h"
 #include "data/formats.h"
+#include "eval/zeroshot_labels.h"
 #include "io/file.h"
 
 const char *testset_role_name(TestSetRole r) {
-    return r == TESTSET_DOMAIN ? "domain" : r == TESTSET_HELDOUT ? "heldout" : "train_sample";
+    return r == TESTSET_DOMAIN ? "domain" : r == TESTSET_HELDOUT ? "heldout" : r == TESTSET_ZEROSHOT ? "zeroshot"
+                                                                                           : "train_sample";
 }
 
 ExpHyper experiment_default_hyper(void) {
@@ -26,6 +28,7 @@ ExpHyper experiment_default_hyper(void) {
 typedef struct {
     const char *file, *base;
     const Experiment *e; /* being parsed: its test sets name a STRATEGY_TEST_SET hyperparameter's values */
+    int watch; /* experiment_load_watch: "datasets", "stream" and "test_sets" may be left out */
 } Ctx;
 
 static const char *json_type_name(const cJSON *v) {
@@ -202,8 +205,9 @@ static ModxStatus parse_selection(const Ctx *c, Experiment *e, const cJSON *o, c
 
 static ModxStatus parse_datasets(const Ctx *c, Experiment *e, const cJSON *root) {
     const cJSON *o;
-    MODX_TRY(get_obj(c, root, "datasets", "datasets", 1, &o));
-    int n = cJSON_GetArraySize(o);
+    MODX_TRY(get_obj(c, root, "datasets", "datasets", !c->watch, &o));
+    int n = o ? cJSON_GetArraySize(o) : 0;
+    if (!n && c->watch) return MODX_OK;
     if (n < 1) return modx_fail(MODX_ERR_INVALID, "%s: 'datasets': expected at least one dataset, found none", c->file);
     e->datasets = calloc((size_t)n, sizeof *e->datasets);
     if (!e->datasets) return modx_fail(MODX_ERR_NOMEM, "out of memory");
@@ -333,11 +337,33 @@ static ModxStatus parse_strategy_keys(const Ctx *c, ExpHyper *h, const cJSON *t,
     return MODX_OK;
 }
 
+/* One of `names` (NULL-terminated) at key; *out its index, unchanged when absent. */
+static ModxStatus get_choice(const Ctx *c, const cJSON *t, const char *key, const char *full,
+                             const char *const *names, int *out) {
+    const char *v;
+    MODX_TRY(get_str(c, t, key, full, 0, &v));
+    if (!v) return MODX_OK;
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(v, names[i])) return *out = i, MODX_OK;
+    return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected \"%s\" or \"%s\", found \"%s\"", c->file, full, names[0],
+                     names[1], v);
+}
+
+const char *const experiment_precision_names[] = {"fp32", "bf16", NULL};
+const char *const experiment_old_feature_names[] = {"cache", "per_step", NULL};
+
+/* train.precision and train.old_features. */
+static ModxStatus parse_choices(const Ctx *c, ExpHyper *h, const cJSON *t) {
+    MODX_TRY(get_choice(c, t, "precision", "train.precision", experiment_precision_names, &h->precision));
+    return get_choice(c, t, "old_features", "train.old_features", experiment_old_feature_names, &h->old_per_step);
+}
+
 static ModxStatus parse_hyper(const Ctx *c, ExpHyper *h, const cJSON *t) {
     static const char *const keys[] = {"epochs", "phase0_epochs", "joint_epochs", "batch", "lr", "warmup",
                                        "weight_decay", "joint_weight_decay", "grad_clip", "seed", "log_every",
-                                       "checkpoint_every", "eval_batch", NULL};
+                                       "checkpoint_every", "eval_batch", "precision", "old_features", NULL};
     MODX_TRY(parse_strategy_keys(c, h, t, keys));
+    MODX_TRY(parse_choices(c, h, t));
     int seed = 0;
     MODX_TRY(get_int(c, t, "epochs", "train.epochs", 1, 100000, &h->epochs));
     h->phase0_epochs = h->epochs;
@@ -376,6 +402,13 @@ static ModxStatus check_strategy_name(const Ctx *c, const char *where, const cha
     return MODX_OK;
 }
 
+static ModxStatus unknown_variant_key(const Ctx *c, const char *where, const char *key, const StrategyDesc *d) {
+    char list[512] = "name, strategy";
+    for (int j = 0; j < d->n_hypers; j++) strcat(list, ", "), strcat(list, d->hypers[j].key);
+    return modx_fail(MODX_ERR_INVALID, "%s: %s: unknown key '%s' (strategy '%s' takes: %s)", c->file, where, key,
+                     d->name, list);
+}
+
 /* A variant object: {"name": N, "strategy": S, <S's hyperparameter keys>}. */
 static ModxStatus parse_variant(const Ctx *c, const cJSON *o, int idx, StrategyInst *si) {
     char where[160];
@@ -399,12 +432,7 @@ static ModxStatus parse_variant(const Ctx *c, const cJSON *o, int idx, StrategyI
     for (const cJSON *it = o->child; it; it = it->next) {
         if (!strcmp(it->string, "name") || !strcmp(it->string, "strategy")) continue;
         int h = strategy_hyper_index(d, it->string);
-        if (h < 0) {
-            char list[512] = "name, strategy";
-            for (int j = 0; j < d->n_hypers; j++) strcat(list, ", "), strcat(list, d->hypers[j].key);
-            return modx_fail(MODX_ERR_INVALID, "%s: %s: unknown key '%s' (strategy '%s' takes: %s)", c->file, where,
-                             it->string, d->name, list);
-        }
+        if (h < 0) return unknown_variant_key(c, where, it->string, d);
         char full[256];
         snprintf(full, sizeof full, "%s.%s", where, it->string);
         MODX_TRY(hyper_value(c, it, full, &d->hypers[h], &si->hp[h]));
@@ -427,6 +455,146 @@ static void apply_train_defaults(const ExpHyper *h, StrategyInst *si, const cJSO
     }
 }
 
+/* ---- list-valued variant keys ---- */
+
+static ModxStatus add_strategy(const Ctx *c, Experiment *e, const cJSON *it, int idx);
+
+/* `where` of a variant entry in messages: 'strategies[i]' (name). */
+static void variant_where(char *where, size_t n, const cJSON *o, int idx) {
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(o, "name");
+    snprintf(where, n, "'strategies[%d]'%s%.64s%s", idx, cJSON_IsString(nm) ? " (" : "",
+             cJSON_IsString(nm) ? nm->valuestring : "", cJSON_IsString(nm) ? ")" : "");
+}
+
+/* The list-valued keys of variant object o, checked: only hyperparameters (not "name" or
+ * "strategy"), non-empty, numbers, no value twice, and each a {key} of the name. */
+static ModxStatus variant_lists(const Ctx *c, const cJSON *o, const char *where, const cJSON **lists, int *nl,
+                                long *combos) {
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(o, "name"), *sv = cJSON_GetObjectItemCaseSensitive(o, "strategy");
+    *nl = 0, *combos = 1;
+    for (const cJSON *it = o->child; it; it = it->next) {
+        if (!cJSON_IsArray(it)) continue;
+        if (!strcmp(it->string, "name") || !strcmp(it->string, "strategy"))
+            return modx_fail(MODX_ERR_INVALID, "%s: %s: '%s': expected a string, found an array (a list of values is "
+                             "allowed only for the strategy's hyperparameters)", c->file, where, it->string);
+        const StrategyDesc *d = cJSON_IsString(sv) ? strategy_find(sv->valuestring) : NULL;
+        if (d && strategy_hyper_index(d, it->string) < 0) return unknown_variant_key(c, where, it->string, d);
+        int n = cJSON_GetArraySize(it);
+        if (n < 1)
+            return modx_fail(MODX_ERR_INVALID, "%s: %s.%s: expected a number or a non-empty list of numbers, found an "
+                             "empty list", c->file, where, it->string);
+        if (*nl == EXP_MAX_LIST_KEYS)
+            return modx_fail(MODX_ERR_INVALID, "%s: %s: more than %d list-valued keys", c->file, where, EXP_MAX_LIST_KEYS);
+        for (int k = 0; k < n; k++) {
+            const cJSON *v = cJSON_GetArrayItem(it, k);
+            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+                return modx_fail(MODX_ERR_INVALID, "%s: %s.%s[%d]: expected a number, found %s", c->file, where,
+                                 it->string, k, json_type_name(v));
+            for (int j = 0; j < k; j++)
+                if (cJSON_GetArrayItem(it, j)->valuedouble == v->valuedouble)
+                    return modx_fail(MODX_ERR_INVALID, "%s: %s.%s: the value %g is listed twice ([%d] and [%d])",
+                                     c->file, where, it->string, v->valuedouble, j, k);
+        }
+        char ph[80];
+        snprintf(ph, sizeof ph, "{%s}", it->string);
+        if (!cJSON_IsString(nm) || !strstr(nm->valuestring, ph))
+            return modx_fail(MODX_ERR_INVALID, "%s: %s: 'name': a list-valued '%s' needs %s in the name (e.g. "
+                             "\"%s-%s\"), else every variant of the list gets the same name", c->file, where,
+                             it->string, ph, cJSON_IsString(sv) ? sv->valuestring : "x", ph);
+        *combos *= n;
+        if (*combos > EXP_MAX_STRATEGIES)
+            return modx_fail(MODX_ERR_INVALID, "%s: %s: the lists make more than %d variants", c->file, where,
+                             EXP_MAX_STRATEGIES);
+        lists[(*nl)++] = it;
+    }
+    return MODX_OK;
+}
+
+/* Fills each {key} of name template t with the number of v[key] ("%g") into out. */
+static ModxStatus fill_name(const Ctx *c, const char *where, const char *t, const cJSON *v, char *out, size_t cap) {
+    size_t w = 0;
+    for (const char *p = t; *p;) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        char piece[96];
+        if (!close) {
+            piece[0] = *p++, piece[1] = 0;
+        } else {
+            char key[64];
+            size_t kl = (size_t)(close - p - 1);
+            snprintf(key, sizeof key, "%.*s", (int)(kl < sizeof key ? kl : sizeof key - 1), p + 1);
+            const cJSON *x = strcmp(key, "name") && strcmp(key, "strategy") ? cJSON_GetObjectItemCaseSensitive(v, key)
+                                                                            : NULL;
+            if (!cJSON_IsNumber(x))
+                return modx_fail(MODX_ERR_INVALID, "%s: %s: 'name': '{%s}' is not a hyperparameter key of this variant",
+                                 c->file, where, key);
+            snprintf(piece, sizeof piece, "%g", x->valuedouble);
+            p = close + 1;
+        }
+        size_t pl = strlen(piece);
+        if (w + pl >= cap)
+            return modx_fail(MODX_ERR_INVALID, "%s: %s: 'name': longer than %zu characters once filled in", c->file,
+                             where, cap - 1);
+        memcpy(out + w, piece, pl + 1);
+        w += pl;
+    }
+    return MODX_OK;
+}
+
+/* A variant object: one variant, or with list-valued keys one per combination of their values (the
+ * cartesian product, the first list key varying slowest), each named by filling in its {key}s. */
+static ModxStatus expand_variant(const Ctx *c, Experiment *e, const cJSON *o, int idx) {
+    char where[160];
+    variant_where(where, sizeof where, o, idx);
+    const cJSON *lists[EXP_MAX_LIST_KEYS];
+    int nl;
+    long combos;
+    MODX_TRY(variant_lists(c, o, where, lists, &nl, &combos));
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(o, "name");
+    if (!nl && !(cJSON_IsString(nm) && strchr(nm->valuestring, '{'))) return add_strategy(c, e, o, idx);
+    ModxStatus st = MODX_OK;
+    for (long k = 0; k < combos && st == MODX_OK; k++) {
+        cJSON *v = cJSON_Duplicate(o, 1);
+        if (!v) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+        long rest = k;
+        for (int l = nl - 1; l >= 0; l--) { /* the last list varies fastest */
+            int n = cJSON_GetArraySize(lists[l]);
+            double x = cJSON_GetArrayItem(lists[l], (int)(rest % n))->valuedouble;
+            rest /= n;
+            cJSON_ReplaceItemInObjectCaseSensitive(v, lists[l]->string, cJSON_CreateNumber(x));
+        }
+        char name[STRATEGY_NAME_MAX * 2];
+        if (cJSON_IsString(nm)) st = fill_name(c, where, nm->valuestring, v, name, sizeof name);
+        if (st == MODX_OK && cJSON_IsString(nm))
+            cJSON_ReplaceItemInObjectCaseSensitive(v, "name", cJSON_CreateString(name));
+        if (st == MODX_OK) st = add_strategy(c, e, v, idx);
+        cJSON_Delete(v);
+    }
+    return st;
+}
+
+/* One strategy of the list: a name, or a variant object without lists; `idx` is its entry in the file. */
+static ModxStatus add_strategy(const Ctx *c, Experiment *e, const cJSON *it, int idx) {
+    if (e->n_strategies >= EXP_MAX_STRATEGIES)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': more than %d strategies (variant lists included)",
+                         c->file, EXP_MAX_STRATEGIES);
+    StrategyInst *si = &e->strategies[e->n_strategies];
+    if (cJSON_IsObject(it)) {
+        MODX_TRY(parse_variant(c, it, idx, si));
+    } else if (!cJSON_IsString(it)) {
+        return bad(c, "strategies", "strategy names (strings) or variant objects", it);
+    } else if (strategy_inst_named(si, it->valuestring) != MODX_OK) {
+        modx_error_prefix("%s: 'strategies': ", c->file);
+        return MODX_ERR_INVALID;
+    }
+    apply_train_defaults(&e->hp, si, cJSON_IsObject(it) ? it : NULL);
+    for (int j = 0; j < e->n_strategies; j++)
+        if (!strcmp(e->strategies[j].name, si->name))
+            return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': '%s' is listed twice%s", c->file, si->name,
+                             si->variant ? " (give the variant its own \"name\")" : "");
+    e->n_strategies++;
+    return MODX_OK;
+}
+
 static ModxStatus parse_strategies(const Ctx *c, Experiment *e, const cJSON *root) {
     const cJSON *sa = cJSON_GetObjectItemCaseSensitive(root, "strategies");
     if (!sa) return modx_fail(MODX_ERR_INVALID, "%s: missing key 'strategies' (an array of strategy names)", c->file);
@@ -434,36 +602,71 @@ static ModxStatus parse_strategies(const Ctx *c, Experiment *e, const cJSON *roo
     int n = cJSON_GetArraySize(sa);
     if (n > EXP_MAX_STRATEGIES)
         return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': %d entries, at most %d", c->file, n, EXP_MAX_STRATEGIES);
-    if (!(e->strategies = calloc((size_t)n, sizeof *e->strategies))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    if (!(e->strategies = calloc(EXP_MAX_STRATEGIES, sizeof *e->strategies)))
+        return modx_fail(MODX_ERR_NOMEM, "out of memory");
     const cJSON *it;
+    int idx = 0;
     cJSON_ArrayForEach(it, sa) {
-        StrategyInst *si = &e->strategies[e->n_strategies];
-        if (cJSON_IsObject(it)) {
-            MODX_TRY(parse_variant(c, it, e->n_strategies, si));
-        } else if (!cJSON_IsString(it)) {
-            return bad(c, "strategies", "strategy names (strings) or variant objects", it);
-        } else if (strategy_inst_named(si, it->valuestring) != MODX_OK) {
-            modx_error_prefix("%s: 'strategies': ", c->file);
-            return MODX_ERR_INVALID;
-        }
-        apply_train_defaults(&e->hp, si, cJSON_IsObject(it) ? it : NULL);
-        for (int j = 0; j < e->n_strategies; j++)
-            if (!strcmp(e->strategies[j].name, si->name))
-                return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': '%s' is listed twice%s", c->file, si->name,
-                                 si->variant ? " (give the variant its own \"name\")" : "");
-        e->n_strategies++;
+        MODX_TRY(cJSON_IsObject(it) ? expand_variant(c, e, it, idx) : add_strategy(c, e, it, idx));
+        idx++;
+    }
+    return MODX_OK;
+}
+
+/* A zero-shot test set's "labels", "classes" and "templates" (the files read
+ * and checked here, before anything runs); these keys on another role are errors. */
+static ModxStatus parse_zeroshot(const Ctx *c, const Experiment *e, const cJSON *it, const char *where, ExpTestSet *t) {
+    static const char *const zk[] = {"labels", "classes", "templates"};
+    char key[128];
+    const char *v[3];
+    for (int k = 0; k < 3; k++) {
+        snprintf(key, sizeof key, "%s.%s", where, zk[k]);
+        MODX_TRY(get_str(c, it, zk[k], key, 0, &v[k]));
+        if (v[k] && t->role != TESTSET_ZEROSHOT)
+            return modx_fail(MODX_ERR_INVALID, "%s: '%s': applies only to \"role\": \"zeroshot\"", c->file, key);
+    }
+    if (t->role != TESTSET_ZEROSHOT) return MODX_OK;
+    if (!e->tokenizer)
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': a zero-shot test set needs \"tokenizer\" (the BPE merges its "
+                         "prompts are tokenized with)", c->file, where);
+    snprintf(key, sizeof key, "%s.labels", where);
+    t->zs.labels = !v[0] || !strcmp(v[0], "domain") ? 0 : !strcmp(v[0], "caption") ? 1 : 2;
+    char *joined = t->zs.labels == 2 ? (v[0][0] == '/' ? strdup(v[0]) : dataset_join_path(c->base, v[0])) : NULL;
+    int exists = joined && io_file_exists(joined);
+    free(joined);
+    if (t->zs.labels == 2 && !exists)
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected \"domain\", \"caption\" or a labels file "
+                         "({\"image\": INDEX, \"label\": NAME} per line), found '%s' (no such file relative to %s)",
+                         c->file, key, v[0], c->base);
+    if (t->zs.labels == 2) MODX_TRY(resolve_path(c, key, v[0], 0, &t->zs.labels_file));
+    if (t->zs.labels == 2 && (cJSON_GetObjectItemCaseSensitive(it, "domains") || t->sample))
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': a labels file lists its images; \"domains\" and \"sample\" "
+                         "do not apply", c->file, key);
+    char **dst[2] = {&t->zs.classes, &t->zs.templates};
+    for (int k = 1; k < 3; k++) {
+        if (!v[k]) continue;
+        snprintf(key, sizeof key, "%s.%s", where, zk[k]);
+        MODX_TRY(resolve_path(c, key, v[k], 0, dst[k - 1]));
+        ZsNames l = {0};
+        ModxStatus st = k == 1 ? zs_read_lines(*dst[k - 1], "class names", &l) : zs_read_templates(*dst[k - 1], &l);
+        zs_names_free(&l);
+        if (st != MODX_OK) modx_error_prefix("%s: '%s': ", c->file, key);
+        MODX_TRY(st);
     }
     return MODX_OK;
 }
 
 static ModxStatus parse_tests(const Ctx *c, Experiment *e, const cJSON *root) {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "test_sets");
+    if (!a && c->watch) return MODX_OK;
     if (!a) return modx_fail(MODX_ERR_INVALID, "%s: missing key 'test_sets' (an array of test sets)", c->file);
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1) return bad(c, "test_sets", "a non-empty array", a);
+    if (!cJSON_IsArray(a) || (cJSON_GetArraySize(a) < 1 && !c->watch)) return bad(c, "test_sets", "a non-empty array", a);
     int n = cJSON_GetArraySize(a);
+    if (!n) return MODX_OK;
     e->tests = calloc((size_t)n, sizeof *e->tests);
     if (!e->tests) return modx_fail(MODX_ERR_NOMEM, "out of memory");
-    static const char *const keys[] = {"name", "dataset", "split", "domains", "role", "first_phase", "sample", NULL};
+    static const char *const keys[] = {"name",   "dataset", "split",  "domains",   "role", "first_phase",
+                                       "sample", "labels",  "classes", "templates", NULL};
     const cJSON *it;
     cJSON_ArrayForEach(it, a) {
         char where[64], key[128];
@@ -485,13 +688,15 @@ static ModxStatus parse_tests(const Ctx *c, Experiment *e, const cJSON *root) {
         if (!role || !strcmp(role, "domain")) t->role = TESTSET_DOMAIN;
         else if (!strcmp(role, "heldout")) t->role = TESTSET_HELDOUT;
         else if (!strcmp(role, "train_sample")) t->role = TESTSET_TRAIN_SAMPLE;
+        else if (!strcmp(role, "zeroshot")) t->role = TESTSET_ZEROSHOT;
         else
-            return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected domain, heldout or train_sample, found '%s'", c->file,
-                             key, role);
+            return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected domain, heldout, train_sample or zeroshot, found '%s'",
+                             c->file, key, role);
         snprintf(key, sizeof key, "%s.first_phase", where);
         MODX_TRY(get_int(c, it, "first_phase", key, 0, 100000, &t->first_phase));
         snprintf(key, sizeof key, "%s.sample", where);
         MODX_TRY(get_int(c, it, "sample", key, 1, INT_MAX, &t->sample));
+        MODX_TRY(parse_zeroshot(c, e, it, where, t));
     }
     return MODX_OK;
 }
@@ -523,6 +728,9 @@ static ModxStatus parse_shares(const Ctx *c, Experiment *e, const cJSON *root) {
     const cJSON *m;
     MODX_TRY(get_obj(c, root, "shares", "shares", 0, &m));
     if (!m) return MODX_OK;
+    if (!e->has_stream)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'shares': weighs phase 0's dataset against the stream's, but there is "
+                         "no \"stream\"", c->file);
     if (!(e->shares = calloc((size_t)e->n_datasets, sizeof *e->shares))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
     for (const cJSON *it = m->child; it; it = it->next) {
         char full[96];
@@ -548,9 +756,64 @@ static ModxStatus parse_shares(const Ctx *c, Experiment *e, const cJSON *root) {
     return MODX_OK;
 }
 
+/* "stream": a selection plus how it is cut into phases. */
+static ModxStatus parse_stream(const Ctx *c, Experiment *e, const cJSON *stream) {
+    const char *s;
+    static const char *const skeys[] = {"dataset", "split", "domains", "mode", "phases", NULL};
+    MODX_TRY(check_keys(c, stream, "stream", skeys));
+    MODX_TRY(parse_selection(c, e, stream, "stream", "train", &e->stream));
+    MODX_TRY(get_str(c, stream, "mode", "stream.mode", 1, &s));
+    if (phases_parse_mode(s, &e->mode) != MODX_OK) {
+        modx_error_prefix("%s: 'stream.mode': ", c->file);
+        return MODX_ERR_INVALID;
+    }
+    const cJSON *np = cJSON_GetObjectItemCaseSensitive(stream, "phases");
+    if (e->mode != PHASES_DOMAIN && !np)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'stream.phases': mode '%s' needs the number of phases (an integer >= 1)",
+                         c->file, s);
+    MODX_TRY(get_int(c, stream, "phases", "stream.phases", 1, 10000, &e->n_phases));
+    if (e->mode == PHASES_DOMAIN && e->n_phases && e->stream.n_domains && e->n_phases != e->stream.n_domains)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'stream.phases': %d phases but %d domains listed (domain mode has one "
+                         "phase per domain)", c->file, e->n_phases, e->stream.n_domains);
+    e->has_stream = 1;
+    return MODX_OK;
+}
+
+/* "seeds": a non-empty list of distinct integer seeds; train.seed must not be given beside it. */
+static ModxStatus parse_seeds(const Ctx *c, Experiment *e, const cJSON *root) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "seeds");
+    if (!a) return MODX_OK;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1)
+        return bad(c, "seeds", "a non-empty list of integer seeds (e.g. [0, 1, 2])", a);
+    int n = cJSON_GetArraySize(a);
+    if (n > EXP_MAX_SEEDS)
+        return modx_fail(MODX_ERR_INVALID, "%s: 'seeds': %d seeds, at most %d", c->file, n, EXP_MAX_SEEDS);
+    for (int k = 0; k < n; k++) {
+        const cJSON *v = cJSON_GetArrayItem(a, k);
+        char key[32];
+        snprintf(key, sizeof key, "seeds[%d]", k);
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble != floor(v->valuedouble))
+            return bad(c, key, "an integer", v);
+        if (v->valuedouble < 0 || v->valuedouble > INT_MAX)
+            return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected an integer in [0, %d], found %g", c->file, key,
+                             INT_MAX, v->valuedouble);
+        e->seeds[k] = (int)v->valuedouble;
+        for (int j = 0; j < k; j++)
+            if (e->seeds[j] == e->seeds[k])
+                return modx_fail(MODX_ERR_INVALID, "%s: 'seeds': seed %d is listed twice (seeds[%d] and seeds[%d])",
+                                 c->file, e->seeds[k], j, k);
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "train");
+    if (cJSON_IsObject(t) && cJSON_GetObjectItemCaseSensitive(t, "seed"))
+        return modx_fail(MODX_ERR_INVALID, "%s: 'train.seed' and 'seeds' are both given: with \"seeds\" each listed "
+                         "seed is train.seed of one run; drop one of them", c->file);
+    e->n_seeds = n;
+    return MODX_OK;
+}
+
 static ModxStatus parse_root(const Ctx *c, Experiment *e, const cJSON *root) {
     static const char *const keys[] = {"name", "model", "tokenizer", "datasets", "phase0", "stream", "test_sets",
-                                       "strategies", "probe", "train", "shares", NULL};
+                                       "strategies", "probe", "train", "shares", "seeds", NULL};
     if (!cJSON_IsObject(root)) return bad(c, "(top level)", "an object", root);
     MODX_TRY(check_keys(c, root, "", keys));
     const char *s;
@@ -575,34 +838,20 @@ static ModxStatus parse_root(const Ctx *c, Experiment *e, const cJSON *root) {
     MODX_TRY(parse_phase0(c, e, root));
 
     const cJSON *stream;
-    MODX_TRY(get_obj(c, root, "stream", "stream", 1, &stream));
-    static const char *const skeys[] = {"dataset", "split", "domains", "mode", "phases", NULL};
-    MODX_TRY(check_keys(c, stream, "stream", skeys));
-    MODX_TRY(parse_selection(c, e, stream, "stream", "train", &e->stream));
-    MODX_TRY(get_str(c, stream, "mode", "stream.mode", 1, &s));
-    if (phases_parse_mode(s, &e->mode) != MODX_OK) {
-        modx_error_prefix("%s: 'stream.mode': ", c->file);
-        return MODX_ERR_INVALID;
-    }
-    const cJSON *np = cJSON_GetObjectItemCaseSensitive(stream, "phases");
-    if (e->mode != PHASES_DOMAIN && !np)
-        return modx_fail(MODX_ERR_INVALID, "%s: 'stream.phases': mode '%s' needs the number of phases (an integer >= 1)",
-                         c->file, s);
-    MODX_TRY(get_int(c, stream, "phases", "stream.phases", 1, 10000, &e->n_phases));
-    if (e->mode == PHASES_DOMAIN && e->n_phases && e->stream.n_domains && e->n_phases != e->stream.n_domains)
-        return modx_fail(MODX_ERR_INVALID, "%s: 'stream.phases': %d phases but %d domains listed (domain mode has one "
-                         "phase per domain)", c->file, e->n_phases, e->stream.n_domains);
+    MODX_TRY(get_obj(c, root, "stream", "stream", !c->watch, &stream));
+    if (stream) MODX_TRY(parse_stream(c, e, stream));
 
     MODX_TRY(parse_shares(c, e, root));
 
     MODX_TRY(parse_tests(c, e, root));
 
     MODX_TRY(parse_strategies(c, e, root));
+    MODX_TRY(parse_seeds(c, e, root));
 
     const cJSON *probe;
     MODX_TRY(get_obj(c, root, "probe", "probe", 0, &probe));
-    strcpy(e->probe_test, e->tests[0].name);
-    e->probe_pairs = 500;
+    if (e->n_tests) strcpy(e->probe_test, e->tests[0].name);
+    e->probe_pairs = EXP_DEFAULT_PROBE_PAIRS;
     if (probe) {
         static const char *const pkeys[] = {"test_set", "pairs", NULL};
         MODX_TRY(check_keys(c, probe, "probe", pkeys));
@@ -672,9 +921,11 @@ static void build_json(Experiment *e) {
         cJSON *p = selection_json(e, &e->phase0, cJSON_AddObjectToObject(r, "phase0"));
         cJSON_AddNumberToObject(p, "epochs", e->hp.phase0_epochs);
     }
-    cJSON *s = selection_json(e, &e->stream, cJSON_AddObjectToObject(r, "stream"));
-    cJSON_AddStringToObject(s, "mode", e->mode == PHASES_DOMAIN ? "domain" : e->mode == PHASES_RANDOM ? "random" : "contiguous");
-    if (e->n_phases) cJSON_AddNumberToObject(s, "phases", e->n_phases);
+    if (e->has_stream) {
+        cJSON *s = selection_json(e, &e->stream, cJSON_AddObjectToObject(r, "stream"));
+        cJSON_AddStringToObject(s, "mode", e->mode == PHASES_DOMAIN ? "domain" : e->mode == PHASES_RANDOM ? "random" : "contiguous");
+        if (e->n_phases) cJSON_AddNumberToObject(s, "phases", e->n_phases);
+    }
     cJSON *ts = cJSON_AddArrayToObject(r, "test_sets");
     for (int i = 0; i < e->n_tests; i++) {
         const ExpTestSet *t = &e->tests[i];
@@ -684,13 +935,21 @@ static void build_json(Experiment *e) {
         cJSON_AddStringToObject(o, "role", testset_role_name(t->role));
         if (t->first_phase >= 0) cJSON_AddNumberToObject(o, "first_phase", t->first_phase);
         if (t->sample) cJSON_AddNumberToObject(o, "sample", t->sample);
+        if (t->role == TESTSET_ZEROSHOT) {
+            static const char *const src[] = {"domain", "caption"};
+            cJSON_AddStringToObject(o, "labels", t->zs.labels < 2 ? src[t->zs.labels] : t->zs.labels_file);
+            if (t->zs.classes) cJSON_AddStringToObject(o, "classes", t->zs.classes);
+            if (t->zs.templates) cJSON_AddStringToObject(o, "templates", t->zs.templates);
+        }
         cJSON_AddItemToArray(ts, o);
     }
     cJSON *sa = cJSON_AddArrayToObject(r, "strategies");
     for (int i = 0; i < e->n_strategies; i++) cJSON_AddItemToArray(sa, strategy_json(e, &e->strategies[i]));
-    cJSON *p = cJSON_AddObjectToObject(r, "probe");
-    cJSON_AddStringToObject(p, "test_set", e->probe_test);
-    cJSON_AddNumberToObject(p, "pairs", e->probe_pairs);
+    if (e->n_tests) {
+        cJSON *p = cJSON_AddObjectToObject(r, "probe");
+        cJSON_AddStringToObject(p, "test_set", e->probe_test);
+        cJSON_AddNumberToObject(p, "pairs", e->probe_pairs);
+    }
     if (e->shares) {
         cJSON *mo = cJSON_AddObjectToObject(r, "shares");
         for (int i = 0; i < e->n_datasets; i++)
@@ -712,20 +971,24 @@ static void build_json(Experiment *e) {
         if (names) cJSON_AddStringToObject(t, h->strategy_keys[k].key, names[(int)h->strategy_keys[k].value]);
         else cJSON_AddNumberToObject(t, h->strategy_keys[k].key, h->strategy_keys[k].value);
     }
-    cJSON_AddNumberToObject(t, "seed", (double)h->seed);
+    if (!e->n_seeds) cJSON_AddNumberToObject(t, "seed", (double)h->seed);
     cJSON_AddNumberToObject(t, "log_every", h->log_every);
     cJSON_AddNumberToObject(t, "checkpoint_every", h->checkpoint_every);
     cJSON_AddNumberToObject(t, "eval_batch", h->eval_batch);
+    if (h->precision) cJSON_AddStringToObject(t, "precision", experiment_precision_names[h->precision]);
+    if (h->old_per_step) cJSON_AddStringToObject(t, "old_features", experiment_old_feature_names[h->old_per_step]);
+    if (e->n_seeds) cJSON_AddItemToObject(r, "seeds", cJSON_CreateIntArray(e->seeds, e->n_seeds));
     e->json = r;
 }
 
-ModxStatus experiment_parse(Experiment *e, const char *text, size_t n, const char *name, const char *base_dir) {
+static ModxStatus parse_text(Experiment *e, const char *text, size_t n, const char *name, const char *base_dir,
+                             int watch) {
     memset(e, 0, sizeof *e);
     e->path = strdup(name);
     cJSON *root = NULL;
     ModxStatus st = dataset_json_document(text, n, name, &root);
     if (st == MODX_OK) {
-        Ctx c = {name, base_dir, e};
+        Ctx c = {name, base_dir, e, watch};
         st = parse_root(&c, e, root);
     }
     cJSON_Delete(root);
@@ -737,7 +1000,11 @@ ModxStatus experiment_parse(Experiment *e, const char *text, size_t n, const cha
     return st;
 }
 
-ModxStatus experiment_load(Experiment *e, const char *path) {
+ModxStatus experiment_parse(Experiment *e, const char *text, size_t n, const char *name, const char *base_dir) {
+    return parse_text(e, text, n, name, base_dir, 0);
+}
+
+static ModxStatus load_file(Experiment *e, const char *path, int watch) {
     memset(e, 0, sizeof *e);
     uint8_t *buf;
     size_t n;
@@ -753,11 +1020,14 @@ ModxStatus experiment_load(Experiment *e, const char *path) {
         slash[slash == copy ? 1 : 0] = 0;
         base = copy;
     }
-    ModxStatus st = experiment_parse(e, (const char *)buf, n, path, base);
+    ModxStatus st = parse_text(e, (const char *)buf, n, path, base, watch);
     free(copy);
     free(buf);
     return st;
 }
+
+ModxStatus experiment_load(Experiment *e, const char *path) { return load_file(e, path, 0); }
+ModxStatus experiment_load_watch(Experiment *e, const char *path) { return load_file(e, path, 1); }
 
 static void selection_free(ExpSelection *s) {
     for (int k = 0; k < s->n_domains; k++) free(s->domains[k]);
@@ -772,7 +1042,11 @@ void experiment_free(Experiment *e) {
     }
     free(e->datasets);
     free(e->shares);
-    for (int i = 0; i < e->n_tests; i++) selection_free(&e->tests[i].sel);
+    for (int i = 0; i < e->n_tests; i++) {
+        ExpZeroShot *z = &e->tests[i].zs;
+        selection_free(&e->tests[i].sel);
+        free(z->labels_file), free(z->classes), free(z->templates);
+    }
     free(e->tests);
     free(e->strategies);
     selection_free(&e->phase0);
@@ -790,8 +1064,61 @@ void experiment_set_seed(Experiment *e, uint64_t seed) {
     if (t) cJSON_ReplaceItemInObjectCaseSensitive(t, "seed", cJSON_CreateNumber((double)seed));
 }
 
+void experiment_set_precision(Experiment *e, int precision) {
+    e->hp.precision = precision;
+    cJSON *t = cJSON_GetObjectItemCaseSensitive((cJSON *)e->json, "train");
+    if (!t) return;
+    cJSON_DeleteItemFromObjectCaseSensitive(t, "precision");
+    if (precision) cJSON_AddStringToObject(t, "precision", experiment_precision_names[precision]);
+}
+
 int experiment_find_strategy(const Experiment *e, const char *name) {
     for (int i = 0; i < e->n_strategies; i++)
         if (!strcmp(e->strategies[i].name, name)) return i;
     return -1;
+}
+
+ModxStatus experiment_seed_copy(const Experiment *e, int seed, const char *const *prepared, Experiment *out) {
+    memset(out, 0, sizeof *out);
+    cJSON *r = cJSON_Duplicate((const cJSON *)e->json, 1);
+    if (!r) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    cJSON_DeleteItemFromObjectCaseSensitive(r, "seeds");
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "train"), *ds = cJSON_GetObjectItemCaseSensitive(r, "datasets");
+    if (t) cJSON_AddNumberToObject(t, "seed", seed);
+    for (int i = 0; prepared && ds && i < e->n_datasets; i++) {
+        if (!prepared[i]) continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "cache", prepared[i]);
+        cJSON_ReplaceItemInObjectCaseSensitive(ds, e->datasets[i].name, o);
+    }
+    char *text = cJSON_Print(r);
+    cJSON_Delete(r);
+    if (!text) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    ModxStatus st = experiment_parse(out, text, strlen(text), e->path, "/");
+    free(text);
+    return st;
+}
+
+ModxStatus experiment_file_seeds(const char *path, int *seeds, int *n) {
+    *n = 0;
+    uint8_t *buf;
+    size_t len;
+    MODX_TRY(io_read_file(path, &buf, &len));
+    cJSON *root = cJSON_ParseWithLength((const char *)buf, len);
+    free(buf);
+    const cJSON *a = root ? cJSON_GetObjectItemCaseSensitive(root, "seeds") : NULL;
+    ModxStatus st = MODX_OK;
+    if (!root) st = modx_fail(MODX_ERR_FORMAT, "%s: not valid JSON", path);
+    else if (a && (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1 || cJSON_GetArraySize(a) > EXP_MAX_SEEDS))
+        st = modx_fail(MODX_ERR_FORMAT, "%s: 'seeds': expected a list of 1 to %d seeds", path, EXP_MAX_SEEDS);
+    const cJSON *v;
+    cJSON_ArrayForEach(v, a) {
+        if (st) break;
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > INT_MAX || v->valuedouble != floor(v->valuedouble))
+            st = modx_fail(MODX_ERR_FORMAT, "%s: 'seeds[%d]': expected an integer in [0, %d]", path, *n, INT_MAX);
+        else seeds[(*n)++] = (int)v->valuedouble;
+    }
+    if (st) *n = 0;
+    cJSON_Delete(root);
+    return st;
 }

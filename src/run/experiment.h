@@ -12,7 +12,11 @@
  *    "test_sets": [{"name": "apple", "dataset": "emoji", "split": "test", "domains": ["apple"]},
  *                  {"name": "fit", "dataset": "emoji", "split": "train", "sample": 400, "role": "train_sample"}],
  *    "strategies": ["joint", "finetune", "modx",         names, or variants of a strategy:
- *                   {"name": "modx-a5", "strategy": "modx", "alpha": 5}],
+ *                   {"name": "modx-a5", "strategy": "modx", "alpha": 5},
+ *                   {"name": "modx-a{alpha}", "strategy": "modx", "alpha": [2, 5, 10]}],
+ *                                                     a list-valued key: one variant per value, the name's
+ *                                                     {key} filled in; several lists: their cartesian product
+ *    "seeds": [0, 1, 2],                              optional: the whole run once per seed
  *    "probe": {"test_set": "apple", "pairs": 200},
  *    "shares": {"coco": 1, "flickr30k": 1},           optional: each dataset's share of joint's batches
  *                                                     when phase 0 and the stream differ (default: uniform)
@@ -41,13 +45,15 @@
 #include "data/phases.h"
 #include "strategy/strategy.h"
 
-typedef enum { TESTSET_DOMAIN = 0, TESTSET_HELDOUT, TESTSET_TRAIN_SAMPLE } TestSetRole;
+typedef enum { TESTSET_DOMAIN = 0, TESTSET_HELDOUT, TESTSET_TRAIN_SAMPLE, TESTSET_ZEROSHOT } TestSetRole;
 const char *testset_role_name(TestSetRole r);
 
 #define EXP_NAME_MAX 64
 #define EXP_MAX_DOMAINS 64
 #define EXP_MAX_STRATEGY_KEYS 32
-#define EXP_MAX_STRATEGIES 64
+#define EXP_MAX_STRATEGIES 64 /* after list-valued variants are expanded */
+#define EXP_MAX_SEEDS 64
+#define EXP_MAX_LIST_KEYS 8    /* list-valued keys of one variant object */
 
 typedef struct {
     char name[EXP_NAME_MAX];
@@ -59,6 +65,8 @@ typedef struct {
 
 /* A set of images: a dataset's images whose split is in split_mask and, when
  * domains are given, whose domain is one of them (in that order for streams). */
+#define EXP_DEFAULT_PROBE_PAIRS 500 /* "probe": {"pairs"} when not given */
+
 typedef struct {
     int dataset; /* index into Experiment.datasets */
     unsigned split_mask;
@@ -66,10 +74,20 @@ typedef struct {
     int n_domains;
 } ExpSelection;
 
+/* A zero-shot test set's classes (docs/experiment.md): where an image's label
+ * comes from (ZsLabelSource of eval/zeroshot_labels.h: 0 its domain, 1 its
+ * first caption, 2 labels_file), the class names and the prompt templates
+ * (files; NULL = the default). Paths absolute. */
+typedef struct {
+    int labels;
+    char *labels_file, *classes, *templates;
+} ExpZeroShot;
+
 typedef struct {
     char name[EXP_NAME_MAX];
     ExpSelection sel;
     TestSetRole role;
+    ExpZeroShot zs;  /* role TESTSET_ZEROSHOT */
     int first_phase; /* domain sets: the phase that first trains on it (−1 = derive from the data) */
     int sample;      /* > 0: a fixed seeded sample of this many images */
 } ExpTestSet;
@@ -86,6 +104,8 @@ typedef struct {
     int log_every;       /* steps between metrics lines */
     int checkpoint_every;/* steps between mid-phase resume checkpoints (0 = only at signals) */
     int eval_batch;
+    int precision;       /* train.precision: GEMM_F32 (0, "fp32") or GEMM_BF16 (1, "bf16"), core/gemm.h */
+    int old_per_step;    /* train.old_features: 0 "cache" (default), 1 "per_step" (train/trainer.h) */
     /* Strategy hyperparameter defaults given under "train" (keys are the
      * registry's train_key strings: alpha, lwf_lambda, buffer, …). */
     struct {
@@ -105,6 +125,7 @@ typedef struct {
     int has_phase0;       /* 1: train phase 0 on phase0 */
     char *phase0_checkpoint; /* or start from this checkpoint (absolute), or NULL */
     ExpSelection phase0;
+    int has_stream;       /* "stream" given (always, but for experiment_load_watch) */
     ExpSelection stream;
     double *shares;       /* (n_datasets) "shares": shares of joint's batches by dataset (0: none), NULL: uniform */
     PhaseMode mode;
@@ -116,11 +137,18 @@ typedef struct {
     char probe_test[EXP_NAME_MAX];
     int probe_pairs;
     ExpHyper hp;
+    /* "seeds": [S, ...] (n_seeds 0: the key is absent): every strategy runs once per
+     * seed (train.seed = S, phase 0 included), each into RUN_DIR/seed-S (src/run/seeds.h). */
+    int seeds[EXP_MAX_SEEDS];
+    int n_seeds;
     void *json; /* cJSON of the resolved copy */
 } Experiment;
 
 /* Reads and validates an experiment file. */
 ModxStatus experiment_load(Experiment *e, const char *path);
+/* The same for `modx watch` (run/watch.h): "datasets" and "stream" may be left
+ * out and "test_sets" may be empty (the watched shards are the stream). */
+ModxStatus experiment_load_watch(Experiment *e, const char *path);
 /* The same from text; `name` names it in messages and `base_dir` resolves relative paths. */
 ModxStatus experiment_parse(Experiment *e, const char *text, size_t n, const char *name, const char *base_dir);
 void experiment_free(Experiment *e);
@@ -129,9 +157,23 @@ char *experiment_to_json(const Experiment *e);
 ExpHyper experiment_default_hyper(void);
 /* Overrides train.seed (model init, loader order, samples, replay), in the resolved copy too. */
 void experiment_set_seed(Experiment *e, uint64_t seed);
+/* The experiment of one seed of a run with "seeds": e's resolved copy without "seeds" and with
+ * train.seed = seed. prepared (NULL, or n_datasets entries, each NULL or a cache path) replaces
+ * the datasets the run prepares by caches already prepared (by the first seed's run). */
+ModxStatus experiment_seed_copy(const Experiment *e, int seed, const char *const *prepared, Experiment *out);
+/* The "seeds" of the experiment file at path (*n = 0 when it has none), read without checking
+ * anything else (a run folder's experiment.json: is it a run with seeds?). */
+ModxStatus experiment_file_seeds(const char *path, int *seeds, int *n);
 /* Index of a test set by name, −1 when absent. */
 int experiment_find_test(const Experiment *e, const char *name);
 /* Index of a strategy (or variant) by its name, −1 when absent. */
 int experiment_find_strategy(const Experiment *e, const char *name);
+
+/* The spellings of train.precision and train.old_features, by value. */
+extern const char *const experiment_precision_names[];
+extern const char *const experiment_old_feature_names[];
+
+/* Sets train.precision (GEMM_F32 / GEMM_BF16), in the resolved JSON too (--precision). */
+void experiment_set_precision(Experiment *e, int precision);
 
 #endif

@@ -103,8 +103,9 @@ static ModxStatus parse_test_sets(const char *path, const cJSON *root, RunInfo *
         if (!strcmp(role, "domain")) ts->role = RUN_SET_DOMAIN;
         else if (!strcmp(role, "heldout")) ts->role = RUN_SET_HELDOUT;
         else if (!strcmp(role, "train_sample")) ts->role = RUN_SET_TRAIN_SAMPLE;
-        else st = modx_fail(MODX_ERR_FORMAT, "%s: %s (\"%s\"): role \"%s\" is not domain, heldout or train_sample", path,
-                            item, ts->name, role);
+        else if (!strcmp(role, "zeroshot")) ts->role = RUN_SET_ZEROSHOT;
+        else st = modx_fail(MODX_ERR_FORMAT, "%s: %s (\"%s\"): role \"%s\" is not domain, heldout, train_sample or "
+                            "zeroshot", path, item, ts->name, role);
         free(role);
         if (st) return st;
         if (ts->role == RUN_SET_DOMAIN) {
@@ -251,12 +252,17 @@ int run_data_cache_path(char *buf, size_t cap, const char *dir, const char *name
     return k >= 0 && (size_t)k < cap;
 }
 
+int run_seed_dir(char *buf, size_t cap, const char *dir, int seed) {
+    int k = snprintf(buf, cap, "%s/" RUN_SEED_PREFIX "%d", dir, seed);
+    return k >= 0 && (size_t)k < cap;
+}
+
 int run_probe_relpath(char *buf, size_t cap, const RunInfo *r, int s, int phase) {
     return run_path(buf, cap, "", phase == 0 ? RUN_PHASE0 : r->strategies[s], phase, RUN_PROBE_FILE);
 }
 
 static cJSON *test_sets_json(const RunInfo *r) {
-    static const char *const roles[] = {"domain", "heldout", "train_sample"};
+    static const char *const roles[] = {"domain", "heldout", "train_sample", "zeroshot"};
     cJSON *ts = cJSON_CreateArray();
     for (int t = 0; t < r->ntest_sets; t++) {
         const RunTestSet *x = &r->test_sets[t];

@@ -13,7 +13,7 @@
 #define RUN_FORMAT "modx-run-1"
 #define RUN_JOINT "joint"    /* the upper bound the figures compare with (strategy/joint.c) */
 
-typedef enum { RUN_SET_DOMAIN = 0, RUN_SET_HELDOUT = 1, RUN_SET_TRAIN_SAMPLE = 2 } RunSetRole;
+typedef enum { RUN_SET_DOMAIN = 0, RUN_SET_HELDOUT = 1, RUN_SET_TRAIN_SAMPLE = 2, RUN_SET_ZEROSHOT = 3 } RunSetRole;
 
 typedef struct {
     char *name;
@@ -61,6 +61,11 @@ int run_path(char *buf, size_t cap, const char *dir, const char *strategy, int p
 /* DIR/data/NAME.cache: where a run prepares an experiment dataset given as a
  * source (format + input); 0 when it does not fit. */
 int run_data_cache_path(char *buf, size_t cap, const char *dir, const char *name);
+
+/* A run with "seeds" (src/run/seeds.h): DIR/seed-<S> is seed S's complete run directory; 0 when
+ * the path does not fit. */
+#define RUN_SEED_PREFIX "seed-"
+int run_seed_dir(char *buf, size_t cap, const char *dir, int seed);
 
 /* One writer per run directory: an advisory lock (flock) on DIR/.modx.lock,
  * held for as long as the process writes the run and released by the kernel

@@ -209,6 +209,7 @@ static ModxStatus before(StrategyPhase *sp) {
 const StrategyDesc strategy_cumulative = {
     .name = "cumulative",
     .summary = "warm start, the new data plus a replay of earlier phases' data under a budget (TiC-CLIP)",
+    .flags = STRATEGY_SHARED_CACHE,
     .hypers = HYPERS,
     .n_hypers = 4,
     .choices = CHOICES,

@@ -38,7 +38,7 @@ ModxStatus strategy_modx_replay_loss(const StrategyInst *si, const StepLossIO *i
 const StrategyDesc strategy_modx_replay = {
     .name = "modx+replay",
     .summary = "Mod-X on batches mixed with a replay buffer of past pairs (distilled on all rows or the replayed ones)",
-    .flags = STRATEGY_OLD_MODEL,
+    .flags = STRATEGY_OLD_MODEL | STRATEGY_SHARED_CACHE,
     .hypers = HYPERS,
     .n_hypers = 4,
     .choices = CHOICES,

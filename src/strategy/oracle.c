@@ -13,7 +13,7 @@ static ModxStatus before(StrategyPhase *sp) {
 const StrategyDesc strategy_oracle = {
     .name = "oracle",
     .summary = "retrain from the starting model on all the data so far after every phase",
-    .flags = STRATEGY_FROM_START,
+    .flags = STRATEGY_FROM_START | STRATEGY_SHARED_CACHE,
     .before_phase = before,
     .end_phase = strategy_mix_end,
 };

@@ -70,6 +70,7 @@ void strategy_replay_end(StrategyPhase *sp) {
 const StrategyDesc strategy_replay = {
     .name = "replay",
     .summary = "a reservoir buffer of past phases' pairs mixed into every batch",
+    .flags = STRATEGY_SHARED_CACHE,
     .hypers = HYPERS,
     .n_hypers = 2,
     .before_phase = strategy_replay_before,

@@ -47,7 +47,9 @@ enum {
     STRATEGY_OLD_MODEL = 1u << 0, /* needs the previous phase's frozen model (forward only) */
     STRATEGY_ONCE = 1u << 1,      /* trains once on the union of all the data (joint) */
     STRATEGY_PHASE_STATE = 1u << 2, /* its steps need state before_phase builds (EWC's Fisher): no single steps */
-    STRATEGY_FROM_START = 1u << 3,  /* every phase starts from phase 0's model, not the previous phase's (oracle) */
+    STRATEGY_SHARED_CACHE = 1u << 3, /* keeps image indices of past phases (a replay buffer): every phase must
+                                       * come from one cache (modx watch prepares a cache per phase) */
+    STRATEGY_FROM_START = 1u << 4,  /* every phase starts from phase 0's model, not the previous phase's (oracle) */
 };
 
 typedef struct {

@@ -19,18 +19,33 @@
  * the run directory (RUN_DIR/phase0/). */
 #define RUN_PHASE0 "phase0"
 
+/* A strategy or variant name is at most 63 characters (STRATEGY_NAME_MAX,
+ * EXP_NAME_MAX), a test set's too. */
+#define RUNLOG_NAME_MAX 64
+
 typedef struct {
-    char strategy[32];
+    char strategy[RUNLOG_NAME_MAX];
     int phase;
-    char test_set[64];
+    char test_set[RUNLOG_NAME_MAX];
     RetrievalMetrics m;
 } EvalRecord;
+
+/* A zero-shot evaluation ("zeroshot" line): top-1/top-5 accuracy in %. */
+typedef struct {
+    char strategy[RUNLOG_NAME_MAX];
+    int phase;
+    char test_set[RUNLOG_NAME_MAX];
+    int images, classes, templates;
+    double top1, top5;
+} ZeroShotRecord;
 
 typedef struct {
     char *path; /* metrics.jsonl */
     FILE *f;
     EvalRecord *evals;
     int n_evals, cap_evals;
+    ZeroShotRecord *zs;
+    int n_zs, cap_zs;
 } RunLog;
 
 /* Opens RUN_DIR/metrics.jsonl for appending (created when missing) and reads
@@ -47,6 +62,8 @@ typedef struct {
     int phase;
     int64_t step, steps;
     double loss, loss_con, loss_kl, lr, samples_per_s;
+    double epoch;       /* fractional epoch reached: step / batches per epoch */
+    double logit_scale; /* the model's logit_scale after the step */
 } StepRecord;
 
 ModxStatus runlog_step(RunLog *log, const StepRecord *r);
@@ -65,7 +82,17 @@ typedef struct {
     int64_t peak_rss_bytes;        /* the process's peak resident memory so far */
 } ComputeRecord;
 ModxStatus runlog_compute(RunLog *log, const ComputeRecord *r);
+/* The evaluation cost of a phase: a second "compute" line for (strategy, phase), written after the
+ * probe features and every test set were evaluated, with "eval_s" (their wall time) only; a reader
+ * merges the keys of a phase's compute lines (a later line's keys win). */
+ModxStatus runlog_eval_time(RunLog *log, const char *strategy, int phase, double eval_s);
 ModxStatus runlog_eval(RunLog *log, const char *strategy, int phase, const char *test_set, const RetrievalMetrics *m);
+
+/* A zero-shot test set's accuracy: {"type": "zeroshot", "strategy", "phase", "test_set", "images",
+ * "classes", "templates", "top1", "top5"}; r's strategy/phase/test_set name it. */
+ModxStatus runlog_zeroshot(RunLog *log, const ZeroShotRecord *r);
+/* The latest zero-shot evaluation of (strategy, phase, test set), NULL when none. */
+const ZeroShotRecord *runlog_find_zeroshot(const RunLog *log, const char *strategy, int phase, const char *test_set);
 
 /* Reads metrics.jsonl at `path` (its first `limit` bytes) and calls fn for
  * each complete line with the parsed object and its "type" ("step", "eval"):
@@ -82,13 +109,17 @@ const EvalRecord *runlog_find_eval(const RunLog *log, const char *strategy, int 
 
 /* Writes RUN_DIR/results.csv and RUN_DIR/results.md from the evaluations.
  * strategies[0..ns) in display order ("phase0" first is added by the writer),
- * tests[0..nt) test set names, roles[] their roles, n_phases N. */
+ * tests[0..nt) test set names, roles[] their roles ("zeroshot": a zero-shot
+ * set, whose rows carry zs_top1/zs_top5 and no retrieval figures), n_phases N. */
 ModxStatus runlog_write_results(const RunLog *log, const char *run_dir, const char *title, const char *const *strategies,
                                 int ns, const char *const *tests, const char *const *roles, int nt, int n_phases);
 
 /* The results table after the last phase (R@1 mean of both directions per test
- * set, and their mean), as Markdown, malloc'd. */
-char *runlog_final_table(const RunLog *log, const char *const *strategies, int ns, const char *const *tests, int nt,
-                         int n_phases);
+ * set, and the mean over the sets whose role is "domain": the one definition
+ * of "mean" the report uses too; no mean column without such a set; then a
+ * zero-shot set's top-1, outside the mean), as Markdown, malloc'd.
+ * roles[t]: "domain", "heldout", "train_sample" or "zeroshot". */
+char *runlog_final_table(const RunLog *log, const char *const *strategies, int ns, const char *const *tests,
+                         const char *const *roles, int nt, int n_phases);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "clip/resnet.h"
+#include "core/dist.h"
 #include "loss/contrastive.h"
 #include "loss/lwf.h"
 #include "loss/modx.h"
@@ -61,27 +62,62 @@ ModxStatus step_loss_contrastive(const void *ctx, const StepLossIO *io, StepLoss
     return MODX_OK;
 }
 
+void clip_step_old_rows(ClipStep *s, const OldFeatCache *fc, const uint32_t *img, const uint32_t *cap) {
+    s->oldfeat = fc, s->old_img = img, s->old_cap = cap;
+}
+
+/* The old model's features of the batch: from the cache when the rows are
+ * there (bit-identical to the forward, train/featcache.h), else its forward. */
+static ModxStatus old_features(ClipStep *s, const float *images, const int32_t *texts, int lo, int nb) {
+    const uint32_t *img = s->old_img, *cap = s->old_cap;
+    size_t off = (size_t)lo * s->E;
+    s->old_img = s->old_cap = NULL; /* one step only */
+    if (img && oldfeat_lookup(s->oldfeat, img + lo, cap + lo, nb, s->Vo + off, s->To + off)) {
+        s->old_lookups++;
+        return MODX_OK;
+    }
+    return clip_forward(s->old, s->old_acts, images, texts, nb, s->Vo + off, s->To + off);
+}
+
 ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts, int B, const StepLossTerm *loss,
                          float *grads, StepLoss *out) {
     CHECK(B >= 1 && B <= s->max_B, "batch %d outside [1, %d]", B, s->max_B);
     if (loss->needs_old && !s->old)
         return modx_fail(MODX_ERR_INVALID, "the %s loss needs the old model (the previous phase's weights)",
                          loss->name ? loss->name : "strategy's");
+    MODX_TRY(dist_check_batch(B, "the training batch"));
     const ClipModel *m = s->m;
     size_t nf = (size_t)B * (size_t)s->E;
     memset(s->dV, 0, nf * sizeof(float));
     memset(s->dT, 0, nf * sizeof(float));
     memset(grads, 0, m->table.total * sizeof(float));
     memset(out, 0, sizeof *out);
-    MODX_TRY(clip_forward(m, s->acts, images, texts, B, s->V, s->T));
-    if (loss->needs_old) MODX_TRY(clip_forward(s->old, s->old_acts, images, texts, B, s->Vo, s->To));
+    /* This rank's slice of the batch (all of it in a job of one), then every rank's features. */
+    int lo, nb;
+    dist_slice(B, &lo, &nb);
+    const float *img = images + (size_t)lo * 3 * m->cfg.vision.image_size * m->cfg.vision.image_size;
+    const int32_t *txt = texts + (size_t)lo * m->cfg.text.context_length;
+    size_t off = (size_t)lo * s->E;
+    MODX_TRY(clip_forward(m, s->acts, img, txt, nb, s->V + off, s->T + off));
+    if (loss->needs_old) MODX_TRY(old_features(s, img, txt, lo, nb));
+    MODX_TRY(step_gather_features(s, nb, loss->needs_old));
     float dscale = 0;
     StepLossIO io = {.V = s->V, .T = s->T, .Vo = loss->needs_old ? s->Vo : NULL, .To = loss->needs_old ? s->To : NULL,
                      .scale = clip_logit_scale(m), .scale_old = loss->needs_old ? clip_logit_scale(s->old) : 0.0f,
                      .B = B, .E = s->E, .replay_rows = s->replay_rows < B ? s->replay_rows : 0, .scratch = s->scratch, .dV = s->dV, .dT = s->dT, .dscale = &dscale};
     MODX_TRY(loss->fn ? loss->fn(loss->ctx, &io, out) : step_loss_contrastive(NULL, &io, out));
-    clip_backward(m, s->acts, s->dV, s->dT, grads);
-    grads[m->w.logit_scale - m->params] += dscale;
+    clip_backward(m, s->acts, s->dV + off, s->dT + off, grads);
+    MODX_TRY(dist_sum_f32(grads, m->table.total)); /* the ranks' slices, added in rank order */
+    grads[m->w.logit_scale - m->params] += dscale; /* every rank computed the whole batch's loss */
+    return MODX_OK;
+}
+
+ModxStatus step_gather_features(ClipStep *s, int nb, int old) {
+    size_t n = (size_t)nb * (size_t)s->E;
+    MODX_TRY(dist_allgather_f32(s->V, n));
+    MODX_TRY(dist_allgather_f32(s->T, n));
+    if (old) MODX_TRY(dist_allgather_f32(s->Vo, n));
+    if (old) MODX_TRY(dist_allgather_f32(s->To, n));
     return MODX_OK;
 }
 

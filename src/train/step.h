@@ -15,6 +15,7 @@
 
 #include "clip/model.h"
 #include "core/error.h"
+#include "train/featcache.h"
 #include "train/optim.h"
 
 typedef struct {
@@ -71,6 +72,12 @@ typedef struct {
     float *dV, *dT; /* (max_B, E) */
     float *scratch;
     int replay_rows; /* set by the caller: the batch's last rows that are replayed pairs (StepLossIO) */
+    /* The old model's features looked up instead of forwarded (train/featcache.h):
+     * the cache and the next step's rows (image, caption per pair), set by
+     * clip_step_old_rows for one clip_step_run; NULL: forward the old model. */
+    const OldFeatCache *oldfeat;
+    const uint32_t *old_img, *old_cap;
+    int64_t old_lookups; /* steps whose old features came from the cache */
 } ClipStep;
 
 /* old may be NULL (then only terms without needs_old run). Both models must
@@ -82,6 +89,18 @@ void clip_step_free(ClipStep *s);
  * MODX_ERR_INVALID. */
 ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts, int B, const StepLossTerm *loss,
                          float *grads, StepLoss *out);
+
+/* Data parallelism (core/dist.h): clip_step_run forwards only this rank's
+ * slice of the batch (rows [lo, lo + B/N)), all-gathers the features (and the
+ * old model's) into V, T (Vo, To) so every rank computes the loss of the
+ * whole batch, back-propagates its slice's rows of dV, dT, and sums the
+ * parameter gradients over the ranks in rank order. In a job of one this is
+ * the plain step. nb: rows per rank; old: gather Vo, To too. */
+ModxStatus step_gather_features(ClipStep *s, int nb, int old);
+/* The next clip_step_run reads the old model's features of pair j from fc
+ * (image img[j], caption cap[j]) instead of forwarding the old model; a batch
+ * with a row fc lacks is forwarded. The arrays must live until that run. */
+void clip_step_old_rows(ClipStep *s, const OldFeatCache *fc, const uint32_t *img, const uint32_t *cap);
 
 /* The optimizer's segment list for m's flat layout: one segment per parameter
  * tensor, with the table's weight-decay flag. *segs is malloc'd. */

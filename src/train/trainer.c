@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "core/dist.h"
 #include "data/image.h"
 #include "data/loader.h"
 #include "io/checkpoint.h"
@@ -39,6 +40,8 @@ static void maybe_kill(void) {
     if (kill_after == -2) {
         const char *v = getenv("MODX_TEST_KILL_AFTER_STEPS");
         kill_after = v && *v ? strtol(v, NULL, 10) : -1;
+        const char *r = getenv("MODX_TEST_KILL_RANK"); /* in a job of many ranks: only this one */
+        if (r && *r && strtol(r, NULL, 10) != dist_rank()) kill_after = -1;
     }
     if (kill_after >= 0 && ++steps_done >= kill_after) raise(SIGKILL);
 }
@@ -76,7 +79,21 @@ static ModxStatus rename_if(const char *from, const char *to) {
     return MODX_OK;
 }
 
+static ModxStatus resume_recover_files(const char *resume_path, int *exists);
+
+/* Rank 0 alone touches the files; every rank learns the outcome from it (a
+ * broadcast, so no rank looks before rank 0 is done). */
 ModxStatus trainer_resume_recover(const char *resume_path, int *exists) {
+    int e[2] = {0, MODX_OK};
+    if (dist_is_writer()) e[1] = resume_recover_files(resume_path, &e[0]);
+    MODX_TRY(dist_bcast(e, sizeof e, 0));
+    *exists = e[0];
+    if (e[1] != MODX_OK && !dist_is_writer())
+        return modx_fail(MODX_ERR_IO, "%s: rank 0 could not recover the resume checkpoint", resume_path);
+    return (ModxStatus)e[1];
+}
+
+static ModxStatus resume_recover_files(const char *resume_path, int *exists) {
     char m[2][4096], o[2][4096], r[2][4096];
     resume_paths(resume_path, m, o, r);
     if (io_file_exists(m[1])) { /* a complete set: finish the renames in order */
@@ -93,6 +110,7 @@ ModxStatus trainer_resume_recover(const char *resume_path, int *exists) {
 }
 
 void trainer_resume_remove(const char *resume_path) {
+    if (!dist_is_writer()) return;
     char m[2][4096], o[2][4096], r[2][4096];
     resume_paths(resume_path, m, o, r);
     for (int k = 1; k >= 0; k--) unlink(m[k]), unlink(o[k]), unlink(r[k]);
@@ -100,6 +118,7 @@ void trainer_resume_remove(const char *resume_path) {
 
 static ModxStatus save_resume(const TrainPhase *ph, const TrainSpec *sp, const AdamW *opt, int64_t step, int64_t steps,
                               int replay_k, uint64_t metrics_bytes) {
+    if (!dist_is_writer()) return MODX_OK; /* rank 0 writes; the others hold the same state */
     char m[2][4096], o[2][4096], r[2][4096];
     resume_paths(ph->resume_path, m, o, r);
     char phase[32], st[32], sts[32], mb[32], rk[32], seed[32];
@@ -193,9 +212,11 @@ static ModxStatus load_resume(const TrainPhase *ph, const TrainSpec *sp, AdamW *
  * and matrix-product FLOPs from the phase's step count (a training step costs
  * about 3 forwards), the strategy's own passes (EWC's Fisher), the frozen
  * model's forwards when the loss runs one. */
-static ModxStatus log_compute(const TrainSpec *sp, const TrainPhase *ph, int64_t steps, double seconds) {
+static ModxStatus log_compute(const TrainSpec *sp, const TrainPhase *ph, int64_t steps, double seconds,
+                              int64_t cached) {
     if (!ph->log) return MODX_OK;
     int64_t pairs = steps * sp->batch, own = pairs + ph->extra_passes, frozen = sp->loss.needs_old ? pairs : 0;
+    if (sp->loss.needs_old && cached >= 0) frozen = cached;
     double f = clip_forward_flops_per_pair(&ph->model->cfg);
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
@@ -223,6 +244,8 @@ typedef struct {
     ClipStep *step;
     float *grads;
     Batch mixed;       /* new + replayed pairs (replay_k > 0) */
+    OldFeatCache oldfeat; /* the old model's features of the phase (empty: per-step forwards) */
+    int64_t frozen_cached;/* pair-equivalents the cache encoded ((images + captions) / 2), −1: none */
     uint32_t *rimg, *rcap;
     uint32_t *tcache, *timage; /* (B) the trace hook's view of the batch */
     double t0, t_win;  /* start of the phase, of the current logging window */
@@ -230,6 +253,7 @@ typedef struct {
 } Training;
 
 static void training_close(Training *t) {
+    oldfeat_free(&t->oldfeat);
     batch_free(&t->mixed);
     free(t->grads);
     free(t->rimg), free(t->rcap);
@@ -281,6 +305,38 @@ static ModxStatus check_replay_ids(const TrainPhase *ph) {
     return MODX_OK;
 }
 
+/* The old model's features of the phase, encoded once when the spec allows
+ * and they fit (train/featcache.h; recomputed on resume from the same model). */
+static ModxStatus open_oldfeat(Training *t) {
+    const TrainSpec *sp = t->sp;
+    const TrainPhase *ph = t->ph;
+    t->frozen_cached = -1;
+    if (!sp->loss.needs_old || !ph->old || !ph->images || sp->old_per_step) return MODX_OK;
+    /* the cache's rows are ph->cache's indices, which are the batch's ids only
+     * when it heads the run's cache set (replay pairs of other caches miss the
+     * cache and their batches run the old model) */
+    if (ph->caches && ph->caches->n > 1 && ph->caches->caches[0] != ph->cache) return MODX_OK;
+    /* the captions the phase's batches draw: (epoch, image) → caption is known in advance */
+    size_t nd = (size_t)sp->epochs * ph->n_images;
+    uint32_t *drawn = malloc((nd + 1) * sizeof *drawn);
+    if (!drawn) return modx_fail(MODX_ERR_NOMEM, "out of memory for the phase's caption draws");
+    for (int e = 0; e < sp->epochs; e++)
+        for (size_t i = 0; i < ph->n_images; i++)
+            drawn[(size_t)e * ph->n_images + i] = loader_caption_for(t->ld, (uint64_t)e, ph->images[i]);
+    OldFeatPlan p = {.old = ph->old, .acts = t->step->old_acts, .B = t->B, .cache = ph->cache, .images = ph->images,
+                     .n_images = ph->n_images, .captions = drawn, .n_captions = nd, .replay = ph->replay};
+    int built = 0;
+    ModxStatus st = oldfeat_room(&ph->model->cfg, t->B, sp->max_memory, &p.room);
+    if (st == MODX_OK) st = oldfeat_build(&t->oldfeat, &p, &built);
+    free(drawn);
+    MODX_TRY(st);
+    if (built) t->frozen_cached = (int64_t)((t->oldfeat.n_img + t->oldfeat.n_cap + 1) / 2);
+    else if (ph->progress)
+        progress_note(ph->progress, "%s phase %d: the old model's features do not fit in %.0f MiB; it runs every step",
+                      ph->label, ph->phase, (double)p.room / 1048576.0);
+    return MODX_OK;
+}
+
 /* Optimizer, loader (and its step count), resume state, step buffers. */
 static ModxStatus training_open(Training *t) {
     const TrainSpec *sp = t->sp;
@@ -317,6 +373,7 @@ static ModxStatus training_open(Training *t) {
     if (t->have_resume && ph->log) MODX_TRY(runlog_truncate(ph->log, t->metrics_bytes));
     MODX_TRY(clip_step_new(&t->step, model, ph->old, t->B));
     t->step->replay_rows = t->replay_k;
+    MODX_TRY(open_oldfeat(t));
     if (!(t->grads = modx_calloc(t->n, sizeof(float), "gradients"))) return MODX_ERR_NOMEM;
     if (t->replay_k > 0) {
         MODX_TRY(batch_alloc(&t->mixed, t->B, t->S, t->T));
@@ -337,8 +394,12 @@ static const Batch *mix_replay(Training *t, const Batch *b) {
     size_t px = (size_t)3 * S * S;
     memcpy(t->mixed.pixels, b->pixels, (size_t)nb * px * sizeof(float));
     memcpy(t->mixed.tokens, b->tokens, (size_t)nb * T * sizeof(int32_t));
+    memcpy(t->mixed.image_index, b->image_index, (size_t)nb * sizeof(uint32_t));
+    memcpy(t->mixed.caption_index, b->caption_index, (size_t)nb * sizeof(uint32_t));
     int got = replay_fill(t->ph->replay, t->rimg, t->rcap, B, (double)t->replay_k / B);
     CHECK(got == t->replay_k, "replay drew %d pairs, expected %d", got, t->replay_k);
+    memcpy(t->mixed.image_index + nb, t->rimg, (size_t)got * sizeof(uint32_t));
+    memcpy(t->mixed.caption_index + nb, t->rcap, (size_t)got * sizeof(uint32_t));
     for (int j = 0; j < t->replay_k; j++) {
         uint32_t im, cap;
         const Cache *c = replay_pair(t->ph, t->rimg[j], t->rcap[j], &im, &cap);
@@ -368,6 +429,7 @@ static ModxStatus train_step(Training *t, int64_t s, StepLoss *sl, double *loss,
     trace_loader_part(t, b);
     if (t->replay_k > 0) b = mix_replay(t, b);
     trace_batch(ph, s, t->tcache, t->timage, t->B);
+    if (t->oldfeat.V) clip_step_old_rows(t->step, &t->oldfeat, b->image_index, b->caption_index);
     MODX_TRY(clip_step_run(t->step, b->pixels, b->tokens, t->B, &t->sp->loss, t->grads, sl));
     *loss = sl->loss, *reg = sl->loss_kl;
     if (ph->penalty.fn) {
@@ -378,6 +440,12 @@ static ModxStatus train_step(Training *t, int64_t s, StepLoss *sl, double *loss,
     MODX_TRY(optim_check_finite(*loss, 0, s));
     *lr = schedule_cosine_lr(t->sp->lr, s, t->warmup, t->steps);
     return adamw_step(&t->opt, ph->model->params, t->grads, *lr, NULL);
+}
+
+/* The fractional epoch reached after `steps` steps. */
+static double epoch_of(const Training *t, int64_t steps) {
+    uint64_t per = loader_batches_per_epoch(t->ld);
+    return per ? (double)steps / (double)per : 0;
 }
 
 /* After step s: the metrics line, the progress line, a resume checkpoint when
@@ -391,16 +459,18 @@ static ModxStatus after_step(Training *t, int64_t s, const StepLoss *sl, double 
         double now = progress_now();
         double rate = now > t->t_win ? (double)t->win_samples / (now - t->t_win) : 0;
         t->t_win = now, t->win_samples = 0;
-        StepRecord r = {ph->label, ph->phase, s + 1, t->steps, loss, sl->loss_con, reg, lr, rate};
+        StepRecord r = {ph->label, ph->phase, s + 1, t->steps, loss, sl->loss_con, reg, lr, rate,
+                        epoch_of(t, s + 1), clip_logit_scale(ph->model)};
         MODX_TRY(runlog_step(ph->log, &r));
     }
     if (ph->progress) {
         double el = progress_now() - t->t0;
         double sps = el > 0 ? (double)(s + 1 - t->start) * t->B / el : 0;
         double eta = s + 1 > t->start && el > 0 ? el / (double)(s + 1 - t->start) * (double)(t->steps - s - 1) : -1;
-        progress_update(ph->progress, ph->label, ph->phase, s + 1, t->steps, loss, sps, eta, last);
+        ProgressStep ps = {ph->label, ph->phase, s + 1, t->steps, epoch_of(t, s + 1), sp->epochs, loss, lr, sps, eta};
+        progress_update(ph->progress, &ps, last);
     }
-    *stop = trainer_stop_requested && !last;
+    *stop = dist_max_int(trainer_stop_requested) && !last; /* every rank stops at the same step */
     /* The last step always leaves a resume point: a run stopped while the phase
      * is evaluated resumes there instead of training the phase again. */
     if (ph->resume_path && (last || *stop || (sp->checkpoint_every > 0 && (s + 1) % sp->checkpoint_every == 0))) {
@@ -432,9 +502,11 @@ ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *r
     const Cache *c0 = ph->n_parts > 0 ? ph->parts[0].cache : ph->cache;
     Training t = {.sp = sp, .ph = ph, .B = sp->batch, .S = c0->image_size, .T = c0->context,
                   .n = ph->model->table.total};
+    GemmPrecision prec = gemm_set_layer_precision(sp->precision); /* the cache's encoding and every step */
     ModxStatus st = training_open(&t);
     if (st != MODX_OK) {
         training_close(&t);
+        gemm_set_layer_precision(prec);
         return st;
     }
     res->steps = t.steps, res->start = t.start;
@@ -457,9 +529,10 @@ ModxStatus trainer_run(const TrainSpec *sp, const TrainPhase *ph, TrainResult *r
         }
     }
     res->seconds = progress_now() - t.t0;
-    if (st == MODX_OK && !res->interrupted) st = log_compute(sp, ph, t.steps, res->seconds);
+    if (st == MODX_OK && !res->interrupted) st = log_compute(sp, ph, t.steps, res->seconds, t.frozen_cached);
     if (st == MODX_OK && !res->interrupted && ph->out_path) st = save_final(&t);
     if (ph->progress) progress_finish(ph->progress);
     training_close(&t);
+    gemm_set_layer_precision(prec);
     return st;
 }

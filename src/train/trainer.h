@@ -35,6 +35,7 @@
 
 #include "clip/model.h"
 #include "core/error.h"
+#include "core/gemm.h"
 #include "data/cache.h"
 #include "data/cacheset.h"
 #include "data/loader.h"
@@ -50,6 +51,13 @@ typedef struct {
     double lr, warmup, weight_decay, grad_clip;
     uint64_t seed; /* the loader's seed for this phase */
     int log_every, checkpoint_every;
+    /* Distilling losses (needs_old): 0 encodes the old model's features of the
+     * phase once (train/featcache.h) when they fit in max_memory beside the
+     * model's estimate, else forwards it every step; 1 always forwards it every
+     * step (what inputs that change per draw, e.g. augmentation, need). */
+    int old_per_step;
+    uint64_t max_memory;    /* the --max-memory budget in bytes; 0: half the available memory */
+    GemmPrecision precision;/* the models' matrix products (core/gemm.h); GEMM_F32 by default */
 } TrainSpec;
 
 typedef struct {

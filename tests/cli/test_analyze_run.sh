@@ -75,7 +75,7 @@ reset_bad; sed -i 's/"completed": {"joint": 2, "finetune": 2, "modx": 2}/"comple
 rm "$b/modx/phase2/probe.safetensors"
 "$MODX" analyze "$b" | grep -qE '^modx +0->1 '   # a run in progress: only completed phases
 reset_bad; sed -i 's/"role": "train_sample"/"role": "trainsample"/' "$b/run.json"
-expect_fail analyze 'test_sets\[2\] ("train-sample"): role "trainsample" is not domain, heldout or train_sample' "$b"
+expect_fail analyze 'test_sets\[2\] ("train-sample"): role "trainsample" is not domain, heldout, train_sample or zeroshot' "$b"
 reset_bad; sed -i 's/"format": "modx-run-1"/"format": "modx-run-9"/' "$b/run.json"
 expect_fail report "run.json: \"format\" is \"modx-run-9\"" "$b"
 reset_bad; rm "$b/run.json"

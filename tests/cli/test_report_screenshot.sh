@@ -68,14 +68,16 @@ if [ -n "${MODX_REPORT_SCREENSHOT_KEEP:-}" ]; then cp "$TMP/run.png" "${MODX_REP
 # The report of a real run (modx run on the tiny fabricated dataset, as the
 # demo does on the emoji data): every plot of it renders. The probe has more
 # pairs than the embedding has dimensions (20 > 16), so the inter-modal
-# relative rotation is determined and plotted too.
+# relative rotation is determined and plotted too. A zero-shot test set (the
+# test images' first captions as classes) gets its per-phase accuracy curve.
 export OMP_WAIT_POLICY=passive
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$TMP/toy"
 bash tests/fixtures/engine/toy_experiment.sh "$TMP/toy/exp.json" toy \
   '[{"name": "red", "dataset": "toy", "split": "test", "domains": ["red"]},
                {"name": "green", "dataset": "toy", "split": "test", "domains": ["green"]},
                {"name": "blue", "dataset": "toy", "split": "test", "domains": ["blue"]},
-               {"name": "fit", "dataset": "toy", "split": "train", "sample": 24, "role": "train_sample"}]' \
+               {"name": "fit", "dataset": "toy", "split": "train", "sample": 24, "role": "train_sample"},
+               {"name": "names", "dataset": "toy", "split": "test", "role": "zeroshot", "labels": "caption"}]' \
   '["joint", "finetune", "modx"]' \
   '{"test_set": "fit", "pairs": 20}' \
   '{"epochs": 2, "batch": 4, "lr": 1e-3, "alpha": 1, "log_every": 1, "eval_batch": 8}'
@@ -85,9 +87,33 @@ grep -q "report: $TMP/real/report.html" "$TMP/real.out"
 read -r real_w real_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/real.regions")
 shoot "$TMP/real/report.html" "$TMP/real.png" "$real_w" "$real_h"
 "$MODX" report --check-png "$TMP/real.png" --regions "$TMP/real.regions" | tee "$TMP/real.check"
-grep -q '^14 plots rendered$' "$TMP/real.check"
+grep -q '^15 plots rendered$' "$TMP/real.check"
+# the zero-shot accuracy curve of test set 4 (top-1 and top-5 per strategy and phase)
+grep -q '^ok    zs-4 ' "$TMP/real.check"
 # the retrieval gallery's thumbnails (phase 0, finetune and modx after the last phase) are drawn
 grep -q '^ok    gallery ' "$TMP/real.check"
 [ "$(grep -o 'src="data:image/png;base64,' "$TMP/real/report.html" | wc -l)" -ge 30 ]
 grep -q '^ok    keep-learn ' "$TMP/real.check"
 [ "$(grep -c '^ok    matrix-' "$TMP/real.check")" -eq 3 ]
+if [ -n "${MODX_REPORT_SCREENSHOT_KEEP:-}" ]; then cp "$TMP/real.png" "${MODX_REPORT_SCREENSHOT_KEEP%.png}-real.png"; fi
+
+# A run with "seeds": RUN_DIR/report.html shows the figures over the seeds, the keep-vs-learn scatter with
+# ± sd bars; every plot renders, and the bars are drawn (hiding them takes coloured pixels out of the scatter).
+sed 's/^ "train":/ "seeds": [0, 1],\n "train":/' "$TMP/toy/exp.json" > "$TMP/toy/seeds.json"
+"$MODX" run "$TMP/toy/seeds.json" --out "$TMP/seeds" --quiet > /dev/null
+"$MODX" report "$TMP/seeds" --regions "$TMP/seeds.regions" >/dev/null
+grep -q 'mean ± sd over seeds' "$TMP/seeds/report.html"
+[ "$(grep -c '<g class="error-bars"' "$TMP/seeds/report.html")" -ge 1 ] || { echo "no sd bars in the seeds report"; exit 1; }
+read -r seeds_w seeds_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/seeds.regions")
+shoot "$TMP/seeds/report.html" "$TMP/seeds.png" "$seeds_w" "$seeds_h"
+"$MODX" report --check-png "$TMP/seeds.png" --regions "$TMP/seeds.regions" | tee "$TMP/seeds.check"
+grep -q '^14 plots rendered$' "$TMP/seeds.check"
+grep -q '^ok    keep-learn ' "$TMP/seeds.check"
+sed 's/<g class="error-bars"/<g class="error-bars" display="none"/g' "$TMP/seeds/report.html" > "$TMP/seeds/nobars.html"
+shoot "$TMP/seeds/nobars.html" "$TMP/nobars.png" "$seeds_w" "$seeds_h"
+"$MODX" report --check-png "$TMP/nobars.png" --regions "$TMP/seeds.regions" > "$TMP/nobars.check" || true
+coloured() { awk '$2 == "keep-learn" { for (i = 1; i < NF; i++) if ($i == "coloured") print $(i + 1) }' "$1"; }
+with=$(coloured "$TMP/seeds.check"); without=$(coloured "$TMP/nobars.check")
+echo "keep-learn coloured pixels: $with with the sd bars, $without without"
+[ -n "$with" ] && [ -n "$without" ] && [ "$with" -gt "$without" ] || { echo "the sd bars drew nothing"; exit 1; }
+if [ -n "${MODX_REPORT_SCREENSHOT_KEEP:-}" ]; then cp "$TMP/seeds.png" "${MODX_REPORT_SCREENSHOT_KEEP%.png}-seeds.png"; fi

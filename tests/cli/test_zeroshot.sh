@@ -16,6 +16,17 @@ for i in 0 1 2 3 4 5; do
 done >"$TMP/labels.jsonl"
 "$MODX" zeroshot --ckpt "$ck" --data "$C" --vocab $V --labels "$TMP/labels.jsonl" >"$TMP/b"
 diff "$TMP/a" "$TMP/b"
+# the same labels keyed by the image's path (as data info --list prints it; its
+# file name alone is enough when no other image's path ends so)
+"$MODX" data info "$C" --list | awk -F'\t' '$1 ~ /^[0-9]+$/ {print $2}' > "$TMP/paths"
+[ "$(wc -l < "$TMP/paths")" -eq 6 ]
+i=0
+while read -r p; do
+  d=$(echo "red green blue red green blue" | cut -d' ' -f$((i + 1)))
+  echo "{\"image\": \"$p\", \"label\": \"$d\"}"; i=$((i + 1))
+done < "$TMP/paths" > "$TMP/labels_by_path.jsonl"
+"$MODX" zeroshot --ckpt "$ck" --data "$C" --vocab $V --labels "$TMP/labels_by_path.jsonl" >"$TMP/b2"
+diff "$TMP/a" "$TMP/b2"
 printf 'red\ngreen\n\nblue\n' >"$TMP/classes.txt"
 "$MODX" zeroshot --ckpt "$ck" --data "$C" --vocab $V --labels "$TMP/labels.jsonl" --classes "$TMP/classes.txt" >"$TMP/c"
 diff "$TMP/a" "$TMP/c"
@@ -36,14 +47,16 @@ expect_fail() { # RC PATTERN ARGS...
   [ "$rc" -eq "$want" ] || { echo "modx zeroshot $*: exit $rc, want $want"; cat "$TMP/err"; exit 1; }
   grep -q -- "$pat" "$TMP/err" || { echo "stderr lacks '$pat':"; cat "$TMP/err"; exit 1; }
 }
-expect_fail 2 'are required' --ckpt "$ck" --data "$C"
+expect_fail 2 'missing required option --vocab' --ckpt "$ck" --data "$C"
 expect_fail 2 '--split goes with --labels domain' --ckpt "$ck" --data "$C" --vocab $V --labels "$TMP/labels.jsonl" --split all
 printf 'red\ngreen\n' >"$TMP/two.txt"
 expect_fail 1 'image 2 has label "blue", which is not in' --ckpt "$ck" --data "$C" --vocab $V --labels domain --split all --classes "$TMP/two.txt"
 echo '{"image": 6, "label": "red"}' >"$TMP/bad.jsonl"
 expect_fail 1 'bad.jsonl:1: image 6 is not an image index of the cache (0 to 5)' --ckpt "$ck" --data "$C" --vocab $V --labels "$TMP/bad.jsonl"
 printf '{"image": 1, "label": "red"}\n{"image": "x"}\n' >"$TMP/bad.jsonl"
-expect_fail 1 'bad.jsonl:2: expected {"image": INDEX, "label": "name"}' --ckpt "$ck" --data "$C" --vocab $V --labels "$TMP/bad.jsonl"
+expect_fail 1 'bad.jsonl:2: expected {"image": INDEX or "PATH", "label": "name"}' --ckpt "$ck" --data "$C" --vocab $V --labels "$TMP/bad.jsonl"
+echo '{"image": "no/such.png", "label": "red"}' > "$TMP/nopath.jsonl"
+expect_fail 1 'nopath.jsonl:1: image "no/such.png": no image of the cache has this path' --ckpt "$ck" --data "$C" --vocab $V --labels "$TMP/nopath.jsonl"
 printf 'a photo of a thing\n' >"$TMP/t.txt"
 expect_fail 1 'template 1 ("a photo of a thing") has no {}' --ckpt "$ck" --data "$C" --vocab $V --labels domain --templates "$TMP/t.txt"
 # the micro model's own 64-token vocabulary cannot take the CLIP tokenizer
