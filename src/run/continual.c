@@ -615,6 +615,20 @@ static StrategyPhase strategy_phase(Run *r, const StrategyInst *si, int k, ClipM
     return sp;
 }
 
+/* The data of phases 0 … k−1 for the hooks (strategy.h: history), then the test sets'. */
+static ModxStatus phase_history(const Run *r, int k, LoaderPart **out) {
+    if (!(*out = calloc((size_t)(k + r->e->n_tests), sizeof **out))) return modx_fail(MODX_ERR_NOMEM, "out of memory");
+    for (int t = 0; t < r->e->n_tests; t++)
+        (*out)[k + t] = (LoaderPart){.cache = r->caches[r->e->tests[t].sel.dataset], .images = r->tests[t].images,
+                                     .n_images = r->tests[t].n, .share = 1};
+    (*out)[0] = (LoaderPart){.cache = r->caches[r->e->has_phase0 ? r->e->phase0.dataset : r->stream_dataset],
+                             .images = r->phase0.images, .n_images = r->phase0.n, .share = 1};
+    for (int j = 1; j < k; j++)
+        (*out)[j] = (LoaderPart){.cache = r->caches[r->stream_dataset], .images = r->stream.phases[j - 1].images,
+                                 .n_images = r->stream.phases[j - 1].n_images, .share = 1};
+    return MODX_OK;
+}
+
 /* Trains strategy i's phase k (its hooks around the trainer), then
  * checkpoint, probe, evaluations and run.json. */
 static ModxStatus run_strategy_phase(Run *r, int i, int k) {
@@ -622,7 +636,8 @@ static ModxStatus run_strategy_phase(Run *r, int i, int k) {
     const StrategyInst *si = &e->strategies[i];
     int once = (si->desc->flags & STRATEGY_ONCE) != 0;
     char prev[4096], prev_dir[4096], out[4096], resume[4096], dir[4096];
-    if (k == 1 || once) path_of(prev, sizeof prev, r, RUN_PHASE0, 0, RUN_MODEL_FILE);
+    if (k == 1 || once || (si->desc->flags & STRATEGY_FROM_START))
+        path_of(prev, sizeof prev, r, RUN_PHASE0, 0, RUN_MODEL_FILE);
     else path_of(prev, sizeof prev, r, si->name, k - 1, RUN_MODEL_FILE);
     path_of(prev_dir, sizeof prev_dir, r, si->name, k - 1, "");
     path_of(out, sizeof out, r, si->name, k, RUN_MODEL_FILE);
@@ -636,17 +651,26 @@ static ModxStatus run_strategy_phase(Run *r, int i, int k) {
     if (st == MODX_OK && (si->desc->flags & STRATEGY_OLD_MODEL)) st = clip_model_clone(&old, m);
     if (st == MODX_OK) st = phase_data(r, si, k, &data);
     StrategyPhase sp = strategy_phase(r, si, k, m, &data.list, dir, prev_dir, out);
+    LoaderPart *history = NULL;
+    if (st == MODX_OK && !once) st = phase_history(r, k, &history);
+    sp.history = history, sp.n_history = history ? k : 0, sp.epochs = e->hp.epochs;
+    sp.tests = history ? history + k : NULL, sp.n_tests = history ? e->n_tests : 0;
+    char start[4096];
+    path_of(start, sizeof start, r, RUN_PHASE0, 0, RUN_MODEL_FILE);
+    sp.start_path = start;
     if (st == MODX_OK) st = strategy_before_phase(&sp);
     if (st == MODX_OK) st = resume_prepare(r, resume);
     if (st == MODX_OK) {
         TrainSpec ts = base_spec(r, strategy_loss(si), once ? e->hp.joint_epochs : e->hp.epochs,
                                  once ? e->hp.joint_weight_decay : e->hp.weight_decay, sp.seed);
+        ts.steps = sp.steps;
         TrainPhase ph = {.label = si->name, .phase = k, .model = m, .old = old, .cache = sp.cache,
                          .images = data.list.images, .n_images = data.list.n, .parts = data.parts,
                          .n_parts = data.n_parts, .proportions = data.proportions, .caches = &r->set, .replay = sp.replay,
                          .replay_fraction = sp.replay_fraction, .penalty = sp.penalty,
                          .extra_passes = sp.extra_passes, .resume_path = resume,
                          .out_path = out, .log = &r->log, .progress = &r->progress};
+        if (sp.n_parts > 0) ph.parts = sp.parts, ph.n_parts = sp.n_parts, ph.proportions = sp.proportions;
         TrainResult res;
         st = trainer_run(&ts, &ph, &res);
         if (st == MODX_OK && res.interrupted)
@@ -661,6 +685,7 @@ static ModxStatus run_strategy_phase(Run *r, int i, int k) {
         st = write_run_json(r, 0);
     }
     strategy_end_phase(&sp);
+    free(history);
     if (data.owned) free(data.list.images);
     clip_model_free(old);
     clip_model_free(m);

@@ -27,6 +27,7 @@ ExpHyper experiment_default_hyper(void) {
 /* Parsing context: the file name for messages and the folder for paths. */
 typedef struct {
     const char *file, *base;
+    const Experiment *e; /* being parsed: its test sets name a STRATEGY_TEST_SET hyperparameter's values */
     int watch; /* experiment_load_watch: "datasets", "stream" and "test_sets" may be left out */
 } Ctx;
 
@@ -273,6 +274,26 @@ static const StrategyHyper *train_hyper(const char *key) {
 
 /* A strategy hyperparameter's value v of JSON item `it` at `full`, checked. */
 static ModxStatus hyper_value(const Ctx *c, const cJSON *it, const char *full, const StrategyHyper *h, double *v) {
+    const char *const *names = strategy_hyper_choices_of(h);
+    if (names == STRATEGY_TEST_SET) { /* a test set's name; the value is its index */
+        for (int i = 0; i < c->e->n_tests && cJSON_IsString(it); i++)
+            if (!strcmp(it->valuestring, c->e->tests[i].name)) return *v = i, MODX_OK;
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected the name of one of 'test_sets' (in a strategy variant), "
+                         "found %s%.64s%s (%s)", c->file, full, cJSON_IsString(it) ? "'" : json_type_name(it),
+                         cJSON_IsString(it) ? it->valuestring : "", cJSON_IsString(it) ? "'" : "", h->doc);
+    }
+    if (names) { /* one of its names; the value is the name's index */
+        char list[256] = "";
+        for (int i = 0; names[i]; i++) {
+            if (cJSON_IsString(it) && !strcmp(it->valuestring, names[i])) return *v = i, MODX_OK;
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s'%s'", i ? ", " : "", names[i]);
+        }
+        if (cJSON_IsString(it))
+            return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected one of %s, found '%.64s' (%s)", c->file, full, list,
+                             it->valuestring, h->doc);
+        return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected one of %s, found %s (%s)", c->file, full, list,
+                         json_type_name(it), h->doc);
+    }
     if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble)) return bad(c, full, h->integer ? "an integer" : "a number", it);
     *v = it->valuedouble;
     if (*v < h->lo || *v > h->hi)
@@ -862,12 +883,17 @@ static cJSON *selection_json(const Experiment *e, const ExpSelection *s, cJSON *
 }
 
 /* A plain strategy as its name; a variant as an object with every value. */
-static cJSON *strategy_json(const StrategyInst *si) {
+static cJSON *strategy_json(const Experiment *e, const StrategyInst *si) {
     if (!si->variant) return cJSON_CreateString(si->name);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", si->name);
     cJSON_AddStringToObject(o, "strategy", si->desc->name);
-    for (int j = 0; j < si->desc->n_hypers; j++) cJSON_AddNumberToObject(o, si->desc->hypers[j].key, si->hp[j]);
+    for (int j = 0; j < si->desc->n_hypers; j++) {
+        const char *const *names = strategy_hyper_choices(si->desc, j);
+        if (names == STRATEGY_TEST_SET) cJSON_AddStringToObject(o, si->desc->hypers[j].key, e->tests[(int)si->hp[j]].name);
+        else if (names) cJSON_AddStringToObject(o, si->desc->hypers[j].key, names[(int)si->hp[j]]);
+        else cJSON_AddNumberToObject(o, si->desc->hypers[j].key, si->hp[j]);
+    }
     return o;
 }
 
@@ -918,7 +944,7 @@ static void build_json(Experiment *e) {
         cJSON_AddItemToArray(ts, o);
     }
     cJSON *sa = cJSON_AddArrayToObject(r, "strategies");
-    for (int i = 0; i < e->n_strategies; i++) cJSON_AddItemToArray(sa, strategy_json(&e->strategies[i]));
+    for (int i = 0; i < e->n_strategies; i++) cJSON_AddItemToArray(sa, strategy_json(e, &e->strategies[i]));
     if (e->n_tests) {
         cJSON *p = cJSON_AddObjectToObject(r, "probe");
         cJSON_AddStringToObject(p, "test_set", e->probe_test);
@@ -940,7 +966,11 @@ static void build_json(Experiment *e) {
     cJSON_AddNumberToObject(t, "weight_decay", h->weight_decay);
     cJSON_AddNumberToObject(t, "joint_weight_decay", h->joint_weight_decay);
     cJSON_AddNumberToObject(t, "grad_clip", h->grad_clip);
-    for (int k = 0; k < h->n_strategy_keys; k++) cJSON_AddNumberToObject(t, h->strategy_keys[k].key, h->strategy_keys[k].value);
+    for (int k = 0; k < h->n_strategy_keys; k++) {
+        const char *const *names = strategy_hyper_choices_of(train_hyper(h->strategy_keys[k].key));
+        if (names) cJSON_AddStringToObject(t, h->strategy_keys[k].key, names[(int)h->strategy_keys[k].value]);
+        else cJSON_AddNumberToObject(t, h->strategy_keys[k].key, h->strategy_keys[k].value);
+    }
     if (!e->n_seeds) cJSON_AddNumberToObject(t, "seed", (double)h->seed);
     cJSON_AddNumberToObject(t, "log_every", h->log_every);
     cJSON_AddNumberToObject(t, "checkpoint_every", h->checkpoint_every);
@@ -958,7 +988,7 @@ static ModxStatus parse_text(Experiment *e, const char *text, size_t n, const ch
     cJSON *root = NULL;
     ModxStatus st = dataset_json_document(text, n, name, &root);
     if (st == MODX_OK) {
-        Ctx c = {name, base_dir, watch};
+        Ctx c = {name, base_dir, e, watch};
         st = parse_root(&c, e, root);
     }
     cJSON_Delete(root);

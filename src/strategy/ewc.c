@@ -77,7 +77,7 @@ static ModxStatus before(StrategyPhase *sp) {
     progress_note(sp->progress, "%s phase %d: Fisher of phase %d's model on its data", sp->si->name, sp->phase,
                   sp->phase - 1);
     MODX_TRY(compute_fisher(sp, (long)sp->si->hp[1], w->fisher));
-    sp->penalty = (StepPenalty){penalty, w};
+    sp->penalty = (StepPenalty){penalty, w, NULL};
     return MODX_OK;
 }
 

@@ -8,6 +8,14 @@
 /* modx.c: L_con + α·L_kl with selection; reads the instance's "alpha". */
 ModxStatus strategy_modx_loss(const StrategyInst *si, const StepLossIO *io, StepLoss *out);
 
+/* modx_replay.c: Mod-X with the distillation on every row or (distill_rows
+ * = replay) on the batch's replayed rows only (StepLossIO.replay_rows). */
+ModxStatus strategy_modx_replay_loss(const StrategyInst *si, const StepLossIO *io, StepLoss *out);
+
+/* zscl.c: λ·L_lwf (τ = 1) between the current model's and the starting
+ * model's (io->Vo, To, scale_old) logits on a reference batch; reads "lambda". */
+ModxStatus strategy_zscl_term(const StrategyInst *si, const StepLossIO *io, StepLoss *out);
+
 /* replay.c: the buffer hooks; read the instance's "buffer" and "fraction". */
 ModxStatus strategy_replay_before(StrategyPhase *sp);
 ModxStatus strategy_replay_after(StrategyPhase *sp);
@@ -20,6 +28,13 @@ void strategy_replay_end(StrategyPhase *sp);
 ModxStatus strategy_keep_start(StrategyPhase *sp);
 ModxStatus strategy_mix_with_start(StrategyPhase *sp, double t);
 void strategy_free_state(StrategyPhase *sp);
+
+/* cumulative.c: the phase's data as loader parts (sp->parts, mixed
+ * uniformly): one per earlier phase with the pairs `policy` (0 all, 1 equal,
+ * 2 exponential with `decay`, 3 reservoir) keeps under `budget` pairs (0: all
+ * of them), then this phase's images; mix_end frees them (sp->state). */
+ModxStatus strategy_mix_before(StrategyPhase *sp, int policy, size_t budget, double decay);
+void strategy_mix_end(StrategyPhase *sp);
 
 #define STRATEGY_ALPHA_HYPER \
     {"alpha", "alpha", 1.0, 0, 1e6, 0, "Mod-X distillation weight α (scale as α·B = 20·280, loss/modx.h)"}

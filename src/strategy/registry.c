@@ -18,6 +18,9 @@
     X(modx_replay)       \
     X(wiseft)            \
     X(merge)             \
+    X(cumulative)        \
+    X(oracle)            \
+    X(zscl)              \
     /* (the list ends here) */
 
 #define DECLARE(id) extern const StrategyDesc strategy_##id;
@@ -44,6 +47,19 @@ ModxStatus strategy_lookup(const char *name, const StrategyDesc **out) {
         strncat(list, ALL[i]->name, sizeof list - strlen(list) - 1);
     }
     return modx_fail(MODX_ERR_INVALID, "unknown strategy '%s' (expected one of %s)", name, list);
+}
+
+const char *const STRATEGY_TEST_SET[] = {"<a test set's name>", NULL};
+
+const char *const *strategy_hyper_choices(const StrategyDesc *d, int h) {
+    return d->choices && h >= 0 && h < d->n_hypers ? d->choices[h] : NULL;
+}
+
+const char *const *strategy_hyper_choices_of(const StrategyHyper *h) {
+    for (size_t i = 0; i < sizeof ALL / sizeof *ALL; i++)
+        if (h >= ALL[i]->hypers && h < ALL[i]->hypers + ALL[i]->n_hypers)
+            return strategy_hyper_choices(ALL[i], (int)(h - ALL[i]->hypers));
+    return NULL;
 }
 
 int strategy_hyper_index(const StrategyDesc *d, const char *key) {

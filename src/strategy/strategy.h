@@ -35,6 +35,7 @@
 #include "core/error.h"
 #include "data/cache.h"
 #include "data/cacheset.h"
+#include "data/loader.h"
 #include "train/progress.h"
 #include "train/replay.h"
 #include "train/step.h"
@@ -48,6 +49,7 @@ enum {
     STRATEGY_PHASE_STATE = 1u << 2, /* its steps need state before_phase builds (EWC's Fisher): no single steps */
     STRATEGY_SHARED_CACHE = 1u << 3, /* keeps image indices of past phases (a replay buffer): every phase must
                                        * come from one cache (modx watch prepares a cache per phase) */
+    STRATEGY_FROM_START = 1u << 4,  /* every phase starts from phase 0's model, not the previous phase's (oracle) */
 };
 
 typedef struct {
@@ -69,6 +71,10 @@ typedef struct {
     int n_hypers;
     /* The step's loss on the features; NULL: the contrastive loss alone. */
     ModxStatus (*loss)(const StrategyInst *si, const StepLossIO *io, StepLoss *out);
+    /* Per hyperparameter (n_hypers) a NULL-terminated list of names, or NULL:
+     * a hyperparameter with names takes one of them in an experiment and its
+     * value is the name's index. NULL: none has names. */
+    const char *const *const *choices;
     /* Phase hooks; each may be NULL. */
     ModxStatus (*before_phase)(StrategyPhase *sp);
     ModxStatus (*after_phase)(StrategyPhase *sp);
@@ -105,6 +111,16 @@ struct StrategyPhase {
     /* The run's caches: the id space of replay buffers (data/cacheset.h), so
      * a buffer holds pairs of any cache; NULL: `cache`'s own indices. */
     const CacheSet *caches;
+    /* Every earlier phase's data, phases 0 … k−1 (n_history = k; phase 0's
+     * set may come from another cache, and holds no images when phase 0
+     * trained on nothing), and train.epochs. */
+    const LoaderPart *history;
+    int n_history;
+    int epochs;
+    /* The experiment's test sets (n_tests, in its order) and phase 0's model checkpoint. */
+    const LoaderPart *tests;
+    int n_tests;
+    const char *start_path;
     const char *dir;      /* RUN_DIR/<name>/phase<k>, exists */
     const char *prev_dir; /* RUN_DIR/<name>/phase<k−1>, NULL for k = 1 */
     const char *out_path; /* this phase's model checkpoint */
@@ -113,9 +129,20 @@ struct StrategyPhase {
     ReplayBuffer *replay;
     double replay_fraction;
     StepPenalty penalty;
+    /* Set by before_phase to train on a mix of data instead of this phase's
+     * images: loader parts (data/loader.h; the hook owns them, in sp->state)
+     * mixed uniformly (proportions 0) or by their shares; steps > 0: the
+     * phase's steps instead of epochs × batches per epoch. */
+    const LoaderPart *parts;
+    int n_parts, proportions;
+    int64_t steps;
     int64_t extra_passes; /* pair forward+backward passes before_phase spent (EWC's Fisher), for the compute record */
     void *state; /* the strategy's own */
 };
+
+/* The choices of a hyperparameter that names one of the experiment's test
+ * sets (given in a variant; its value is the test set's index). */
+extern const char *const STRATEGY_TEST_SET[];
 
 /* ---- registry ---- */
 
@@ -125,6 +152,10 @@ const StrategyDesc *const *strategy_all(int *n);
 const StrategyDesc *strategy_find(const char *name);
 /* MODX_ERR_INVALID "unknown strategy 'x' (expected one of …)" when unknown. */
 ModxStatus strategy_lookup(const char *name, const StrategyDesc **out);
+/* The names hyperparameter h of d takes (NULL-terminated), NULL when it is a plain number. */
+const char *const *strategy_hyper_choices(const StrategyDesc *d, int h);
+/* The same for a hyperparameter of any registered strategy, found by address. */
+const char *const *strategy_hyper_choices_of(const StrategyHyper *h);
 /* The hyperparameter index of `key` in d, −1 when none. */
 int strategy_hyper_index(const StrategyDesc *d, const char *key);
 

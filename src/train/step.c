@@ -104,7 +104,7 @@ ModxStatus clip_step_run(ClipStep *s, const float *images, const int32_t *texts,
     float dscale = 0;
     StepLossIO io = {.V = s->V, .T = s->T, .Vo = loss->needs_old ? s->Vo : NULL, .To = loss->needs_old ? s->To : NULL,
                      .scale = clip_logit_scale(m), .scale_old = loss->needs_old ? clip_logit_scale(s->old) : 0.0f,
-                     .B = B, .E = s->E, .scratch = s->scratch, .dV = s->dV, .dT = s->dT, .dscale = &dscale};
+                     .B = B, .E = s->E, .replay_rows = s->replay_rows < B ? s->replay_rows : 0, .scratch = s->scratch, .dV = s->dV, .dT = s->dT, .dscale = &dscale};
     MODX_TRY(loss->fn ? loss->fn(loss->ctx, &io, out) : step_loss_contrastive(NULL, &io, out));
     clip_backward(m, s->acts, s->dV + off, s->dT + off, grads);
     MODX_TRY(dist_sum_f32(grads, m->table.total)); /* the ranks' slices, added in rank order */

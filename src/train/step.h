@@ -33,6 +33,7 @@ typedef struct {
     float scale;          /* the current model's logit scale */
     float scale_old;      /* the old model's (0 without one) */
     int B, E;
+    int replay_rows;      /* the batch's last replay_rows rows are replayed past pairs (0: none) */
     float *scratch;       /* step_loss_scratch_floats(max_B) floats */
     float *dV, *dT;       /* (B, E) zeroed; the loss writes dL/dV, dL/dT */
     float *dscale;        /* zeroed; the loss writes dL/d(logit scale) */
@@ -53,6 +54,7 @@ typedef struct {
 typedef struct {
     double (*fn)(void *ctx, float *grads, const float *params, size_t n);
     void *ctx;
+    int64_t *step; /* when set, the trainer stores the step's index (0-based) there before calling fn */
 } StepPenalty;
 
 /* Scratch floats any step loss may use for a batch of max_B. */
@@ -69,6 +71,7 @@ typedef struct {
     float *Vo, *To; /* (max_B, E) old features */
     float *dV, *dT; /* (max_B, E) */
     float *scratch;
+    int replay_rows; /* set by the caller: the batch's last rows that are replayed pairs (StepLossIO) */
     /* The old model's features looked up instead of forwarded (train/featcache.h):
      * the cache and the next step's rows (image, caption per pair), set by
      * clip_step_old_rows for one clip_step_run; NULL: forward the old model. */

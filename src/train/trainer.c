@@ -367,11 +367,12 @@ static ModxStatus training_open(Training *t) {
         return modx_fail(MODX_ERR_INVALID, "phase %d (%s) has %zu images, fewer than one batch of %d", ph->phase,
                          ph->label, n_images, t->B - resumed_k);
     MODX_TRY(loader_create(&t->ld, &lc));
-    t->steps = (int64_t)sp->epochs * (int64_t)loader_batches_per_epoch(t->ld);
+    t->steps = sp->steps > 0 ? sp->steps : (int64_t)sp->epochs * (int64_t)loader_batches_per_epoch(t->ld);
     if (t->have_resume) MODX_TRY(load_resume(ph, sp, &t->opt, &t->start, t->steps, &t->replay_k, &t->metrics_bytes));
     if (ph->replay) MODX_TRY(check_replay_ids(ph)); /* as the phase starts, or as the resume checkpoint holds it */
     if (t->have_resume && ph->log) MODX_TRY(runlog_truncate(ph->log, t->metrics_bytes));
     MODX_TRY(clip_step_new(&t->step, model, ph->old, t->B));
+    t->step->replay_rows = t->replay_k;
     MODX_TRY(open_oldfeat(t));
     if (!(t->grads = modx_calloc(t->n, sizeof(float), "gradients"))) return MODX_ERR_NOMEM;
     if (t->replay_k > 0) {
@@ -432,6 +433,7 @@ static ModxStatus train_step(Training *t, int64_t s, StepLoss *sl, double *loss,
     MODX_TRY(clip_step_run(t->step, b->pixels, b->tokens, t->B, &t->sp->loss, t->grads, sl));
     *loss = sl->loss, *reg = sl->loss_kl;
     if (ph->penalty.fn) {
+        if (ph->penalty.step) *ph->penalty.step = s;
         *reg = ph->penalty.fn(ph->penalty.ctx, t->grads, ph->model->params, t->n);
         *loss += *reg;
     }

@@ -47,6 +47,7 @@
 typedef struct {
     StepLossTerm loss; /* the step's loss (a strategy's, strategy_loss; zero: contrastive) */
     int epochs, batch;
+    int64_t steps; /* > 0: the phase's steps (a strategy's own budget) instead of epochs × batches per epoch */
     double lr, warmup, weight_decay, grad_clip;
     uint64_t seed; /* the loader's seed for this phase */
     int log_every, checkpoint_every;

@@ -1,0 +1,52 @@
+# zscl on the toy stream: distillation to phase 0's model on a reference test
+# set plus weight averaging every `interval` steps; its steps log the term,
+# the averaged weights replace the phase's model, the reference passes show in
+# the compute record, a run killed with SIGKILL and resumed ends
+# byte-identical, and bad hyperparameters are refused before training naming
+# the file, the strategy entry and the key.
+set -eu
+export OMP_WAIT_POLICY=passive
+source tests/fixtures/engine/toy_common.sh
+D="$TMP/toy"
+bash tests/fixtures/engine/make_toy.sh "$MODX" "$D"
+TRAIN='{"epochs": 2, "batch": 4, "lr": 1e-3, "log_every": 1, "eval_batch": 8, "checkpoint_every": 3}'
+STRATS='["finetune", {"name": "zs", "strategy": "zscl", "reference": "red", "lambda": 2, "interval": 2},
+  {"name": "zs-noavg", "strategy": "zscl", "reference": "red", "lambda": 2, "interval": 0}]'
+bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy "$TOY_TESTS" "$STRATS" '{"test_set": "red", "pairs": 4}' "$TRAIN"
+"$MODX" run "$D/exp.json" --out "$TMP/a" --quiet > /dev/null
+grep -q '"reference":	"red"' "$TMP/a/experiment.json"
+[ -f "$TMP/a/zs/phase2/zscl_average.safetensors" ] && [ ! -f "$TMP/a/zs-noavg/phase2/zscl_average.safetensors" ]
+# the term is logged (loss_kl > 0) and adds to the loss
+grep '"strategy": "zs"' "$TMP/a/metrics.jsonl" | grep '"type": "step"' | grep -vq '"loss_kl": 0,'
+# averaging changes the model: zs and zs-noavg share every step's loss but not the phase's end
+lz() { grep "\"strategy\": \"$1\", \"phase\": 1," "$TMP/a/metrics.jsonl" | grep '"type": "step"' | sed -E 's/.*"loss": ([^,]*),.*/\1/'; }
+[ -n "$(lz zs)" ] && [ "$(lz zs)" = "$(lz zs-noavg)" ]
+[ "$(grep '^zs,1,' "$TMP/a/results.csv" | cut -d, -f3-)" != "$(grep '^zs-noavg,1,' "$TMP/a/results.csv" | cut -d, -f3-)" ]
+# compute: 6 steps x 4 pairs + 6 reference batches of 4 (the reference set has 4 images)
+grep '"type": "compute", "strategy": "zs", "phase": 1,' "$TMP/a/metrics.jsonl" | grep -q '"forward_passes": 48'
+
+# killed with SIGKILL and resumed: byte-identical
+rc=0; MODX_TEST_KILL_AFTER_STEPS=20 "$MODX" run "$D/exp.json" --out "$TMP/b" --quiet > /dev/null 2>&1 || rc=$?
+[ "$rc" -eq 137 ] || { echo "expected SIGKILL (137), got $rc"; exit 1; }
+for k in 5 7 4; do
+  rc=0; MODX_TEST_KILL_AFTER_STEPS=$k "$MODX" run --resume "$TMP/b" --quiet > /dev/null 2>&1 || rc=$?
+  [ "$rc" -eq 137 ] || { echo "expected SIGKILL (137) after $k steps, got $rc"; exit 1; }
+done
+"$MODX" run --resume "$TMP/b" --quiet > /dev/null
+for f in $(cd "$TMP/a" && find . -name '*.safetensors' | sort) results.csv; do cmp "$TMP/a/$f" "$TMP/b/$f"; done
+diff <(metrics_sans_timings "$TMP/a/metrics.jsonl") <(metrics_sans_timings "$TMP/b/metrics.jsonl")
+
+# bad hyperparameters
+bad() { # STRATEGIES TRAIN EXPECTED...
+  local list=$1 train=$2; shift 2
+  bash tests/fixtures/engine/toy_experiment.sh "$D/bad.json" toy "$TOY_TESTS" "$list" '{"test_set": "red", "pairs": 4}' "$train"
+  rm -rf "$TMP/badrun"
+  if "$MODX" run "$D/bad.json" --out "$TMP/badrun" --quiet > /dev/null 2> "$TMP/berr"; then echo "accepted: $list"; exit 1; fi
+  for want in "$@"; do grep -qF -- "$want" "$TMP/berr" || { echo "'$want' missing from:"; cat "$TMP/berr"; exit 1; }; done
+  [ ! -d "$TMP/badrun/finetune" ] || { echo "trained before refusing"; exit 1; }
+}
+bad '["finetune", {"name": "z", "strategy": "zscl", "reference": "purple"}]' "$TRAIN" bad.json "(z).reference" "'purple'" "test_sets"
+bad '["finetune", {"name": "z", "strategy": "zscl", "lambda": -1}]' "$TRAIN" bad.json "(z).lambda" "in [0, 1e+06]"
+bad '["finetune", {"name": "z", "strategy": "zscl", "interval": 1.5}]' "$TRAIN" bad.json "(z).interval" "an integer"
+bad '["finetune", "zscl"]' '{"epochs": 2, "batch": 4, "zscl_reference": "red"}' bad.json "train.zscl_reference" "in a strategy variant"
+echo ok
