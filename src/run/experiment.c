@@ -467,7 +467,8 @@ static void variant_where(char *where, size_t n, const cJSON *o, int idx) {
 }
 
 /* The list-valued keys of variant object o, checked: only hyperparameters (not "name" or
- * "strategy"), non-empty, numbers, no value twice, and each a {key} of the name. */
+ * "strategy"), non-empty, numbers or named values (strings, e.g. a policy), no value twice, and each
+ * a {key} of the name. */
 static ModxStatus variant_lists(const Ctx *c, const cJSON *o, const char *where, const cJSON **lists, int *nl,
                                 long *combos) {
     const cJSON *nm = cJSON_GetObjectItemCaseSensitive(o, "name"), *sv = cJSON_GetObjectItemCaseSensitive(o, "strategy");
@@ -487,13 +488,13 @@ static ModxStatus variant_lists(const Ctx *c, const cJSON *o, const char *where,
             return modx_fail(MODX_ERR_INVALID, "%s: %s: more than %d list-valued keys", c->file, where, EXP_MAX_LIST_KEYS);
         for (int k = 0; k < n; k++) {
             const cJSON *v = cJSON_GetArrayItem(it, k);
-            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-                return modx_fail(MODX_ERR_INVALID, "%s: %s.%s[%d]: expected a number, found %s", c->file, where,
-                                 it->string, k, json_type_name(v));
+            if (!(cJSON_IsNumber(v) && isfinite(v->valuedouble)) && !cJSON_IsString(v))
+                return modx_fail(MODX_ERR_INVALID, "%s: %s.%s[%d]: expected a number (or a named value), found %s",
+                                 c->file, where, it->string, k, json_type_name(v));
             for (int j = 0; j < k; j++)
-                if (cJSON_GetArrayItem(it, j)->valuedouble == v->valuedouble)
-                    return modx_fail(MODX_ERR_INVALID, "%s: %s.%s: the value %g is listed twice ([%d] and [%d])",
-                                     c->file, where, it->string, v->valuedouble, j, k);
+                if (cJSON_Compare(cJSON_GetArrayItem(it, j), v, 1))
+                    return modx_fail(MODX_ERR_INVALID, "%s: %s.%s: the value at [%d] is listed again at [%d]", c->file,
+                                     where, it->string, j, k);
         }
         char ph[80];
         snprintf(ph, sizeof ph, "{%s}", it->string);
@@ -510,7 +511,7 @@ static ModxStatus variant_lists(const Ctx *c, const cJSON *o, const char *where,
     return MODX_OK;
 }
 
-/* Fills each {key} of name template t with the number of v[key] ("%g") into out. */
+/* Fills each {key} of name template t with v[key] (a number as "%g", a named value as it is) into out. */
 static ModxStatus fill_name(const Ctx *c, const char *where, const char *t, const cJSON *v, char *out, size_t cap) {
     size_t w = 0;
     for (const char *p = t; *p;) {
@@ -524,10 +525,11 @@ static ModxStatus fill_name(const Ctx *c, const char *where, const char *t, cons
             snprintf(key, sizeof key, "%.*s", (int)(kl < sizeof key ? kl : sizeof key - 1), p + 1);
             const cJSON *x = strcmp(key, "name") && strcmp(key, "strategy") ? cJSON_GetObjectItemCaseSensitive(v, key)
                                                                             : NULL;
-            if (!cJSON_IsNumber(x))
+            if (!cJSON_IsNumber(x) && !cJSON_IsString(x))
                 return modx_fail(MODX_ERR_INVALID, "%s: %s: 'name': '{%s}' is not a hyperparameter key of this variant",
                                  c->file, where, key);
-            snprintf(piece, sizeof piece, "%g", x->valuedouble);
+            if (cJSON_IsString(x)) snprintf(piece, sizeof piece, "%.80s", x->valuestring);
+            else snprintf(piece, sizeof piece, "%g", x->valuedouble);
             p = close + 1;
         }
         size_t pl = strlen(piece);
@@ -558,9 +560,9 @@ static ModxStatus expand_variant(const Ctx *c, Experiment *e, const cJSON *o, in
         long rest = k;
         for (int l = nl - 1; l >= 0; l--) { /* the last list varies fastest */
             int n = cJSON_GetArraySize(lists[l]);
-            double x = cJSON_GetArrayItem(lists[l], (int)(rest % n))->valuedouble;
+            const cJSON *x = cJSON_GetArrayItem(lists[l], (int)(rest % n));
             rest /= n;
-            cJSON_ReplaceItemInObjectCaseSensitive(v, lists[l]->string, cJSON_CreateNumber(x));
+            cJSON_ReplaceItemInObjectCaseSensitive(v, lists[l]->string, cJSON_Duplicate(x, 1));
         }
         char name[STRATEGY_NAME_MAX * 2];
         if (cJSON_IsString(nm)) st = fill_name(c, where, nm->valuestring, v, name, sizeof name);

@@ -122,8 +122,11 @@ grep -qF "bad.json: 'train.seed' and 'seeds' are both given" "$TMP/berr"
 grep -qF -- '--seed' "$TMP/berr" && grep -qF 'exp.json lists "seeds"' "$TMP/berr"
 [ ! -e "$TMP/badrun3/seed-0" ]
 bad '[{"name": "m-{alpha}", "strategy": "modx", "alpha": []}]' '' "bad.json" "'strategies[0]' (m-{alpha}).alpha" "empty list"
-bad '[{"name": "m-{alpha}", "strategy": "modx", "alpha": [1, "x"]}]' '' "'strategies[0]' (m-{alpha}).alpha[1]" "found a string"
-bad '[{"name": "m-{alpha}", "strategy": "modx", "alpha": [1, 5, 1]}]' '' "'strategies[0]' (m-{alpha}).alpha" "the value 1 is listed twice"
+bad '[{"name": "m-{alpha}", "strategy": "modx", "alpha": [1, true]}]' '' "'strategies[0]' (m-{alpha}).alpha[1]" "found a boolean"
+bad '[{"name": "m-{alpha}", "strategy": "modx", "alpha": [1, "x"]}]' '' "(m-x).alpha" "expected a number, found a string"
+bad '[{"name": "m-{alpha}", "strategy": "modx", "alpha": [1, 5, 1]}]' '' "'strategies[0]' (m-{alpha}).alpha" "the value at [0] is listed again at [2]"
+bad '[{"name": "c-{policy}", "strategy": "cumulative", "policy": ["equal", "equal"]}]' '' "(c-{policy}).policy" "listed again at [1]"
+bad '[{"name": "c-{policy}", "strategy": "cumulative", "policy": ["equal", "newest"]}]' '' "(c-newest).policy"
 bad '["finetune", {"name": "m", "strategy": "modx", "alpha": [1, 5]}]' '' "'strategies[1]' (m)" "needs {alpha} in the name"
 bad '[{"name": "m-{alpha}", "strategy": "modx", "alpha": [1, 2e6]}]' '' "'strategies[0]' (m-2e+06).alpha" "[0, 1e+06]"
 bad '[{"name": "m-{beta}", "strategy": "modx", "alpha": [1, 5]}]' '' "needs {alpha} in the name"
@@ -143,4 +146,11 @@ want = ["r4-f0.25", "r4-f0.5", "r4-f0.75", "r8-f0.25", "r8-f0.5", "r8-f0.75"]
 assert got == want, got
 PY
 grep -q '"fraction":	0.75' "$TMP/grid/experiment.json"
+# a list of named values (a policy) expands the same way, the name taking the value as it is
+bash tests/fixtures/engine/toy_experiment.sh "$D/named.json" toy "$TOY_TESTS" \
+  '[{"name": "c-{policy}", "strategy": "cumulative", "policy": ["equal", "exponential"], "buffer": 8}]' "$PROBE" "$TRAIN"
+"$MODX" run "$D/named.json" --out "$TMP/named" --quiet --no-report > /dev/null
+python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))["strategies"]; assert s == ["c-equal", "c-exponential"], s' \
+  "$TMP/named/run.json"
+grep -q '"policy":	"exponential"' "$TMP/named/experiment.json"
 echo ok
