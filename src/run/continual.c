@@ -19,6 +19,7 @@
 #include "data/prepare.h"
 #include "data/selection.h"
 #include "analysis/features_file.h"
+#include "run/evalsets.h"
 #include "run/rundir.h"
 #include "run/zeroshot_sets.h"
 #include "eval/encode.h"
@@ -30,10 +31,6 @@
 #include "train/runlog.h"
 #include "train/trainer.h"
 
-typedef struct {
-    uint32_t *images;
-    size_t n;
-} ImageList;
 
 /* Everything a run needs, set up and checked before any training. */
 typedef struct {
@@ -417,43 +414,27 @@ static ModxStatus write_probe(const Run *r, const EncodedSet *es, const char *la
     return st;
 }
 
-/* Test hook: with MODX_TEST_KILL_AFTER_EVALS=N the process sends itself
- * SIGKILL right after recording its N-th evaluation. */
-static void maybe_kill_after_eval(void) {
-    static long after = -2, done = 0;
-    if (after == -2) {
-        const char *v = getenv("MODX_TEST_KILL_AFTER_EVALS");
-        after = v && *v ? strtol(v, NULL, 10) : -1;
-    }
-    if (after >= 0 && ++done >= after) raise(SIGKILL);
+typedef struct {
+    const Run *r;
+    const char *label;
+    int phase;
+} ProbeHook;
+
+/* The probe's test set gives the probe features (src/run/evalsets.h's on_encoded). */
+static ModxStatus probe_hook(void *ctx, int t, const EncodedSet *es) {
+    const ProbeHook *h = ctx;
+    return t == h->r->probe_test ? write_probe(h->r, es, h->label, h->phase) : MODX_OK;
 }
 
-/* Every test set encoded once (in one inference arena kept for the whole run), its retrieval
- * metrics logged; the probe's test set also gives the probe features. */
+/* Every test set encoded once (in one inference arena kept for the whole run), its metrics
+ * logged; the probe's test set also gives the probe features. */
 static ModxStatus evaluate_all(Run *r, const ClipModel *m, const char *label, int phase) {
     const Experiment *e = r->e;
     if (!r->eval_acts) MODX_TRY(clip_acts_new(&r->eval_acts, &m->cfg, e->hp.eval_batch, 0));
-    for (int t = 0; t < e->n_tests; t++) {
-        const ExpTestSet *ts = &e->tests[t];
-        if (ts->role == TESTSET_ZEROSHOT) {
-            MODX_TRY(zs_sets_evaluate(&r->zs, e, t, m, &r->log, &r->progress, label, phase));
-            maybe_kill_after_eval();
-            continue;
-        }
-        EncodedSet es;
-        RetrievalMetrics rm;
-        MODX_TRY(eval_encode_ranks(&es, m, r->eval_acts, r->caches[ts->sel.dataset], ts->name, r->tests[t].images,
-                                   r->tests[t].n, e->hp.eval_batch));
-        ModxStatus st = eval_retrieval(&rm, &es);
-        if (st == MODX_OK && t == r->probe_test) st = write_probe(r, &es, label, phase);
-        encoded_set_free(&es);
-        MODX_TRY(st);
-        MODX_TRY(runlog_eval(&r->log, label, phase, ts->name, &rm));
-        maybe_kill_after_eval();
-        progress_note(&r->progress, "  eval %-12s phase %d  %-14s i2t R@1 %5.1f  t2i R@1 %5.1f  rsum %6.1f", label,
-                      phase, ts->name, rm.i2t_r1, rm.t2i_r1, rm.rsum);
-    }
-    return MODX_OK;
+    ProbeHook hook = {r, label, phase};
+    EvalSets ev = {.e = e, .caches = r->caches, .tests = r->tests, .zs = &r->zs, .acts = r->eval_acts, .log = &r->log,
+                   .progress = &r->progress, .on_encoded = probe_hook, .ctx = &hook};
+    return evalsets_run(&ev, m, label, phase);
 }
 
 static ModxStatus write_results(Run *r) {

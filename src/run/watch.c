@@ -20,6 +20,7 @@
 #include "eval/encode.h"
 #include "io/checkpoint.h"
 #include "io/file.h"
+#include "run/evalsets.h"
 #include "run/rundir.h"
 #include "run/watch_state.h"
 #include "run/zeroshot_sets.h"
@@ -28,10 +29,6 @@
 #include "train/runlog.h"
 #include "train/trainer.h"
 
-typedef struct {
-    uint32_t *images;
-    size_t n;
-} ImageList;
 
 typedef struct {
     const Experiment *e;
@@ -246,38 +243,11 @@ static ModxStatus next_phase(Watch *w, int *have) {
 
 /* ---- evaluation and publishing ---- */
 
-/* Test hook, as the continual driver's: with MODX_TEST_KILL_AFTER_EVALS=N the
- * process sends itself SIGKILL right after recording its N-th evaluation. */
-static void maybe_kill_after_eval(void) {
-    static long after = -2, done = 0;
-    if (after == -2) {
-        const char *v = getenv("MODX_TEST_KILL_AFTER_EVALS");
-        after = v && *v ? strtol(v, NULL, 10) : -1;
-    }
-    if (after >= 0 && ++done >= after) raise(SIGKILL);
-}
-
 static ModxStatus evaluate_all(Watch *w, const ClipModel *m, const char *label, int phase) {
     const Experiment *e = w->e;
-    for (int t = 0; t < e->n_tests; t++) {
-        const ExpTestSet *ts = &e->tests[t];
-        if (ts->role == TESTSET_ZEROSHOT) { /* classified as in a run (src/run/zeroshot_sets.h) */
-            MODX_TRY(zs_sets_evaluate(&w->zs, e, t, m, &w->log, &w->progress, label, phase));
-            maybe_kill_after_eval();
-            continue;
-        }
-        EncodedSet es;
-        RetrievalMetrics rm;
-        MODX_TRY(eval_encode(&es, m, w->caches[ts->sel.dataset], ts->name, w->tests[t].images, w->tests[t].n,
-                             e->hp.eval_batch));
-        ModxStatus st = eval_retrieval(&rm, &es);
-        encoded_set_free(&es);
-        MODX_TRY(st);
-        MODX_TRY(runlog_eval(&w->log, label, phase, ts->name, &rm));
-        maybe_kill_after_eval();
-        progress_note(&w->progress, "  eval %-12s phase %d  %-14s i2t R@1 %5.1f  t2i R@1 %5.1f  rsum %6.1f", label,
-                      phase, ts->name, rm.i2t_r1, rm.t2i_r1, rm.rsum);
-    }
+    EvalSets ev = {.e = e, .caches = w->caches, .tests = w->tests, .zs = &w->zs, .log = &w->log,
+                   .progress = &w->progress};
+    MODX_TRY(evalsets_run(&ev, m, label, phase));
     const char *names[1] = {w->si->name}, *tests[256], *roles[256];
     int nt = e->n_tests < 256 ? e->n_tests : 256;
     for (int t = 0; t < nt; t++) tests[t] = e->tests[t].name, roles[t] = testset_role_name(e->tests[t].role);
