@@ -93,6 +93,26 @@ static int refuse_finished(const char *cmd, const char *dir) {
     return 1;
 }
 
+/* Trains ph with sp and says what it wrote; a stop by a signal leaves the resume file. */
+static int train_and_report(const char *cmd, const TrainSpec *sp, TrainPhase *ph) {
+    TrainResult res;
+    trainer_install_signals();
+    if (trainer_run(sp, ph, &res) != MODX_OK) return cli_report_error(cmd);
+    if (res.interrupted) {
+        fprintf(stderr, "modx train: interrupted at a resume checkpoint; run the same command again to continue\n");
+        return 128 + (int)trainer_stop_requested;
+    }
+    if (!dist_is_writer()) return 0;
+    trainer_resume_remove(ph->resume_path);
+    if (res.start == res.steps) /* resumed at its last step: nothing left to train */
+        printf("wrote %s: %lld steps on %zu images (all trained before the resume)\n", ph->out_path,
+               (long long)res.steps, ph->n_images);
+    else
+        printf("wrote %s: %lld steps on %zu images, final loss %.4f, %.1f s\n", ph->out_path, (long long)res.steps,
+               ph->n_images, res.last_loss, res.seconds);
+    return 0;
+}
+
 MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
     const char *cmd = "train";
     if (cli_wants_help(argc, argv)) return fputs(train_usage, stdout), 0;
@@ -162,22 +182,7 @@ MODX_COMMAND(train, "train", "train one model jointly on one dataset") {
                         .max_memory = budget, .precision = (GemmPrecision)precision};
         TrainPhase ph = {.label = "train", .phase = 0, .model = m, .cache = c, .images = images, .n_images = n,
                          .resume_path = resume, .out_path = out, .log = &log, .progress = &pr};
-        TrainResult res;
-        trainer_install_signals();
-        if (trainer_run(&sp, &ph, &res) != MODX_OK) {
-            rc = cli_report_error(cmd);
-        } else if (res.interrupted) {
-            fprintf(stderr, "modx train: interrupted at a resume checkpoint; run the same command again to continue\n");
-            rc = 128 + (int)trainer_stop_requested;
-        } else if (dist_is_writer()) {
-            trainer_resume_remove(resume);
-            if (res.start == res.steps) /* resumed at its last step: nothing left to train */
-                printf("wrote %s: %lld steps on %zu images (all trained before the resume)\n", out,
-                       (long long)res.steps, n);
-            else
-                printf("wrote %s: %lld steps on %zu images, final loss %.4f, %.1f s\n", out, (long long)res.steps, n,
-                       res.last_loss, res.seconds);
-        }
+        rc = train_and_report(cmd, &sp, &ph);
     }
     runlog_close(&log);
     free(images);
