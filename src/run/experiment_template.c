@@ -13,8 +13,8 @@ static cJSON *selection(cJSON *o, const char *split) {
     return o;
 }
 
-/* "train": every key at the parser's default; a strategy key shared by
- * several strategies (alpha) once. */
+/* "train": every key at the parser's default (a named value by its name); a
+ * strategy key shared by several strategies (alpha) once. */
 static void train_defaults(cJSON *t) {
     ExpHyper h = experiment_default_hyper();
     cJSON_AddNumberToObject(t, "epochs", h.epochs);
@@ -30,12 +30,18 @@ static void train_defaults(cJSON *t) {
     cJSON_AddNumberToObject(t, "log_every", h.log_every);
     cJSON_AddNumberToObject(t, "checkpoint_every", h.checkpoint_every);
     cJSON_AddNumberToObject(t, "eval_batch", h.eval_batch);
+    cJSON_AddStringToObject(t, "precision", experiment_precision_names[h.precision]);
+    cJSON_AddStringToObject(t, "old_features", experiment_old_feature_names[h.old_per_step]);
     int n;
     const StrategyDesc *const *all = strategy_all(&n);
     for (int i = 0; i < n; i++)
         for (int k = 0; k < all[i]->n_hypers; k++) {
             const StrategyHyper *sh = &all[i]->hypers[k];
-            if (!cJSON_GetObjectItemCaseSensitive(t, sh->train_key)) cJSON_AddNumberToObject(t, sh->train_key, sh->def);
+            const char *const *names = strategy_hyper_choices(all[i], k);
+            /* a test set's name is given in a variant only (zscl's reference): no default to write */
+            if (cJSON_GetObjectItemCaseSensitive(t, sh->train_key) || names == STRATEGY_TEST_SET) continue;
+            if (names) cJSON_AddStringToObject(t, sh->train_key, names[(int)sh->def]);
+            else cJSON_AddNumberToObject(t, sh->train_key, sh->def);
         }
 }
 

@@ -12,8 +12,12 @@ want = ["name", "model", "tokenizer", "datasets", "phase0", "stream", "test_sets
 assert list(e) == want, list(e)
 train = ["epochs", "phase0_epochs", "joint_epochs", "batch", "lr", "warmup", "weight_decay", "joint_weight_decay",
          "grad_clip", "seed", "log_every", "checkpoint_every", "eval_batch", "alpha", "lwf_lambda", "lwf_tau",
-         "ewc_lambda", "ewc_batches", "buffer", "replay_fraction", "wiseft_mix", "merge_weight"]
+         "ewc_lambda", "ewc_batches", "buffer", "replay_fraction", "wiseft_mix", "merge_weight", "precision",
+         "old_features", "distill_rows", "cumulative_buffer", "cumulative_policy", "cumulative_decay",
+         "cumulative_steps", "zscl_lambda", "zscl_interval"]
 assert sorted(e["train"]) == sorted(train), sorted(e["train"])
+assert e["train"]["precision"] == "fp32" and e["train"]["old_features"] == "cache", e["train"]
+assert e["train"]["cumulative_policy"] == "all" and e["train"]["distill_rows"] == "all", e["train"]
 assert e["train"]["batch"] == 32 and e["train"]["lr"] == 5e-4 and e["probe"]["pairs"] == 500
 assert e["datasets"]["mine"] == {"format": "manifest", "input": "my.jsonl"}
 PY
