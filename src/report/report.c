@@ -245,7 +245,7 @@ static const char *report_css =
     "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;font-size:14px}\n"
     ".page{width:1340px;padding:0 20px}\n"
     ".blk{box-sizing:border-box;margin:0;overflow:hidden}\n"
-    "h1{margin:0;padding:10px 0;font-size:24px;line-height:36px;font-weight:bold;word-break:break-all}\n"
+    "h1{margin:0;padding:10px 0;font-size:24px;line-height:36px;font-weight:bold;overflow-wrap:anywhere}\n"
     "h2{margin:0;padding-top:6px;font-size:18px;line-height:32px;font-weight:bold;border-bottom:2px solid #d0d0d0}\n"
     "p.note{margin:0;padding-top:4px;font-size:13px;line-height:18px;color:#444444}\n"
     "table{border-collapse:collapse;font-size:13px}\n"
@@ -256,7 +256,7 @@ static const char *report_css =
     "td.best{font-weight:bold}\n"
     "td.missing{color:#999999}\n"
     "table.kv{table-layout:fixed;font-family:'DejaVu Sans Mono','Liberation Mono',monospace;font-size:13px}\n"
-    "table.kv td{white-space:normal;word-break:break-all;overflow-wrap:anywhere;line-height:18px;padding:4px 8px;"
+    "table.kv td{white-space:normal;overflow-wrap:anywhere;line-height:18px;padding:4px 8px;"
     "vertical-align:top}\n"
     "table.kv td.k{color:#555555}\n"
     "table.kv td.v{font-weight:bold}\n"
@@ -482,13 +482,112 @@ static ModxStatus report_r1_section(ReportPage *pg, const ReportIndex *ix) {
 
 /* Zero-shot retention: top-1 and top-5 accuracy of each zero-shot set per phase. */
 static ModxStatus report_zeroshot_section(ReportPage *pg, const ReportIndex *ix) {
-    if (ix->m_zs1 < 0 && ix->m_zs5 < 0) return MODX_OK;
+    if (ix->m_zs1 < 0 && ix->m_zs5 < 0) {
+        int have = 0;
+        for (size_t t = 0; t < ix->r->ntest_sets; t++) have |= ix->r->test_sets[t].role == REPORT_SET_ZEROSHOT;
+        report_section(pg, "Zero-shot accuracy after each phase",
+                       have ? "Not shown: the zero-shot test set has no results in metrics.jsonl (no \"zeroshot\" "
+                              "lines yet)."
+                            : "Not shown: the experiment has no test set with \"role\": \"zeroshot\" (a test set "
+                              "whose images are classified by their labels; docs/experiment.md).");
+        return MODX_OK;
+    }
     report_section(pg, "Zero-shot accuracy after each phase",
                    "Zero-shot classification accuracy (%) on each zero-shot test set after training each phase: what "
                    "the model keeps of what it could classify. Colour and marker = strategy; solid line = top-1, "
                    "dashed = top-5.");
     ReportCurves c = {ix->m_zs1, ix->m_zs5, "zs", "accuracy (%)", "top-1", "top-5"};
     return report_curve_plots(pg, ix, &c);
+}
+
+/* Loss curves: one plot per phase, x = step; per strategy the total loss (solid), the contrastive term
+ * (dashed, where it differs from the total) and the distillation term (dotted, where any is non-zero). */
+enum { LOSS_TERMS = 3 };
+
+static int report_loss_strategy(const Report *r, const char *name) {
+    int s = report_strategy_index(r, name);
+    return s >= 0 ? s : (int)r->nstrategies; /* the shared phase-0 training: one colour after the strategies */
+}
+
+/* Fills the series of phase p into series/x/y (capacity: cap points per series); returns how many. */
+static size_t report_loss_series(const Report *r, int p, double *x, double *y, size_t cap, SvgSeries *series) {
+    size_t S = r->nstrategies + 1, ns = 0;
+    for (size_t s = 0; s < S; s++) {
+        double *xs = x + s * cap, *ys[LOSS_TERMS];
+        size_t n = 0;
+        for (int k = 0; k < LOSS_TERMS; k++) ys[k] = y + (s * LOSS_TERMS + (size_t)k) * cap;
+        for (size_t i = 0; i < r->nlosses; i++) {
+            const ReportLoss *l = &r->losses[i];
+            if (l->phase != p || (size_t)report_loss_strategy(r, l->strategy) != s) continue;
+            xs[n] = l->step, ys[0][n] = l->loss, ys[1][n] = l->loss_con, ys[2][n] = l->loss_kl;
+            n++;
+        }
+        if (!n) continue;
+        int show[LOSS_TERMS] = {1, 0, 0};
+        for (size_t i = 0; i < n; i++) {
+            show[1] |= isfinite(ys[1][i]) && ys[1][i] != ys[0][i];
+            show[2] |= isfinite(ys[2][i]) && ys[2][i] != 0;
+        }
+        for (int k = 0; k < LOSS_TERMS; k++)
+            if (show[k])
+                series[ns++] = (SvgSeries){.x = xs, .y = ys[k], .n = n, .color = (int)s, .line = 1,
+                                           .marker = n <= 30 ? (int)(s % SVG_MARKER_COUNT) : -1, .marker_size = 3,
+                                           .style = k == 0 ? SVG_LINE_SOLID : k == 1 ? SVG_LINE_DASHED : SVG_LINE_DOTTED};
+    }
+    return ns;
+}
+
+static ModxStatus report_loss_section(ReportPage *pg, const ReportIndex *ix) {
+    const Report *r = ix->r;
+    if (r->nlosses == 0) {
+        report_section(pg, "Training loss per strategy and phase",
+                       "Not shown: metrics.jsonl has no \"step\" lines (modx run writes one every train.log_every "
+                       "steps).");
+        return MODX_OK;
+    }
+    report_section(pg, "Training loss per strategy and phase",
+                   "The logged training loss against the step of each phase (metrics.jsonl \"step\" lines). Colour = "
+                   "strategy; solid = total loss, dashed = its contrastive term, dotted = its distillation (KL) term "
+                   "(drawn where they differ from the total / from zero).");
+    size_t S = r->nstrategies + 1, cap = r->nlosses, P = ix->nphases;
+    double *x = calloc(S * cap, sizeof *x), *y = calloc(S * LOSS_TERMS * cap, sizeof *y);
+    SvgSeries *series = calloc(S * LOSS_TERMS, sizeof *series);
+    SvgLegendItem *legend = report_strategy_legend(r, 4, 1);
+    const char **names = calloc(P ? P : 1, sizeof *names);
+    ModxStatus st = MODX_OK;
+    if (!x || !y || !series || !legend || !names) {
+        st = modx_fail(MODX_ERR_NOMEM, "report: out of memory for the loss plots (%zu step lines)", r->nlosses);
+        goto done;
+    }
+    size_t nl = r->nstrategies;
+    int shared0 = 0;
+    for (size_t i = 0; i < r->nlosses; i++) shared0 |= report_strategy_index(r, r->losses[i].strategy) < 0;
+    if (shared0)
+        legend[nl++] = (SvgLegendItem){.name = "phase 0 (shared)", .color = (int)r->nstrategies, .marker = -1,
+                                       .line = 1};
+    legend[nl++] = (SvgLegendItem){.name = "total", .color_css = "#555555", .marker = -1, .line = 1};
+    legend[nl++] = (SvgLegendItem){.name = "contrastive", .color_css = "#555555", .marker = -1, .line = 1,
+                                   .style = SVG_LINE_DASHED};
+    legend[nl++] = (SvgLegendItem){.name = "distillation", .color_css = "#555555", .marker = -1, .line = 1,
+                                   .style = SVG_LINE_DOTTED};
+    report_phase_names(r, P, names);
+    for (size_t p = 0; p < P && st == MODX_OK; p++) {
+        size_t ns = report_loss_series(r, (int)p, x, y, cap, series);
+        if (!ns) continue;
+        char id[64], title[200];
+        snprintf(id, sizeof id, "loss-%zu", p);
+        snprintf(title, sizeof title, "phase %zu%s%.120s", p, names[p] ? ": " : "", names[p] ? names[p] : "");
+        SvgPlot plot = {.id = id, .title = title, .x_label = "step of the phase", .y_label = "loss", .width = PLOT_W,
+                        .height = PLOT_H, .legend = legend, .nlegend = nl};
+        st = report_place_xy(pg, id, &plot, series, ns);
+    }
+done:
+    free(x);
+    free(y);
+    free(series);
+    free(legend);
+    free(names);
+    return st;
 }
 
 static ModxStatus report_hist_section(ReportPage *pg, const ReportIndex *ix) {
@@ -763,9 +862,18 @@ static ModxStatus report_cl_scatter(ReportPage *pg, const Report *r) {
                                    .x_err = c->sd ? p + 2 : NULL, .y_err = c->sd ? p + 3 : NULL};
         ns++;
     }
+    char note[300] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < ns && !st; i++) /* points drawn over each other are named */
+        for (size_t j = i + 1; j < ns; j++) {
+            if (series[i].x[0] != series[j].x[0] || series[i].y[0] != series[j].y[0]) continue;
+            int k = snprintf(note + len, sizeof note - len, "%s%s = %s", len ? "; " : "Points drawn over each other: ",
+                             labels[i], labels[j]);
+            if (k > 0 && (size_t)k < sizeof note - len) len += (size_t)k;
+        }
     if (!st && ns > 0) {
         SvgPlot plot = {.id = "keep-learn", .title = "Keeping vs learning",
-                        .x_label = "learned % (new domains, vs fine-tuning)",
+                        .x_label = "learned % (new domains, vs fine-tuning)", .note = len ? note : NULL,
                         .y_label = "kept % (first domain, vs joint training)", .width = PLOT_W, .height = PLOT_H};
         st = report_place_xy(pg, "keep-learn", &plot, series, ns);
     }
@@ -869,9 +977,9 @@ static ModxStatus report_cl_section(ReportPage *pg, const Report *r) {
 
 /* ---- tables ----------------------------------------------------------------------- */
 
-/* The summary's cells wrap anywhere (break-all) in a monospace font, so a
- * value of n columns takes ceil(n / per_line) lines: the row heights (and the
- * block's) are known without a browser, and every value is shown in full. */
+/* The summary's cells wrap at spaces (and inside a word longer than a line) in
+ * a monospace font, so their line counts, the row heights and the block's are
+ * known without a browser, and every value is shown in full. */
 #define KV_KEY_W 160
 #define KV_VAL_W 510
 #define KV_CHAR_W 8 /* >= the 13 px monospace advance (7.8 px) */
@@ -885,10 +993,36 @@ static size_t kv_columns(const char *s) {
     return n;
 }
 
+/* Lines of greedy word wrap at per_line columns (breaking inside a word longer than a line), as the
+ * browser wraps with overflow-wrap:anywhere; its lines are no wider than ours, so it needs no more. */
+static size_t kv_lines(const char *s, size_t per_line) {
+    size_t lines = 1, col = 0;
+    const char *p = s ? s : "";
+    while (*p) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        size_t len = strcspn(p, " ");
+        char word[1024];
+        snprintf(word, sizeof word, "%.*s", (int)(len < sizeof word ? len : sizeof word - 1), p);
+        size_t w = kv_columns(word) + (len >= sizeof word ? len - (sizeof word - 1) : 0);
+        p += len;
+        if (col > 0 && col + 1 + w <= per_line) {
+            col += 1 + w;
+            continue;
+        }
+        if (col > 0) lines++;
+        while (w > per_line) {
+            lines++;
+            w -= per_line;
+        }
+        col = w;
+    }
+    return lines;
+}
+
 static int kv_cell_h(const char *s, int cell_w) {
-    size_t per_line = (size_t)(cell_w - 16) / KV_CHAR_W, cols = kv_columns(s);
-    size_t lines = cols ? (cols + per_line - 1) / per_line : 1;
-    int h = (int)lines * KV_LINE_H + 9; /* 4 px padding above and below, 1 px border */
+    size_t per_line = (size_t)(cell_w - 16) / KV_CHAR_W;
+    int h = (int)kv_lines(s, per_line) * KV_LINE_H + 9; /* 4 px padding above and below, 1 px border */
     return h < ROW_H ? ROW_H : h;
 }
 
@@ -1126,8 +1260,7 @@ ModxStatus report_render(const Report *r, StrBuf *html, ReportLayout *layout) {
     strbuf_puts(&doc, report_css);
     strbuf_puts(&doc, "</style>\n</head>\n<body>\n<div class=\"page\">\n");
     /* a long title wraps: 18 px per column is at least the bold 24 px advance */
-    size_t title_cols = kv_columns(title), per_line = CONTENT_W / 18;
-    html_block(&doc, &pg.y, H1_H - 36 + 36 * (int)((title_cols + per_line - 1) / per_line), "title");
+    html_block(&doc, &pg.y, H1_H - 36 + 36 * (int)kv_lines(title, CONTENT_W / 18), "title");
     html_text(&doc, "h1", NULL, title);
     strbuf_puts(&doc, "</div>\n");
     report_summary(&pg, r);
@@ -1137,6 +1270,7 @@ ModxStatus report_render(const Report *r, StrBuf *html, ReportLayout *layout) {
     if (st == MODX_OK) st = report_gallery_section(&pg, r);
     if (st == MODX_OK) st = report_r1_section(&pg, &ix);
     if (st == MODX_OK) st = report_zeroshot_section(&pg, &ix);
+    if (st == MODX_OK) st = report_loss_section(&pg, &ix);
     if (st == MODX_OK) st = report_hist_section(&pg, &ix);
     if (st == MODX_OK) st = report_topology_section(&pg, &ix);
     if (st == MODX_OK) st = report_intermodal_section(&pg, &ix);

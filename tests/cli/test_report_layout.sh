@@ -2,12 +2,16 @@
 # with a script added to a copy of the page (the report itself has none), no page block
 # clips its content, no table cell cuts its text (the summary shows every value in full,
 # rows sized to their content), and the page needs no horizontal scroll at a 1400 px window.
-# The R@1 curves name each phase's domain on the ticks, curves drawn over each other are
-# named, phase-0 rows appear once and median ranks print as whole numbers.
+# The R@1 curves name each phase's domain on the ticks, a missing section says why, loss curves are
+# drawn per phase, phase-0 rows appear once and median ranks print as whole numbers.
 set -eu
 browser=$(bash scripts/setup_chromium.sh) || { echo "no headless chromium (see scripts/setup_chromium.sh)"; exit 1; }
 source tests/cli/fake_run.sh
 fake_run "$TMP/run" "$TMP/work"
+# a second logged step per strategy and phase (fake_run logs one): the loss curves are lines
+for s in finetune modx; do for p in 1 2; do
+  echo "{\"type\": \"step\", \"strategy\": \"$s\", \"phase\": $p, \"step\": 2, \"steps\": 2, \"loss\": 2.$((${#s} + p)), \"loss_con\": 2.1, \"loss_kl\": 0.$p}" >>"$TMP/run/metrics.jsonl"
+done; done
 # long summary values: a long run name and many test sets
 sed -i 's/"name": "fabricated"/"name": "fabricated-run-with-a-name-long-enough-to-need-two-lines-in-its-summary-cell-of-the-report"/' "$TMP/run/run.json"
 # median ranks in the evaluation lines
@@ -48,8 +52,12 @@ if grep -q 'text-overflow:ellipsis' "$H"; then echo "the summary still cuts valu
 grep -q 'fabricated-run-with-a-name-long-enough-to-need-two-lines-in-its-summary-cell-of-the-report</td>' "$H"
 # phase ticks carry the domain of the phase (run.json: red from phase 0, green from phase 1)
 grep -q '>0 red</text>' "$H" && grep -q '>1 green</text>' "$H" || { echo "phase ticks without domain names"; exit 1; }
-# joint has phase 0 and 2 only, finetune and modx differ: nothing coincides in the run; the demo's
-# curves of two strategies that coincide are named in a note
+# a missing section says why: no zero-shot test set in the run, no step lines in the demo data
+grep -q 'Not shown: the experiment has no test set with .*role.*zeroshot' "$H"
+grep -q 'Not shown: metrics.jsonl has no .*step.* lines' "$TMP/demo.html"
+# the loss curves of the run's step lines: a plot per phase with them
+grep -q 'data-plot="loss-1"' "$H" && grep -q 'data-plot="loss-2"' "$H"
+# the full table
 python3 - "$H" <<'PY'
 import re, sys
 h = open(sys.argv[1]).read()
