@@ -398,18 +398,30 @@ static int report_same_curve(const double *a, const double *b, size_t n) {
     return 1;
 }
 
-/* "Coinciding: a = b (dir); ..." for series of one direction with the same values at every phase, else "". */
-static void report_coincide_note(const Report *r, const ReportCurves *c, const SvgSeries *series, size_t ns,
-                                 char *note, size_t cap) {
+/* "Drawn over each other: a = b (both); ..." for strategies whose curves of one or both metrics have the
+ * same values at every phase, else "". */
+static void report_coincide_note(const Report *r, const char *const *style_names, int merge, const SvgSeries *series,
+                                 size_t ns, char *note, size_t cap) {
     size_t len = 0;
     note[0] = '\0';
     for (size_t i = 0; i < ns; i++)
         for (size_t j = i + 1; j < ns; j++) {
-            if (series[i].style != series[j].style || !report_same_curve(series[i].y, series[j].y, series[i].n))
+            if (series[i].style != series[j].style || series[i].color == series[j].color ||
+                series[i].n != series[j].n || !report_same_curve(series[i].y, series[j].y, series[i].n) ||
+                (series[i].x != series[j].x && !report_same_curve(series[i].x, series[j].x, series[i].n)))
                 continue;
-            int k = snprintf(note + len, cap - len, "%s%s = %s (%s)", len ? "; " : "Curves drawn over each other: ",
-                             r->strategies[series[i].color], r->strategies[series[j].color],
-                             series[i].style == SVG_LINE_DASHED ? c->name_b : c->name_a);
+            int dashed = series[i].style == SVG_LINE_DASHED, both = 0;
+            for (size_t a = 0; a < ns && merge; a++) /* the other metric's curves of the same two strategies */
+                for (size_t b = 0; b < ns; b++)
+                    if (series[a].color == series[i].color && series[b].color == series[j].color &&
+                        series[a].style != series[i].style && series[b].style == series[a].style &&
+                        report_same_curve(series[a].y, series[b].y, series[a].n))
+                        both = 1;
+            if (both && dashed) continue; /* named once, with the solid pair */
+            const char *si = (size_t)series[i].color < r->nstrategies ? r->strategies[series[i].color] : "phase 0",
+                       *sj = (size_t)series[j].color < r->nstrategies ? r->strategies[series[j].color] : "phase 0";
+            int k = snprintf(note + len, cap - len, "%s%s = %s (%s)", len ? "; " : "Drawn over each other: ", si, sj,
+                             both ? "both" : style_names[series[i].style]);
             if (k < 0 || (size_t)k >= cap - len) return; /* cut: the note keeps what fitted */
             len += (size_t)k;
         }
@@ -451,7 +463,8 @@ static ModxStatus report_curve_plots(ReportPage *pg, const ReportIndex *ix, cons
         }
         if (!ns) continue;
         char id[64], title[256], role[64], note[300];
-        report_coincide_note(r, c, series, ns, note, sizeof note);
+        const char *styles[] = {c->name_a, c->name_b, ""};
+        report_coincide_note(r, styles, 1, series, ns, note, sizeof note);
         snprintf(id, sizeof id, "%s-%zu", c->prefix, t);
         snprintf(title, sizeof title, "%s (%s)", r->test_sets[t].name,
                  report_role_text(&r->test_sets[t], role, sizeof role));
@@ -574,11 +587,13 @@ static ModxStatus report_loss_section(ReportPage *pg, const ReportIndex *ix) {
     for (size_t p = 0; p < P && st == MODX_OK; p++) {
         size_t ns = report_loss_series(r, (int)p, x, y, cap, series);
         if (!ns) continue;
-        char id[64], title[200];
+        char id[64], title[200], note[300];
+        const char *styles[] = {"total", "contrastive", "distillation"};
+        report_coincide_note(r, styles, 0, series, ns, note, sizeof note);
         snprintf(id, sizeof id, "loss-%zu", p);
         snprintf(title, sizeof title, "phase %zu%s%.120s", p, names[p] ? ": " : "", names[p] ? names[p] : "");
         SvgPlot plot = {.id = id, .title = title, .x_label = "step of the phase", .y_label = "loss", .width = PLOT_W,
-                        .height = PLOT_H, .legend = legend, .nlegend = nl};
+                        .height = PLOT_H, .legend = legend, .nlegend = nl, .note = note[0] ? note : NULL};
         st = report_place_xy(pg, id, &plot, series, ns);
     }
 done:
@@ -867,7 +882,7 @@ static ModxStatus report_cl_scatter(ReportPage *pg, const Report *r) {
     for (size_t i = 0; i < ns && !st; i++) /* points drawn over each other are named */
         for (size_t j = i + 1; j < ns; j++) {
             if (series[i].x[0] != series[j].x[0] || series[i].y[0] != series[j].y[0]) continue;
-            int k = snprintf(note + len, sizeof note - len, "%s%s = %s", len ? "; " : "Points drawn over each other: ",
+            int k = snprintf(note + len, sizeof note - len, "%s%s = %s", len ? "; " : "Drawn over each other: ",
                              labels[i], labels[j]);
             if (k > 0 && (size_t)k < sizeof note - len) len += (size_t)k;
         }

@@ -322,7 +322,7 @@ static void svg_axes(StrBuf *sb, const SvgFrame *f, const SvgPlot *p) {
         svg_text(sb, x0 + f->area.w / 2, 26, "middle", 15, "class=\"plot-title\" font-weight=\"bold\" fill=\"#111111\"",
                  p->title);
     if (p->note)
-        svg_text(sb, x0 + f->area.w / 2, (p->title ? 40 : 14) + 6, "middle", 12,
+        svg_text(sb, f->w / 2.0, (p->title ? 40 : 14) + 6, "middle", 12,
                  "class=\"plot-note\" font-style=\"italic\" fill=\"#444444\"", p->note);
 }
 

@@ -97,8 +97,8 @@ grep -q '^18 plots rendered$' "$TMP/real.check"
 # a loss curve per phase (the shared phase 0, then the strategies' phases 1 and 2)
 [ "$(grep -c '^ok    loss-' "$TMP/real.check")" -eq 3 ]
 # finetune and modx end alike on this tiny run: the plots name the curves and points drawn over each other
-grep -q 'Curves drawn over each other: finetune = modx' "$TMP/real/report.html"
-grep -q 'Points drawn over each other: finetune = modx' "$TMP/real/report.html"
+grep -q 'Drawn over each other: finetune = modx (both)' "$TMP/real/report.html"
+grep -q 'Drawn over each other: finetune = modx</text>' "$TMP/real/report.html"
 # phase ticks name the domain of the phase
 grep -q '>1 green</text>' "$TMP/real/report.html"
 # the zero-shot accuracy curve of test set 4 (top-1 and top-5 per strategy and phase)
