@@ -392,10 +392,20 @@ static void report_phase_names(const Report *r, size_t P, const char **names) {
     }
 }
 
-static int report_same_curve(const double *a, const double *b, size_t n) {
+/* Same finite points within tol (0: exactly). */
+static int report_same_curve(const double *a, const double *b, size_t n, double tol) {
     for (size_t i = 0; i < n; i++)
-        if (isfinite(a[i]) != isfinite(b[i]) || (isfinite(a[i]) && a[i] != b[i])) return 0;
+        if (isfinite(a[i]) != isfinite(b[i]) || (isfinite(a[i]) && fabs(a[i] - b[i]) > tol)) return 0;
     return 1;
+}
+
+/* A third of a pixel of a plot's y span: curves closer than that are drawn over each other. */
+static double report_overlap_tol(const SvgSeries *series, size_t ns) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < ns; i++)
+        for (size_t k = 0; k < series[i].n; k++)
+            if (isfinite(series[i].y[k])) lo = fmin(lo, series[i].y[k]), hi = fmax(hi, series[i].y[k]);
+    return hi > lo ? (hi - lo) / (3.0 * PLOT_H) : 0;
 }
 
 /* "Drawn over each other: a = b (both); ..." for strategies whose curves of one or both metrics have the
@@ -403,19 +413,20 @@ static int report_same_curve(const double *a, const double *b, size_t n) {
 static void report_coincide_note(const Report *r, const char *const *style_names, int merge, const SvgSeries *series,
                                  size_t ns, char *note, size_t cap) {
     size_t len = 0;
+    double tol = report_overlap_tol(series, ns);
     note[0] = '\0';
     for (size_t i = 0; i < ns; i++)
         for (size_t j = i + 1; j < ns; j++) {
             if (series[i].style != series[j].style || series[i].color == series[j].color ||
-                series[i].n != series[j].n || !report_same_curve(series[i].y, series[j].y, series[i].n) ||
-                (series[i].x != series[j].x && !report_same_curve(series[i].x, series[j].x, series[i].n)))
+                series[i].n != series[j].n || !report_same_curve(series[i].y, series[j].y, series[i].n, tol) ||
+                (series[i].x != series[j].x && !report_same_curve(series[i].x, series[j].x, series[i].n, 0)))
                 continue;
             int dashed = series[i].style == SVG_LINE_DASHED, both = 0;
             for (size_t a = 0; a < ns && merge; a++) /* the other metric's curves of the same two strategies */
                 for (size_t b = 0; b < ns; b++)
                     if (series[a].color == series[i].color && series[b].color == series[j].color &&
                         series[a].style != series[i].style && series[b].style == series[a].style &&
-                        report_same_curve(series[a].y, series[b].y, series[a].n))
+                        series[a].n == series[b].n && report_same_curve(series[a].y, series[b].y, series[a].n, tol))
                         both = 1;
             if (both && dashed) continue; /* named once, with the solid pair */
             const char *si = (size_t)series[i].color < r->nstrategies ? r->strategies[series[i].color] : "phase 0",
