@@ -399,13 +399,14 @@ static int report_same_curve(const double *a, const double *b, size_t n, double 
     return 1;
 }
 
-/* A third of a pixel of a plot's y span: curves closer than that are drawn over each other. */
+/* Two pixels of a plot's y span (its data area is about PLOT_H - 100 px tall): curves closer than that
+ * (a line is 2.2 px wide) are drawn over each other. */
 static double report_overlap_tol(const SvgSeries *series, size_t ns) {
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < ns; i++)
         for (size_t k = 0; k < series[i].n; k++)
             if (isfinite(series[i].y[k])) lo = fmin(lo, series[i].y[k]), hi = fmax(hi, series[i].y[k]);
-    return hi > lo ? (hi - lo) / (3.0 * PLOT_H) : 0;
+    return hi > lo ? 2.0 * (hi - lo) / (PLOT_H - 100) : 0;
 }
 
 /* "Drawn over each other: a = b (both); ..." for strategies whose curves of one or both metrics have the
@@ -563,16 +564,21 @@ static size_t report_loss_series(const Report *r, int p, double *x, double *y, s
 
 static ModxStatus report_loss_section(ReportPage *pg, const ReportIndex *ix) {
     const Report *r = ix->r;
+    char skipped[160] = "";
+    if (r->nlosses_skipped)
+        snprintf(skipped, sizeof skipped, " %zu step line%s without \"strategy\", \"phase\" or \"step\" left out.",
+                 r->nlosses_skipped, r->nlosses_skipped == 1 ? "" : "s");
+    char note[600];
     if (r->nlosses == 0) {
-        report_section(pg, "Training loss per strategy and phase",
-                       "Not shown: metrics.jsonl has no \"step\" lines (modx run writes one every train.log_every "
-                       "steps).");
+        snprintf(note, sizeof note, "Not shown: metrics.jsonl has no \"step\" lines with \"strategy\", \"phase\" and "
+                 "\"step\" (modx run writes one every train.log_every steps).%s", skipped);
+        report_section(pg, "Training loss per strategy and phase", note);
         return MODX_OK;
     }
-    report_section(pg, "Training loss per strategy and phase",
-                   "The logged training loss against the step of each phase (metrics.jsonl \"step\" lines). Colour = "
-                   "strategy; solid = total loss, dashed = its contrastive term, dotted = its distillation (KL) term "
-                   "(drawn where they differ from the total / from zero).");
+    snprintf(note, sizeof note, "The logged training loss against the step of each phase (metrics.jsonl \"step\" "
+             "lines). Colour = strategy; solid = total loss, dashed = its contrastive term, dotted = its distillation "
+             "(KL) term (drawn where they differ from the total / from zero).%s", skipped);
+    report_section(pg, "Training loss per strategy and phase", note);
     size_t S = r->nstrategies + 1, cap = r->nlosses, P = ix->nphases;
     double *x = calloc(S * cap, sizeof *x), *y = calloc(S * LOSS_TERMS * cap, sizeof *y);
     SvgSeries *series = calloc(S * LOSS_TERMS, sizeof *series);
@@ -598,13 +604,13 @@ static ModxStatus report_loss_section(ReportPage *pg, const ReportIndex *ix) {
     for (size_t p = 0; p < P && st == MODX_OK; p++) {
         size_t ns = report_loss_series(r, (int)p, x, y, cap, series);
         if (!ns) continue;
-        char id[64], title[200], note[300];
+        char id[64], title[200], pnote[300];
         const char *styles[] = {"total", "contrastive", "distillation"};
-        report_coincide_note(r, styles, 0, series, ns, note, sizeof note);
+        report_coincide_note(r, styles, 0, series, ns, pnote, sizeof pnote);
         snprintf(id, sizeof id, "loss-%zu", p);
         snprintf(title, sizeof title, "phase %zu%s%.120s", p, names[p] ? ": " : "", names[p] ? names[p] : "");
         SvgPlot plot = {.id = id, .title = title, .x_label = "step of the phase", .y_label = "loss", .width = PLOT_W,
-                        .height = PLOT_H, .legend = legend, .nlegend = nl, .note = note[0] ? note : NULL};
+                        .height = PLOT_H, .legend = legend, .nlegend = nl, .note = pnote[0] ? pnote : NULL};
         st = report_place_xy(pg, id, &plot, series, ns);
     }
 done:

@@ -153,6 +153,7 @@ typedef struct {
     const char *gallery_note;    /* shown instead when gallery is NULL (why there is none); may be NULL */
     const ReportLoss *losses;    /* in file order; 0 = the loss section says why it is empty */
     size_t nlosses;
+    size_t nlosses_skipped;      /* step lines without "strategy", "phase" or "step": counted in the section's note */
 } Report;
 
 /* One plot's data area on the rendered page, CSS pixels from the top-left. */

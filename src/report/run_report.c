@@ -41,7 +41,7 @@ typedef struct {
     ReportInterModal *im;
     size_t nim, capim;
     ReportLoss *loss;  /* "step" lines */
-    size_t nloss, caploss;
+    size_t nloss, caploss, loss_skipped; /* skipped: step lines without strategy, phase or step */
     int undetermined;  /* step comparisons without a relative rotation (N < E) */
     int pairs, embed_dim;
     int over_seeds;    /* the report of a run with seeds: its "seeds" line replaces the first seed's "seed" */
@@ -259,9 +259,10 @@ typedef struct {
 static ModxStatus step_line(RunReport *rr, const cJSON *o, long line) {
     const cJSON *js = cJSON_GetObjectItemCaseSensitive(o, "strategy"), *jp = cJSON_GetObjectItemCaseSensitive(o, "phase"),
                 *jn = cJSON_GetObjectItemCaseSensitive(o, "step");
-    if (!cJSON_IsString(js) || !cJSON_IsNumber(jp) || !cJSON_IsNumber(jn))
-        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: a step line needs \"strategy\" (a string), \"phase\" and \"step\" "
-                         "(numbers)", rr->path, line);
+    if (!cJSON_IsString(js) || !cJSON_IsNumber(jp) || !cJSON_IsNumber(jn)) {
+        rr->loss_skipped++; /* not plottable; the loss section counts them */
+        return MODX_OK;
+    }
     /* the shared phase-0 training logs as strategy "phase0" */
     int s = strategy_index(rr->run, js->valuestring);
     double ph = jp->valuedouble;
@@ -567,7 +568,7 @@ static ModxStatus report_build(const char *dir, const SeedSummary *agg, const ch
                       .test_sets = rr.sets, .ntest_sets = (size_t)run.ntest_sets,
                       .results = rr.res, .nresults = rr.nres, .hists = rr.hists, .nhists = rr.nh,
                       .topology = rr.topo, .ntopology = rr.ntopo, .intermodal = rr.im, .nintermodal = rr.nim,
-                      .losses = rr.loss, .nlosses = rr.nloss,
+                      .losses = rr.loss, .nlosses = rr.nloss, .nlosses_skipped = rr.loss_skipped,
                       .intermodal_what = what};
         st = report_write(&rep, html_path, regions_path);
     }

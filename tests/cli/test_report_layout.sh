@@ -12,6 +12,7 @@ fake_run "$TMP/run" "$TMP/work"
 for s in finetune modx; do for p in 1 2; do
   echo "{\"type\": \"step\", \"strategy\": \"$s\", \"phase\": $p, \"step\": 2, \"steps\": 2, \"loss\": 2.$((${#s} + p)), \"loss_con\": 2.1, \"loss_kl\": 0.$p}" >>"$TMP/run/metrics.jsonl"
 done; done
+echo '{"type": "step", "strategy": "modx"}' >>"$TMP/run/metrics.jsonl"   # not plottable: counted in the note
 # long summary values: a long run name and many test sets
 sed -i 's/"name": "fabricated"/"name": "fabricated-run-with-a-name-long-enough-to-need-two-lines-in-its-summary-cell-of-the-report"/' "$TMP/run/run.json"
 # median ranks in the evaluation lines
@@ -57,6 +58,7 @@ grep -q 'Not shown: the experiment has no test set with .*role.*zeroshot' "$H"
 grep -q 'Not shown: metrics.jsonl has no .*step.* lines' "$TMP/demo.html"
 # the loss curves of the run's step lines: a plot per phase with them
 grep -q 'data-plot="loss-1"' "$H" && grep -q 'data-plot="loss-2"' "$H"
+grep -q '1 step line without .*strategy.*phase.*step.* left out' "$H"
 # the full table
 python3 - "$H" <<'PY'
 import re, sys
