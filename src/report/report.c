@@ -14,9 +14,10 @@
 
 #define PAGE_W 1400
 #define PAGE_PAD 20             /* left/right padding of the content */
-#define PLOT_W 670
+#define PLOT_W 660
 #define PLOT_H 400
 #define PLOT_GAP 20             /* between the two plot columns */
+#define CONTENT_W (2 * PLOT_W + PLOT_GAP) /* 1340: with the padding 1380 px, no horizontal scroll at 1400 */
 #define PLOT_ROW_H (PLOT_H + 16)
 #define H1_H 56
 #define H2_H 40
@@ -242,10 +243,10 @@ static void html_block(StrBuf *sb, int *y, int h, const char *cls) {
 static const char *report_css =
     "html,body{margin:0;padding:0;background:#ffffff;color:#1d1d1d}\n"
     "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;font-size:14px}\n"
-    ".page{width:1360px;padding:0 20px}\n"
+    ".page{width:1340px;padding:0 20px}\n"
     ".blk{box-sizing:border-box;margin:0;overflow:hidden}\n"
-    "h1{margin:0;font-size:24px;line-height:56px;font-weight:bold}\n"
-    "h2{margin:0;padding-top:8px;font-size:18px;line-height:32px;font-weight:bold;border-bottom:2px solid #d0d0d0}\n"
+    "h1{margin:0;padding:10px 0;font-size:24px;line-height:36px;font-weight:bold;overflow-wrap:anywhere}\n"
+    "h2{margin:0;padding-top:6px;font-size:18px;line-height:32px;font-weight:bold;border-bottom:2px solid #d0d0d0}\n"
     "p.note{margin:0;padding-top:4px;font-size:13px;line-height:18px;color:#444444}\n"
     "table{border-collapse:collapse;font-size:13px}\n"
     "th,td{box-sizing:border-box;height:28px;padding:0 8px;white-space:nowrap;border-bottom:1px solid #dddddd;"
@@ -254,14 +255,18 @@ static const char *report_css =
     "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}\n"
     "td.best{font-weight:bold}\n"
     "td.missing{color:#999999}\n"
-    "table.kv td.k{color:#555555;padding-right:6px}\n"
-    "table.kv td.v{font-weight:bold;padding-right:28px;max-width:300px;overflow:hidden;text-overflow:ellipsis}\n"
+    "table.kv{table-layout:fixed;font-family:'DejaVu Sans Mono','Liberation Mono',monospace;font-size:13px}\n"
+    "table.kv td{white-space:normal;overflow-wrap:anywhere;line-height:18px;padding:4px 8px;"
+    "vertical-align:top}\n"
+    "table.kv td.k{color:#555555}\n"
+    "table.kv td.v{font-weight:bold}\n"
     ".swatch{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:-1px;border-radius:2px}\n"
     ".plots{display:flex;gap:20px;align-items:flex-start}\n"
-    ".cell{width:670px;height:400px;flex:none;border:0}\n"
+    ".cell{width:660px;height:400px;flex:none;border:0}\n"
     ".cell svg{display:block}\n"
     ".full{margin-top:16px;margin-bottom:40px}\n"
     "footer{color:#777777;font-size:12px;margin:24px 0}\n"
+    "table.all th,table.all td{padding:0 5px;font-size:12px}\n"
     ".gallery{border:1px solid #888888;padding:3px}\n"
     ".gallery td{height:58px;vertical-align:middle;border-bottom:1px solid #eeeeee}\n"
     ".gallery td.q{white-space:normal;width:250px;max-width:250px;font-size:12px;line-height:15px}\n"
@@ -374,14 +379,75 @@ typedef struct {
     const char *prefix, *y_label, *name_a, *name_b;
 } ReportCurves;
 
+/* The tick name of each phase: the domain first trained in it (a domain stream); NULL (the number alone)
+ * where none. Only up to 8 phases (more names would overlap on the axis). */
+static void report_phase_names(const Report *r, size_t P, const char **names) {
+    for (size_t p = 0; p < P; p++) names[p] = NULL;
+    if (P > 8) return;
+    for (size_t t = 0; t < r->ntest_sets; t++) {
+        const ReportTestSet *ts = &r->test_sets[t];
+        if (ts->role == REPORT_SET_DOMAIN && ts->domain_phase >= 0 && (size_t)ts->domain_phase < P &&
+            !names[ts->domain_phase])
+            names[ts->domain_phase] = ts->name;
+    }
+}
+
+/* Same finite points within tol (0: exactly). */
+static int report_same_curve(const double *a, const double *b, size_t n, double tol) {
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(a[i]) != isfinite(b[i]) || (isfinite(a[i]) && fabs(a[i] - b[i]) > tol)) return 0;
+    return 1;
+}
+
+/* Two pixels of a plot's y span (its data area is about PLOT_H - 100 px tall): curves closer than that
+ * (a line is 2.2 px wide) are drawn over each other. */
+static double report_overlap_tol(const SvgSeries *series, size_t ns) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < ns; i++)
+        for (size_t k = 0; k < series[i].n; k++)
+            if (isfinite(series[i].y[k])) lo = fmin(lo, series[i].y[k]), hi = fmax(hi, series[i].y[k]);
+    return hi > lo ? 2.0 * (hi - lo) / (PLOT_H - 100) : 0;
+}
+
+/* "Drawn over each other: a = b (both); ..." for strategies whose curves of one or both metrics have the
+ * same values at every phase, else "". */
+static void report_coincide_note(const Report *r, const char *const *style_names, int merge, const SvgSeries *series,
+                                 size_t ns, char *note, size_t cap) {
+    size_t len = 0;
+    double tol = report_overlap_tol(series, ns);
+    note[0] = '\0';
+    for (size_t i = 0; i < ns; i++)
+        for (size_t j = i + 1; j < ns; j++) {
+            if (series[i].style != series[j].style || series[i].color == series[j].color ||
+                series[i].n != series[j].n || !report_same_curve(series[i].y, series[j].y, series[i].n, tol) ||
+                (series[i].x != series[j].x && !report_same_curve(series[i].x, series[j].x, series[i].n, 0)))
+                continue;
+            int dashed = series[i].style == SVG_LINE_DASHED, both = 0;
+            for (size_t a = 0; a < ns && merge; a++) /* the other metric's curves of the same two strategies */
+                for (size_t b = 0; b < ns; b++)
+                    if (series[a].color == series[i].color && series[b].color == series[j].color &&
+                        series[a].style != series[i].style && series[b].style == series[a].style &&
+                        series[a].n == series[b].n && report_same_curve(series[a].y, series[b].y, series[a].n, tol))
+                        both = 1;
+            if (both && dashed) continue; /* named once, with the solid pair */
+            const char *si = (size_t)series[i].color < r->nstrategies ? r->strategies[series[i].color] : "phase 0",
+                       *sj = (size_t)series[j].color < r->nstrategies ? r->strategies[series[j].color] : "phase 0";
+            int k = snprintf(note + len, cap - len, "%s%s = %s (%s)", len ? "; " : "Drawn over each other: ", si, sj,
+                             both ? "both" : style_names[series[i].style]);
+            if (k < 0 || (size_t)k >= cap - len) return; /* cut: the note keeps what fitted */
+            len += (size_t)k;
+        }
+}
+
 static ModxStatus report_curve_plots(ReportPage *pg, const ReportIndex *ix, const ReportCurves *c) {
     const Report *r = ix->r;
     size_t P = ix->nphases, S = r->nstrategies;
     double *x = calloc(P ? P : 1, sizeof *x), *y = calloc((S ? S * 2 : 1) * (P ? P : 1), sizeof *y);
     SvgSeries *series = calloc(S * 2 + 1, sizeof *series);
     SvgLegendItem *legend = report_strategy_legend(r, 2, 1);
+    const char **names = calloc(P ? P : 1, sizeof *names);
     ModxStatus st = MODX_OK;
-    if (!x || !y || !series || !legend) {
+    if (!x || !y || !series || !legend || !names) {
         st = modx_fail(MODX_ERR_NOMEM, "report: out of memory for the %s plots", c->y_label);
         goto fail;
     }
@@ -389,6 +455,7 @@ static ModxStatus report_curve_plots(ReportPage *pg, const ReportIndex *ix, cons
     legend[S + 1] = (SvgLegendItem){.name = c->name_b, .color_css = "#555555", .marker = -1, .line = 1,
                                     .style = SVG_LINE_DASHED};
     for (size_t p = 0; p < P; p++) x[p] = (double)p;
+    report_phase_names(r, P, names);
     for (size_t t = 0; t < r->ntest_sets; t++) {
         size_t ns = 0;
         for (size_t s = 0; s < S; s++) {
@@ -407,12 +474,15 @@ static ModxStatus report_curve_plots(ReportPage *pg, const ReportIndex *ix, cons
             }
         }
         if (!ns) continue;
-        char id[64], title[256], role[64];
+        char id[64], title[256], role[64], note[300];
+        const char *styles[] = {c->name_a, c->name_b, ""};
+        report_coincide_note(r, styles, 1, series, ns, note, sizeof note);
         snprintf(id, sizeof id, "%s-%zu", c->prefix, t);
         snprintf(title, sizeof title, "%s (%s)", r->test_sets[t].name,
                  report_role_text(&r->test_sets[t], role, sizeof role));
         SvgPlot plot = {.id = id, .title = title, .x_label = "phase (evaluated after training it)",
                         .y_label = c->y_label, .width = PLOT_W, .height = PLOT_H, .x_integer = 1,
+                        .x_names = names, .nx_names = P, .note = note[0] ? note : NULL,
                         .y_include_zero = 1, .legend = legend, .nlegend = S + 2};
         st = report_place_xy(pg, id, &plot, series, ns);
         if (st != MODX_OK) goto fail;
@@ -422,6 +492,7 @@ fail:
     free(y);
     free(series);
     free(legend);
+    free(names);
     return st;
 }
 
@@ -436,13 +507,119 @@ static ModxStatus report_r1_section(ReportPage *pg, const ReportIndex *ix) {
 
 /* Zero-shot retention: top-1 and top-5 accuracy of each zero-shot set per phase. */
 static ModxStatus report_zeroshot_section(ReportPage *pg, const ReportIndex *ix) {
-    if (ix->m_zs1 < 0 && ix->m_zs5 < 0) return MODX_OK;
+    if (ix->m_zs1 < 0 && ix->m_zs5 < 0) {
+        int have = 0;
+        for (size_t t = 0; t < ix->r->ntest_sets; t++) have |= ix->r->test_sets[t].role == REPORT_SET_ZEROSHOT;
+        report_section(pg, "Zero-shot accuracy after each phase",
+                       have ? "Not shown: the zero-shot test set has no results in metrics.jsonl (no \"zeroshot\" "
+                              "lines yet)."
+                            : "Not shown: the experiment has no test set with \"role\": \"zeroshot\" (a test set "
+                              "whose images are classified by their labels; docs/experiment.md).");
+        return MODX_OK;
+    }
     report_section(pg, "Zero-shot accuracy after each phase",
                    "Zero-shot classification accuracy (%) on each zero-shot test set after training each phase: what "
                    "the model keeps of what it could classify. Colour and marker = strategy; solid line = top-1, "
                    "dashed = top-5.");
     ReportCurves c = {ix->m_zs1, ix->m_zs5, "zs", "accuracy (%)", "top-1", "top-5"};
     return report_curve_plots(pg, ix, &c);
+}
+
+/* Loss curves: one plot per phase, x = step; per strategy the total loss (solid), the contrastive term
+ * (dashed, where it differs from the total) and the distillation term (dotted, where any is non-zero). */
+enum { LOSS_TERMS = 3 };
+
+static int report_loss_strategy(const Report *r, const char *name) {
+    int s = report_strategy_index(r, name);
+    return s >= 0 ? s : (int)r->nstrategies; /* the shared phase-0 training: one colour after the strategies */
+}
+
+/* Fills the series of phase p into series/x/y (capacity: cap points per series); returns how many. */
+static size_t report_loss_series(const Report *r, int p, double *x, double *y, size_t cap, SvgSeries *series) {
+    size_t S = r->nstrategies + 1, ns = 0;
+    for (size_t s = 0; s < S; s++) {
+        double *xs = x + s * cap, *ys[LOSS_TERMS];
+        size_t n = 0;
+        for (int k = 0; k < LOSS_TERMS; k++) ys[k] = y + (s * LOSS_TERMS + (size_t)k) * cap;
+        for (size_t i = 0; i < r->nlosses; i++) {
+            const ReportLoss *l = &r->losses[i];
+            if (l->phase != p || (size_t)report_loss_strategy(r, l->strategy) != s) continue;
+            xs[n] = l->step, ys[0][n] = l->loss, ys[1][n] = l->loss_con, ys[2][n] = l->loss_kl;
+            n++;
+        }
+        if (!n) continue;
+        int show[LOSS_TERMS] = {1, 0, 0};
+        for (size_t i = 0; i < n; i++) {
+            show[1] |= isfinite(ys[1][i]) && ys[1][i] != ys[0][i];
+            show[2] |= isfinite(ys[2][i]) && ys[2][i] != 0;
+        }
+        for (int k = 0; k < LOSS_TERMS; k++)
+            if (show[k])
+                series[ns++] = (SvgSeries){.x = xs, .y = ys[k], .n = n, .color = (int)s, .line = 1,
+                                           .marker = n <= 30 ? (int)(s % SVG_MARKER_COUNT) : -1, .marker_size = 3,
+                                           .style = k == 0 ? SVG_LINE_SOLID : k == 1 ? SVG_LINE_DASHED : SVG_LINE_DOTTED};
+    }
+    return ns;
+}
+
+static ModxStatus report_loss_section(ReportPage *pg, const ReportIndex *ix) {
+    const Report *r = ix->r;
+    char skipped[160] = "";
+    if (r->nlosses_skipped)
+        snprintf(skipped, sizeof skipped, " %zu step line%s without \"strategy\", \"phase\" or \"step\" left out.",
+                 r->nlosses_skipped, r->nlosses_skipped == 1 ? "" : "s");
+    char note[600];
+    if (r->nlosses == 0) {
+        snprintf(note, sizeof note, "Not shown: metrics.jsonl has no \"step\" lines with \"strategy\", \"phase\" and "
+                 "\"step\" (modx run writes one every train.log_every steps).%s", skipped);
+        report_section(pg, "Training loss per strategy and phase", note);
+        return MODX_OK;
+    }
+    snprintf(note, sizeof note, "The logged training loss against the step of each phase (metrics.jsonl \"step\" "
+             "lines). Colour = strategy; solid = total loss, dashed = its contrastive term, dotted = its distillation "
+             "(KL) term (drawn where they differ from the total / from zero).%s", skipped);
+    report_section(pg, "Training loss per strategy and phase", note);
+    size_t S = r->nstrategies + 1, cap = r->nlosses, P = ix->nphases;
+    double *x = calloc(S * cap, sizeof *x), *y = calloc(S * LOSS_TERMS * cap, sizeof *y);
+    SvgSeries *series = calloc(S * LOSS_TERMS, sizeof *series);
+    SvgLegendItem *legend = report_strategy_legend(r, 4, 1);
+    const char **names = calloc(P ? P : 1, sizeof *names);
+    ModxStatus st = MODX_OK;
+    if (!x || !y || !series || !legend || !names) {
+        st = modx_fail(MODX_ERR_NOMEM, "report: out of memory for the loss plots (%zu step lines)", r->nlosses);
+        goto done;
+    }
+    size_t nl = r->nstrategies;
+    int shared0 = 0;
+    for (size_t i = 0; i < r->nlosses; i++) shared0 |= report_strategy_index(r, r->losses[i].strategy) < 0;
+    if (shared0)
+        legend[nl++] = (SvgLegendItem){.name = "phase 0 (shared)", .color = (int)r->nstrategies, .marker = -1,
+                                       .line = 1};
+    legend[nl++] = (SvgLegendItem){.name = "total", .color_css = "#555555", .marker = -1, .line = 1};
+    legend[nl++] = (SvgLegendItem){.name = "contrastive", .color_css = "#555555", .marker = -1, .line = 1,
+                                   .style = SVG_LINE_DASHED};
+    legend[nl++] = (SvgLegendItem){.name = "distillation", .color_css = "#555555", .marker = -1, .line = 1,
+                                   .style = SVG_LINE_DOTTED};
+    report_phase_names(r, P, names);
+    for (size_t p = 0; p < P && st == MODX_OK; p++) {
+        size_t ns = report_loss_series(r, (int)p, x, y, cap, series);
+        if (!ns) continue;
+        char id[64], title[200], pnote[300];
+        const char *styles[] = {"total", "contrastive", "distillation"};
+        report_coincide_note(r, styles, 0, series, ns, pnote, sizeof pnote);
+        snprintf(id, sizeof id, "loss-%zu", p);
+        snprintf(title, sizeof title, "phase %zu%s%.120s", p, names[p] ? ": " : "", names[p] ? names[p] : "");
+        SvgPlot plot = {.id = id, .title = title, .x_label = "step of the phase", .y_label = "loss", .width = PLOT_W,
+                        .height = PLOT_H, .legend = legend, .nlegend = nl, .note = pnote[0] ? pnote : NULL};
+        st = report_place_xy(pg, id, &plot, series, ns);
+    }
+done:
+    free(x);
+    free(y);
+    free(series);
+    free(legend);
+    free(names);
+    return st;
 }
 
 static ModxStatus report_hist_section(ReportPage *pg, const ReportIndex *ix) {
@@ -717,9 +894,18 @@ static ModxStatus report_cl_scatter(ReportPage *pg, const Report *r) {
                                    .x_err = c->sd ? p + 2 : NULL, .y_err = c->sd ? p + 3 : NULL};
         ns++;
     }
+    char note[300] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < ns && !st; i++) /* points drawn over each other are named */
+        for (size_t j = i + 1; j < ns; j++) {
+            if (series[i].x[0] != series[j].x[0] || series[i].y[0] != series[j].y[0]) continue;
+            int k = snprintf(note + len, sizeof note - len, "%s%s = %s", len ? "; " : "Drawn over each other: ",
+                             labels[i], labels[j]);
+            if (k > 0 && (size_t)k < sizeof note - len) len += (size_t)k;
+        }
     if (!st && ns > 0) {
         SvgPlot plot = {.id = "keep-learn", .title = "Keeping vs learning",
-                        .x_label = "learned % (new domains, vs fine-tuning)",
+                        .x_label = "learned % (new domains, vs fine-tuning)", .note = len ? note : NULL,
                         .y_label = "kept % (first domain, vs joint training)", .width = PLOT_W, .height = PLOT_H};
         st = report_place_xy(pg, "keep-learn", &plot, series, ns);
     }
@@ -806,7 +992,7 @@ static ModxStatus report_gallery_section(ReportPage *pg, const Report *r) {
         strbuf_puts(sb, "</tr>\n");
     }
     strbuf_puts(sb, "</table></div>\n");
-    SvgBox box = {0, 0, PAGE_W - 2 * PAGE_PAD + 2, h + 2}; /* the border box; the region helper insets it */
+    SvgBox box = {0, 0, CONTENT_W + 2, h + 2}; /* the border box; the region helper insets it */
     return report_page_add_region(pg, "gallery", &box, PAGE_PAD - 1, y0 - 1);
 }
 
@@ -823,30 +1009,89 @@ static ModxStatus report_cl_section(ReportPage *pg, const Report *r) {
 
 /* ---- tables ----------------------------------------------------------------------- */
 
+/* The summary's cells wrap at spaces (and inside a word longer than a line) in
+ * a monospace font, so their line counts, the row heights and the block's are
+ * known without a browser, and every value is shown in full. */
+#define KV_KEY_W 160
+#define KV_VAL_W 510
+#define KV_CHAR_W 8 /* >= the 13 px monospace advance (7.8 px) */
+#define KV_LINE_H 18
+
+/* Display columns of UTF-8 text, counting a non-ASCII character as two (an upper bound). */
+static size_t kv_columns(const char *s) {
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
+        if ((*p & 0xC0) != 0x80) n += *p < 0x80 ? 1 : 2;
+    return n;
+}
+
+/* Lines of greedy word wrap at per_line columns (breaking inside a word longer than a line), as the
+ * browser wraps with overflow-wrap:anywhere; its lines are no wider than ours, so it needs no more. */
+static size_t kv_lines(const char *s, size_t per_line) {
+    size_t lines = 1, col = 0;
+    const char *p = s ? s : "";
+    while (*p) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        size_t len = strcspn(p, " ");
+        char word[1024];
+        snprintf(word, sizeof word, "%.*s", (int)(len < sizeof word ? len : sizeof word - 1), p);
+        size_t w = kv_columns(word) + (len >= sizeof word ? len - (sizeof word - 1) : 0);
+        p += len;
+        if (col > 0 && col + 1 + w <= per_line) {
+            col += 1 + w;
+            continue;
+        }
+        if (col > 0) lines++;
+        while (w > per_line) {
+            lines++;
+            w -= per_line;
+        }
+        col = w;
+    }
+    return lines;
+}
+
+static int kv_cell_h(const char *s, int cell_w) {
+    size_t per_line = (size_t)(cell_w - 16) / KV_CHAR_W;
+    int h = (int)kv_lines(s, per_line) * KV_LINE_H + 9; /* 4 px padding above and below, 1 px border */
+    return h < ROW_H ? ROW_H : h;
+}
+
 static void report_summary(ReportPage *pg, const Report *r) {
     if (r->nsummary == 0) return;
     report_section(pg, "Experiment", NULL);
-    size_t cols = 3, rows = (r->nsummary + cols - 1) / cols;
-    html_block(pg->sb, &pg->y, (int)rows * ROW_H + GAP_H, "summary");
-    strbuf_puts(pg->sb, "<table class=\"kv\">\n");
+    size_t cols = 2, rows = (r->nsummary + cols - 1) / cols;
+    int *row_h = calloc(rows, sizeof *row_h), total = 0;
+    if (!row_h) return; /* strbuf has no status to set here; the block is left out */
+    for (size_t i = 0; i < r->nsummary; i++) {
+        size_t row = i % rows;
+        int hk = kv_cell_h(r->summary[i].key, KV_KEY_W), hv = kv_cell_h(r->summary[i].value, KV_VAL_W);
+        if (hk > row_h[row]) row_h[row] = hk;
+        if (hv > row_h[row]) row_h[row] = hv;
+    }
+    for (size_t row = 0; row < rows; row++) total += row_h[row] ? row_h[row] : ROW_H;
+    html_block(pg->sb, &pg->y, total + GAP_H, "summary");
+    strbuf_printf(pg->sb, "<table class=\"kv\"><colgroup><col style=\"width:%dpx\"><col style=\"width:%dpx\">"
+                          "<col style=\"width:%dpx\"><col style=\"width:%dpx\"></colgroup>\n",
+                  KV_KEY_W, KV_VAL_W, KV_KEY_W, KV_VAL_W);
     for (size_t row = 0; row < rows; row++) {
+        int h = row_h[row] ? row_h[row] : ROW_H;
         strbuf_puts(pg->sb, "<tr>");
         for (size_t c = 0; c < cols; c++) {
             size_t i = row + c * rows; /* fill column by column */
-            if (i >= r->nsummary) {
-                strbuf_puts(pg->sb, "<td class=\"k\"></td><td class=\"v\"></td>");
-                continue;
-            }
-            html_text(pg->sb, "td", "class=\"k\"", r->summary[i].key ? r->summary[i].key : "");
-            strbuf_puts(pg->sb, "<td class=\"v\" title=\"");
-            strbuf_escape(pg->sb, r->summary[i].value ? r->summary[i].value : "");
-            strbuf_puts(pg->sb, "\">");
-            strbuf_escape(pg->sb, r->summary[i].value ? r->summary[i].value : "");
+            const char *k = i < r->nsummary && r->summary[i].key ? r->summary[i].key : "";
+            const char *v = i < r->nsummary && r->summary[i].value ? r->summary[i].value : "";
+            strbuf_printf(pg->sb, "<td class=\"k\" style=\"height:%dpx\">", h);
+            strbuf_escape(pg->sb, k);
+            strbuf_printf(pg->sb, "</td><td class=\"v\" style=\"height:%dpx\">", h);
+            strbuf_escape(pg->sb, v);
             strbuf_puts(pg->sb, "</td>");
         }
         strbuf_puts(pg->sb, "</tr>\n");
     }
     strbuf_puts(pg->sb, "</table></div>\n");
+    free(row_h);
 }
 
 /* Mean over the test sets selected by `pick` of metric m at (s, p); NaN when none is finite. */
@@ -960,34 +1205,69 @@ static void report_tradeoff(ReportPage *pg, const ReportIndex *ix) {
                                         "Training sample (fit)"};
 
     report_section(pg, "Trade-off at each strategy's final phase",
-                   "R@1 (%) in both directions. Earliest domain = what was kept; latest trained domain = what was "
-                   "just learned; mean over domains = the balance of the two. Bold = best in its column.");
+                   "R@1 (%) in both directions; bold = best in its column. Earliest domain = what was kept; latest "
+                   "trained domain = what was just learned. The mean is over the domain test sets only (as in "
+                   "results.md); a held-out or training-sample (fit) set is shown apart and left out of it.");
     html_block(pg->sb, &pg->y, (int)(rows + 2) * ROW_H + GAP_H, "tradeoff");
     tradeoff_table(pg->sb, r, row, rows, show, groups);
+}
+
+/* Ranks (median rank) and counts are whole numbers: printed without decimals. */
+static int report_integer_metric(const char *name) {
+    size_t n = strlen(name);
+    return (n >= 4 && !strcmp(name + n - 4, "medr")) || strstr(name, "count") != NULL;
+}
+
+/* Phase 0 is the shared starting model: its rows appear once when every strategy has the same phase-0 values. */
+static int report_phase0_shared(const ReportIndex *ix) {
+    const Report *r = ix->r;
+    for (size_t s = 1; s < r->nstrategies; s++)
+        for (size_t t = 0; t < r->ntest_sets; t++)
+            for (size_t m = 0; m < ix->nmetrics; m++) {
+                size_t a = report_cell(ix, 0, 0, t, m), b = report_cell(ix, s, 0, t, m);
+                if (ix->present[a] != ix->present[b]) return 0;
+                if (ix->present[a] && ix->values[a] != ix->values[b] && !(isnan(ix->values[a]) && isnan(ix->values[b])))
+                    return 0;
+            }
+    return 1;
+}
+
+static void report_full_row(StrBuf *sb, const ReportIndex *ix, size_t s, size_t p, size_t t, int shared0) {
+    const Report *r = ix->r;
+    if (shared0) strbuf_puts(sb, "<tr><td>phase 0 (the shared start)");
+    else {
+        strbuf_printf(sb, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>", svg_color((int)s));
+        strbuf_escape(sb, r->strategies[s]);
+    }
+    strbuf_printf(sb, "</td><td class=\"num\">%zu</td>", p);
+    html_text(sb, "td", NULL, r->test_sets[t].name);
+    for (size_t m = 0; m < ix->nmetrics; m++) {
+        double v = ix->values[report_cell(ix, s, p, t, m)];
+        if (report_integer_metric(ix->metrics[m]) && isfinite(v) && v == floor(v) && fabs(v) < 1e15)
+            strbuf_printf(sb, "<td class=\"num\">%.0f</td>", v);
+        else html_number_cell(sb, v, 0);
+    }
+    strbuf_puts(sb, "</tr>\n");
 }
 
 static void report_full_table(StrBuf *sb, const ReportIndex *ix) {
     const Report *r = ix->r;
     if (r->nresults == 0) return;
+    int shared0 = r->nstrategies > 1 && report_phase0_shared(ix);
     strbuf_puts(sb, "<div class=\"full\"><h2>All results</h2>\n<p class=\"note\">Every metric per strategy, phase "
-                    "and test set (R@K in %).</p>\n<table class=\"results\">\n<tr><th>Strategy</th><th class=\"num\">"
-                    "Phase</th><th>Test set</th>");
+                    "and test set (R@K in %; ranks as whole numbers).</p>\n<table class=\"results all\">\n<tr><th>"
+                    "Strategy</th><th class=\"num\">Phase</th><th>Test set</th>");
     for (size_t m = 0; m < ix->nmetrics; m++) html_text(sb, "th", "class=\"num\"", ix->metrics[m]);
     strbuf_puts(sb, "</tr>\n");
     for (size_t s = 0; s < r->nstrategies; s++)
-        for (size_t p = 0; p < ix->nphases; p++)
+        for (size_t p = 0; p < ix->nphases; p++) {
+            if (p == 0 && shared0 && s > 0) continue;
             for (size_t t = 0; t < r->ntest_sets; t++) {
                 int any = 0;
                 for (size_t m = 0; m < ix->nmetrics; m++) any |= ix->present[report_cell(ix, s, p, t, m)];
-                if (!any) continue;
-                strbuf_printf(sb, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>", svg_color((int)s));
-                strbuf_escape(sb, r->strategies[s]);
-                strbuf_printf(sb, "</td><td class=\"num\">%zu</td>", p);
-                html_text(sb, "td", NULL, r->test_sets[t].name);
-                for (size_t m = 0; m < ix->nmetrics; m++)
-                    html_number_cell(sb, ix->values[report_cell(ix, s, p, t, m)], 0);
-                strbuf_puts(sb, "</tr>\n");
+                if (any) report_full_row(sb, ix, s, p, t, p == 0 && shared0);
             }
+        }
     strbuf_puts(sb, "</table></div>\n");
 }
 
@@ -1011,7 +1291,8 @@ ModxStatus report_render(const Report *r, StrBuf *html, ReportLayout *layout) {
     strbuf_puts(&doc, "</title>\n<style>\n");
     strbuf_puts(&doc, report_css);
     strbuf_puts(&doc, "</style>\n</head>\n<body>\n<div class=\"page\">\n");
-    html_block(&doc, &pg.y, H1_H, "title");
+    /* a long title wraps: 18 px per column is at least the bold 24 px advance */
+    html_block(&doc, &pg.y, H1_H - 36 + 36 * (int)kv_lines(title, CONTENT_W / 18), "title");
     html_text(&doc, "h1", NULL, title);
     strbuf_puts(&doc, "</div>\n");
     report_summary(&pg, r);
@@ -1021,6 +1302,7 @@ ModxStatus report_render(const Report *r, StrBuf *html, ReportLayout *layout) {
     if (st == MODX_OK) st = report_gallery_section(&pg, r);
     if (st == MODX_OK) st = report_r1_section(&pg, &ix);
     if (st == MODX_OK) st = report_zeroshot_section(&pg, &ix);
+    if (st == MODX_OK) st = report_loss_section(&pg, &ix);
     if (st == MODX_OK) st = report_hist_section(&pg, &ix);
     if (st == MODX_OK) st = report_topology_section(&pg, &ix);
     if (st == MODX_OK) st = report_intermodal_section(&pg, &ix);

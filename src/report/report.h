@@ -88,6 +88,15 @@ typedef struct {
     double angle_deg;       /* relative rotation between the modalities */
 } ReportInterModal;
 
+/* One logged training step (metrics.jsonl "step" lines), for the loss curves. */
+#define REPORT_LOSS_PHASE0 "phase0" /* the strategy of the shared phase-0 training */
+typedef struct {
+    const char *strategy;   /* one of Report.strategies, or REPORT_LOSS_PHASE0 */
+    int phase;              /* the phase being trained */
+    double step;            /* the step within the phase */
+    double loss, loss_con, loss_kl; /* total, contrastive and distillation (KL) terms; NaN = not logged */
+} ReportLoss;
+
 /* The continual-learning figures of one strategy (docs/metrics.md): the
  * accuracy matrix R[i][j] and its figures, in the order of REPORT_CL_*. */
 enum {
@@ -142,6 +151,9 @@ typedef struct {
     const char *cl_what;         /* what the matrix columns are; NULL = a default sentence */
     const ReportGallery *gallery;/* NULL = none */
     const char *gallery_note;    /* shown instead when gallery is NULL (why there is none); may be NULL */
+    const ReportLoss *losses;    /* in file order; 0 = the loss section says why it is empty */
+    size_t nlosses;
+    size_t nlosses_skipped;      /* step lines without "strategy", "phase" or "step": counted in the section's note */
 } Report;
 
 /* One plot's data area on the rendered page, CSS pixels from the top-left. */

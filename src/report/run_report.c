@@ -40,6 +40,8 @@ typedef struct {
     size_t ntopo, captopo;
     ReportInterModal *im;
     size_t nim, capim;
+    ReportLoss *loss;  /* "step" lines */
+    size_t nloss, caploss, loss_skipped; /* skipped: step lines without strategy, phase or step */
     int undetermined;  /* step comparisons without a relative rotation (N < E) */
     int pairs, embed_dim;
     int over_seeds;    /* the report of a run with seeds: its "seeds" line replaces the first seed's "seed" */
@@ -77,7 +79,7 @@ static ModxStatus add_kv(RunReport *rr, const char *key, const char *value) {
 static void run_report_free(RunReport *rr) {
     for (size_t i = 0; i < rr->nstrs; i++) free(rr->strs[i]);
     for (size_t i = 0; i < rr->nh; i++) free(rr->counts[i]);
-    free(rr->strs), free(rr->kv), free(rr->sets), free(rr->res), free(rr->hists), free(rr->counts), free(rr->edges);
+    free(rr->loss), free(rr->strs), free(rr->kv), free(rr->sets), free(rr->res), free(rr->hists), free(rr->counts), free(rr->edges);
     free(rr->topo), free(rr->im);
 }
 
@@ -253,9 +255,34 @@ typedef struct {
     int *own;
 } EvalRead;
 
+/* A "step" line: its losses, for the loss curves. */
+static ModxStatus step_line(RunReport *rr, const cJSON *o, long line) {
+    const cJSON *js = cJSON_GetObjectItemCaseSensitive(o, "strategy"), *jp = cJSON_GetObjectItemCaseSensitive(o, "phase"),
+                *jn = cJSON_GetObjectItemCaseSensitive(o, "step");
+    if (!cJSON_IsString(js) || !cJSON_IsNumber(jp) || !cJSON_IsNumber(jn)) {
+        rr->loss_skipped++; /* not plottable; the loss section counts them */
+        return MODX_OK;
+    }
+    /* the shared phase-0 training logs as strategy "phase0" */
+    int s = strategy_index(rr->run, js->valuestring);
+    double ph = jp->valuedouble;
+    if (s < 0 && strcmp(js->valuestring, RUN_PHASE0))
+        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: step line of strategy \"%s\", which is not in run.json's "
+                         "\"strategies\"", rr->path, line, js->valuestring);
+    if (ph != floor(ph) || ph < 0 || ph > rr->run->phases)
+        return modx_fail(MODX_ERR_FORMAT, "%s:%ld: step line \"phase\" is %g, expected an integer in [0, %d]", rr->path,
+                         line, ph, rr->run->phases);
+    if (!grow((void **)&rr->loss, &rr->caploss, rr->nloss + 1, sizeof *rr->loss))
+        return modx_fail(MODX_ERR_NOMEM, "report: out of memory for %zu step lines", rr->nloss + 1);
+    rr->loss[rr->nloss++] = (ReportLoss){s >= 0 ? rr->run->strategies[s] : REPORT_LOSS_PHASE0, (int)ph, jn->valuedouble, num_or_nan(o, "loss"),
+                                         num_or_nan(o, "loss_con"), num_or_nan(o, "loss_kl")};
+    return MODX_OK;
+}
+
 static ModxStatus eval_of_line(void *ctx, const cJSON *o, const char *type, const char *path, long line) {
     (void)path;
     EvalRead *er = ctx;
+    if (!strcmp(type, "step")) return step_line(er->rr, o, line);
     int zs = !strcmp(type, "zeroshot");
     return strcmp(type, "eval") && !zs ? MODX_OK : eval_line(er->rr, o, line, zs, er->own);
 }
@@ -541,6 +568,7 @@ static ModxStatus report_build(const char *dir, const SeedSummary *agg, const ch
                       .test_sets = rr.sets, .ntest_sets = (size_t)run.ntest_sets,
                       .results = rr.res, .nresults = rr.nres, .hists = rr.hists, .nhists = rr.nh,
                       .topology = rr.topo, .ntopology = rr.ntopo, .intermodal = rr.im, .nintermodal = rr.nim,
+                      .losses = rr.loss, .nlosses = rr.nloss, .nlosses_skipped = rr.loss_skipped,
                       .intermodal_what = what};
         st = report_write(&rep, html_path, regions_path);
     }

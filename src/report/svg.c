@@ -201,7 +201,7 @@ static ModxStatus svg_frame_init(SvgFrame *f, const SvgPlot *p, int has_legend) 
     if (f->w < 200 || f->h < 150 || f->w > 20000 || f->h > 20000)
         return modx_fail(MODX_ERR_INVALID, "plot '%s': size %dx%d pixels, expected 200..20000 x 150..20000", f->id,
                          f->w, f->h);
-    double top = p->title ? 40 : 14;
+    double top = (p->title ? 40 : 14) + (p->note ? 16 : 0);
     double left = 74, bottom = 54;
     double right = has_legend ? SVG_LEGEND_W + 14 : 18;
     if (f->w - left - right < 80) right = 18; /* too narrow for a legend column */
@@ -300,7 +300,14 @@ static void svg_axes(StrBuf *sb, const SvgFrame *f, const SvgPlot *p) {
     for (size_t i = 0; i < f->x.nt; i++) {
         char lab[64];
         strbuf_format_number(lab, sizeof lab, f->x.ticks[i], f->x.decimals);
-        svg_text(sb, svg_px(f, f->x.ticks[i]), y1 + 18, "middle", 12, NULL, lab);
+        double t = f->x.ticks[i];
+        if (p->x_integer && p->x_names && t >= 0 && t < (double)p->nx_names && t == floor(t) && p->x_names[(size_t)t]) {
+            char named[200];
+            snprintf(named, sizeof named, "%s %.120s", lab, p->x_names[(size_t)t]);
+            svg_text(sb, svg_px(f, t), y1 + 18, "middle", 12, NULL, named);
+            continue;
+        }
+        svg_text(sb, svg_px(f, t), y1 + 18, "middle", 12, NULL, lab);
     }
     strbuf_puts(sb, "</g>\n");
     if (p->x_label) svg_text(sb, x0 + f->area.w / 2, y1 + 42, "middle", 13, "class=\"axis-title\" fill=\"#222222\"", p->x_label);
@@ -314,6 +321,9 @@ static void svg_axes(StrBuf *sb, const SvgFrame *f, const SvgPlot *p) {
     if (p->title)
         svg_text(sb, x0 + f->area.w / 2, 26, "middle", 15, "class=\"plot-title\" font-weight=\"bold\" fill=\"#111111\"",
                  p->title);
+    if (p->note)
+        svg_text(sb, f->w / 2.0, (p->title ? 40 : 14) + 6, "middle", 12,
+                 "class=\"plot-note\" font-style=\"italic\" fill=\"#444444\"", p->note);
 }
 
 static void svg_end(StrBuf *sb, const SvgFrame *f, int have_data) {

@@ -69,6 +69,9 @@ typedef struct {
     int fix_x, fix_y;      /* 1 = use [x_min, x_max] / [y_min, y_max] instead of the data range */
     double x_min, x_max, y_min, y_max;
     int x_integer;         /* x ticks only at integers (phases) */
+    const char *const *x_names; /* with x_integer: tick i reads "i name" for i < nx_names (NULL entries: "i") */
+    size_t nx_names;
+    const char *note;      /* one line under the title (e.g. which curves coincide); NULL = none */
     int y_include_zero;    /* automatic y range includes 0 */
     const SvgLegendItem *legend; /* NULL = one entry per named series */
     size_t nlegend;

@@ -44,9 +44,9 @@ set -e
 "$MODX" report "$run" --regions "$TMP/r.regions" | grep -q "^wrote $run/report.html$"
 h="$run/report.html"
 head -c 15 "$h" | grep -q '<!DOCTYPE html>'
-# 3 accuracy matrices, R@1 x 3 test sets, 2 histograms, 2 topology, 1 inter-modal
-[ "$(grep -o 'class="plot"' "$h" | wc -l)" -eq 11 ]
-for id in matrix-0 matrix-1 matrix-2 r1-0 r1-1 r1-2 hist-0 hist-1 topo-0 topo-1 intermodal; do
+# 3 accuracy matrices, R@1 x 3 test sets, 2 loss (phases 1 and 2), 2 histograms, 2 topology, 1 inter-modal
+[ "$(grep -o 'class="plot"' "$h" | wc -l)" -eq 13 ]
+for id in matrix-0 matrix-1 matrix-2 r1-0 r1-1 r1-2 loss-1 loss-2 hist-0 hist-1 topo-0 topo-1 intermodal; do
   grep -q "^plot $id " "$TMP/r.regions"
 done
 grep -q 'No gallery: ' "$h"   # experiment.json here has no test sets to draw images from

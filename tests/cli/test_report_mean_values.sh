@@ -33,5 +33,22 @@ PY
 grep -q "mean is over the domain test sets only" "$TMP/r/results.md"
 H="$TMP/r/report.html"
 [ -s "$H" ]
+# the report states the same rule as results.md, and its mean over domains (per direction)
+# averages to results.md's "mean of domains"; the fit set is a column of its own
+grep -q "The mean is over the domain test sets only (as in results.md); a held-out or training-sample (fit) set is shown apart" "$H"
+python3 - "$H" "$TMP/r/results.md" <<'PY'
+import re, sys
+h = open(sys.argv[1]).read()
+t = h[h.index("Trade-off at each strategy"):]
+t = t[:t.index("</table>")]
+assert "Training sample (fit)" in t, "the fit set is not shown apart"
+row = [r for r in re.findall(r"<tr>(.*?)</tr>", t, re.S) if "finetune" in r][0]
+cells = [re.sub("<[^>]*>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+i2t, t2i = float(cells[6]), float(cells[7])  # strategy, phase, earliest x2, latest x2, mean x2, fit x2
+md = [l for l in open(sys.argv[2]) if l.startswith("| finetune |")][0]
+mean = float(md.strip().strip("|").split("|")[5])
+assert abs((i2t + t2i) / 2 - mean) <= 0.051, ((i2t + t2i) / 2, mean)
+print("report mean over domains", (i2t + t2i) / 2, "= results.md", mean)
+PY
 grep -q "Inter-modal relative rotation" "$H" && grep -q "Not shown: the relative rotation fits an orthogonal map" "$H"
 echo ok

@@ -54,12 +54,18 @@ grep -q 'not on the plot frame' "$TMP/shift.err"
 # The report of a run directory: analysis and metrics read from the files.
 source tests/cli/fake_run.sh
 fake_run "$TMP/run" "$TMP/work"
+# a second logged step per strategy and phase (fake_run logs one): the loss curves are lines
+for s in finetune modx; do for p in 1 2; do
+  echo "{\"type\": \"step\", \"strategy\": \"$s\", \"phase\": $p, \"step\": 2, \"steps\": 2, \"loss\": 2.$((${#s} + p)), \"loss_con\": 2.1, \"loss_kl\": 0.$p}" >>"$TMP/run/metrics.jsonl"
+done; done
 "$MODX" analyze "$TMP/run" >/dev/null
 "$MODX" report "$TMP/run" --regions "$TMP/run.regions" >/dev/null
 read -r run_w run_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/run.regions")
 shoot "$TMP/run/report.html" "$TMP/run.png" "$run_w" "$run_h"
 "$MODX" report --check-png "$TMP/run.png" --regions "$TMP/run.regions" | tee "$TMP/run.out"
-grep -q '^11 plots rendered$' "$TMP/run.out"
+grep -q '^13 plots rendered$' "$TMP/run.out"
+# the loss curves of the phases with "step" lines (finetune and modx at phases 1 and 2)
+[ "$(grep -c '^ok    loss-[12] ' "$TMP/run.out")" -eq 2 ]
 # random/contiguous-like columns (no test set per phase): no keep-vs-learn plot, one matrix per strategy
 if grep -q 'keep-learn' "$TMP/run.out"; then echo "a keep-vs-learn plot without kept/learned figures"; exit 1; fi
 [ "$(grep -c '^ok    matrix-' "$TMP/run.out")" -eq 3 ]
@@ -87,7 +93,14 @@ grep -q "report: $TMP/real/report.html" "$TMP/real.out"
 read -r real_w real_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/real.regions")
 shoot "$TMP/real/report.html" "$TMP/real.png" "$real_w" "$real_h"
 "$MODX" report --check-png "$TMP/real.png" --regions "$TMP/real.regions" | tee "$TMP/real.check"
-grep -q '^15 plots rendered$' "$TMP/real.check"
+grep -q '^18 plots rendered$' "$TMP/real.check"
+# a loss curve per phase (the shared phase 0, then the strategies' phases 1 and 2)
+[ "$(grep -c '^ok    loss-' "$TMP/real.check")" -eq 3 ]
+# finetune and modx end alike on this tiny run: the plots name the curves and points drawn over each other
+grep -q 'Drawn over each other: finetune = modx (both)' "$TMP/real/report.html"
+grep -q 'Drawn over each other: finetune = modx</text>' "$TMP/real/report.html"
+# phase ticks name the domain of the phase
+grep -q '>1 green</text>' "$TMP/real/report.html"
 # the zero-shot accuracy curve of test set 4 (top-1 and top-5 per strategy and phase)
 grep -q '^ok    zs-4 ' "$TMP/real.check"
 # the retrieval gallery's thumbnails (phase 0, finetune and modx after the last phase) are drawn
@@ -107,7 +120,7 @@ grep -q 'mean ± sd over seeds' "$TMP/seeds/report.html"
 read -r seeds_w seeds_h < <(awk '$1 == "page" { print $2, $3 }' "$TMP/seeds.regions")
 shoot "$TMP/seeds/report.html" "$TMP/seeds.png" "$seeds_w" "$seeds_h"
 "$MODX" report --check-png "$TMP/seeds.png" --regions "$TMP/seeds.regions" | tee "$TMP/seeds.check"
-grep -q '^15 plots rendered$' "$TMP/seeds.check"
+grep -q '^18 plots rendered$' "$TMP/seeds.check"
 grep -q '^ok    keep-learn ' "$TMP/seeds.check"
 sed 's/<g class="error-bars"/<g class="error-bars" display="none"/g' "$TMP/seeds/report.html" > "$TMP/seeds/nobars.html"
 shoot "$TMP/seeds/nobars.html" "$TMP/nobars.png" "$seeds_w" "$seeds_h"
