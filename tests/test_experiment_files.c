@@ -1,5 +1,6 @@
 /* The shipped experiment files of README "Random splits (the paper's
- * setting)" and "Which strategy wins the keep/learn trade" parse: their
+ * setting)" and "Which strategy wins the keep/learn trade" (emoji_random,
+ * emoji_sweep, emoji_best) parse: their
  * strategies (list-valued variant keys expanded) and seeds are the ones the
  * README reports. They name data under data/emoji/ that `make demo` prepares;
  * parsing does not need it. */
@@ -40,4 +41,9 @@ TEST(experiment_file_emoji_sweep_parses) {
                                         "modx+replay-rows-replay", "cumulative-equal-b1000",
                                         "cumulative-exponential-b1000", "zscl-l1", NULL};
     EXPECT(check_file("experiments/emoji_sweep.json", names), "experiments/emoji_sweep.json");
+}
+
+TEST(experiment_file_emoji_best_parses) {
+    static const char *const names[] = {"joint", "finetune", "zscl-l1", NULL};
+    EXPECT(check_file("experiments/emoji_best.json", names), "experiments/emoji_best.json");
 }
