@@ -104,7 +104,7 @@ static double last_r1(const RunLog *log, const char *row, int T, const char *tes
     return e ? 0.5 * (e->m.i2t_r1 + e->m.t2i_r1) : NAN;
 }
 
-/* The last-phase table: rows phase0 + strategies, columns every test set + their mean. */
+/* The last-phase table: rows phase0 + strategies, columns every test set + the mean over the domain sets. */
 static ModxStatus aggregate_last(SeedSummary *s, const char *dir, const RunInfo *info) {
     s->ntests = info->ntest_sets;
     s->nrows = s->ns + 1;
@@ -129,8 +129,12 @@ static ModxStatus aggregate_last(SeedSummary *s, const char *dir, const RunInfo 
         st = runlog_open(&log, sub);
         for (int r = 0; !st && r < s->nrows; r++) {
             double *row = x + ((size_t)k * (size_t)s->nrows + (size_t)r) * (size_t)w, sum = 0;
-            for (int t = 0; t < s->ntests; t++) sum += row[t] = last_r1(&log, s->rows[r], s->T, s->tests[t]);
-            row[s->ntests] = sum / s->ntests;
+            int nd = 0; /* the one mean of results.md: over the domain test sets only */
+            for (int t = 0; t < s->ntests; t++) {
+                row[t] = last_r1(&log, s->rows[r], s->T, s->tests[t]);
+                if (info->test_sets[t].role == RUN_SET_DOMAIN) sum += row[t], nd++;
+            }
+            row[s->ntests] = nd ? sum / nd : NAN;
         }
         runlog_close(&log);
     }
@@ -270,7 +274,7 @@ static void last_table(StrBuf *b, const SeedSummary *s) {
     int w = s->ntests + 1;
     strbuf_puts(b, "| strategy |");
     for (int t = 0; t < s->ntests; t++) strbuf_printf(b, " %s |", s->tests[t]);
-    strbuf_puts(b, " mean |\n|---|");
+    strbuf_puts(b, " mean of domains |\n|---|");
     for (int t = 0; t < w; t++) strbuf_puts(b, "---:|");
     strbuf_puts(b, "\n");
     for (int r = 0; r < s->nrows; r++) {

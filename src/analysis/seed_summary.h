@@ -39,7 +39,7 @@ typedef struct {
     int nrows;
     char **tests;               /* (ntests) every test set, run.json order */
     int ntests;
-    double *last_mean, *last_sd;/* (nrows, ntests + 1): R@1 after the last phase; column ntests: the mean over test sets */
+    double *last_mean, *last_sd;/* (nrows, ntests + 1): R@1 after the last phase; column ntests: the mean over the domain test sets */
 } SeedSummary;
 
 /* Builds the aggregates of the run with seeds in dir (seeds from dir/experiment.json).
