@@ -38,4 +38,9 @@ while read -r c; do
 done < "$TMP/cmds"
 [ "$ran" -ge 6 ]
 [ -s "$W/caches/wds/dataset.cache" ] && [ -s "$W/caches/csv/dataset.cache" ] && [ -s "$W/runs/mine/report.html" ]
+# the README states what the paper's protocol costs here (steps x measured step time, per phase) and
+# points to the options that shorten it (issue: a newcomer planning the paper's run)
+awk '/^### What the paper.s protocol costs here/ { on = 1; next } /^##/ { on = 0 } on' "$R" > "$TMP/cost"
+grep -q '123,900' "$TMP/cost" && grep -q '6,545' "$TMP/cost" && grep -q 'mpirun -np N modx run' "$TMP/cost" &&
+  grep -q '"precision": "bf16"' "$TMP/cost" || { echo "README: the protocol's cost section is missing or incomplete"; exit 1; }
 echo "ok: $ran README commands ran"
