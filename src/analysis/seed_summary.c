@@ -299,7 +299,8 @@ ModxStatus seed_summary_results(const SeedSummary *s, char **text) {
     strbuf_printf(&b, "# %s: R@1 after the last phase, mean \xC2\xB1 sd over seeds ", s->run);
     seeds_list(&b, s);
     strbuf_puts(&b, "\n\nR@1 (%) = the mean of image\xE2\x86\x92text and text\xE2\x86\x92image R@1 on each test set after "
-                    "the last phase (phase0: each seed's starting model); mean = over the test sets; sd over seeds "
+                    "the last phase (phase0: each seed's starting model); mean of domains = over the domain test "
+                    "sets only (held-out, training-sample and zero-shot sets shown apart); sd over seeds "
                     "(n \xE2\x88\x92 1). One run per seed in seed-S/.\n\n");
     last_table(&b, s);
     return finish(&b, text);
