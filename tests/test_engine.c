@@ -32,15 +32,15 @@ TEST(engine_strategy_names) {
 }
 
 /* Hyperparameters sharing a "train" key agree on its default and range, and
- * every default is inside its range. */
+ * every default is inside its range (or STRATEGY_REQUIRED, outside any range). */
 TEST(engine_strategy_hypers_consistent) {
     int n;
     const StrategyDesc *const *all = strategy_all(&n);
     for (int a = 0; a < n; a++)
         for (int i = 0; i < all[a]->n_hypers; i++) {
             const StrategyHyper *h = &all[a]->hypers[i];
-            EXPECT(h->def >= h->lo && h->def <= h->hi, "%s.%s default %g outside [%g, %g]", all[a]->name, h->key,
-                   h->def, h->lo, h->hi);
+            EXPECT((h->def >= h->lo && h->def <= h->hi) || (h->def == STRATEGY_REQUIRED && h->lo >= 0),
+                   "%s.%s default %g outside [%g, %g]", all[a]->name, h->key, h->def, h->lo, h->hi);
             for (int b = 0; b < n; b++)
                 for (int j = 0; j < all[b]->n_hypers; j++) {
                     const StrategyHyper *g = &all[b]->hypers[j];

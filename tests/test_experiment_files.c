@@ -52,8 +52,11 @@ TEST(experiment_file_emoji_random_parses) {
 
 TEST(experiment_file_emoji_sweep_parses) {
     static const char *const names[] = {"joint", "finetune", "oracle", "modx-a10", "modx-a100",
-                                        "modx+replay-rows-replay", "cumulative-equal-b1000",
-                                        "cumulative-exponential-b1000", "zscl-l1", NULL};
+                                        "modx+replay-rows-replay", "lwf-l1", "lwf-l10", "replay-b1000",
+                                        "replay-b3000", "cumulative-equal-b1000", "cumulative-exponential-b1000",
+                                        "cumulative-all-b1000", "cumulative-reservoir-b1000", "cumulative-equal-b3000",
+                                        "wiseft-m0.25", "wiseft-m0.5", "merge-w0", "merge-w0.5", "zscl-l0.5",
+                                        "zscl-l1", "zscl-l2", NULL};
     EXPECT(check_file("experiments/emoji_sweep.json", names), "experiments/emoji_sweep.json");
 }
 

@@ -649,7 +649,8 @@ static ModxStatus run_strategy_phase(Run *r, int i, int k) {
                          .images = data.list.images, .n_images = data.list.n, .parts = data.parts,
                          .n_parts = data.n_parts, .proportions = data.proportions, .caches = &r->set, .replay = sp.replay,
                          .replay_fraction = sp.replay_fraction, .penalty = sp.penalty,
-                         .extra_passes = sp.extra_passes, .resume_path = resume,
+                         .extra_passes = sp.extra_passes,
+                         .extra_frozen_passes = sp.extra_frozen_passes, .resume_path = resume,
                          .out_path = out, .log = &r->log, .progress = &r->progress};
         if (sp.n_parts > 0) ph.parts = sp.parts, ph.n_parts = sp.n_parts, ph.proportions = sp.proportions;
         TrainResult res;

@@ -272,12 +272,24 @@ static const StrategyHyper *train_hyper(const char *key) {
     return NULL;
 }
 
+/* A test set a strategy trains on (zscl's reference) must not be one whose
+ * R@1 the retention figures read: the scores would measure the data it
+ * distils on. `heldout` and `train_sample` sets are accepted. */
+static ModxStatus reference_role(const Ctx *c, const char *full, int i) {
+    const ExpTestSet *t = &c->e->tests[i];
+    if (t->role != TESTSET_DOMAIN && t->role != TESTSET_ZEROSHOT) return MODX_OK;
+    return modx_fail(MODX_ERR_INVALID, "%s: '%s': test set '%s' has role '%s', whose scores are retention figures: a "
+                     "strategy may not train on it; name a set of role 'train_sample' or 'heldout' (e.g. {\"name\": "
+                     "\"ref\", \"dataset\": ..., \"split\": \"train\", \"sample\": 400, \"role\": \"train_sample\"})",
+                     c->file, full, t->name, testset_role_name(t->role));
+}
+
 /* A strategy hyperparameter's value v of JSON item `it` at `full`, checked. */
 static ModxStatus hyper_value(const Ctx *c, const cJSON *it, const char *full, const StrategyHyper *h, double *v) {
     const char *const *names = strategy_hyper_choices_of(h);
     if (names == STRATEGY_TEST_SET) { /* a test set's name; the value is its index */
         for (int i = 0; i < c->e->n_tests && cJSON_IsString(it); i++)
-            if (!strcmp(it->valuestring, c->e->tests[i].name)) return *v = i, MODX_OK;
+            if (!strcmp(it->valuestring, c->e->tests[i].name)) return *v = i, reference_role(c, full, i);
         return modx_fail(MODX_ERR_INVALID, "%s: '%s': expected the name of one of 'test_sets' (in a strategy variant), "
                          "found %s%.64s%s (%s)", c->file, full, cJSON_IsString(it) ? "'" : json_type_name(it),
                          cJSON_IsString(it) ? it->valuestring : "", cJSON_IsString(it) ? "'" : "", h->doc);
@@ -574,6 +586,18 @@ static ModxStatus expand_variant(const Ctx *c, Experiment *e, const cJSON *o, in
     return st;
 }
 
+/* A hyperparameter without a default (STRATEGY_REQUIRED: zscl's reference) must be given in a variant. */
+static ModxStatus required_hypers(const Ctx *c, const StrategyInst *si, int idx) {
+    for (int j = 0; j < si->desc->n_hypers; j++) {
+        const StrategyHyper *h = &si->desc->hypers[j];
+        if (h->def != STRATEGY_REQUIRED || si->hp[j] != STRATEGY_REQUIRED) continue;
+        return modx_fail(MODX_ERR_INVALID, "%s: 'strategies[%d]' (%s): strategy '%s' needs '%s', which has no default: "
+                         "give it in a variant, {\"name\": \"%s\", \"strategy\": \"%s\", \"%s\": ...} (%s)",
+                         c->file, idx, si->name, si->desc->name, h->key, si->name, si->desc->name, h->key, h->doc);
+    }
+    return MODX_OK;
+}
+
 /* One strategy of the list: a name, or a variant object without lists; `idx` is its entry in the file. */
 static ModxStatus add_strategy(const Ctx *c, Experiment *e, const cJSON *it, int idx) {
     if (e->n_strategies >= EXP_MAX_STRATEGIES)
@@ -589,6 +613,7 @@ static ModxStatus add_strategy(const Ctx *c, Experiment *e, const cJSON *it, int
         return MODX_ERR_INVALID;
     }
     apply_train_defaults(&e->hp, si, cJSON_IsObject(it) ? it : NULL);
+    MODX_TRY(required_hypers(c, si, idx));
     for (int j = 0; j < e->n_strategies; j++)
         if (!strcmp(e->strategies[j].name, si->name))
             return modx_fail(MODX_ERR_INVALID, "%s: 'strategies': '%s' is listed twice%s", c->file, si->name,

@@ -339,7 +339,8 @@ static ModxStatus train_phase(Watch *w, StrategyPhase *sp, const ClipModel *old,
     TrainPhase ph = {.label = w->si->name, .phase = sp->phase, .model = sp->model, .old = old, .cache = sp->cache,
                      .images = sp->images, .n_images = sp->n_images, .replay = sp->replay,
                      .replay_fraction = sp->replay_fraction, .penalty = sp->penalty,
-                     .extra_passes = sp->extra_passes, .resume_path = resume, .out_path = sp->out_path,
+                     .extra_passes = sp->extra_passes, .extra_frozen_passes = sp->extra_frozen_passes,
+                     .resume_path = resume, .out_path = sp->out_path,
                      .log = &w->log, .progress = &w->progress};
     TrainResult res;
     MODX_TRY(trainer_run(&ts, &ph, &res));

@@ -52,10 +52,13 @@ enum {
     STRATEGY_FROM_START = 1u << 4,  /* every phase starts from phase 0's model, not the previous phase's (oracle) */
 };
 
+/* A hyperparameter's `def` when it has no default: an experiment must give it (zscl's reference). */
+#define STRATEGY_REQUIRED (-1.0)
+
 typedef struct {
     const char *key;       /* variant key, e.g. "alpha" */
     const char *train_key; /* the experiment's "train" key giving the default, e.g. "lwf_lambda" */
-    double def, lo, hi;    /* default and closed range */
+    double def, lo, hi;    /* default (or STRATEGY_REQUIRED) and closed range */
     int integer;           /* 1: an integer */
     const char *doc;       /* one line for docs and errors */
 } StrategyHyper;
@@ -136,7 +139,9 @@ struct StrategyPhase {
     const LoaderPart *parts;
     int n_parts, proportions;
     int64_t steps;
-    int64_t extra_passes; /* pair forward+backward passes before_phase spent (EWC's Fisher), for the compute record */
+    int64_t extra_passes; /* pair forward+backward passes the strategy spends (EWC's Fisher, ZSCL's reference
+                           * batches), for the compute record */
+    int64_t extra_frozen_passes; /* pair forwards through frozen models the strategy spends (ZSCL's start model) */
     void *state; /* the strategy's own */
 };
 

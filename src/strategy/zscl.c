@@ -16,7 +16,9 @@
  * metadata modx.zscl.count, modx.zscl.last_step); a step at or before
  * last_step is not added again, so a resumed phase (whose redone steps are
  * bit-identical) ends with the same mean. The reference batch's forward and
- * backward passes are counted in the phase's compute record. */
+ * backward passes, and the starting model's forward on it, are counted in
+ * the phase's compute record. `reference` has no default: the experiment
+ * names it, and refuses a set whose R@1 is a retention figure (run/experiment.c). */
 #include "strategy/parts.h"
 
 #include <math.h>
@@ -33,7 +35,8 @@ static const char *const *const CHOICES[] = {NULL, STRATEGY_TEST_SET, NULL};
 
 static const StrategyHyper HYPERS[] = {
     {"lambda", "zscl_lambda", 1, 0, 1e6, 0, "weight λ of the distillation to the starting model on the reference set"},
-    {"reference", "zscl_reference", 0, 0, 1e6, 1, "the reference set: a test set's name (default: the first)"},
+    {"reference", "zscl_reference", STRATEGY_REQUIRED, 0, 1e6, 1,
+     "the reference set: the name of a test set of role 'train_sample' or 'heldout' (required; no default)"},
     {"interval", "zscl_interval", 10, 0, 1e9, 1, "steps between weight-averaging updates (0: no averaging)"},
 };
 
@@ -107,8 +110,9 @@ static double penalty(void *ctx, float *grads, const float *params, size_t n) {
 
 static ModxStatus open_reference(Zscl *z, const StrategyPhase *sp) {
     int r = (int)strategy_hp(sp->si, "reference");
-    if (r >= sp->n_tests)
-        return modx_fail(MODX_ERR_INVALID, "zscl (%s): reference test set %d of %d", sp->si->name, r, sp->n_tests);
+    if (r < 0 || r >= sp->n_tests)
+        return modx_fail(MODX_ERR_INVALID, "zscl (%s): 'reference' %s (the name of a test set is required)",
+                         sp->si->name, r < 0 ? "not given" : "names no test set");
     const LoaderPart *ref = &sp->tests[r];
     if (ref->n_images < 2)
         return modx_fail(MODX_ERR_INVALID, "zscl (%s): the reference test set has %zu images, at least 2 needed",
@@ -147,7 +151,9 @@ static ModxStatus before(StrategyPhase *sp) {
         MODX_TRY(load_average(z));
     }
     sp->penalty = (StepPenalty){penalty, z, &z->now};
-    sp->extra_passes = (int64_t)sp->epochs * (int64_t)(sp->n_images / (size_t)sp->batch) * z->B;
+    int64_t ref_pairs = (int64_t)sp->epochs * (int64_t)(sp->n_images / (size_t)sp->batch) * z->B;
+    sp->extra_passes = ref_pairs;        /* the current model: forward + backward on each reference batch */
+    sp->extra_frozen_passes = ref_pairs; /* the starting model: forward only */
     return MODX_OK;
 }
 

@@ -210,13 +210,15 @@ static ModxStatus load_resume(const TrainPhase *ph, const TrainSpec *sp, AdamW *
 
 /* The phase's "compute" line (runlog.h, docs/metrics.md): pair-level passes
  * and matrix-product FLOPs from the phase's step count (a training step costs
- * about 3 forwards), the strategy's own passes (EWC's Fisher), the frozen
- * model's forwards when the loss runs one. */
+ * about 3 forwards), the strategy's own passes (EWC's Fisher, ZSCL's
+ * reference batches), the frozen models' forwards (the loss's old model,
+ * ZSCL's starting model). */
 static ModxStatus log_compute(const TrainSpec *sp, const TrainPhase *ph, int64_t steps, double seconds,
                               int64_t cached) {
     if (!ph->log) return MODX_OK;
     int64_t pairs = steps * sp->batch, own = pairs + ph->extra_passes, frozen = sp->loss.needs_old ? pairs : 0;
     if (sp->loss.needs_old && cached >= 0) frozen = cached;
+    frozen += ph->extra_frozen_passes;
     double f = clip_forward_flops_per_pair(&ph->model->cfg);
     struct rusage ru;
     memset(&ru, 0, sizeof ru);

@@ -76,7 +76,8 @@ typedef struct {
     ReplayBuffer *replay;  /* a buffer of past pairs to mix into every batch, else NULL */
     double replay_fraction;/* the share of each batch drawn from it */
     StepPenalty penalty;   /* a parameter-space term added after each step (EWC), fn NULL: none */
-    int64_t extra_passes;  /* pair forward+backward passes the strategy spent before the phase (compute line) */
+    int64_t extra_passes;  /* pair forward+backward passes the strategy spent besides the steps (compute line) */
+    int64_t extra_frozen_passes; /* pair forwards through frozen models the strategy spent (compute line) */
     const char *resume_path; /* where mid-phase checkpoints go (NULL: none) */
     const char *out_path;    /* the final model checkpoint (+ its .optim file), or NULL */
     RunLog *log;             /* NULL: no records */

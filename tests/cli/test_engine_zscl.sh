@@ -10,11 +10,14 @@ source tests/fixtures/engine/toy_common.sh
 D="$TMP/toy"
 bash tests/fixtures/engine/make_toy.sh "$MODX" "$D"
 TRAIN='{"epochs": 2, "batch": 4, "lr": 1e-3, "log_every": 1, "eval_batch": 8, "checkpoint_every": 3}'
-STRATS='["finetune", {"name": "zs", "strategy": "zscl", "reference": "red", "lambda": 2, "interval": 2},
-  {"name": "zs-noavg", "strategy": "zscl", "reference": "red", "lambda": 2, "interval": 0}]'
-bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy "$TOY_TESTS" "$STRATS" '{"test_set": "red", "pairs": 4}' "$TRAIN"
+# the reference: 4 red training images, a train_sample set (outside every retention figure)
+TESTS="${TOY_TESTS%]},
+            {\"name\": \"ref\", \"dataset\": \"toy\", \"split\": \"train\", \"domains\": [\"red\"], \"sample\": 4, \"role\": \"train_sample\"}]"
+STRATS='["finetune", {"name": "zs", "strategy": "zscl", "reference": "ref", "lambda": 2, "interval": 2},
+  {"name": "zs-noavg", "strategy": "zscl", "reference": "ref", "lambda": 2, "interval": 0}]'
+bash tests/fixtures/engine/toy_experiment.sh "$D/exp.json" toy "$TESTS" "$STRATS" '{"test_set": "red", "pairs": 4}' "$TRAIN"
 "$MODX" run "$D/exp.json" --out "$TMP/a" --quiet > /dev/null
-grep -q '"reference":	"red"' "$TMP/a/experiment.json"
+grep -q '"reference":	"ref"' "$TMP/a/experiment.json"
 [ -f "$TMP/a/zs/phase2/zscl_average.safetensors" ] && [ ! -f "$TMP/a/zs-noavg/phase2/zscl_average.safetensors" ]
 # the term is logged (loss_kl > 0) and adds to the loss
 grep '"strategy": "zs"' "$TMP/a/metrics.jsonl" | grep '"type": "step"' | grep -vq '"loss_kl": 0,'
@@ -22,8 +25,10 @@ grep '"strategy": "zs"' "$TMP/a/metrics.jsonl" | grep '"type": "step"' | grep -v
 lz() { grep "\"strategy\": \"$1\", \"phase\": 1," "$TMP/a/metrics.jsonl" | grep '"type": "step"' | sed -E 's/.*"loss": ([^,]*),.*/\1/'; }
 [ -n "$(lz zs)" ] && [ "$(lz zs)" = "$(lz zs-noavg)" ]
 [ "$(grep '^zs,1,' "$TMP/a/results.csv" | cut -d, -f3-)" != "$(grep '^zs-noavg,1,' "$TMP/a/results.csv" | cut -d, -f3-)" ]
-# compute: 6 steps x 4 pairs + 6 reference batches of 4 (the reference set has 4 images)
+# compute: 6 steps x 4 pairs + 6 reference batches of 4 (the reference set has 4 images), and the
+# starting model's forward on each reference batch (frozen: 6 x 4)
 grep '"type": "compute", "strategy": "zs", "phase": 1,' "$TMP/a/metrics.jsonl" | grep -q '"forward_passes": 48'
+grep '"type": "compute", "strategy": "zs", "phase": 1,' "$TMP/a/metrics.jsonl" | grep -q '"frozen_forward_passes": 24'
 
 # killed with SIGKILL and resumed: byte-identical
 rc=0; MODX_TEST_KILL_AFTER_STEPS=20 "$MODX" run "$D/exp.json" --out "$TMP/b" --quiet > /dev/null 2>&1 || rc=$?
@@ -39,7 +44,7 @@ diff <(metrics_sans_timings "$TMP/a/metrics.jsonl") <(metrics_sans_timings "$TMP
 # bad hyperparameters
 bad() { # STRATEGIES TRAIN EXPECTED...
   local list=$1 train=$2; shift 2
-  bash tests/fixtures/engine/toy_experiment.sh "$D/bad.json" toy "$TOY_TESTS" "$list" '{"test_set": "red", "pairs": 4}' "$train"
+  bash tests/fixtures/engine/toy_experiment.sh "$D/bad.json" toy "$TESTS" "$list" '{"test_set": "red", "pairs": 4}' "$train"
   rm -rf "$TMP/badrun"
   if "$MODX" run "$D/bad.json" --out "$TMP/badrun" --quiet > /dev/null 2> "$TMP/berr"; then echo "accepted: $list"; exit 1; fi
   for want in "$@"; do grep -qF -- "$want" "$TMP/berr" || { echo "'$want' missing from:"; cat "$TMP/berr"; exit 1; }; done
@@ -48,5 +53,10 @@ bad() { # STRATEGIES TRAIN EXPECTED...
 bad '["finetune", {"name": "z", "strategy": "zscl", "reference": "purple"}]' "$TRAIN" bad.json "(z).reference" "'purple'" "test_sets"
 bad '["finetune", {"name": "z", "strategy": "zscl", "lambda": -1}]' "$TRAIN" bad.json "(z).lambda" "in [0, 1e+06]"
 bad '["finetune", {"name": "z", "strategy": "zscl", "interval": 1.5}]' "$TRAIN" bad.json "(z).interval" "an integer"
-bad '["finetune", "zscl"]' '{"epochs": 2, "batch": 4, "zscl_reference": "red"}' bad.json "train.zscl_reference" "in a strategy variant"
+bad '["finetune", "zscl"]' '{"epochs": 2, "batch": 4, "zscl_reference": "ref"}' bad.json "train.zscl_reference" "in a strategy variant"
+# the reference is required, and may not be a set whose R@1 is a retention figure
+bad '["finetune", "zscl"]' "$TRAIN" bad.json "strategies[1]" "(zscl)" "needs 'reference'" "no default"
+bad '["finetune", {"name": "z", "strategy": "zscl", "lambda": 2}]' "$TRAIN" bad.json "(z)" "needs 'reference'"
+bad '["finetune", {"name": "z", "strategy": "zscl", "reference": "red"}]' "$TRAIN" bad.json "(z).reference" \
+  "'red' has role 'domain'" "train_sample"
 echo ok
