@@ -10,7 +10,9 @@
  * full model and optimizer state and computes its slice of each batch
  * (train/step.h). Reductions are deterministic: dist_sum_f32 adds the ranks'
  * contributions in rank order, whatever the timing, so a run with N ranks is
- * bit-identical to another run with N ranks. */
+ * bit-identical to another run with N ranks. A ResNet tower's training-mode
+ * BatchNorm exchanges its per-channel partials through dist_allgather_f64 and
+ * adds them in rank order likewise (nn/batchnorm.h, clip/resnet.h). */
 #ifndef MODX_CORE_DIST_H
 #define MODX_CORE_DIST_H
 
