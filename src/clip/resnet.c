@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dist.h"
 #include "core/size.h"
 #include "nn/avgpool.h"
 #include "nn/batchnorm.h"
@@ -115,6 +116,7 @@ struct ResnetActs {
     /* backward (training only) */
     float *d[5];      /* each the largest activation: two ping-pong gradients and three temporaries */
     AttnPoolActs dpool;
+    BatchnormSync sync; /* training-mode statistics over every slice of the batch (nslices > 1) */
 };
 
 typedef struct {
@@ -251,6 +253,24 @@ ModxStatus resnet_acts_floats_for(const ClipConfig *cfg, int max_B, int training
     return MODX_OK;
 }
 
+/* The ranks of a data-parallel job are the slices of every training batch. */
+static ModxStatus gather_ranks(void *ctx, double *buf, size_t count) {
+    (void)ctx;
+    return dist_allgather_f64(buf, count);
+}
+
+ModxStatus resnet_acts_set_bn_sync(ResnetActs *a, BatchnormGatherFn gather, void *ctx, int slice, int nslices) {
+    free(a->sync.buf);
+    memset(&a->sync, 0, sizeof a->sync);
+    if (nslices <= 1) return MODX_OK;
+    CHECK(gather && slice >= 0 && slice < nslices, "BatchNorm sync: slice %d of %d", slice, nslices);
+    size_t n = (size_t)nslices * batchnorm_sync_slot(32 * a->cfg.vision.width); /* the widest BN: stage 4's */
+    double *buf = modx_calloc(n, sizeof(double), "BatchNorm statistics exchange");
+    if (!buf) return MODX_ERR_NOMEM;
+    a->sync = (BatchnormSync){gather, ctx, slice, nslices, buf};
+    return MODX_OK;
+}
+
 ModxStatus resnet_acts_new(ResnetActs **out, const ClipConfig *cfg, int max_B, int training) {
     *out = NULL;
     ResnetActs *a = modx_calloc(1, sizeof *a, "ResNet activations");
@@ -276,6 +296,8 @@ ModxStatus resnet_acts_new(ResnetActs **out, const ClipConfig *cfg, int max_B, i
     c = (Carver){a->arena, 0, 0, 0};
     carve_all(&c, a);
     CHECK(c.used == a->floats, "ResNet arena layout changed between passes");
+    if (dist_size() > 1 && (st = resnet_acts_set_bn_sync(a, gather_ranks, NULL, dist_rank(), dist_size())) != MODX_OK)
+        goto fail;
     *out = a;
     return MODX_OK;
 fail:
@@ -285,6 +307,7 @@ fail:
 
 void resnet_acts_free(ResnetActs *a) {
     if (!a) return;
+    free(a->sync.buf);
     free(a->arena);
     free(a);
 }
@@ -293,26 +316,33 @@ size_t resnet_acts_floats(const ResnetActs *a) { return a->floats; }
 
 /* ---------------- forward ---------------- */
 
+/* An exchange of statistics between ranks fails only when MPI does (whose
+ * errors on the world communicator end the job anyway): a bug, not bad input. */
+static void sync_ok(ModxStatus st, const char *what) {
+    CHECK(st == MODX_OK, "BatchNorm %s across the batch's slices: %s", what, modx_last_error());
+}
+
 static void convbn_forward(RnConvBnActs *x, const RnConvBn *w, const float *inp, const Conv2dDims *d,
-                           float *scratch, int bn_train, int relu) {
+                           float *scratch, int bn_train, int relu, const BatchnormSync *sync) {
     int Ho = conv2d_out_h(d), Wo = conv2d_out_w(d);
     conv2d_forward(x->conv, scratch, inp, w->conv, d);
-    batchnorm_forward(x->act, x->mean, x->rstd, w->rm, w->rv, x->conv, w->bn_w, w->bn_b, d->B, d->Cout, Ho * Wo,
-                      bn_train);
+    sync_ok(batchnorm_forward_sync(x->act, x->mean, x->rstd, w->rm, w->rv, x->conv, w->bn_w, w->bn_b, d->B, d->Cout,
+                                   Ho * Wo, bn_train, sync), "statistics");
     if (bn_train && w->nbt) w->nbt[0] += 1.0f;
     if (relu) relu_forward(x->act, x->act, (size_t)d->B * d->Cout * Ho * Wo);
 }
 
-static void block_forward(RnBlockActs *x, const RnBlock *b, const float *inp, int B, float *scratch, int bn_train) {
+static void block_forward(RnBlockActs *x, const RnBlock *b, const float *inp, int B, float *scratch, int bn_train,
+                          const BatchnormSync *sync) {
     int So = b->S / b->stride;
     size_t nout = (size_t)B * 4 * b->planes * So * So;
     Conv2dDims d = block_dims(b, 0, B);
-    convbn_forward(&x->c1, &b->c1, inp, &d, scratch, bn_train, 1);
+    convbn_forward(&x->c1, &b->c1, inp, &d, scratch, bn_train, 1, sync);
     d = block_dims(b, 1, B);
-    convbn_forward(&x->c2, &b->c2, x->c1.act, &d, scratch, bn_train, 1);
+    convbn_forward(&x->c2, &b->c2, x->c1.act, &d, scratch, bn_train, 1, sync);
     if (b->stride > 1) avgpool_forward(x->pool2, x->c2.act, B * b->planes, b->S, b->S, b->stride);
     d = block_dims(b, 2, B);
-    convbn_forward(&x->c3, &b->c3, x->pool2, &d, scratch, bn_train, 0);
+    convbn_forward(&x->c3, &b->c3, x->pool2, &d, scratch, bn_train, 0, sync);
     const float *identity = inp;
     if (b->has_down) {
         const float *dx = inp;
@@ -321,7 +351,7 @@ static void block_forward(RnBlockActs *x, const RnBlock *b, const float *inp, in
             dx = x->dpool;
         }
         d = block_dims(b, 3, B);
-        convbn_forward(&x->down, &b->down, dx, &d, scratch, bn_train, 0);
+        convbn_forward(&x->down, &b->down, dx, &d, scratch, bn_train, 0, sync);
         identity = x->down.act;
     }
     long n = (long)nout;
@@ -337,6 +367,7 @@ void resnet_forward(float *out, const ResnetWeights *w, ResnetActs *a, const flo
     CHECK(B >= 1 && B <= a->max_B, "ResNet forward: batch %d outside [1, %d]", B, a->max_B);
     CHECK(w->nblocks == a->geo.nblocks, "ResNet weights and activations disagree");
     a->B = 0;
+    const BatchnormSync *sync = a->sync.nslices > 1 ? &a->sync : NULL;
     const float *x = images;
     if (a->training) {
         memcpy(a->images, images, (size_t)B * 3 * v->image_size * v->image_size * sizeof(float));
@@ -344,13 +375,13 @@ void resnet_forward(float *out, const ResnetWeights *w, ResnetActs *a, const flo
     }
     for (int i = 0; i < 3; i++) {
         Conv2dDims d = stem_dims(v, i, B);
-        convbn_forward(&a->stem[i], &w->stem[i], x, &d, a->scratch, bn_train, 1);
+        convbn_forward(&a->stem[i], &w->stem[i], x, &d, a->scratch, bn_train, 1, sync);
         x = a->stem[i].act;
     }
     avgpool_forward(a->stem_pool, x, B * v->width, v->image_size / 2, v->image_size / 2, 2);
     x = a->stem_pool;
     for (int k = 0; k < w->nblocks; k++) {
-        block_forward(&a->blocks[k], &w->blocks[k], x, B, a->scratch, bn_train);
+        block_forward(&a->blocks[k], &w->blocks[k], x, B, a->scratch, bn_train, sync);
         x = a->blocks[k].out;
     }
     AttnPoolDims pd = {B, 32 * v->width, v->grid * v->grid, v->heads, a->cfg.embed_dim};
@@ -367,20 +398,21 @@ static void zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
  * receives the gradient w.r.t. the conv output; dinp (may be NULL) +=. */
 static void convbn_backward(float *dinp, const RnConvBn *g, float *dact, float *tmp, const RnConvBnActs *x,
                             const RnConvBn *w, const float *inp, const Conv2dDims *d, float *scratch, int bn_train,
-                            int relu) {
+                            int relu, const BatchnormSync *sync) {
     int HW = conv2d_out_h(d) * conv2d_out_w(d);
     size_t n = (size_t)d->B * d->Cout * HW;
     if (relu) relu_backward(dact, dact, x->act, n);
     zero(tmp, n);
-    batchnorm_backward(tmp, g->bn_w, g->bn_b, dact, x->conv, x->mean, x->rstd, w->bn_w, d->B, d->Cout, HW,
-                       bn_train);
+    sync_ok(batchnorm_backward_sync(tmp, g->bn_w, g->bn_b, dact, x->conv, x->mean, x->rstd, w->bn_w, d->B, d->Cout,
+                                    HW, bn_train, sync), "gradient sums");
     conv2d_backward(dinp, g->conv, scratch, tmp, inp, w->conv, d);
 }
 
 /* dy: gradient w.r.t. the block output (masked in place); dx (zeroed here) receives
  * the gradient w.r.t. the block input; t: three temporaries. */
 static void block_backward(float *dx, float *dy, float *const t[3], const RnBlock *g, const RnBlock *b,
-                           const RnBlockActs *x, const float *inp, int B, float *scratch, int bn_train) {
+                           const RnBlockActs *x, const float *inp, int B, float *scratch, int bn_train,
+                           const BatchnormSync *sync) {
     int So = b->S / b->stride;
     size_t nin = (size_t)B * b->inplanes * b->S * b->S, nout = (size_t)B * 4 * b->planes * So * So;
     size_t n2 = (size_t)B * b->planes * b->S * b->S;
@@ -388,7 +420,7 @@ static void block_backward(float *dx, float *dy, float *const t[3], const RnBloc
     zero(dx, nin);
     zero(t[1], (size_t)B * b->planes * So * So);
     Conv2dDims d = block_dims(b, 2, B);
-    convbn_backward(t[1], &g->c3, dy, t[0], &x->c3, &b->c3, x->pool2, &d, scratch, bn_train, 0);
+    convbn_backward(t[1], &g->c3, dy, t[0], &x->c3, &b->c3, x->pool2, &d, scratch, bn_train, 0, sync);
     float *dact2 = t[1], *dact1 = t[2];
     if (b->stride > 1) {
         dact2 = t[2], dact1 = t[1];
@@ -397,21 +429,21 @@ static void block_backward(float *dx, float *dy, float *const t[3], const RnBloc
     }
     zero(dact1, n2);
     d = block_dims(b, 1, B);
-    convbn_backward(dact1, &g->c2, dact2, t[0], &x->c2, &b->c2, x->c1.act, &d, scratch, bn_train, 1);
+    convbn_backward(dact1, &g->c2, dact2, t[0], &x->c2, &b->c2, x->c1.act, &d, scratch, bn_train, 1, sync);
     d = block_dims(b, 0, B);
-    convbn_backward(dx, &g->c1, dact1, t[0], &x->c1, &b->c1, inp, &d, scratch, bn_train, 1);
+    convbn_backward(dx, &g->c1, dact1, t[0], &x->c1, &b->c1, inp, &d, scratch, bn_train, 1, sync);
     if (!b->has_down) {
         for (size_t i = 0; i < nin; i++) dx[i] += dy[i];
         return;
     }
     d = block_dims(b, 3, B);
     if (b->stride == 1) {
-        convbn_backward(dx, &g->down, dy, t[0], &x->down, &b->down, inp, &d, scratch, bn_train, 0);
+        convbn_backward(dx, &g->down, dy, t[0], &x->down, &b->down, inp, &d, scratch, bn_train, 0, sync);
         return;
     }
     size_t np = (size_t)B * b->inplanes * So * So;
     zero(t[1], np);
-    convbn_backward(t[1], &g->down, dy, t[0], &x->down, &b->down, x->dpool, &d, scratch, bn_train, 0);
+    convbn_backward(t[1], &g->down, dy, t[0], &x->down, &b->down, x->dpool, &d, scratch, bn_train, 0, sync);
     avgpool_backward(dx, t[1], B * b->inplanes, b->S, b->S, b->stride);
 }
 
@@ -419,13 +451,14 @@ void resnet_backward(const ResnetWeights *g, const ResnetWeights *w, ResnetActs 
     CHECK(a->training && a->B > 0, "ResNet backward needs a training forward");
     const ClipVisionConfig *v = &a->cfg.vision;
     int B = a->B, bt = a->bn_train;
+    const BatchnormSync *sync = a->sync.nslices > 1 ? &a->sync : NULL;
     AttnPoolDims pd = {B, 32 * v->width, v->grid * v->grid, v->heads, a->cfg.embed_dim};
     float *dy = a->d[0], *dx = a->d[1], *const t[3] = {a->d[2], a->d[3], a->d[4]};
     zero(dy, (size_t)B * pd.C * pd.HW);
     attnpool_backward(dy, &g->pool, &a->dpool, dout, &a->pool, &w->pool, &pd);
     for (int k = w->nblocks - 1; k >= 0; k--) {
         const float *inp = k ? a->blocks[k - 1].out : a->stem_pool;
-        block_backward(dx, dy, t, &g->blocks[k], &w->blocks[k], &a->blocks[k], inp, B, a->scratch, bt);
+        block_backward(dx, dy, t, &g->blocks[k], &w->blocks[k], &a->blocks[k], inp, B, a->scratch, bt, sync);
         float *swap = dy;
         dy = dx, dx = swap;
     }
@@ -438,7 +471,7 @@ void resnet_backward(const ResnetWeights *g, const ResnetWeights *w, ResnetActs 
         Conv2dDims d = stem_dims(v, i, B);
         if (i) zero(dy, n2);
         convbn_backward(i ? dy : NULL, &g->stem[i], dx, t[0], &a->stem[i], &w->stem[i], inp[i], &d,
-                        a->scratch, bt, 1);
+                        a->scratch, bt, 1, sync);
         float *swap = dy;
         dy = dx, dx = swap;
     }

@@ -11,7 +11,12 @@
  *   head:   attention pooling (nn/attnpool.h) of the (32w, S/32, S/32) map → (B, E).
  * BatchNorm runs in training mode (batch statistics; the running statistics and
  * num_batches_tracked are updated in the model's state, as PyTorch does on every
- * training-mode forward) or eval mode (running statistics). Internal to src/clip. */
+ * training-mode forward) or eval mode (running statistics). In a data-parallel
+ * job (core/dist.h, more than one rank) every rank's arenas see one slice of each
+ * training batch, so training-mode statistics are synchronised across the ranks
+ * (nn/batchnorm.h: one exchange of 2·C + 1 doubles per BN layer in the forward
+ * and one in the backward); every rank must then run the same training-mode
+ * forwards and backwards, as the data-parallel step does. Internal to src/clip. */
 #ifndef MODX_CLIP_RESNET_H
 #define MODX_CLIP_RESNET_H
 
@@ -21,6 +26,7 @@
 #include "clip/params.h"
 #include "core/error.h"
 #include "nn/attnpool.h"
+#include "nn/batchnorm.h"
 
 /* A convolution followed by BatchNorm: pointers into the parameter buffer (conv,
  * bn_w, bn_b) and into the state buffer (rm, rv, nbt; NULL in a gradient binding). */
@@ -53,11 +59,18 @@ void resnet_bind(ResnetWeights *w, const ClipConfig *cfg, const ParamTable *t, f
  * activations and the backward scratch, 0 reuses buffers block to block. */
 ModxStatus resnet_acts_new(ResnetActs **out, const ClipConfig *cfg, int max_B, int training);
 void resnet_acts_free(ResnetActs *a);
+/* Training-mode BatchNorm of a's forwards and backwards takes its statistics
+ * over nslices slices of each batch, this arena's being slice `slice`, through
+ * gather (nn/batchnorm.h); nslices ≤ 1 turns it off. resnet_acts_new sets the
+ * job's ranks (core/dist.h) when there are several; tests set their own.
+ * Errors: out of memory (then off). */
+ModxStatus resnet_acts_set_bn_sync(ResnetActs *a, BatchnormGatherFn gather, void *ctx, int slice, int nslices);
 size_t resnet_acts_floats(const ResnetActs *a);
 /* The floats resnet_acts_new would allocate, without allocating (memory estimates). */
 ModxStatus resnet_acts_floats_for(const ClipConfig *cfg, int max_B, int training, uint64_t *floats);
 /* out (B, E) = the tower on images (B, 3, S, S). bn_train: batch statistics and
- * running-statistics update (w's state pointers must be bound), else running statistics. */
+ * running-statistics update (w's state pointers must be bound), else running statistics.
+ * A failed exchange of statistics (MPI failing) is a CHECK failure. */
 void resnet_forward(float *out, const ResnetWeights *w, ResnetActs *a, const float *images, int B, int bn_train);
 /* Adds the parameter gradients of the last forward (a training arena) into g,
  * given dout (B, E). */

@@ -121,6 +121,17 @@ ModxStatus dist_allgather_f32(float *buf, size_t count) {
     return MODX_OK;
 }
 
+ModxStatus dist_allgather_f64(double *buf, size_t count) {
+    if (!joined || size == 1) return MODX_OK;
+    if (count > (size_t)INT32_MAX) return modx_fail(MODX_ERR_INVALID, "all-gather of %zu doubles per rank: too many", count);
+    double t0 = now_s();
+    MPI_TRY("MPI_Allgather", MPI_Allgather(MPI_IN_PLACE, 0, MPI_DOUBLE, buf, (int)count, MPI_DOUBLE, MPI_COMM_WORLD));
+    stats.small_s += now_s() - t0;
+    stats.small_bytes += (uint64_t)count * sizeof(double);
+    stats.smalls++;
+    return MODX_OK;
+}
+
 /* Rank r owns elements [n·r/N, n·(r+1)/N). */
 static size_t part(size_t n, int r) { return (size_t)((unsigned __int128)n * (unsigned)r / (unsigned)size); }
 

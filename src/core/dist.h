@@ -10,7 +10,9 @@
  * full model and optimizer state and computes its slice of each batch
  * (train/step.h). Reductions are deterministic: dist_sum_f32 adds the ranks'
  * contributions in rank order, whatever the timing, so a run with N ranks is
- * bit-identical to another run with N ranks. */
+ * bit-identical to another run with N ranks. A ResNet tower's training-mode
+ * BatchNorm exchanges its per-channel partials through dist_allgather_f64 and
+ * adds them in rank order likewise (nn/batchnorm.h, clip/resnet.h). */
 #ifndef MODX_CORE_DIST_H
 #define MODX_CORE_DIST_H
 
@@ -51,6 +53,9 @@ ModxStatus dist_barrier(void);
 /* buf holds dist_size() slots of `count` floats; this rank's slot
  * (buf + rank·count) is sent, every other slot is filled from its rank. */
 ModxStatus dist_allgather_f32(float *buf, size_t count);
+/* As dist_allgather_f32 for doubles (small exchanges, e.g. BatchNorm's
+ * per-channel partial sums, which every rank then adds in rank order). */
+ModxStatus dist_allgather_f64(double *buf, size_t count);
 /* buf (n floats) becomes the sum over ranks of every rank's buf, added in rank
  * order (r0 + r1 + … in floats): deterministic and the same on every rank.
  * Bytes moved per rank: about 2·4·n·(N−1)/N (a reduce-scatter and an
@@ -65,9 +70,10 @@ ModxStatus dist_allgather_u64(uint64_t v, uint64_t *out);
 
 /* Traffic counters of this rank since the start (for benchmarks). */
 typedef struct {
-    double gather_s, sum_s;            /* seconds in feature gathers and gradient sums */
-    uint64_t gather_bytes, sum_bytes;  /* bytes this rank sent in them */
-    uint64_t gathers, sums;
+    double gather_s, sum_s, small_s;               /* seconds in feature gathers, gradient sums and
+                                                      small gathers (BatchNorm statistics) */
+    uint64_t gather_bytes, sum_bytes, small_bytes; /* bytes this rank contributed to them */
+    uint64_t gathers, sums, smalls;
 } DistStats;
 void dist_stats(DistStats *out);
 

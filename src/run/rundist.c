@@ -100,10 +100,7 @@ ModxStatus run_dist_check(const Experiment *e, const ClipConfig *cfg, const char
         modx_error_prefix("%s: ", e->path);
         return st;
     }
-    if (cfg->vision.resnet)
-        return modx_fail(MODX_ERR_INVALID, "%s: the model %s has a ResNet vision tower, whose BatchNorm batch "
-                         "statistics would be each rank's slice rather than the whole batch; run it in one process",
-                         e->path, e->model);
+    (void)cfg; /* a ResNet tower trains too: its BatchNorm statistics are synchronised (clip/resnet.h) */
     MODX_TRY(check_same(e));
     return check_shared_dir(run_dir);
 }

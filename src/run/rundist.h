@@ -2,8 +2,6 @@
  * each failing on every rank with the same message:
  *   - the global batch (train.batch) divisible by the rank count (each rank
  *     takes an equal slice of every batch);
- *   - no ResNet vision tower (its BatchNorm statistics in training would be
- *     per-rank, not the global batch's);
  *   - every rank runs the same binary on the same experiment (checksums of
  *     /proc/self/exe and of the resolved experiment, exchanged);
  *   - the run directory is one folder every rank sees: rank 0 writes a file
