@@ -44,6 +44,11 @@ void gemm_f32_ref(int transA, int transB, int M, int N, int K, float alpha, cons
 
 void gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                int ldb, float beta, float *C, int ldc);
+/* How many times gemm_bf16 has made a oneDNN primitive: once per distinct
+ * (transA, transB, M, N, K, alpha, beta, ldc, thread count), the primitives
+ * being kept for the process's life (the first 128 keys; later keys get a
+ * primitive per call). */
+long gemm_bf16_plan_misses(void);
 /* The naive product of the bf16-rounded operands (fp32 accumulation). */
 void gemm_bf16_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                    const float *B, int ldb, float beta, float *C, int ldc);
