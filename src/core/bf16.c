@@ -12,8 +12,6 @@
 /* Pack in parallel from this many elements on (below, waking the sleeping
  * threads of a passive OpenMP pool costs more than the conversion). */
 #define BF16_PAR_MIN (1L << 16)
-/* Edge of the square tiles a transposed pack works through. */
-#define BF16_TILE 32
 
 /* gemm_bf16_round without branches, so that loops of it vectorise. */
 static inline uint16_t round_bits(uint32_t u) {
@@ -84,44 +82,17 @@ void bf16_round_array(uint16_t *out, const float *x, size_t n) {
     bf16_round_array_portable(out, x, n);
 }
 
-/* Columns c0 ≤ c < c1 of X (rows × ·, stride ld), rounded, as rows c of out
- * (· × rows): tiles of BF16_TILE², each read along X's rows. */
-static void pack_transposed_cols(uint16_t *out, const float *X, int rows, int ld, int c0, int c1) {
-    uint16_t tile[BF16_TILE][BF16_TILE];
-    for (int r0 = 0; r0 < rows; r0 += BF16_TILE) {
-        int nr = rows - r0 < BF16_TILE ? rows - r0 : BF16_TILE;
-        for (int cb = c0; cb < c1; cb += BF16_TILE) {
-            int nc = c1 - cb < BF16_TILE ? c1 - cb : BF16_TILE;
-            for (int r = 0; r < nr; r++) bf16_round_array(tile[r], X + (size_t)(r0 + r) * ld + cb, (size_t)nc);
-            for (int c = 0; c < nc; c++) {
-                uint16_t *o = out + (size_t)(cb + c) * rows + r0;
-                for (int r = 0; r < nr; r++) o[r] = tile[r][c];
-            }
-        }
-    }
-}
-
-void bf16_pack(uint16_t *out, const float *X, int rows, int cols, int ld, int transpose) {
+void bf16_pack(uint16_t *out, const float *X, int rows, int cols, int ld) {
     long n = (long)rows * cols;
-    if (!transpose) {
-        if (ld == cols) {
-            /* contiguous: one array, split into equal chunks per thread */
-            int nt = 64;
+    if (ld == cols) { /* contiguous: one array, cut into equal chunks */
+        int nchunk = 64;
 #pragma omp parallel for schedule(static) if (n >= BF16_PAR_MIN)
-            for (int t = 0; t < nt; t++) {
-                size_t a = (size_t)n * t / nt, b = (size_t)n * (t + 1) / nt;
-                bf16_round_array(out + a, X + a, b - a);
-            }
-            return;
+        for (int t = 0; t < nchunk; t++) {
+            size_t a = (size_t)n * t / nchunk, b = (size_t)n * (t + 1) / nchunk;
+            bf16_round_array(out + a, X + a, b - a);
         }
-#pragma omp parallel for schedule(static) if (n >= BF16_PAR_MIN)
-        for (int r = 0; r < rows; r++) bf16_round_array(out + (size_t)r * cols, X + (size_t)r * ld, (size_t)cols);
         return;
     }
-    int nblk = (cols + BF16_TILE - 1) / BF16_TILE;
 #pragma omp parallel for schedule(static) if (n >= BF16_PAR_MIN)
-    for (int b = 0; b < nblk; b++) {
-        int c0 = b * BF16_TILE, c1 = c0 + BF16_TILE < cols ? c0 + BF16_TILE : cols;
-        pack_transposed_cols(out, X, rows, ld, c0, c1);
-    }
+    for (int r = 0; r < rows; r++) bf16_round_array(out + (size_t)r * cols, X + (size_t)r * ld, (size_t)cols);
 }

@@ -22,11 +22,9 @@ void bf16_round_array_portable(uint16_t *out, const float *x, size_t n);
 /* 1 when bf16_round_array runs the AVX512-BF16 instructions here. */
 int bf16_have_native(void);
 
-/* X (rows × cols, row stride ld) rounded into the compact array `out`: as
- * stored (out is rows × cols) when !transpose, else transposed (out is
- * cols × rows). Large matrices are split over the OpenMP threads by rows of
- * out (one thread inside a parallel region); the result does not depend on
- * the thread count. */
-void bf16_pack(uint16_t *out, const float *X, int rows, int cols, int ld, int transpose);
+/* X (rows × cols, row stride ld) rounded into the compact rows × cols array
+ * `out`. Large matrices are split over the OpenMP threads (one thread inside
+ * a parallel region); each element's result does not depend on the split. */
+void bf16_pack(uint16_t *out, const float *X, int rows, int cols, int ld);
 
 #endif

@@ -292,8 +292,8 @@ void gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const f
     size_t a_bytes = align64((size_t)M * K * sizeof(uint16_t)), b_bytes = align64((size_t)K * N * sizeof(uint16_t));
     Bf16Slot *s = slot_take(a_bytes + b_bytes + p->scratch_bytes, &own_slot);
     uint16_t *Ab = s->buf, *Bb = (uint16_t *)((char *)s->buf + a_bytes);
-    bf16_pack(Ab, A, transA ? K : M, transA ? M : K, lda, 0);
-    bf16_pack(Bb, B, transB ? N : K, transB ? K : N, ldb, 0);
+    bf16_pack(Ab, A, transA ? K : M, transA ? M : K, lda);
+    bf16_pack(Bb, B, transB ? N : K, transB ? K : N, ldb);
     plan_run(p, s->stream, Ab, Bb, C, (char *)s->buf + a_bytes + b_bytes);
     slot_give(s, &own_slot);
     if (own_plan.prim) dnnl_primitive_destroy(own_plan.prim);
