@@ -31,7 +31,22 @@
  * Determinism: dnnl_sgemm splits work by a fixed plan for a given shape and
  * thread count and sums split-K partials in a fixed order, so results repeat
  * bit for bit (tests/test_gemm.c checks it); inside an OpenMP parallel region
- * it runs on the calling thread only. */
+ * it runs on the calling thread only.
+ *
+ * gemm_bf16's fixed costs. A call rounds both operands into one reused buffer
+ * (core/bf16.c: AVX512-BF16 VCVTNE2PS2BF16, 32 values per instruction, with
+ * the denormal lanes it would flush redone exactly; bit-identical to
+ * gemm_bf16_round on all 2^32 floats), then runs a matmul primitive kept per
+ * (transposes, shape, alpha, beta, ldc, thread count) with the caller's
+ * scratchpad, on a reused stream. Before, each call malloc'd the operands,
+ * rounded them one scalar call per element and made a primitive descriptor,
+ * primitive and stream: a perf profile of the tiny bf16 step had 21% of its
+ * samples in that scalar rounding. ONEDNN_VERBOSE on the tiny step
+ * shows every bf16 product on brg:avx512_core_bf16 (no reference kernel), the
+ * transposed operands passed as strided ("ba") descriptors. Transposing while
+ * packing instead was tried (an in-register 16×16 transpose): the TN products
+ * did not get faster (the transpose cost about what oneDNN's own copy does),
+ * so operands keep their stored layout. */
 #include "core/gemm.h"
 
 #include <oneapi/dnnl/dnnl.h>

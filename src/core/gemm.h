@@ -19,7 +19,11 @@
  * gemm_bf16 rounds both operands to bf16 (round to nearest even, as
  * gemm_bf16_round) and multiplies them with fp32 accumulation into an fp32 C
  * (oneDNN's bf16 matmul: AVX512-BF16 dot products). Operands keep 8 significant
- * bits (relative error ≤ 2⁻⁸ each); accumulation is fp32.
+ * bits (relative error ≤ 2⁻⁸ each); accumulation is fp32. It may be called
+ * from several threads at once (and inside parallel regions): its primitive
+ * cache and operand buffers are shared under a lock, each call using its own
+ * buffer, scratchpad and stream while it runs. Same inputs and thread count
+ * give bit-identical C.
  *
  * The *_ref functions are the naive loops (fp32 accumulation in k order) the
  * fast paths are tested against. Failures of the library (only on invalid
