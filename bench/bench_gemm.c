@@ -4,8 +4,10 @@
  * (OPENBLAS_CORETYPE as set), then the products of the tiny and small steps
  * at batch 128. GFLOP/s = 2·M·N·K / the best time of ≥ 1 s of repeats.
  *
- *   bench_gemm [--shapes]
- * Prints "peak fp32 F GFLOP/s", "peak bf16 G GFLOP/s" on its first lines. */
+ *   bench_gemm [--shapes] [--layouts M N K]
+ * Prints "peak fp32 F GFLOP/s", "peak bf16 G GFLOP/s" on its first lines, then
+ * the time of a 32³ product (a call's fixed cost); --layouts adds the bf16
+ * product of one shape under each transpose combination. */
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -60,8 +62,27 @@ static void step_shapes(const char *name, int R, int C) {
                gflops(openblas_gemm, sh[i][0], sh[i][1], sh[i][2], sh[i][3], sh[i][4]));
 }
 
+/* bf16 GFLOP/s of one shape under each transpose combination. */
+static void layouts(int M, int N, int K) {
+    const char *name[] = {"NN", "NT", "TN", "TT"};
+    for (int t = 0; t < 4; t++)
+        printf("  bf16 %s M=%5d N=%5d K=%5d: %6.1f GFLOP/s\n", name[t], M, N, K, gflops(gemm_bf16, t >> 1, t & 1, M, N, K));
+}
+
+/* Microseconds per call of a small product (the fixed cost of a call). */
+static double call_us(GemmFn f, int n) { return 2.0 * n * n * n / gflops(f, 0, 1, n, n, n) / 1e3; }
+
 int main(int argc, char **argv) {
-    int shapes = argc > 1 && !strcmp(argv[1], "--shapes");
+    int shapes = 0, lay[3] = {0, 0, 0};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--shapes")) shapes = 1;
+        else if (!strcmp(argv[i], "--layouts") && i + 3 < argc)
+            for (int j = 0; j < 3; j++) lay[j] = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench_gemm [--shapes] [--layouts M N K]\n");
+            return 2;
+        }
+    }
     const char *ct = getenv("OPENBLAS_CORETYPE");
     int n = 2048;
     printf("peak fp32 %.1f GFLOP/s (gemm_f32, oneDNN, %d² products, threads=%d)\n", gflops(gemm_f32, 0, 1, n, n, n), n,
@@ -70,9 +91,11 @@ int main(int argc, char **argv) {
            gflops(gemm_bf16, 0, 1, n, n, n), n);
     printf("openblas fp32 %.1f GFLOP/s (cblas_sgemm, OPENBLAS_CORETYPE=%s, %d²)\n", gflops(openblas_gemm, 0, 1, n, n, n),
            ct ? ct : "unset", n);
+    printf("call cost (32³ NT product): fp32 %.1f us, bf16 %.1f us\n", call_us(gemm_f32, 32), call_us(gemm_bf16, 32));
     if (shapes) {
         step_shapes("tiny", 128 * 17, 128);
         step_shapes("small", 128 * 65, 256);
     }
+    if (lay[0] > 0 && lay[1] > 0 && lay[2] > 0) layouts(lay[0], lay[1], lay[2]);
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bf16.h"
 #include "core/gemm.h"
 #include "gradcheck.h"
 #include "harness.h"
@@ -196,4 +197,156 @@ TEST(gemm_precision_flag_selects_kernel) {
     int same_f32 = !memcmp(c.C1, C3, (size_t)c.M * c.ldc * sizeof(float));
     case_free(&c), free(C3);
     EXPECT(same_bf16 && same_f32, "gemm(prec) must equal gemm_bf16 / gemm_f32 (bf16 %d, f32 %d)", same_bf16, same_f32);
+}
+
+/* The float values a conversion must get right: every sign/exponent/top-7
+ * mantissa pattern (all NaN, Inf, zero and denormal classes) with low halves
+ * at and around the rounding tie, and a few random ones. */
+static float *conversion_inputs(size_t *n) {
+    static const uint32_t lows[] = {0x0000, 0x0001, 0x4000, 0x7fff, 0x8000, 0x8001, 0xc000, 0xffff, 0x1234, 0x9abc};
+    size_t nl = sizeof lows / sizeof lows[0];
+    *n = 65536 * nl;
+    float *x = malloc(*n * sizeof(float));
+    for (uint32_t hi = 0; hi < 65536; hi++)
+        for (size_t l = 0; l < nl; l++) {
+            uint32_t u = hi << 16 | lows[l];
+            memcpy(&x[hi * nl + l], &u, sizeof u);
+        }
+    return x;
+}
+
+typedef void (*RoundFn)(uint16_t *, const float *, size_t);
+
+/* f over the inputs in pieces of awkward lengths and offsets: every element
+ * equal to gemm_bf16_round's. Returns the first mismatch's index or -1. */
+static long conversion_mismatch(RoundFn f, const float *x, size_t n, uint16_t *out) {
+    memset(out, 0xaa, n * sizeof(uint16_t));
+    for (size_t at = 0, len = 1; at < n; at += len, len = len * 7 % 101 + 1) f(out + at, x + at, at + len > n ? n - at : len);
+    for (size_t i = 0; i < n; i++)
+        if (out[i] != gemm_bf16_round(x[i])) return (long)i;
+    return -1;
+}
+
+TEST(gemm_bf16_conversion_equals_round_bit_for_bit) {
+    size_t n;
+    float *x = conversion_inputs(&n);
+    uint16_t *out = malloc(n * sizeof(uint16_t));
+    long bad_fast = conversion_mismatch(bf16_round_array, x, n, out);
+    uint16_t got_fast = bad_fast >= 0 ? out[bad_fast] : 0;
+    long bad_port = conversion_mismatch(bf16_round_array_portable, x, n, out);
+    uint16_t got_port = bad_port >= 0 ? out[bad_port] : 0;
+    float xf = bad_fast >= 0 ? x[bad_fast] : 0.0f, xp = bad_port >= 0 ? x[bad_port] : 0.0f;
+    uint32_t uf, up;
+    memcpy(&uf, &xf, sizeof uf), memcpy(&up, &xp, sizeof up);
+    free(x), free(out);
+    EXPECT(bad_fast < 0, "bf16_round_array (native %d): %#010x -> %#06x, gemm_bf16_round gives %#06x",
+           bf16_have_native(), uf, got_fast, gemm_bf16_round(xf));
+    EXPECT(bad_port < 0, "bf16_round_array_portable: %#010x -> %#06x, gemm_bf16_round gives %#06x", up, got_port,
+           gemm_bf16_round(xp));
+}
+
+/* Packing a strided matrix (ld > cols) large enough to be split over threads. */
+TEST(gemm_bf16_pack_strided_rows) {
+    const int rows = 300, cols = 257, ld = 263;
+    float *X = malloc((size_t)rows * ld * sizeof(float));
+    gradcheck_randn(X, (size_t)rows * ld, 1.0f, 3);
+    X[5] = 1e-40f, X[ld + 7] = -INFINITY, X[2 * ld + 9] = NAN; /* a denormal, an Inf, a NaN */
+    uint16_t *out = malloc((size_t)rows * cols * sizeof(uint16_t));
+    bf16_pack(out, X, rows, cols, ld);
+    long bad = -1;
+    for (int r = 0; r < rows && bad < 0; r++)
+        for (int c = 0; c < cols; c++)
+            if (out[(size_t)r * cols + c] != gemm_bf16_round(X[(size_t)r * ld + c])) {
+                bad = (long)r * cols + c;
+                break;
+            }
+    free(X), free(out);
+    EXPECT(bad < 0, "bf16_pack: element %ld (row %ld) differs from gemm_bf16_round", bad, bad / cols);
+}
+
+static const int dims3[] = {1, 3, 17};
+
+/* gemm_bf16 against its reference on M, N, K in {1, 3, 17}, every transpose,
+ * ld = cols and cols + 5, alpha 1 and -1.5, beta 0, 1 and 0.5. */
+TEST(gemm_bf16_vs_ref_small_shapes_alpha_beta) {
+    static const float betas[] = {0.0f, 1.0f, 0.5f}, alphas[] = {1.0f, -1.5f};
+    uint64_t seed = 900;
+    for (int t = 0; t < 4; t++)
+        for (int pad = 0; pad <= 5; pad += 5)
+            for (int m = 0; m < 3; m++)
+                for (int nn = 0; nn < 3; nn++)
+                    for (int k = 0; k < 3; k++)
+                        for (int ab = 0; ab < 6; ab++) {
+                            Case c;
+                            case_init(&c, t >> 1, t & 1, dims3[m], dims3[nn], dims3[k], pad, seed++);
+                            float alpha = alphas[ab / 3], beta = betas[ab % 3];
+                            case_run(&c, gemm_bf16, alpha, beta, c.C1);
+                            case_run(&c, gemm_bf16_ref, alpha, beta, c.C2);
+                            double worst = 0;
+                            for (int i = 0; i < c.M; i++)
+                                for (int j = 0; j < c.ldc; j++) {
+                                    float x = c.C1[(size_t)i * c.ldc + j], y = c.C2[(size_t)i * c.ldc + j];
+                                    double d = j >= c.N ? (x != PAD_SENTINEL) * 1e9 : fabs((double)x - y);
+                                    if (!(d <= worst)) worst = isnan(d) ? 1e9 : d;
+                                }
+                            case_free(&c);
+                            EXPECT(worst <= 1e-4, "ta=%d tb=%d M=%d N=%d K=%d pad=%d alpha=%g beta=%g: off by %g",
+                                   t >> 1, t & 1, dims3[m], dims3[nn], dims3[k], pad, alpha, beta, worst);
+                        }
+}
+
+/* The primitive cache: a new key makes one primitive, a repeat none and
+ * gives the same bits; a key differing only in alpha or beta gets its own. */
+TEST(gemm_bf16_cache_hits_give_identical_results) {
+    Case c;
+    case_init(&c, 1, 0, 67, 45, 131, 2, 21);
+    float *C0 = malloc((size_t)c.M * c.ldc * sizeof(float)), *C3 = malloc((size_t)c.M * c.ldc * sizeof(float));
+    memcpy(C0, c.C1, (size_t)c.M * c.ldc * sizeof(float));
+    memcpy(C3, c.C1, (size_t)c.M * c.ldc * sizeof(float));
+    long m0 = gemm_bf16_plan_misses();
+    case_run(&c, gemm_bf16, 0.5f, 0.5f, c.C1);
+    long m1 = gemm_bf16_plan_misses();
+    case_run(&c, gemm_bf16, 0.5f, 0.5f, c.C2);
+    long m2 = gemm_bf16_plan_misses();
+    int same = !memcmp(c.C1, c.C2, (size_t)c.M * c.ldc * sizeof(float));
+    case_run(&c, gemm_bf16, 1.0f, 0.5f, C3); /* other alpha: its own primitive, its own result */
+    case_run(&c, gemm_bf16_ref, 1.0f, 0.5f, C0);
+    long m3 = gemm_bf16_plan_misses();
+    double worst = 0;
+    for (int i = 0; i < c.M; i++)
+        for (int j = 0; j < c.N; j++) worst = fmax(worst, fabs((double)C3[(size_t)i * c.ldc + j] - C0[(size_t)i * c.ldc + j]));
+    case_free(&c), free(C0), free(C3);
+    EXPECT(m1 == m0 + 1 && m2 == m1 && m3 == m2 + 1, "primitives made: %ld, %ld on repeat, %ld for a new alpha (want 1, 0, 1)",
+           m1 - m0, m2 - m1, m3 - m2);
+    EXPECT(same, "gemm_bf16 repeated on a cached primitive is not bit-identical");
+    EXPECT(worst <= 1e-3, "gemm_bf16 with alpha 1 after alpha 0.5 on the same shape: off the reference by %g", worst);
+}
+
+/* Bit-identical repeats at 1 and 2 threads (a primitive per thread count),
+ * and calls from inside a parallel region equal the one-thread product. */
+TEST(gemm_bf16_deterministic_and_inside_parallel_region) {
+    int saved = omp_get_max_threads();
+    enum { NC = 6 };
+    Case c;
+    case_init(&c, 0, 1, 301, 257, 515, 1, 31);
+    size_t sz = (size_t)c.M * c.ldc;
+    float *one = malloc(sz * sizeof(float)), *out = malloc(NC * sz * sizeof(float));
+    int same = 1;
+    for (int t = 1; t <= 2; t++) {
+        omp_set_num_threads(t);
+        case_run(&c, gemm_bf16, 1.0f, 0.0f, c.C1);
+        case_run(&c, gemm_bf16, 1.0f, 0.0f, c.C2);
+        same &= !memcmp(c.C1, c.C2, sz * sizeof(float));
+        if (t == 1) memcpy(one, c.C1, sz * sizeof(float));
+    }
+    for (int i = 0; i < NC; i++) memcpy(out + (size_t)i * sz, c.C1, sz * sizeof(float)); /* the padding too */
+    omp_set_num_threads(2);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < NC; i++) case_run(&c, gemm_bf16, 1.0f, 0.0f, out + (size_t)i * sz);
+    omp_set_num_threads(saved);
+    int inside = 1;
+    for (int i = 0; i < NC; i++) inside &= !memcmp(out + (size_t)i * sz, one, sz * sizeof(float));
+    case_free(&c), free(one), free(out);
+    EXPECT(same, "gemm_bf16 not bit-identical on repeat");
+    EXPECT(inside, "gemm_bf16 inside a parallel region differs from the single-threaded product");
 }

@@ -19,7 +19,11 @@
  * gemm_bf16 rounds both operands to bf16 (round to nearest even, as
  * gemm_bf16_round) and multiplies them with fp32 accumulation into an fp32 C
  * (oneDNN's bf16 matmul: AVX512-BF16 dot products). Operands keep 8 significant
- * bits (relative error ≤ 2⁻⁸ each); accumulation is fp32.
+ * bits (relative error ≤ 2⁻⁸ each); accumulation is fp32. It may be called
+ * from several threads at once (and inside parallel regions): its primitive
+ * cache and operand buffers are shared under a lock, each call using its own
+ * buffer, scratchpad and stream while it runs. Same inputs and thread count
+ * give bit-identical C.
  *
  * The *_ref functions are the naive loops (fp32 accumulation in k order) the
  * fast paths are tested against. Failures of the library (only on invalid
@@ -44,6 +48,11 @@ void gemm_f32_ref(int transA, int transB, int M, int N, int K, float alpha, cons
 
 void gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                int ldb, float beta, float *C, int ldc);
+/* How many times gemm_bf16 has made a oneDNN primitive: once per distinct
+ * (transA, transB, M, N, K, alpha, beta, ldc, thread count), the primitives
+ * being kept for the process's life (the first 128 keys; later keys get a
+ * primitive per call). */
+long gemm_bf16_plan_misses(void);
 /* The naive product of the bf16-rounded operands (fp32 accumulation). */
 void gemm_bf16_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                    const float *B, int ldb, float beta, float *C, int ldc);
