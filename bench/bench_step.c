@@ -2,11 +2,13 @@
  * on random data and prints the median ms/step, samples/s and achieved GFLOP/s
  * (matrix-product FLOPs: 3 × forward, see clip_forward_flops_per_pair).
  *
- *   bench_step CONFIG.json [--batch B] [--steps N] [--modx [--cache]] [--bf16]
+ *   bench_step CONFIG.json [--batch B] [--steps N] [--modx [--cache]] [--bf16] [--hash]
  * --modx adds a frozen old model (forward only) and the Mod-X loss; --cache
  * reads the old model's features from the per-phase cache (train/featcache.h)
  * as training does by default, the one-time encode timed apart and reported
- * per pair; --bf16 runs the layers' products in bf16 (train.precision).
+ * per pair; --bf16 runs the layers' products in bf16 (train.precision);
+ * --hash prints a 64-bit FNV-1a hash of the parameters after the last step
+ * (two builds that agree on it trained bit-identically).
  * The line ends with the process's peak resident memory (getrusage ru_maxrss)
  * and the median CPU time per step of all its threads (CLOCK_PROCESS_CPUTIME_ID):
  * on a shared machine the wall time follows the other jobs' load, the CPU time
@@ -69,13 +71,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench_step CONFIG.json [--batch B] [--steps N] [--modx]\n");
         return 2;
     }
-    int B = 128, steps = 10, modx = 0, cache = 0, bf16 = 0;
+    int B = 128, steps = 10, modx = 0, cache = 0, bf16 = 0, hash = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--batch") && i + 1 < argc) B = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--modx")) modx = 1;
         else if (!strcmp(argv[i], "--cache")) cache = 1;
         else if (!strcmp(argv[i], "--bf16")) bf16 = 1;
+        else if (!strcmp(argv[i], "--hash")) hash = 1;
     }
     ClipConfig cfg;
     ClipModel *m = NULL, *old = NULL;
@@ -145,6 +148,12 @@ int main(int argc, char **argv) {
     if (rows)
         printf("    the cache's encode: %.1f ms for %d pairs (%.2f ms per pair, once per phase; %zu lookups)\n", encode_ms,
                B, encode_ms / B, (size_t)st->old_lookups);
+    if (hash) {
+        uint64_t h = 1469598103934665603ull;
+        const unsigned char *p = (const unsigned char *)m->params;
+        for (size_t i = 0; i < m->table.total * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ull;
+        printf("    parameter hash %016llx\n", (unsigned long long)h);
+    }
     if (rows) oldfeat_free(&fc), free(rows);
     free(ms), free(cpu), free(images), free(grads), free(texts), free(segs);
     adamw_free(&opt);
