@@ -290,25 +290,6 @@ static double act_loss(void *p) {
     return gradcheck_dot(c->y, c->wy, c->n);
 }
 
-/* The fused c_fc backward against its three passes (zero, quickgelu_backward,
- * bias_backward): bitwise, on the serial and the parallel path. */
-TEST(nn_quickgelu_backward_bias_bitwise) {
-    static const int sh[][2] = {{3, 32}, {37, 64}, {300, 512}};
-    for (size_t s = 0; s < 3; s++) {
-        int R = sh[s][0], OC = sh[s][1];
-        size_t n = (size_t)R * OC;
-        float *x = randn(n, 3, 21 + s), *dy = randn(n, 1, 22 + s), *db1 = randn(OC, 1, 23 + s), *db2 = zeros(OC);
-        float *dx1 = randn(n, 1, 24), *dx2 = zeros(n); /* the fused one overwrites whatever is there */
-        memcpy(db2, db1, OC * sizeof(float));
-        quickgelu_backward_bias(dx1, db1, dy, x, R, OC);
-        quickgelu_backward(dx2, dy, x, n);
-        bias_backward(db2, dx2, R, OC);
-        EXPECT(!memcmp(dx1, dx2, n * sizeof(float)), "fused quickgelu backward dx differs (%dx%d)", R, OC);
-        EXPECT(!memcmp(db1, db2, OC * sizeof(float)), "fused quickgelu backward dbias differs (%dx%d)", R, OC);
-        free(x), free(dy), free(db1), free(db2), free(dx1), free(dx2);
-    }
-}
-
 TEST(nn_gelu_values_and_fd) {
     /* exact values: gelu(1) = Φ(1) = 0.8413447; quickgelu(1) = 1/(1+e^-1.702) */
     float one = 1.0f, y = 0;

@@ -46,20 +46,13 @@ void transformer_backward(const TransformerDims *d, const ClipBlockWeights *w, c
         /* dx holds ∂/∂res2; the residual passes it straight to res1. */
         memset(s->d_fch_act, 0, RF * sizeof(float));
         linear_backward(s->d_fch_act, bg->c_proj_w, bg->c_proj_b, dx, ba->fch_act, bw->c_proj_w, R, F, C);
-        /* QuickGELU's backward writes d_fch and sums c_fc's bias gradient in
-         * the same pass (bit-identical to the three separate passes). */
-        int fused = d->quick_gelu && F % GELU_BIAS_BLK == 0;
-        if (fused) {
-            quickgelu_backward_bias(s->d_fch, bg->c_fc_b, s->d_fch_act, ba->fch, R, F);
-        } else {
-            memset(s->d_fch, 0, RF * sizeof(float));
-            if (d->quick_gelu)
-                quickgelu_backward(s->d_fch, s->d_fch_act, ba->fch, RF);
-            else
-                gelu_backward(s->d_fch, s->d_fch_act, ba->fch, RF);
-        }
+        memset(s->d_fch, 0, RF * sizeof(float));
+        if (d->quick_gelu)
+            quickgelu_backward(s->d_fch, s->d_fch_act, ba->fch, RF);
+        else
+            gelu_backward(s->d_fch, s->d_fch_act, ba->fch, RF);
         memset(s->d_ln, 0, RC * sizeof(float));
-        linear_backward(s->d_ln, bg->c_fc_w, fused ? NULL : bg->c_fc_b, s->d_fch, ba->ln2, bw->c_fc_w, R, C, F);
+        linear_backward(s->d_ln, bg->c_fc_w, bg->c_fc_b, s->d_fch, ba->ln2, bw->c_fc_w, R, C, F);
         layernorm_backward(dx, bg->ln_2_w, bg->ln_2_b, s->d_ln, ba->res1, bw->ln_2_w, ba->ln2_mean, ba->ln2_rstd, R,
                            C);
         /* dx now holds ∂/∂res1; the residual passes it straight to x. */

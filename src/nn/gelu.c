@@ -2,9 +2,6 @@
 #include "nn/parallel.h"
 
 #include <math.h>
-#include <stddef.h>
-
-#include "core/error.h"
 
 #define QUICKGELU_ALPHA 1.702f
 
@@ -43,27 +40,6 @@ void quickgelu_backward(float *dinp, const float *dout, const float *inp, size_t
             float s = 1.0f / (1.0f + expf(-QUICKGELU_ALPHA * x));
             dinp[i] += dout[i] * (s + QUICKGELU_ALPHA * x * s * (1.0f - s));
         }
-    }
-}
-
-void quickgelu_backward_bias(float *dinp, float *dbias, const float *dout, const float *inp, int R, int OC) {
-    CHECK(R >= 0 && OC > 0 && OC % GELU_BIAS_BLK == 0, "quickgelu_backward_bias: R=%d OC=%d", R, OC);
-    int nblk = OC / GELU_BIAS_BLK;
-#pragma omp parallel for schedule(static) NN_PAR_IF((long)R * OC * 8)
-    for (int b = 0; b < nblk; b++) {
-        float acc[GELU_BIAS_BLK] = {0};
-        for (int r = 0; r < R; r++) {
-            size_t o = (size_t)r * OC + (size_t)b * GELU_BIAS_BLK;
-            const float *x = inp + o, *d = dout + o;
-            float *dx = dinp + o;
-#pragma omp simd
-            for (int j = 0; j < GELU_BIAS_BLK; j++) {
-                float s = 1.0f / (1.0f + expf(-QUICKGELU_ALPHA * x[j]));
-                dx[j] = 0.0f + d[j] * (s + QUICKGELU_ALPHA * x[j] * s * (1.0f - s));
-                acc[j] += dx[j];
-            }
-        }
-        for (int j = 0; j < GELU_BIAS_BLK; j++) dbias[b * GELU_BIAS_BLK + j] += acc[j];
     }
 }
 

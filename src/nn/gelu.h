@@ -12,14 +12,6 @@
 
 void quickgelu_forward(float *out, const float *inp, size_t n);
 void quickgelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
-/* The MLP's c_fc backward in one pass, for a layer (R, OC) with OC a multiple
- * of GELU_BIAS_BLK: dinp = quickgelu'(inp)·dout OVERWRITTEN (what
- * quickgelu_backward adds into a zeroed buffer, bit for bit), and dbias (OC) +=
- * the column sums of dinp, added row by row as bias_backward (nn/linear.h)
- * does, so the result is bit-identical to zeroing, quickgelu_backward and
- * bias_backward, with two passes over (R, OC) fewer. Parallel over column blocks. */
-#define GELU_BIAS_BLK 32
-void quickgelu_backward_bias(float *dinp, float *dbias, const float *dout, const float *inp, int R, int OC);
 void gelu_forward(float *out, const float *inp, size_t n);
 void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 
