@@ -2,12 +2,17 @@
  * on random data and prints the median ms/step, samples/s and achieved GFLOP/s
  * (matrix-product FLOPs: 3 × forward, see clip_forward_flops_per_pair).
  *
- *   bench_step CONFIG.json [--batch B] [--steps N] [--modx [--cache]] [--bf16]
+ *   bench_step CONFIG.json [--batch B] [--steps N] [--modx [--cache]] [--bf16] [--hash]
  * --modx adds a frozen old model (forward only) and the Mod-X loss; --cache
  * reads the old model's features from the per-phase cache (train/featcache.h)
  * as training does by default, the one-time encode timed apart and reported
- * per pair; --bf16 runs the layers' products in bf16 (train.precision).
- * The line ends with the process's peak resident memory (getrusage ru_maxrss). */
+ * per pair; --bf16 runs the layers' products in bf16 (train.precision);
+ * --hash prints a 64-bit FNV-1a hash of the parameters after the last step
+ * (two builds that agree on it trained bit-identically).
+ * The line ends with the process's peak resident memory (getrusage ru_maxrss)
+ * and the median CPU time per step of all its threads (CLOCK_PROCESS_CPUTIME_ID):
+ * on a shared machine the wall time follows the other jobs' load, the CPU time
+ * much less (passive waiting threads sleep, so it counts work, not waits). */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +33,20 @@ static double now_ms(void) {
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static double cpu_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+static double median(double *x, int n) {
+    qsort(x, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
 /* The old model's features of the bench's batch as the per-phase cache holds
@@ -55,13 +71,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench_step CONFIG.json [--batch B] [--steps N] [--modx]\n");
         return 2;
     }
-    int B = 128, steps = 10, modx = 0, cache = 0, bf16 = 0;
+    int B = 128, steps = 10, modx = 0, cache = 0, bf16 = 0, hash = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--batch") && i + 1 < argc) B = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--modx")) modx = 1;
         else if (!strcmp(argv[i], "--cache")) cache = 1;
         else if (!strcmp(argv[i], "--bf16")) bf16 = 1;
+        else if (!strcmp(argv[i], "--hash")) hash = 1;
     }
     ClipConfig cfg;
     ClipModel *m = NULL, *old = NULL;
@@ -92,7 +109,7 @@ int main(int argc, char **argv) {
         for (int t = 1; t < len - 1; t++) texts[(size_t)b * T + t] = 1 + (int)rng_below(&rng, (uint64_t)(V - 3));
         texts[(size_t)b * T + len - 1] = V - 1;
     }
-    double *ms = malloc((size_t)steps * sizeof(double));
+    double *ms = malloc((size_t)steps * sizeof(double)), *cpu = malloc((size_t)steps * sizeof(double));
     StrategyInst si;
     StepLossTerm loss = {0};
     if (modx) { /* Mod-X at the batch rule's α = 20·280/B (loss/modx.h) */
@@ -107,18 +124,17 @@ int main(int argc, char **argv) {
     StepLoss l;
     double loss0 = 0;
     for (int i = -2; i < steps; i++) { /* two warm-up steps */
-        double t0 = now_ms();
+        double t0 = now_ms(), c0 = cpu_ms();
         if (rows) clip_step_old_rows(st, &fc, rows, rows);
         if (clip_step_run(st, images, texts, B, &loss, grads, &l) ||
             adamw_step(&opt, m->params, grads, 1e-4, NULL)) {
             fprintf(stderr, "bench_step: %s\n", modx_last_error());
             return 1;
         }
-        if (i >= 0) ms[i] = now_ms() - t0;
+        if (i >= 0) ms[i] = now_ms() - t0, cpu[i] = cpu_ms() - c0;
         if (i == -2) loss0 = l.loss;
     }
-    qsort(ms, (size_t)steps, sizeof(double), cmp_double);
-    double med = steps % 2 ? ms[steps / 2] : 0.5 * (ms[steps / 2 - 1] + ms[steps / 2]);
+    double med = median(ms, steps), med_cpu = median(cpu, steps);
     double flops = 3.0 * clip_forward_flops_per_pair(&cfg) * B;
     if (modx && !cache) flops += clip_forward_flops_per_pair(&cfg) * B; /* the old model's forward */
     struct rusage ru;
@@ -126,14 +142,20 @@ int main(int argc, char **argv) {
     const char *kind = modx ? (cache ? (bf16 ? "mod-x-cache-bf16" : "mod-x-cache") : bf16 ? "mod-x-bf16" : "mod-x")
                             : bf16 ? "clip-bf16" : "clip";
     printf("modx %-6s %-11s B=%d threads=%d params=%zu: median %.1f ms/step, %.1f samples/s, %.1f GFLOP/s "
-           "(%.2f GFLOP/step; loss %.4f -> %.4f) peak RSS %.0f MiB\n",
+           "(%.2f GFLOP/step; loss %.4f -> %.4f) peak RSS %.0f MiB, cpu %.1f ms/step\n",
            kind, argv[1], B, omp_get_max_threads(), m->table.total, med, B / (med / 1e3),
-           flops / (med / 1e3) / 1e9, flops / 1e9, loss0, l.loss, ru.ru_maxrss / 1024.0);
+           flops / (med / 1e3) / 1e9, flops / 1e9, loss0, l.loss, ru.ru_maxrss / 1024.0, med_cpu);
     if (rows)
         printf("    the cache's encode: %.1f ms for %d pairs (%.2f ms per pair, once per phase; %zu lookups)\n", encode_ms,
                B, encode_ms / B, (size_t)st->old_lookups);
+    if (hash) {
+        uint64_t h = 1469598103934665603ull;
+        const unsigned char *p = (const unsigned char *)m->params;
+        for (size_t i = 0; i < m->table.total * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ull;
+        printf("    parameter hash %016llx\n", (unsigned long long)h);
+    }
     if (rows) oldfeat_free(&fc), free(rows);
-    free(ms), free(images), free(grads), free(texts), free(segs);
+    free(ms), free(cpu), free(images), free(grads), free(texts), free(segs);
     adamw_free(&opt);
     clip_step_free(st);
     clip_model_free(m);

@@ -131,6 +131,35 @@ TEST(nn_layernorm_naive_vs_fast) {
     }
 }
 
+/* The fast kernels normalise LN_ROWS rows side by side; every row must come
+ * out bit-identical to the row alone (R = 1 calls), block and tail rows alike. */
+TEST(nn_layernorm_rows_side_by_side_bitwise) {
+    static const int sh[][2] = {{37, 129}, {64, 128}, {9, 7}};
+    for (size_t s = 0; s < 3; s++) {
+        int R = sh[s][0], C = sh[s][1];
+        size_t n = (size_t)R * C;
+        float *x = randn(n, 2, 11), *w = randn(C, 1, 12), *b = randn(C, 1, 13), *dy = randn(n, 1, 14);
+        for (size_t i = 0; i < n; i++) x[i] = x[i] * (1.0f + (float)(i % 5)) + 3.0f;
+        float *y1 = zeros(n), *y2 = zeros(n), *m1 = zeros(R), *m2 = zeros(R), *s1 = zeros(R), *s2 = zeros(R);
+        float *dx1 = randn(n, 1, 15), *dx2 = zeros(n);
+        memcpy(dx2, dx1, n * sizeof(float));
+        layernorm_forward(y1, m1, s1, x, w, b, R, C);
+        layernorm_backward(dx1, NULL, NULL, dy, x, w, m1, s1, R, C);
+        for (int r = 0; r < R; r++) {
+            size_t o = (size_t)r * C;
+            layernorm_forward(y2 + o, m2 + r, s2 + r, x + o, w, b, 1, C);
+            layernorm_backward(dx2 + o, NULL, NULL, dy + o, x + o, w, m2 + r, s2 + r, 1, C);
+        }
+        EXPECT(!memcmp(y1, y2, n * sizeof(float)) && !memcmp(m1, m2, R * sizeof(float)) &&
+                   !memcmp(s1, s2, R * sizeof(float)),
+               "layernorm forward %dx%d: rows side by side differ from rows alone", R, C);
+        EXPECT(!memcmp(dx1, dx2, n * sizeof(float)), "layernorm dx %dx%d: rows side by side differ from rows alone",
+               R, C);
+        free(x), free(w), free(b), free(dy), free(y1), free(y2), free(m1), free(m2), free(s1), free(s2);
+        free(dx1), free(dx2);
+    }
+}
+
 typedef struct {
     int R, C;
     float *x, *w, *b, *y, *m, *s, *wy;

@@ -8,6 +8,14 @@
 
 #define NORM_BLOCK 4096
 
+/* A fixed range [lo, hi) of the flat buffer inside segment `seg`: the unit of
+ * work of both passes (one parallel loop over all blocks, not one per tensor;
+ * each block's result depends only on its range, never on the threads). */
+struct AdamWBlock {
+    size_t lo, hi;
+    int seg;
+};
+
 AdamWConfig adamw_default_config(void) {
     return (AdamWConfig){.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.1, .grad_clip = 0.0};
 }
@@ -18,6 +26,7 @@ void adamw_free(AdamW *opt) {
     free(opt->v);
     free(opt->segs);
     free(opt->block_sums);
+    free(opt->blocks);
     memset(opt, 0, sizeof *opt);
     opt->clamp_offset = -1;
 }
@@ -66,7 +75,13 @@ ModxStatus adamw_init(AdamW *opt, const AdamWConfig *cfg, size_t n, const OptimS
     opt->m = modx_calloc(n ? n : 1, sizeof *opt->m, "AdamW first moments");
     opt->v = modx_calloc(n ? n : 1, sizeof *opt->v, "AdamW second moments");
     opt->block_sums = modx_calloc(nblocks ? nblocks : 1, sizeof *opt->block_sums, "AdamW norm blocks");
-    if (!opt->m || !opt->v || !opt->block_sums) goto nomem;
+    opt->blocks = modx_calloc(nblocks ? nblocks : 1, sizeof *opt->blocks, "AdamW blocks");
+    if (!opt->m || !opt->v || !opt->block_sums || !opt->blocks) goto nomem;
+    for (int i = 0, b = 0; i < nseg; i++)
+        for (size_t lo = 0; lo < opt->segs[i].count; lo += NORM_BLOCK, b++) {
+            size_t hi = lo + NORM_BLOCK < opt->segs[i].count ? lo + NORM_BLOCK : opt->segs[i].count;
+            opt->blocks[b] = (struct AdamWBlock){opt->segs[i].offset + lo, opt->segs[i].offset + hi, i};
+        }
     return MODX_OK;
 nomem:
     st = MODX_ERR_NOMEM;
@@ -86,22 +101,16 @@ ModxStatus adamw_set_clamp(AdamW *opt, size_t offset, float lo, float hi) {
 }
 
 double adamw_grad_norm(AdamW *opt, const float *grads) {
-    /* Fill block_sums: block b of segment s covers a fixed range, so the
-     * partial sums and their serial total do not depend on the threads. */
-    size_t base = 0;
-    for (int s = 0; s < opt->nseg; s++) {
-        const OptimSegment *seg = &opt->segs[s];
-        const size_t nb = (seg->count + NORM_BLOCK - 1) / NORM_BLOCK;
-        const float *g = grads + seg->offset;
-        double *out = opt->block_sums + base;
-#pragma omp parallel for schedule(static)
-        for (size_t b = 0; b < nb; b++) {
-            const size_t lo = b * NORM_BLOCK, hi = lo + NORM_BLOCK < seg->count ? lo + NORM_BLOCK : seg->count;
-            double acc = 0.0;
-            for (size_t k = lo; k < hi; k++) acc += (double)g[k] * g[k];
-            out[b] = acc;
-        }
-        base += nb;
+    /* Block b covers a fixed range, so the partial sums and their serial
+     * total do not depend on the threads. */
+    const long nb = (long)opt->nblocks;
+    const struct AdamWBlock *blk = opt->blocks;
+    double *out = opt->block_sums;
+#pragma omp parallel for schedule(static) if (opt->n >= NORM_BLOCK)
+    for (long b = 0; b < nb; b++) {
+        double acc = 0.0;
+        for (size_t k = blk[b].lo; k < blk[b].hi; k++) acc += (double)grads[k] * grads[k];
+        out[b] = acc;
     }
     double total = 0.0;
     for (size_t b = 0; b < opt->nblocks; b++) total += opt->block_sums[b];
@@ -116,6 +125,40 @@ ModxStatus optim_check_finite(double loss, double grad_norm, int64_t step) {
         return modx_fail(MODX_ERR_NUMERIC, "step %lld: gradient norm is %g (expected a finite value); training stopped",
                          (long long)step, grad_norm);
     return MODX_OK;
+}
+
+typedef struct {
+    double clip, b1, b2, eps, step_size, bc2_sqrt, decay;
+} AdamWUpdate;
+
+/* One element in double, as the reference formulas (m, v rounded to float). */
+static inline void adamw_element(const AdamWUpdate *u, double decay, double gk, float *p, float *m, float *v) {
+    const double mk = u->b1 * *m + (1.0 - u->b1) * gk;
+    const double vk = u->b2 * *v + (1.0 - u->b2) * gk * gk;
+    *m = (float)mk;
+    *v = (float)vk;
+    const double pk = (double)*p * decay;
+    *p = (float)(pk - u->step_size * mk / (sqrt(vk) / u->bc2_sqrt + u->eps));
+}
+
+/* The update of elements [lo, hi), each element on its own (vectorised loops
+ * would give exactly the scalar results: IEEE sqrt and division; GCC
+ * vectorises them only under -fno-math-errno). The clipped gradient is used in
+ * double and stored back rounded, as before. */
+static void adamw_update_range(const AdamWUpdate *u, int decays, float *restrict p, float *restrict g,
+                               float *restrict m, float *restrict v, size_t lo, size_t hi) {
+    const double decay = decays ? u->decay : 1.0, clip = u->clip;
+    if (clip != 1.0) {
+#pragma omp simd
+        for (size_t k = lo; k < hi; k++) {
+            const double gk = (double)g[k] * clip;
+            g[k] = (float)gk;
+            adamw_element(u, decay, gk, p + k, m + k, v + k);
+        }
+    } else {
+#pragma omp simd
+        for (size_t k = lo; k < hi; k++) adamw_element(u, decay, (double)g[k], p + k, m + k, v + k);
+    }
 }
 
 ModxStatus adamw_step(AdamW *opt, float *params, float *grads, double lr, double *grad_norm) {
@@ -148,26 +191,12 @@ ModxStatus adamw_step(AdamW *opt, float *params, float *grads, double lr, double
     const double b1 = opt->cfg.beta1, b2 = opt->cfg.beta2, eps = opt->cfg.eps;
     const double bc1 = 1.0 - pow(b1, (double)t), bc2_sqrt = sqrt(1.0 - pow(b2, (double)t));
     const double step_size = lr / bc1;
-    for (int s = 0; s < opt->nseg; s++) {
-        const OptimSegment *seg = &opt->segs[s];
-        const double decay = seg->decay ? 1.0 - lr * opt->cfg.weight_decay : 1.0;
-        float *p = params + seg->offset, *g = grads + seg->offset;
-        float *m = opt->m + seg->offset, *v = opt->v + seg->offset;
-        const size_t cnt = seg->count;
-#pragma omp parallel for schedule(static)
-        for (size_t k = 0; k < cnt; k++) {
-            double gk = g[k];
-            if (clip != 1.0) {
-                gk *= clip;
-                g[k] = (float)gk;
-            }
-            const double mk = b1 * m[k] + (1.0 - b1) * gk;
-            const double vk = b2 * v[k] + (1.0 - b2) * gk * gk;
-            m[k] = (float)mk;
-            v[k] = (float)vk;
-            const double pk = (double)p[k] * decay;
-            p[k] = (float)(pk - step_size * mk / (sqrt(vk) / bc2_sqrt + eps));
-        }
+    const AdamWUpdate u = {clip, b1, b2, eps, step_size, bc2_sqrt, 1.0 - lr * opt->cfg.weight_decay};
+    const long nb = (long)opt->nblocks;
+#pragma omp parallel for schedule(static) if (opt->n >= NORM_BLOCK)
+    for (long b = 0; b < nb; b++) {
+        const struct AdamWBlock *k = &opt->blocks[b];
+        adamw_update_range(&u, opt->segs[k->seg].decay, params, grads, opt->m, opt->v, k->lo, k->hi);
     }
     opt->step = t;
     if (opt->clamp_offset >= 0) {

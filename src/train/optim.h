@@ -60,6 +60,7 @@ typedef struct {
     OptimSegment *segs;   /* (nseg) owned copy */
     int nseg;
     double *block_sums;   /* (nblocks) scratch for the gradient norm */
+    struct AdamWBlock *blocks; /* (nblocks) each segment cut into fixed ranges: the work items */
     size_t nblocks;
     int64_t clamp_offset; /* −1: no clamp */
     float clamp_lo, clamp_hi;
