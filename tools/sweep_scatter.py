@@ -62,11 +62,11 @@ def table(names, out):
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in names:
         x, c = out[n], out[n]["compute"]
-        tr = [p["compute"]["train_s"] for p in x["per_seed"] if p.get("compute")]
+        tr = [p["compute"]["train_wall_s"] for p in x["per_seed"] if p.get("compute")]
         mean = sum(tr) / len(tr) if tr else float("nan")
         sd = math.sqrt(sum((t - mean) ** 2 for t in tr) / (len(tr) - 1)) if len(tr) > 1 else 0.0
         cells = [pm(x, "kept_pct"), pm(x, "learned_pct"), pm(x, "last"), pm(x, "bwt"), pm(x, "forgetting"),
-                 f"{c['samples']:,.0f}", f"{c['forward_passes']:,.0f}", f"{c['frozen_forward_passes']:,.0f}",
+                 f"{c['train_samples']:,.0f}", f"{c['forward_passes']:,.0f}", f"{c['frozen_forward_passes']:,.0f}",
                  f"{mean:.0f} ± {sd:.0f}"]
         print(f"| {n} | " + " | ".join(cells) + " |")
 
@@ -77,7 +77,7 @@ COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e3
 
 def svg(names, out, keep, learn, path):
     pts = [(n, out[n]) for n in names if out[n].get("kept_pct") is not None and out[n].get("learned_pct") is not None]
-    W, H, L, R, T, B = 900, 620, 70, 250, 40, 60
+    W, H, L, R, T, B = 1000, 620, 70, 350, 40, 60
     xs = [x["learned_pct"] for _, x in pts] + [learn]
     ys = [x["kept_pct"] for _, x in pts] + [keep]
     x0, x1 = 10 * math.floor(min(xs) / 10 - 0.5), 10 * math.ceil(max(xs) / 10 + 0.5)
@@ -117,7 +117,9 @@ def svg(names, out, keep, learn, path):
         ly = T + 8 + 18 * i
         shape = (f'<circle cx="{W - R + 20}" cy="{ly}" r="5" fill="{c}"/>' if marker == 0 else
                  f'<rect x="{W - R + 15}" y="{ly - 5}" width="10" height="10" fill="{c}"/>')
-        e.append(shape + f'<text x="{W - R + 32}" y="{ly + 4}">{n}</text>')
+        twin = [m for m, y in pts[:i] if (y["kept_pct"], y["learned_pct"]) == (x["kept_pct"], x["learned_pct"])]
+        label = f"{n} (the same point as {twin[0]})" if twin else n
+        e.append(shape + f'<text x="{W - R + 32}" y="{ly + 4}">{label}</text>')
     e.append("</svg>")
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
