@@ -61,6 +61,6 @@ TEST(experiment_file_emoji_sweep_parses) {
 }
 
 TEST(experiment_file_emoji_best_parses) {
-    static const char *const names[] = {"joint", "finetune", "zscl-l1", NULL};
+    static const char *const names[] = {"joint", "finetune", "cumulative-equal-b3000", NULL};
     EXPECT(check_file("experiments/emoji_best.json", names), "experiments/emoji_best.json");
 }

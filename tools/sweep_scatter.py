@@ -71,6 +71,20 @@ def table(names, out):
         print(f"| {n} | " + " | ".join(cells) + " |")
 
 
+def shape_svg(marker, x, y, c, title):
+    """A circle, a square or a triangle of colour c at (x, y)."""
+    if marker == 0:
+        body = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{c}">'
+        end = "</circle>"
+    elif marker == 1:
+        body = f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" fill="{c}">'
+        end = "</rect>"
+    else:
+        body = f'<polygon points="{x:.1f},{y - 6:.1f} {x - 6:.1f},{y + 5:.1f} {x + 6:.1f},{y + 5:.1f}" fill="{c}">'
+        end = "</polygon>"
+    return body + f"<title>{title}</title>" + end
+
+
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
           "#bcbd22"]
 
@@ -109,14 +123,10 @@ def svg(names, out, keep, learn, path):
                  f'y2="{cy:.1f}" stroke="{c}"/>')
         e.append(f'<line x1="{cx:.1f}" y1="{Y(x["kept_pct"] - sy):.1f}" x2="{cx:.1f}" y2="{Y(x["kept_pct"] + sy):.1f}" '
                  f'stroke="{c}"/>')
-        marker = i // len(COLORS)
-        if marker == 0:
-            e.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" fill="{c}"><title>{n}</title></circle>')
-        else:
-            e.append(f'<rect x="{cx - 5:.1f}" y="{cy - 5:.1f}" width="10" height="10" fill="{c}"><title>{n}</title></rect>')
+        marker = (i // len(COLORS)) % 3
+        e.append(shape_svg(marker, cx, cy, c, n))
         ly = T + 8 + 18 * i
-        shape = (f'<circle cx="{W - R + 20}" cy="{ly}" r="5" fill="{c}"/>' if marker == 0 else
-                 f'<rect x="{W - R + 15}" y="{ly - 5}" width="10" height="10" fill="{c}"/>')
+        shape = shape_svg(marker, W - R + 20, ly, c, n)
         twin = [m for m, y in pts[:i] if (y["kept_pct"], y["learned_pct"]) == (x["kept_pct"], x["learned_pct"])]
         label = f"{n} (the same point as {twin[0]})" if twin else n
         e.append(shape + f'<text x="{W - R + 32}" y="{ly + 4}">{label}</text>')
