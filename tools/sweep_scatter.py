@@ -3,7 +3,7 @@
 experiment file (the README's "Which strategy wins the keep/learn trade").
 
 Reads the summary.json (format "modx-summary-seeds-1", docs/run-directory.md)
-of each RUN_DIR, merges their strategies (a strategy in several runs, such as
+of each RUN_DIR, merges their strategies (variants of one strategy kept together) (a strategy in several runs, such as
 the references joint and finetune, must have the same figures in each: the runs
 share phase 0 and the seeds, so they are checked to agree), and writes
   --svg FILE   the scatter: learned % (x) against kept % (y), mean ± sd bars over
@@ -13,7 +13,7 @@ share phase 0 and the seeds, so they are checked to agree), and writes
                frozen forwards; train seconds mean ± sd)
 Usage: sweep_scatter.py RUN_DIR... [--svg FILE] [--keep 80] [--learn 90]
 Standard library only."""
-import argparse, json, math, os, sys
+import argparse, json, math, os, re, sys
 
 FIGS = ["kept_pct", "learned_pct", "last", "bwt", "forgetting"]
 
@@ -48,6 +48,19 @@ def merge(runs):
             names.append(name)
             out[name] = x
     return names, out, seeds
+
+
+def grouped(names):
+    """Variants of one strategy together (in the order their strategy first appears), by their
+    last number within it (zscl-l0.5, zscl-l1, zscl-l2)."""
+    fam = lambda n: n.split("-")[0]
+    first = {}
+    for i, n in enumerate(names):
+        first.setdefault(fam(n), i)
+    def last_number(n):
+        m = re.search(r"([0-9]+(?:\.[0-9]+)?)$", n)
+        return float(m.group(1)) if m else -1.0
+    return sorted(names, key=lambda n: (first[fam(n)], last_number(n)))
 
 
 def pm(x, key, digits=1):
@@ -145,6 +158,7 @@ def main():
     p.add_argument("--learn", type=float, default=90.0)
     o = p.parse_args()
     names, out, seeds = merge(o.runs)
+    names = grouped(names)
     table(names, out)
     if o.svg:
         svg(names, out, o.keep, o.learn, o.svg)
