@@ -48,8 +48,8 @@ typedef struct {
 /* What one phase needs encoded. */
 typedef struct {
     const ClipModel *old;
-    ClipActs *acts;            /* a forward arena of old for max_B ≥ B rows (the step's) */
-    int B;                     /* the step's batch */
+    ClipActs *acts;            /* a forward arena of old for at least B rows (the step's old_acts) */
+    int B;                     /* the rows of a chunk: the step's local_B (its batch in a job of one) */
     const Cache *cache;
     const uint32_t *images;    /* the phase's images */
     size_t n_images;

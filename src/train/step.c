@@ -25,6 +25,7 @@ ModxStatus clip_step_new(ClipStep **out, const ClipModel *m, const ClipModel *ol
     ClipStep *s = modx_calloc(1, sizeof *s, "training step");
     if (!s) return MODX_ERR_NOMEM;
     s->m = m, s->old = old, s->max_B = max_B, s->E = m->cfg.embed_dim;
+    s->local_B = (max_B + dist_size() - 1) / dist_size(); /* a rank forwards its slice only (dist_slice) */
     size_t nf = (size_t)max_B * (size_t)s->E;
     size_t ns = step_loss_scratch_floats(max_B);
     ModxStatus st = MODX_OK;
@@ -37,8 +38,8 @@ ModxStatus clip_step_new(ClipStep **out, const ClipModel *m, const ClipModel *ol
         (!(s->Vo = modx_calloc(nf, sizeof(float), "old features")) ||
          !(s->To = modx_calloc(nf, sizeof(float), "old features"))))
         st = MODX_ERR_NOMEM;
-    if (st == MODX_OK) st = clip_acts_new(&s->acts, &m->cfg, max_B, 1);
-    if (st == MODX_OK && old) st = clip_acts_new(&s->old_acts, &old->cfg, max_B, 0);
+    if (st == MODX_OK) st = clip_acts_new(&s->acts, &m->cfg, s->local_B, 1);
+    if (st == MODX_OK && old) st = clip_acts_new(&s->old_acts, &old->cfg, s->local_B, 0);
     if (st != MODX_OK) {
         clip_step_free(s);
         return st;

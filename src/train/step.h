@@ -65,8 +65,9 @@ ModxStatus step_loss_contrastive(const void *ctx, const StepLossIO *io, StepLoss
 typedef struct {
     const ClipModel *m;
     const ClipModel *old; /* NULL: contrastive only */
-    ClipActs *acts, *old_acts;
+    ClipActs *acts, *old_acts; /* forward arenas of local_B rows */
     int max_B, E;
+    int local_B; /* the most rows this rank forwards: ⌈max_B / ranks⌉ (max_B in a job of one) */
     float *V, *T;   /* (max_B, E) current features of the last step */
     float *Vo, *To; /* (max_B, E) old features */
     float *dV, *dT; /* (max_B, E) */

@@ -325,7 +325,9 @@ static ModxStatus open_oldfeat(Training *t) {
     for (int e = 0; e < sp->epochs; e++)
         for (size_t i = 0; i < ph->n_images; i++)
             drawn[(size_t)e * ph->n_images + i] = loader_caption_for(t->ld, (uint64_t)e, ph->images[i]);
-    OldFeatPlan p = {.old = ph->old, .acts = t->step->old_acts, .B = t->B, .cache = ph->cache, .images = ph->images,
+    /* chunks of the rows one rank forwards per step (all of B in a job of one): the arena's size */
+    OldFeatPlan p = {.old = ph->old, .acts = t->step->old_acts, .B = t->step->local_B, .cache = ph->cache,
+                     .images = ph->images,
                      .n_images = ph->n_images, .captions = drawn, .n_captions = nd, .replay = ph->replay};
     int built = 0;
     ModxStatus st = oldfeat_room(&ph->model->cfg, t->B, sp->max_memory, &p.room);
