@@ -68,14 +68,8 @@ for k in 9 11; do
   [ "$rc" -eq 137 ] || { echo "expected SIGKILL (137) after $k steps, got $rc"; exit 1; }
 done
 "$MODX" run --resume "$TMP/b" --quiet > /dev/null
-n=0
-for f in $(cd "$TMP/a" && find . -name '*.safetensors' | sort) results.csv; do
-  cmp "$TMP/a/$f" "$TMP/b/$f"
-  n=$((n + 1))
-done
-echo "$n files identical"
-[ "$n" -ge 20 ]
-diff <(metrics_sans_timings "$TMP/a/metrics.jsonl") <(metrics_sans_timings "$TMP/b/metrics.jsonl")
+same_run "$TMP/a" "$TMP/b" "after SIGKILL and resume"
+[ "$SAME_FILES" -ge 20 ]
 
 # 4. caches that cannot share a batch: refused before any training, naming both datasets and the field
 refused() { # name cache-B field-text

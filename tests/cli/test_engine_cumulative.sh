@@ -44,20 +44,9 @@ grep '"type": "compute"' "$TMP/a/metrics.jsonl" | grep '"strategy": "oracle"' | 
   { grep '"type": "compute"' "$TMP/a/metrics.jsonl" | grep oracle; echo "oracle's compute record"; exit 1; }
 
 # killed with SIGKILL at several points and resumed: byte-identical
-rc=0; MODX_TEST_KILL_AFTER_STEPS=40 "$MODX" run "$D/exp.json" --out "$TMP/b" --quiet > /dev/null 2>&1 || rc=$?
-[ "$rc" -eq 137 ] || { echo "expected SIGKILL (137), got $rc"; exit 1; }
-for k in 17 29 23; do
-  rc=0; MODX_TEST_KILL_AFTER_STEPS=$k "$MODX" run --resume "$TMP/b" --quiet > /dev/null 2>&1 || rc=$?
-  [ "$rc" -eq 137 ] || { echo "expected SIGKILL (137) after $k steps, got $rc"; exit 1; }
-done
-"$MODX" run --resume "$TMP/b" --quiet > /dev/null
-n=0
-for f in $(cd "$TMP/a" && find . -name '*.safetensors' | sort) results.csv; do
-  cmp "$TMP/a/$f" "$TMP/b/$f"
-  n=$((n + 1))
-done
-[ "$n" -ge 14 ]
-diff <(metrics_sans_timings "$TMP/a/metrics.jsonl") <(metrics_sans_timings "$TMP/b/metrics.jsonl")
+kill_resume "$D/exp.json" "$TMP/b" 40 17 29 23
+same_run "$TMP/a" "$TMP/b" "after SIGKILL and resume"
+[ "$SAME_FILES" -ge 14 ]
 
 # bad hyperparameters: refused before training, naming file, entry and key
 bad() { # STRATEGIES EXPECTED...

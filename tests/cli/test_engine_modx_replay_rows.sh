@@ -24,15 +24,8 @@ bash tests/fixtures/engine/toy_experiment.sh "$D/plain.json" toy "$TOY_TESTS" '[
 "$MODX" run "$D/plain.json" --out "$TMP/p" --quiet > /dev/null
 [ "$(grep '^modx+replay,' "$TMP/p/results.csv" | cut -d, -f2-)" = "$(grep '^mxr-rows,' "$TMP/a/results.csv" | cut -d, -f2-)" ]
 # killed and resumed: byte-identical
-rc=0; MODX_TEST_KILL_AFTER_STEPS=13 "$MODX" run "$D/exp.json" --out "$TMP/b" --quiet > /dev/null 2>&1 || rc=$?
-[ "$rc" -eq 137 ] || { echo "expected SIGKILL (137), got $rc"; exit 1; }
-for k in 7 11; do
-  rc=0; MODX_TEST_KILL_AFTER_STEPS=$k "$MODX" run --resume "$TMP/b" --quiet > /dev/null 2>&1 || rc=$?
-  [ "$rc" -eq 137 ] || { echo "expected SIGKILL (137) after $k steps, got $rc"; exit 1; }
-done
-"$MODX" run --resume "$TMP/b" --quiet > /dev/null
-for f in $(cd "$TMP/a" && find . -name '*.safetensors' | sort) results.csv; do cmp "$TMP/a/$f" "$TMP/b/$f"; done
-diff <(metrics_sans_timings "$TMP/a/metrics.jsonl") <(metrics_sans_timings "$TMP/b/metrics.jsonl")
+kill_resume "$D/exp.json" "$TMP/b" 13 7 11
+same_run "$TMP/a" "$TMP/b" "after SIGKILL and resume"
 # a bad value: refused before training
 bash tests/fixtures/engine/toy_experiment.sh "$D/bad.json" toy "$TOY_TESTS" \
   '["finetune", {"name": "m", "strategy": "modx+replay", "distill_rows": "old"}]' '{"test_set": "red", "pairs": 4}' "$TRAIN"

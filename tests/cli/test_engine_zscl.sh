@@ -31,15 +31,8 @@ grep '"type": "compute", "strategy": "zs", "phase": 1,' "$TMP/a/metrics.jsonl" |
 grep '"type": "compute", "strategy": "zs", "phase": 1,' "$TMP/a/metrics.jsonl" | grep -q '"frozen_forward_passes": 24'
 
 # killed with SIGKILL and resumed: byte-identical
-rc=0; MODX_TEST_KILL_AFTER_STEPS=20 "$MODX" run "$D/exp.json" --out "$TMP/b" --quiet > /dev/null 2>&1 || rc=$?
-[ "$rc" -eq 137 ] || { echo "expected SIGKILL (137), got $rc"; exit 1; }
-for k in 5 7 4; do
-  rc=0; MODX_TEST_KILL_AFTER_STEPS=$k "$MODX" run --resume "$TMP/b" --quiet > /dev/null 2>&1 || rc=$?
-  [ "$rc" -eq 137 ] || { echo "expected SIGKILL (137) after $k steps, got $rc"; exit 1; }
-done
-"$MODX" run --resume "$TMP/b" --quiet > /dev/null
-for f in $(cd "$TMP/a" && find . -name '*.safetensors' | sort) results.csv; do cmp "$TMP/a/$f" "$TMP/b/$f"; done
-diff <(metrics_sans_timings "$TMP/a/metrics.jsonl") <(metrics_sans_timings "$TMP/b/metrics.jsonl")
+kill_resume "$D/exp.json" "$TMP/b" 20 5 7 4
+same_run "$TMP/a" "$TMP/b" "after SIGKILL and resume"
 
 # bad hyperparameters
 bad() { # STRATEGIES TRAIN EXPECTED...

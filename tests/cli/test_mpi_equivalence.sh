@@ -20,7 +20,7 @@ grep -q '"status":	"done"' "$TMP/two/run.json"
 [ -z "$(find "$TMP/two" -name '*.tmp.*' -o -name 'resume*' -o -name '.modx-ranks-*')" ] || { echo "files left over"; exit 1; }
 python3 tests/fixtures/mpi/compare_runs.py "$TMP/one" "$TMP/two"
 "${MPIRUN[@]}" --mca btl self,tcp -np 2 "$MODX" run "$D/exp.json" --out "$TMP/tcp" --quiet --no-report > /dev/null
-mpi_same_run "$TMP/two" "$TMP/tcp" "over TCP"
+same_run "$TMP/two" "$TMP/tcp" "over TCP"
 # modx train: one model on a cache, the same under 2 ranks
 "$MODX" train --data "$TMP/one/data/toy.cache" --config tests/fixtures/engine/micro.json --out "$TMP/t1" \
   --epochs 3 --batch 4 --quiet > /dev/null

@@ -29,7 +29,7 @@ grep -q '"status":	"done"' "$TMP/two/run.json"
 "$MODX" inspect "$TMP/two/phase0/model.safetensors" | grep -q 'visual.layer4.0.bn3.running_var'
 python3 tests/fixtures/mpi/compare_runs.py "$TMP/one" "$TMP/two" --tensor 3e-3
 "${MPIRUN[@]}" --mca btl self,tcp -np 2 "$MODX" run "$D/exp.json" --out "$TMP/tcp" --quiet --no-report > /dev/null
-mpi_same_run "$TMP/two" "$TMP/tcp" "over TCP"
+same_run "$TMP/two" "$TMP/tcp" "over TCP"
 # modx train: one model on the cache, batches of 4 (2 images per rank), every step within phase 0's tolerances
 "$MODX" train --data "$TMP/one/data/toy.cache" --config tests/fixtures/mpi/rn_toy.json --out "$TMP/t1" \
   --epochs 3 --batch 4 --quiet > /dev/null

@@ -27,7 +27,7 @@ MODX_TEST_KILL_AFTER_STEPS=20 MODX_TEST_KILL_RANK=0 "${MPIRUN[@]}" -x MODX_TEST_
   -np 2 "$MODX" run --resume "$TMP/b" --quiet --no-report > /dev/null 2> "$TMP/b2.err" || rc=$?
 [ "$rc" -ne 0 ] && grep -Eq "rank 0 .*(signal 9|Killed)" "$TMP/b2.err" || { echo "rank 0's death not reported"; exit 1; }
 "${MPIRUN[@]}" -np 2 "$MODX" run --resume "$TMP/b" --quiet --no-report > /dev/null
-mpi_same_run "$TMP/ref" "$TMP/b" "after two kills and resumes"
+same_run "$TMP/ref" "$TMP/b" "after two kills and resumes"
 [ -z "$(cd "$TMP/b" && find . -name 'resume*')" ] || { echo "resume files left"; exit 1; }
 # started with 2 ranks, resumed by one process
 rc=0
