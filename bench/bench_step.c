@@ -12,7 +12,11 @@
  * The line ends with the process's peak resident memory (getrusage ru_maxrss)
  * and the median CPU time per step of all its threads (CLOCK_PROCESS_CPUTIME_ID):
  * on a shared machine the wall time follows the other jobs' load, the CPU time
- * much less (passive waiting threads sleep, so it counts work, not waits). */
+ * much less (passive waiting threads sleep, so it counts work, not waits).
+ * A second line gives the timed steps' matrix products (all but attention's
+ * per-head ones, core/gemm.h's gemm_stats): their time per step, share of
+ * the step and GFLOP/s, and the step's FLOPs over that time alone, the most
+ * the step could reach with every other pass free. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +68,18 @@ static int bench_cache(OldFeatCache *fc, uint32_t **rows, const ClipModel *old, 
     if (clip_forward(old, st->old_acts, images, texts, B, fc->V, fc->T)) return 0;
     *ms = now_ms() - t0;
     return 1;
+}
+
+/* The timed steps' matrix products (core/gemm.h's stats: all but the per-head
+ * attention products) as a share of the step, and the rate the step's FLOPs
+ * would reach if nothing but those products took time: a bound on the step's
+ * share of the peak that only faster products can raise. */
+static void print_products(const GemmStats *gs, int steps, double timed_ms, double step_flops) {
+    double pms = gs->seconds * 1e3 / steps;
+    printf("    products (%ld per step, all but attention's per-head ones): %.1f ms/step = %.0f%% of the step, at "
+           "%.1f GFLOP/s; the step's FLOPs in the products' time alone: %.1f GFLOP/s\n",
+           gs->calls / steps, pms, 100.0 * pms * steps / timed_ms, gs->flops / gs->seconds / 1e9,
+           step_flops / (pms / 1e3) / 1e9);
 }
 
 int main(int argc, char **argv) {
@@ -123,7 +139,10 @@ int main(int argc, char **argv) {
     if (modx && cache && !bench_cache(&fc, &rows, old, st, images, texts, B, &encode_ms)) return 1;
     StepLoss l;
     double loss0 = 0;
+    GemmStats gs = {0};
+    double timed_ms = 0;
     for (int i = -2; i < steps; i++) { /* two warm-up steps */
+        if (i == 0) gemm_stats_start();
         double t0 = now_ms(), c0 = cpu_ms();
         if (rows) clip_step_old_rows(st, &fc, rows, rows);
         if (clip_step_run(st, images, texts, B, &loss, grads, &l) ||
@@ -131,9 +150,10 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench_step: %s\n", modx_last_error());
             return 1;
         }
-        if (i >= 0) ms[i] = now_ms() - t0, cpu[i] = cpu_ms() - c0;
+        if (i >= 0) ms[i] = now_ms() - t0, cpu[i] = cpu_ms() - c0, timed_ms += ms[i];
         if (i == -2) loss0 = l.loss;
     }
+    gs = gemm_stats_stop();
     double med = median(ms, steps), med_cpu = median(cpu, steps);
     double flops = 3.0 * clip_forward_flops_per_pair(&cfg) * B;
     if (modx && !cache) flops += clip_forward_flops_per_pair(&cfg) * B; /* the old model's forward */
@@ -145,6 +165,7 @@ int main(int argc, char **argv) {
            "(%.2f GFLOP/step; loss %.4f -> %.4f) peak RSS %.0f MiB, cpu %.1f ms/step\n",
            kind, argv[1], B, omp_get_max_threads(), m->table.total, med, B / (med / 1e3),
            flops / (med / 1e3) / 1e9, flops / 1e9, loss0, l.loss, ru.ru_maxrss / 1024.0, med_cpu);
+    print_products(&gs, steps, timed_ms, flops);
     if (rows)
         printf("    the cache's encode: %.1f ms for %d pairs (%.2f ms per pair, once per phase; %zu lookups)\n", encode_ms,
                B, encode_ms / B, (size_t)st->old_lookups);

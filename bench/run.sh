@@ -7,7 +7,8 @@
 # share of the fp32 peak and its peak resident memory; modx's bf16 step
 # (train.precision) and its Mod-X step with the old-feature cache (the
 # training default, train/featcache.h) beside them, with their ratios;
-# PyTorch's own bf16 autocast step beside the plain one; the ResNet configs (rn-tiny at batch 128, RN50 at
+# PyTorch's own bf16 autocast step beside the plain one; under each modx step, its matrix products'
+# share of the step and the share of the peak the step would reach if nothing else took time; the ResNet configs (rn-tiny at batch 128, RN50 at
 # 224 px, batch 8, plain steps). Then data parallelism (bench_dist: 1 process x 2 threads against
 # 2 ranks x 1 thread under mpirun), the loader, image and webdataset-prepare benchmarks.
 #   bench/run.sh BUILD_DIR [STEPS]      (ViT-B/32 runs max(3, STEPS/3) steps)
@@ -62,8 +63,11 @@ for row in "configs/tiny.json 128 modx" "configs/small.json 128 modx" "configs/V
   [ "$B" -le 32 ] && n=$((steps / 3 > 3 ? steps / 3 : 3))
   plain="" tplain="" tbf16="" tmodx=""
   for mode in "${modes[@]}"; do
-    line=$(env "${envs[@]}" "$build/bench/bench_step" "$cfg" --batch "$B" --steps "$n" $mode)
+    out=$(env "${envs[@]}" "$build/bench/bench_step" "$cfg" --batch "$B" --steps "$n" $mode)
+    line=$(head -n 1 <<<"$out") prod=$(grep '^    products' <<<"$out")
     echo "$line"; share "$line"
+    [ -n "$prod" ] && { echo "$prod"; share "$prod" | sed 's/^    = /    bound from the products alone = /'; }
+    grep -v '^    products' <<<"$out" | tail -n +2
     gflop=$(field '\(([0-9.]+) GFLOP/step.*' "$line")
     case "$mode" in
       "") plain=$line ;;

@@ -350,3 +350,31 @@ TEST(gemm_bf16_deterministic_and_inside_parallel_region) {
     EXPECT(same, "gemm_bf16 not bit-identical on repeat");
     EXPECT(inside, "gemm_bf16 inside a parallel region differs from the single-threaded product");
 }
+
+/* gemm_stats counts the products called outside parallel regions between
+ * start and stop, in fp32 and bf16, with their 2·M·N·K, and nothing else. */
+TEST(gemm_stats_count_top_level_products_only) {
+    Case c, d;
+    case_init(&c, 0, 1, 7, 33, 129, 0, 21);
+    case_init(&d, 1, 0, 17, 5, 3, 2, 22);
+    case_run(&c, gemm_f32, 1.0f, 0.0f, c.C1); /* before start: not counted */
+    gemm_stats_start();
+    case_run(&c, gemm_f32, 1.0f, 0.0f, c.C1);
+    case_run(&d, gemm_bf16, 1.0f, 1.0f, d.C1);
+    size_t nc = (size_t)c.M * c.ldc;
+    float *out = calloc(4 * nc, sizeof(float));
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(2);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < 4; i++) case_run(&c, gemm_f32, 1.0f, 0.0f, out + (size_t)i * nc);
+    omp_set_num_threads(saved);
+    free(out);
+    GemmStats s = gemm_stats_stop();
+    case_run(&c, gemm_f32, 1.0f, 0.0f, c.C1); /* after stop: not counted */
+    GemmStats after = gemm_stats_stop();
+    case_free(&c), case_free(&d);
+    EXPECT(s.calls == 2, "gemm_stats counted %ld products, expected 2", s.calls);
+    EXPECT(s.flops == 2.0 * (7 * 33 * 129 + 17 * 5 * 3), "gemm_stats counted %.0f FLOPs", s.flops);
+    EXPECT(s.seconds > 0.0, "gemm_stats timed %g s", s.seconds);
+    EXPECT(after.calls == 2 && after.flops == s.flops, "products after stop were counted (%ld)", after.calls);
+}

@@ -81,12 +81,47 @@ static int trivial_product(int transA, int transB, int M, int N, int K, int lda,
     return K == 0;
 }
 
+static pthread_mutex_t g_stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static int g_stats_on;
+static GemmStats g_stats;
+
+void gemm_stats_start(void) {
+    pthread_mutex_lock(&g_stats_lock);
+    g_stats = (GemmStats){0};
+    g_stats_on = 1;
+    pthread_mutex_unlock(&g_stats_lock);
+}
+
+GemmStats gemm_stats_stop(void) {
+    pthread_mutex_lock(&g_stats_lock);
+    g_stats_on = 0;
+    GemmStats s = g_stats;
+    pthread_mutex_unlock(&g_stats_lock);
+    return s;
+}
+
+/* The start time of a product to be timed, or a negative value when none is. */
+static double stats_begin(void) {
+    if (!__atomic_load_n(&g_stats_on, __ATOMIC_RELAXED) || omp_in_parallel()) return -1.0;
+    return omp_get_wtime();
+}
+
+static void stats_end(double t0, int M, int N, int K) {
+    if (t0 < 0.0) return;
+    double dt = omp_get_wtime() - t0;
+    pthread_mutex_lock(&g_stats_lock);
+    if (g_stats_on) g_stats.calls++, g_stats.flops += 2.0 * M * N * K, g_stats.seconds += dt;
+    pthread_mutex_unlock(&g_stats_lock);
+}
+
 void gemm_f32(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc) {
     if (trivial_product(transA, transB, M, N, K, lda, ldb, beta, C, ldc)) return;
+    double t0 = stats_begin();
     dnnl_status_t st = dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C,
                                   ldc);
     CHECK(st == dnnl_success, "gemm_f32: dnnl_sgemm failed (status %d) on M=%d N=%d K=%d", (int)st, M, N, K);
+    stats_end(t0, M, N, K);
 }
 
 /* The naive product; `round` makes operands bf16 first. */
@@ -299,6 +334,7 @@ static void plan_run(const Bf16Plan *p, dnnl_stream_t stream, const uint16_t *Ab
 void gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                int ldb, float beta, float *C, int ldc) {
     if (trivial_product(transA, transB, M, N, K, lda, ldb, beta, C, ldc)) return;
+    double t0 = stats_begin();
     Bf16Plan want = {.ta = transA, .tb = transB, .M = M, .N = N, .K = K, .ldc = ldc, .alpha = alpha, .beta = beta,
                      .nthr = omp_in_parallel() ? 1 : omp_get_max_threads()};
     Bf16Plan own_plan = {0};
@@ -312,6 +348,7 @@ void gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const f
     plan_run(p, s->stream, Ab, Bb, C, (char *)s->buf + a_bytes + b_bytes);
     slot_give(s, &own_slot);
     if (own_plan.prim) dnnl_primitive_destroy(own_plan.prim);
+    stats_end(t0, M, N, K);
 }
 
 void gemm(GemmPrecision prec, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,

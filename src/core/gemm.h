@@ -72,6 +72,20 @@ GemmPrecision gemm_layer_precision(void);
 void gemm_layer(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                 int ldb, float beta, float *C, int ldc);
 
+/* Wall time in products, for benchmarks: between gemm_stats_start() and
+ * gemm_stats_stop(), every gemm_f32 / gemm_bf16 call made outside an OpenMP
+ * parallel region (so all of a step's products but the per-head attention
+ * products, which run inside one) adds its wall time and its 2·M·N·K FLOPs.
+ * Off by default: then a product costs one flag test more. Start and stop
+ * from one thread while no product runs. */
+typedef struct {
+    long calls;     /* products timed */
+    double flops;   /* their 2·M·N·K, summed */
+    double seconds; /* their wall time, summed */
+} GemmStats;
+void gemm_stats_start(void);
+GemmStats gemm_stats_stop(void);
+
 /* x rounded to bf16 (round to nearest, ties to even; NaN stays NaN), as its
  * 16-bit pattern, and that pattern back as a float (exact). */
 uint16_t gemm_bf16_round(float x);
