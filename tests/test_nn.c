@@ -209,6 +209,52 @@ TEST(nn_attention_naive_vs_fast) {
         }
 }
 
+/* The _set backward kernels write what the adding ones add to a zeroed
+ * output, bit for bit, without reading the output (it starts as NaN). */
+static float *nans(size_t n) {
+    float *x = malloc((n ? n : 1) * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = NAN;
+    return x;
+}
+
+static int same_bits_as_add(const char *what, const float *set, const float *add, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!(set[i] == add[i])) {
+            printf("    %s: entry %zu is %g written, %g added\n", what, i, set[i], add[i]);
+            return 0;
+        }
+    return 1;
+}
+
+TEST(nn_backward_set_equals_add_on_zeros) {
+    int B = 3, N = 7, C = 12, NH = 3, R = B * N, OC = 29;
+    size_t nq = (size_t)B * N * 3 * C, ny = (size_t)B * N * C, na = (size_t)B * NH * N * N;
+    float *qkv = randn(nq, 1, 31), *dy = randn(ny, 1, 32), *y = zeros(ny), *att = zeros(na), *sc = zeros(na);
+    attention_forward(y, att, qkv, B, N, C, NH, 1);
+    float *dset = nans(nq), *dadd = zeros(nq);
+    attention_backward_set(dset, sc, dy, qkv, att, B, N, C, NH, 1);
+    attention_backward(dadd, sc, dy, qkv, att, B, N, C, NH, 1);
+    EXPECT(same_bits_as_add("attention dqkv", dset, dadd, nq), "attention_backward_set differs");
+    float *x = randn((size_t)R * C, 1, 33), *w = randn((size_t)OC * C, 1, 34), *g = randn((size_t)R * OC, 1, 35);
+    float *xset = nans((size_t)R * C), *xadd = zeros((size_t)R * C), *dw1 = zeros((size_t)OC * C);
+    float *dw2 = zeros((size_t)OC * C), *db1 = zeros(OC), *db2 = zeros(OC);
+    linear_backward_set(xset, dw1, db1, g, x, w, R, C, OC);
+    linear_backward(xadd, dw2, db2, g, x, w, R, C, OC);
+    EXPECT(same_bits_as_add("linear dinp", xset, xadd, (size_t)R * C), "linear_backward_set dinp differs");
+    EXPECT(same_bits_as_add("linear dweight", dw1, dw2, (size_t)OC * C), "linear_backward_set dweight differs");
+    EXPECT(same_bits_as_add("linear dbias", db1, db2, OC), "linear_backward_set dbias differs");
+    size_t n = 5000; /* more than one 4096 block */
+    float *a = randn(n, 2, 36), *da = randn(n, 1, 37), *gset = nans(n), *gadd = zeros(n);
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < n; i++) gset[i] = NAN, gadd[i] = 0.0f;
+        if (k == 0) quickgelu_backward_set(gset, da, a, n), quickgelu_backward(gadd, da, a, n);
+        if (k == 1) gelu_backward_set(gset, da, a, n), gelu_backward(gadd, da, a, n);
+        EXPECT(same_bits_as_add(k ? "gelu" : "quickgelu", gset, gadd, n), "gelu backward set differs");
+    }
+    free(qkv), free(dy), free(y), free(att), free(sc), free(dset), free(dadd), free(x), free(w), free(g);
+    free(xset), free(xadd), free(dw1), free(dw2), free(db1), free(db2), free(a), free(da), free(gset), free(gadd);
+}
+
 typedef struct {
     int B, N, C, NH, causal;
     float *qkv, *y, *att, *wy;

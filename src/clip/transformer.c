@@ -38,30 +38,25 @@ const float *transformer_forward(const TransformerDims *d, const ClipBlockWeight
 void transformer_backward(const TransformerDims *d, const ClipBlockWeights *w, const ClipBlockWeights *gw,
                           const ClipBlockActs *a, const ClipBlockScratch *s, const float *x, float *dx) {
     int R = d->B * d->N, C = d->C, F = d->F;
-    size_t RC = (size_t)R * C, RF = (size_t)R * F;
+    size_t RF = (size_t)R * F;
     for (int l = d->L - 1; l >= 0; l--) {
         const ClipBlockWeights *bw = &w[l], *bg = &gw[l];
         const ClipBlockActs *ba = &a[l];
         const float *xin = l == 0 ? x : a[l - 1].res2;
-        /* dx holds ∂/∂res2; the residual passes it straight to res1. */
-        memset(s->d_fch_act, 0, RF * sizeof(float));
-        linear_backward(s->d_fch_act, bg->c_proj_w, bg->c_proj_b, dx, ba->fch_act, bw->c_proj_w, R, F, C);
-        memset(s->d_fch, 0, RF * sizeof(float));
+        /* dx holds ∂/∂res2; the residual passes it straight to res1. The
+         * scratch gradients are written (the _set kernels), not added to. */
+        linear_backward_set(s->d_fch_act, bg->c_proj_w, bg->c_proj_b, dx, ba->fch_act, bw->c_proj_w, R, F, C);
         if (d->quick_gelu)
-            quickgelu_backward(s->d_fch, s->d_fch_act, ba->fch, RF);
+            quickgelu_backward_set(s->d_fch, s->d_fch_act, ba->fch, RF);
         else
-            gelu_backward(s->d_fch, s->d_fch_act, ba->fch, RF);
-        memset(s->d_ln, 0, RC * sizeof(float));
-        linear_backward(s->d_ln, bg->c_fc_w, bg->c_fc_b, s->d_fch, ba->ln2, bw->c_fc_w, R, C, F);
+            gelu_backward_set(s->d_fch, s->d_fch_act, ba->fch, RF);
+        linear_backward_set(s->d_ln, bg->c_fc_w, bg->c_fc_b, s->d_fch, ba->ln2, bw->c_fc_w, R, C, F);
         layernorm_backward(dx, bg->ln_2_w, bg->ln_2_b, s->d_ln, ba->res1, bw->ln_2_w, ba->ln2_mean, ba->ln2_rstd, R,
                            C);
         /* dx now holds ∂/∂res1; the residual passes it straight to x. */
-        memset(s->d_atty, 0, RC * sizeof(float));
-        linear_backward(s->d_atty, bg->out_proj_w, bg->out_proj_b, dx, ba->atty, bw->out_proj_w, R, C, C);
-        memset(s->d_qkv, 0, 3 * RC * sizeof(float));
-        attention_backward(s->d_qkv, s->d_att, s->d_atty, ba->qkv, ba->att, d->B, d->N, C, d->NH, d->causal);
-        memset(s->d_ln, 0, RC * sizeof(float));
-        linear_backward(s->d_ln, bg->in_proj_w, bg->in_proj_b, s->d_qkv, ba->ln1, bw->in_proj_w, R, C, 3 * C);
+        linear_backward_set(s->d_atty, bg->out_proj_w, bg->out_proj_b, dx, ba->atty, bw->out_proj_w, R, C, C);
+        attention_backward_set(s->d_qkv, s->d_att, s->d_atty, ba->qkv, ba->att, d->B, d->N, C, d->NH, d->causal);
+        linear_backward_set(s->d_ln, bg->in_proj_w, bg->in_proj_b, s->d_qkv, ba->ln1, bw->in_proj_w, R, C, 3 * C);
         layernorm_backward(dx, bg->ln_1_w, bg->ln_1_b, s->d_ln, xin, bw->ln_1_w, ba->ln1_mean, ba->ln1_rstd, R, C);
     }
 }

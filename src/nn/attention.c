@@ -87,7 +87,7 @@ void attention_forward_naive(float *out, float *att, const float *qkv, int B, in
  *   dP = dY·Vᵀ,  dV += Pᵀ·dY,  dS = P∘(dP − rowsum(P∘dP))·scale,
  *   dQ += dS·K,  dK += dSᵀ·Q.
  * Masked probabilities are exactly 0, so their dS is 0 as well. */
-static void attention_head_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
+static void attention_head_backward(float *dqkv, float beta, float *datt, const float *dout, const float *qkv,
                                     const float *att, int b, int h, int N, int C, int NH, int causal) {
     int HS = C / NH, C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)HS);
@@ -98,7 +98,7 @@ static void attention_head_backward(float *dqkv, float *datt, const float *dout,
     const float *P = att + ((size_t)b * NH + h) * N * N;
     float *dS = datt + ((size_t)b * NH + h) * N * N;
     gemm_f32(0, 1, N, N, HS, 1.0f, dY, C, V, C3, 0.0f, dS, N);
-    gemm_f32(1, 0, N, HS, N, 1.0f, P, N, dY, C, 1.0f, dV, C3);
+    gemm_f32(1, 0, N, HS, N, 1.0f, P, N, dY, C, beta, dV, C3);
     for (int i = 0; i < N; i++) {
         const float *p = P + (size_t)i * N;
         float *ds = dS + (size_t)i * N;
@@ -108,16 +108,27 @@ static void attention_head_backward(float *dqkv, float *datt, const float *dout,
         for (int j = 0; j < jn; j++) ds[j] = p[j] * (ds[j] - dot) * scale;
         for (int j = jn; j < N; j++) ds[j] = 0.0f;
     }
-    gemm_f32(0, 0, N, HS, N, 1.0f, dS, N, K, C3, 1.0f, dQ, C3);
-    gemm_f32(1, 0, N, HS, N, 1.0f, dS, N, Q, C3, 1.0f, dK, C3);
+    gemm_f32(0, 0, N, HS, N, 1.0f, dS, N, K, C3, beta, dQ, C3);
+    gemm_f32(1, 0, N, HS, N, 1.0f, dS, N, Q, C3, beta, dK, C3);
+}
+
+/* beta 1 adds into dqkv, 0 writes it: each (batch, head) owns its slice. */
+static void attention_bwd(float *dqkv, float beta, float *datt, const float *dout, const float *qkv,
+                          const float *att, int B, int N, int C, int NH, int causal) {
+    check_dims(B, N, C, NH);
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)B * NH * N * N * (C / NH))
+    for (int bh = 0; bh < B * NH; bh++)
+        attention_head_backward(dqkv, beta, datt, dout, qkv, att, bh / NH, bh % NH, N, C, NH, causal);
 }
 
 void attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att, int B,
                         int N, int C, int NH, int causal) {
-    check_dims(B, N, C, NH);
-#pragma omp parallel for schedule(static) NN_PAR_IF((long)B * NH * N * N * (C / NH))
-    for (int bh = 0; bh < B * NH; bh++)
-        attention_head_backward(dqkv, datt, dout, qkv, att, bh / NH, bh % NH, N, C, NH, causal);
+    attention_bwd(dqkv, 1.0f, datt, dout, qkv, att, B, N, C, NH, causal);
+}
+
+void attention_backward_set(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att, int B,
+                            int N, int C, int NH, int causal) {
+    attention_bwd(dqkv, 0.0f, datt, dout, qkv, att, B, N, C, NH, causal);
 }
 
 void attention_backward_naive(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att,

@@ -21,6 +21,9 @@ void attention_forward_naive(float *out, float *att, const float *qkv, int B, in
 /* dqkv (B*N, 3C) += gradient; datt (B, NH, N, N) is scratch (overwritten). */
 void attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att, int B,
                         int N, int C, int NH, int causal);
+/* The same with dqkv written (=), not added to: its old contents are unread. */
+void attention_backward_set(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att, int B,
+                            int N, int C, int NH, int causal);
 void attention_backward_naive(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att,
                               int B, int N, int C, int NH, int causal);
 

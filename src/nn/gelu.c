@@ -30,7 +30,9 @@ void quickgelu_forward(float *out, const float *inp, size_t n) {
     }
 }
 
-void quickgelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+/* dinp (+)= f'(inp)·dout: `add` chooses += or =, the same value either way
+ * (0 + v is v), so the set form only saves the caller zeroing dinp. */
+static inline void quickgelu_bwd(float *dinp, const float *dout, const float *inp, size_t n, int add) {
 #pragma omp parallel for schedule(static) NN_PAR_IF(n * 8)
     for (size_t k = 0; k < nblocks(n); k++) {
         size_t i1 = block_end(k, n);
@@ -38,9 +40,18 @@ void quickgelu_backward(float *dinp, const float *dout, const float *inp, size_t
         for (size_t i = k * GELU_BLK; i < i1; i++) {
             float x = inp[i];
             float s = 1.0f / (1.0f + expf(-QUICKGELU_ALPHA * x));
-            dinp[i] += dout[i] * (s + QUICKGELU_ALPHA * x * s * (1.0f - s));
+            float g = dout[i] * (s + QUICKGELU_ALPHA * x * s * (1.0f - s));
+            dinp[i] = add ? dinp[i] + g : g;
         }
     }
+}
+
+void quickgelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+    quickgelu_bwd(dinp, dout, inp, n, 1);
+}
+
+void quickgelu_backward_set(float *dinp, const float *dout, const float *inp, size_t n) {
+    quickgelu_bwd(dinp, dout, inp, n, 0);
 }
 
 void gelu_forward(float *out, const float *inp, size_t n) {
@@ -55,7 +66,7 @@ void gelu_forward(float *out, const float *inp, size_t n) {
     }
 }
 
-void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+static inline void gelu_bwd(float *dinp, const float *dout, const float *inp, size_t n, int add) {
     const float inv_sqrt_2pi = 0.3989422804014327f;
 #pragma omp parallel for schedule(static) NN_PAR_IF(n * 8)
     for (size_t k = 0; k < nblocks(n); k++) {
@@ -65,7 +76,14 @@ void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
             float x = inp[i];
             float cdf = 0.5f * (1.0f + erff(x * (float)M_SQRT1_2));
             float pdf = inv_sqrt_2pi * expf(-0.5f * x * x);
-            dinp[i] += dout[i] * (cdf + x * pdf);
+            float g = dout[i] * (cdf + x * pdf);
+            dinp[i] = add ? dinp[i] + g : g;
         }
     }
+}
+
+void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n) { gelu_bwd(dinp, dout, inp, n, 1); }
+
+void gelu_backward_set(float *dinp, const float *dout, const float *inp, size_t n) {
+    gelu_bwd(dinp, dout, inp, n, 0);
 }

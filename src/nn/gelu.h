@@ -2,7 +2,9 @@
  * config's "quick_gelu" flag:
  *   quickgelu(x) = x·sigmoid(1.702·x)            (OpenAI CLIP)
  *   gelu(x)      = x·Φ(x) = ½x(1 + erf(x/√2))    (torch.nn.GELU(), exact, no tanh)
- * Forward writes out (n); backward adds dinp (n) += f'(inp)·dout. Parallel over
+ * Forward writes out (n); backward adds dinp (n) += f'(inp)·dout, its _set
+ * form writes dinp = f'(inp)·dout (the same values on a zeroed dinp, without
+ * the zeroing pass). Parallel over
  * fixed blocks of 4096 (elementwise, so deterministic); the exp/erf of the
  * vectorised loops come from glibc's libmvec (a few ulp, as PyTorch's own). */
 #ifndef MODX_NN_GELU_H
@@ -14,5 +16,7 @@ void quickgelu_forward(float *out, const float *inp, size_t n);
 void quickgelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 void gelu_forward(float *out, const float *inp, size_t n);
 void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+void quickgelu_backward_set(float *dinp, const float *dout, const float *inp, size_t n);
+void gelu_backward_set(float *dinp, const float *dout, const float *inp, size_t n);
 
 #endif

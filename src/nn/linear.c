@@ -46,15 +46,26 @@ void bias_backward(float *dbias, const float *dout, int R, int OC) {
     }
 }
 
-void linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                     const float *weight, int R, int C, int OC) {
+/* linear_backward with dinp = dinp_beta·dinp + dout·W (beta 1: add, 0: set). */
+static void linear_bwd(float *dinp, float dinp_beta, float *dweight, float *dbias, const float *dout,
+                       const float *inp, const float *weight, int R, int C, int OC) {
     CHECK(R >= 0 && C > 0 && OC > 0, "bad dims R=%d C=%d OC=%d", R, C, OC);
-    if (R == 0) return;
+    if (R == 0) return; /* dinp (R, C) is empty */
     if (dinp)
-        gemm_layer(0, 0, R, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
+        gemm_layer(0, 0, R, C, OC, 1.0f, dout, OC, weight, C, dinp_beta, dinp, C);
     if (dweight)
         gemm_layer(1, 0, OC, C, R, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
     if (dbias) bias_backward(dbias, dout, R, OC);
+}
+
+void linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                     const float *weight, int R, int C, int OC) {
+    linear_bwd(dinp, 1.0f, dweight, dbias, dout, inp, weight, R, C, OC);
+}
+
+void linear_backward_set(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                         const float *weight, int R, int C, int OC) {
+    linear_bwd(dinp, 0.0f, dweight, dbias, dout, inp, weight, R, C, OC);
 }
 
 void linear_backward_naive(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,

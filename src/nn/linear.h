@@ -18,6 +18,9 @@ void linear_forward_naive(float *out, const float *inp, const float *weight, con
 /* dinp (R, C) += dout·W;  dweight (OC, C) += doutᵀ·inp;  dbias (OC) += Σ_rows dout. */
 void linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                      const float *weight, int R, int C, int OC);
+/* The same with dinp = dout·W written, not added (its old contents unread). */
+void linear_backward_set(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                         const float *weight, int R, int C, int OC);
 void linear_backward_naive(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                            const float *weight, int R, int C, int OC);
 
