@@ -131,6 +131,10 @@ $(BUILD)/obj/gen/commands.o: $(BUILD)/gen/commands.c
 # The training step's elementwise kernels: -O3 vectorises their loops (still
 # no FP contraction or reassociation under -std=c11, so results are unchanged).
 $(BUILD)/obj/src/nn/%.o: CFLAGS += $(if $(SAN),,-O3)
+# AdamW's update: without errno, sqrt is the vector instruction, so its
+# `omp simd` loops vectorise (IEEE sqrt and division: the scalar results, bit
+# for bit; its sqrt arguments are never negative, so errno was never set).
+$(BUILD)/obj/src/train/optim.o: CFLAGS += -fno-math-errno
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
