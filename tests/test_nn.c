@@ -209,6 +209,29 @@ TEST(nn_attention_naive_vs_fast) {
         }
 }
 
+/* bias_backward: every column summed in row order (as the naive loop), bit
+ * for bit, for widths below, at and beyond its block cap, at 1-3 threads. */
+TEST(nn_bias_backward_blocks_and_threads) {
+    static const int ocs[] = {1, 17, 256, 300, 700};
+    int saved = omp_get_max_threads();
+    for (int i = 0; i < 5; i++)
+        for (int nt = 1; nt <= 3; nt++) {
+            int R = 70, OC = ocs[i];
+            float *d = randn((size_t)R * OC, 1, 40 + i), *got = randn(OC, 1, 50), *want = malloc(OC * sizeof(float));
+            memcpy(want, got, OC * sizeof(float));
+            for (int o = 0; o < OC; o++) {
+                float acc = 0.0f;
+                for (int r = 0; r < R; r++) acc += d[(size_t)r * OC + o];
+                want[o] += acc;
+            }
+            omp_set_num_threads(nt);
+            bias_backward(got, d, R, OC);
+            omp_set_num_threads(saved);
+            EXPECT(!memcmp(got, want, OC * sizeof(float)), "bias_backward OC=%d threads=%d differs", OC, nt);
+            free(d), free(got), free(want);
+        }
+}
+
 /* The _set backward kernels write what the adding ones add to a zeroed
  * output, bit for bit, without reading the output (it starts as NaN). */
 static float *nans(size_t n) {

@@ -2,6 +2,7 @@
 #include "nn/parallel.h"
 
 #include "core/gemm.h"
+#include <omp.h>
 #include <stddef.h>
 
 #include "core/error.h"
@@ -31,19 +32,29 @@ void linear_forward_naive(float *out, const float *inp, const float *weight, con
         }
 }
 
-void bias_backward(float *dbias, const float *dout, int R, int OC) {
-    enum { BLK = 32 };
-    int nblk = (OC + BLK - 1) / BLK;
-#pragma omp parallel for schedule(static) NN_PAR_IF((long)R * OC)
-    for (int b = 0; b < nblk; b++) {
-        int o0 = b * BLK, o1 = o0 + BLK < OC ? o0 + BLK : OC;
-        float acc[BLK] = {0};
-        for (int r = 0; r < R; r++) {
-            const float *d = dout + (size_t)r * OC;
-            for (int o = o0; o < o1; o++) acc[o - o0] += d[o];
-        }
-        for (int o = o0; o < o1; o++) dbias[o] += acc[o - o0];
+/* Columns [o0, o1) (at most BIAS_BLK) summed over all rows, each column in
+ * row order: the same sums whatever the blocking, so the block width may
+ * follow the thread count. Wide blocks read each row's part contiguously. */
+enum { BIAS_BLK = 256 };
+
+static void bias_block(float *dbias, const float *dout, int R, int OC, int o0, int o1) {
+    float acc[BIAS_BLK] = {0};
+    int w = o1 - o0;
+    for (int r = 0; r < R; r++) {
+        const float *d = dout + (size_t)r * OC + o0;
+#pragma omp simd
+        for (int o = 0; o < w; o++) acc[o] += d[o];
     }
+    for (int o = 0; o < w; o++) dbias[o0 + o] += acc[o];
+}
+
+void bias_backward(float *dbias, const float *dout, int R, int OC) {
+    int nthr = omp_get_max_threads();
+    int blk = (OC + nthr - 1) / nthr; /* one block per thread, 16 columns at least, BIAS_BLK at most */
+    blk = blk < 16 ? 16 : blk > BIAS_BLK ? BIAS_BLK : (blk + 15) / 16 * 16;
+    int nblk = (OC + blk - 1) / blk;
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)R * OC)
+    for (int b = 0; b < nblk; b++) bias_block(dbias, dout, R, OC, b * blk, b * blk + blk < OC ? b * blk + blk : OC);
 }
 
 /* linear_backward with dinp = dinp_beta·dinp + dout·W (beta 1: add, 0: set). */

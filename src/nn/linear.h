@@ -34,7 +34,8 @@ void matmul_backward_naive(float *dinp, float *dproj, const float *dout, const f
                            int R, int C, int OC);
 
 /* dbias (OC) += Σ over R rows of dout (R, OC); parallel over column blocks,
- * summed in row order, so the result does not depend on the thread count. */
+ * each column summed in row order, so the result does not depend on the
+ * thread count (nor on the blocks' width, which follows it). */
 void bias_backward(float *dbias, const float *dout, int R, int OC);
 
 #endif
