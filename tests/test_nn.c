@@ -209,6 +209,28 @@ TEST(nn_attention_naive_vs_fast) {
         }
 }
 
+/* The fused bias passes against their unfused composition: residual
+ * (a + bias) + b exactly, and the activation of pre + bias within libmvec's
+ * ulps, pre left holding the biased values; rows of odd width, aliased out. */
+TEST(nn_bias_fused_forward_passes) {
+    int R = 9, C = 37;
+    size_t n = (size_t)R * C;
+    float *a = randn(n, 1, 60), *b = randn(n, 1, 61), *bias = randn(C, 1, 62), *want = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) want[i] = (a[i] + bias[i % C]) + b[i];
+    residual_bias_forward(a, a, bias, b, R, C); /* out aliases a */
+    EXPECT(!memcmp(a, want, n * sizeof(float)), "residual_bias_forward differs from (a + bias) + b");
+    for (int k = 0; k < 2; k++) {
+        float *pre = randn(n, 2, 63 + k), *pre2 = malloc(n * sizeof(float)), *out = zeros(n), *out2 = zeros(n);
+        for (size_t i = 0; i < n; i++) pre2[i] = pre[i] + bias[i % C];
+        if (k == 0) quickgelu_bias_forward(out, pre, bias, R, C), quickgelu_forward(out2, pre2, n);
+        if (k == 1) gelu_bias_forward(out, pre, bias, R, C), gelu_forward(out2, pre2, n);
+        EXPECT(!memcmp(pre, pre2, n * sizeof(float)), "bias-activation pass: pre does not hold pre + bias");
+        EXPECT_CLOSE(k ? "gelu_bias_forward" : "quickgelu_bias_forward", out, out2, n, 1e-6, 1e-6);
+        free(pre), free(pre2), free(out), free(out2);
+    }
+    free(a), free(b), free(bias), free(want);
+}
+
 /* bias_backward: every column summed in row order (as the naive loop), bit
  * for bit, for widths below, at and beyond its block cap, at 1-3 threads. */
 TEST(nn_bias_backward_blocks_and_threads) {

@@ -11,25 +11,26 @@
 const float *transformer_forward(const TransformerDims *d, const ClipBlockWeights *w, ClipBlockActs *a, int nbuf,
                                  const float *x) {
     int R = d->B * d->N, C = d->C, F = d->F;
-    size_t RC = (size_t)R * C, RF = (size_t)R * F;
     for (int l = 0; l < d->L; l++) {
         const ClipBlockWeights *bw = &w[l];
         ClipBlockActs *ba = &a[nbuf == 1 ? 0 : l];
         layernorm_forward(ba->ln1, ba->ln1_mean, ba->ln1_rstd, x, bw->ln_1_w, bw->ln_1_b, R, C);
         linear_forward(ba->qkv, ba->ln1, bw->in_proj_w, bw->in_proj_b, R, C, 3 * C);
         attention_forward(ba->atty, ba->att, ba->qkv, d->B, d->N, C, d->NH, d->causal);
-        linear_forward(ba->res1, ba->atty, bw->out_proj_w, bw->out_proj_b, R, C, C);
-        residual_forward(ba->res1, ba->res1, x, RC);
+        /* The biases of out_proj, c_fc and c_proj are added in the pass that
+         * follows each product (residual, activation), not in one of their own. */
+        linear_forward(ba->res1, ba->atty, bw->out_proj_w, NULL, R, C, C);
+        residual_bias_forward(ba->res1, ba->res1, bw->out_proj_b, x, R, C);
         layernorm_forward(ba->ln2, ba->ln2_mean, ba->ln2_rstd, ba->res1, bw->ln_2_w, bw->ln_2_b, R, C);
-        linear_forward(ba->fch, ba->ln2, bw->c_fc_w, bw->c_fc_b, R, C, F);
+        linear_forward(ba->fch, ba->ln2, bw->c_fc_w, NULL, R, C, F);
         if (d->quick_gelu)
-            quickgelu_forward(ba->fch_act, ba->fch, RF);
+            quickgelu_bias_forward(ba->fch_act, ba->fch, bw->c_fc_b, R, F);
         else
-            gelu_forward(ba->fch_act, ba->fch, RF);
+            gelu_bias_forward(ba->fch_act, ba->fch, bw->c_fc_b, R, F);
         /* With one buffer set, res2 may be this block's input x: x is no longer
          * needed once res1 exists, and res1 is read by the residual below. */
-        linear_forward(ba->res2, ba->fch_act, bw->c_proj_w, bw->c_proj_b, R, F, C);
-        residual_forward(ba->res2, ba->res2, ba->res1, RC);
+        linear_forward(ba->res2, ba->fch_act, bw->c_proj_w, NULL, R, F, C);
+        residual_bias_forward(ba->res2, ba->res2, bw->c_proj_b, ba->res1, R, C);
         x = ba->res2;
     }
     return x;

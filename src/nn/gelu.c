@@ -18,14 +18,38 @@ __attribute__((simd("notinbranch"))) float erff(float);
 static inline size_t nblocks(size_t n) { return (n + GELU_BLK - 1) / GELU_BLK; }
 static inline size_t block_end(size_t k, size_t n) { return n - k * GELU_BLK < GELU_BLK ? n : (k + 1) * GELU_BLK; }
 
+static inline float quickgelu1(float x) { return x / (1.0f + expf(-QUICKGELU_ALPHA * x)); }
+static inline float gelu1(float x) { return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2)); }
+
+/* pre (R, F) += bias, out = f(pre), row by row; f inlined into the vector loop. */
+static inline void bias_act_forward(float *out, float *pre, const float *bias, int R, int F, int quick) {
+#pragma omp parallel for schedule(static) NN_PAR_IF((long)R * F * 8)
+    for (int r = 0; r < R; r++) {
+        float *p = pre + (size_t)r * F, *o = out + (size_t)r * F;
+#pragma omp simd
+        for (int f = 0; f < F; f++) {
+            float x = p[f] + bias[f];
+            p[f] = x;
+            o[f] = quick ? quickgelu1(x) : gelu1(x);
+        }
+    }
+}
+
+void quickgelu_bias_forward(float *out, float *pre, const float *bias, int R, int F) {
+    bias_act_forward(out, pre, bias, R, F, 1);
+}
+
+void gelu_bias_forward(float *out, float *pre, const float *bias, int R, int F) {
+    bias_act_forward(out, pre, bias, R, F, 0);
+}
+
 void quickgelu_forward(float *out, const float *inp, size_t n) {
 #pragma omp parallel for schedule(static) NN_PAR_IF(n * 8)
     for (size_t k = 0; k < nblocks(n); k++) {
         size_t i1 = block_end(k, n);
 #pragma omp simd
         for (size_t i = k * GELU_BLK; i < i1; i++) {
-            float x = inp[i];
-            out[i] = x / (1.0f + expf(-QUICKGELU_ALPHA * x));
+            out[i] = quickgelu1(inp[i]);
         }
     }
 }
@@ -60,8 +84,7 @@ void gelu_forward(float *out, const float *inp, size_t n) {
         size_t i1 = block_end(k, n);
 #pragma omp simd
         for (size_t i = k * GELU_BLK; i < i1; i++) {
-            float x = inp[i];
-            out[i] = 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
+            out[i] = gelu1(inp[i]);
         }
     }
 }

@@ -16,6 +16,11 @@ void quickgelu_forward(float *out, const float *inp, size_t n);
 void quickgelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 void gelu_forward(float *out, const float *inp, size_t n);
 void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+/* pre (R, F) += bias (F) on every row, then out = f(pre): the bias of the
+ * product that made pre, added in the activation's pass (linear_forward
+ * without bias, then this; pre keeps the biased values for the backward). */
+void quickgelu_bias_forward(float *out, float *pre, const float *bias, int R, int F);
+void gelu_bias_forward(float *out, float *pre, const float *bias, int R, int F);
 void quickgelu_backward_set(float *dinp, const float *dout, const float *inp, size_t n);
 void gelu_backward_set(float *dinp, const float *dout, const float *inp, size_t n);
 
