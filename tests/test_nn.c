@@ -108,8 +108,8 @@ TEST(nn_linear_matmul_fd) {
 /* ---------------- layernorm ---------------- */
 
 TEST(nn_layernorm_naive_vs_fast) {
-    static const int sh[][2] = {{1, 1}, {1, 2}, {7, 13}, {3, 97}, {65, 33}};
-    for (size_t s = 0; s < 5; s++) {
+    static const int sh[][2] = {{1, 1}, {1, 2}, {7, 13}, {3, 97}, {65, 33}, {9, 600}}; /* 600: 3 column blocks */
+    for (size_t s = 0; s < 6; s++) {
         int R = sh[s][0], C = sh[s][1];
         float *x = randn((size_t)R * C, 2, 1), *w = randn(C, 1, 2), *b = randn(C, 1, 3), *dy = randn((size_t)R * C, 1, 4);
         for (size_t i = 0; i < (size_t)R * C; i++) x[i] += 3.0f; /* offset mean */

@@ -2,6 +2,7 @@
 #include "nn/parallel.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stddef.h>
 
 /* Rows normalised side by side: each row's sums run in index order exactly as
@@ -89,6 +90,29 @@ static inline void layernorm_rows_backward(float *dinp, const float *dout, const
     }
 }
 
+/* dweight, dbias += the sums over all rows of columns [c0, c1), each in row
+ * order (nn/parallel.h's column blocks). */
+enum { LN_PARAM_BLK = 256 };
+
+static void layernorm_param_block(float *dweight, float *dbias, const float *dout, const float *inp,
+                                  const float *mean, const float *rstd, int R, int C, int c0, int c1) {
+    float aw[LN_PARAM_BLK] = {0}, ab[LN_PARAM_BLK] = {0};
+    int w = c1 - c0;
+    for (int r = 0; r < R; r++) {
+        const float *x = inp + (size_t)r * C + c0, *d = dout + (size_t)r * C + c0;
+        float m = mean[r], s = rstd[r];
+#pragma omp simd
+        for (int i = 0; i < w; i++) {
+            aw[i] += d[i] * (x[i] - m) * s;
+            ab[i] += d[i];
+        }
+    }
+    for (int i = 0; i < w; i++) {
+        if (dweight) dweight[c0 + i] += aw[i];
+        if (dbias) dbias[c0 + i] += ab[i];
+    }
+}
+
 void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                         const float *weight, const float *mean, const float *rstd, int R, int C) {
     if (dinp) {
@@ -104,25 +128,11 @@ void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *
         }
     }
     if (dweight || dbias) {
-        enum { BLK = 32 };
-        int nblk = (C + BLK - 1) / BLK;
+        int blk = nn_column_block(C, omp_get_max_threads(), LN_PARAM_BLK), nblk = (C + blk - 1) / blk;
 #pragma omp parallel for schedule(static) NN_PAR_IF((long)R * C * 4)
-        for (int blk = 0; blk < nblk; blk++) {
-            int c0 = blk * BLK, c1 = c0 + BLK < C ? c0 + BLK : C;
-            float aw[BLK] = {0}, ab[BLK] = {0};
-            for (int r = 0; r < R; r++) {
-                const float *x = inp + (size_t)r * C, *d = dout + (size_t)r * C;
-                float m = mean[r], s = rstd[r];
-                for (int i = c0; i < c1; i++) {
-                    aw[i - c0] += d[i] * (x[i] - m) * s;
-                    ab[i - c0] += d[i];
-                }
-            }
-            for (int i = c0; i < c1; i++) {
-                if (dweight) dweight[i] += aw[i - c0];
-                if (dbias) dbias[i] += ab[i - c0];
-            }
-        }
+        for (int b = 0; b < nblk; b++)
+            layernorm_param_block(dweight, dbias, dout, inp, mean, rstd, R, C, b * blk,
+                                  b * blk + blk < C ? b * blk + blk : C);
     }
 }
 

@@ -32,9 +32,8 @@ void linear_forward_naive(float *out, const float *inp, const float *weight, con
         }
 }
 
-/* Columns [o0, o1) (at most BIAS_BLK) summed over all rows, each column in
- * row order: the same sums whatever the blocking, so the block width may
- * follow the thread count. Wide blocks read each row's part contiguously. */
+/* Columns [o0, o1) (at most BIAS_BLK) summed over all rows, each in row order
+ * (nn/parallel.h's column blocks). */
 enum { BIAS_BLK = 256 };
 
 static void bias_block(float *dbias, const float *dout, int R, int OC, int o0, int o1) {
@@ -49,9 +48,7 @@ static void bias_block(float *dbias, const float *dout, int R, int OC, int o0, i
 }
 
 void bias_backward(float *dbias, const float *dout, int R, int OC) {
-    int nthr = omp_get_max_threads();
-    int blk = (OC + nthr - 1) / nthr; /* one block per thread, 16 columns at least, BIAS_BLK at most */
-    blk = blk < 16 ? 16 : blk > BIAS_BLK ? BIAS_BLK : (blk + 15) / 16 * 16;
+    int blk = nn_column_block(OC, omp_get_max_threads(), BIAS_BLK);
     int nblk = (OC + blk - 1) / blk;
 #pragma omp parallel for schedule(static) NN_PAR_IF((long)R * OC)
     for (int b = 0; b < nblk; b++) bias_block(dbias, dout, R, OC, b * blk, b * blk + blk < OC ? b * blk + blk : OC);
