@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "core/lanesum.h"
+
 /* mean, rstd and the running-statistics update of channel c from the batch mean
  * m and biased variance v over n values (training mode). */
 static void set_stats(float *mean, float *rstd, float *rm, float *rv, int c, double m, double v, double n) {
@@ -13,22 +15,17 @@ static void set_stats(float *mean, float *rstd, float *rm, float *rv, int c, dou
     if (rv) rv[c] = (float)((1.0 - BATCHNORM_MOMENTUM) * rv[c] + BATCHNORM_MOMENTUM * (n > 1 ? v * n / (n - 1) : v));
 }
 
-/* Σx of channel c, then Σ(x − m)² about the given m. */
+/* Σx of channel c, then Σ(x − m)² about the given m: each row of HW values
+ * summed in core/lanesum.h's order, the rows added in batch order. */
 static double channel_sum(const float *inp, int c, int B, int C, int HW) {
     double m = 0.0;
-    for (int b = 0; b < B; b++) {
-        const float *x = inp + ((size_t)b * C + c) * HW;
-        for (int i = 0; i < HW; i++) m += x[i];
-    }
+    for (int b = 0; b < B; b++) m += lanesum(inp + ((size_t)b * C + c) * HW, (size_t)HW);
     return m;
 }
 
 static double channel_m2(const float *inp, double m, int c, int B, int C, int HW) {
     double v = 0.0;
-    for (int b = 0; b < B; b++) {
-        const float *x = inp + ((size_t)b * C + c) * HW;
-        for (int i = 0; i < HW; i++) v += (x[i] - m) * (x[i] - m);
-    }
+    for (int b = 0; b < B; b++) v += lanesum_dev2(inp + ((size_t)b * C + c) * HW, m, (size_t)HW);
     return v;
 }
 
@@ -76,16 +73,15 @@ void batchnorm_forward_naive(float *out, float *mean, float *rstd, float *runnin
     }
 }
 
-/* Σ dy and Σ dy·x̂ of channel c. */
+/* Σ dy and Σ dy·x̂ of channel c (rows as in channel_sum). */
 static void channel_sums(double *sdy, double *sdyx, const float *dout, const float *inp, float mean, float rstd,
                          int c, int B, int C, int HW) {
     double a = 0.0, b2 = 0.0;
     for (int b = 0; b < B; b++) {
-        const float *x = inp + ((size_t)b * C + c) * HW, *dy = dout + ((size_t)b * C + c) * HW;
-        for (int i = 0; i < HW; i++) {
-            a += dy[i];
-            b2 += (double)dy[i] * ((x[i] - mean) * rstd);
-        }
+        size_t o = ((size_t)b * C + c) * HW;
+        double s1, s2;
+        lanesum_y_yxhat(dout + o, inp + o, mean, rstd, (size_t)HW, &s1, &s2);
+        a += s1, b2 += s2;
     }
     *sdy = a, *sdyx = b2;
 }
