@@ -28,6 +28,12 @@
  *   roughly doubles fp32 again. bench/run.sh prints both peaks each run; in a
  *   quieter moment (load ~4): 2048² fp32 164 GFLOP/s, bf16 278 GFLOP/s,
  *   OpenBLAS Haswell 85 GFLOP/s (README, Performance, has the step figures).
+ * A later machine (Intel Xeon with AMX, 2 cores, quiet), 2048²: oneDNN fp32
+ * 406-415 GFLOP/s, OpenBLAS 386-400 with its own kernels and 234 with
+ * OPENBLAS_CORETYPE=Haswell, oneDNN bf16 1595-1651 (AMX); inside a training
+ * step the fp32 products run at 280-345 (bench_step's "products" line), and
+ * oneDNN's matmul primitive was no faster than dnnl_sgemm on the step's
+ * shapes (faster on one weight-gradient shape, slower on most).
  * Determinism: dnnl_sgemm splits work by a fixed plan for a given shape and
  * thread count and sums split-K partials in a fixed order, so results repeat
  * bit for bit (tests/test_gemm.c checks it); inside an OpenMP parallel region
