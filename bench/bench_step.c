@@ -2,11 +2,14 @@
  * on random data and prints the median ms/step, samples/s and achieved GFLOP/s
  * (matrix-product FLOPs: 3 × forward, see clip_forward_flops_per_pair).
  *
- *   bench_step CONFIG.json [--batch B] [--steps N] [--modx [--cache]] [--bf16] [--hash]
+ *   bench_step CONFIG.json [--batch B] [--steps N] [--modx [--cache]] [--bf16] [--hash] [--interleave]
  * --modx adds a frozen old model (forward only) and the Mod-X loss; --cache
  * reads the old model's features from the per-phase cache (train/featcache.h)
  * as training does by default, the one-time encode timed apart and reported
  * per pair; --bf16 runs the layers' products in bf16 (train.precision);
+ * --interleave runs a plain step before each step (warm-up and timed), on the
+ * same model and arenas, and prints both medians and their ratio: the Mod-X
+ * cost ratio measured in the same minutes, not in runs minutes apart;
  * --hash prints a 64-bit FNV-1a hash of the parameters after the last step
  * (two builds that agree on it trained bit-identically).
  * The line ends with the process's peak resident memory (getrusage ru_maxrss)
@@ -82,12 +85,49 @@ static void print_products(const GemmStats *gs, int steps, double timed_ms, doub
            step_flops / (pms / 1e3) / 1e9);
 }
 
+/* What one timed step needs. */
+typedef struct {
+    ClipStep *st;
+    AdamW *opt;
+    ClipModel *m;
+    const float *images;
+    const int32_t *texts;
+    float *grads;
+    int B;
+    OldFeatCache *fc;
+    const uint32_t *rows; /* non-NULL: the Mod-X step reads the cached old features */
+    StepLossTerm modx_loss, plain_loss;
+} StepCtx;
+
+/* One step (the Mod-X one or the plain one), its wall and CPU time, and its
+ * products added to *gs. 0 on success. */
+static int one_step(const StepCtx *c, int modx_step, double *ms, double *cpu, GemmStats *gs, StepLoss *l) {
+    double t0 = now_ms(), c0 = cpu_ms();
+    gemm_stats_start();
+    if (modx_step && c->rows) clip_step_old_rows(c->st, c->fc, c->rows, c->rows);
+    int bad = clip_step_run(c->st, c->images, c->texts, c->B, modx_step ? &c->modx_loss : &c->plain_loss, c->grads,
+                            l) ||
+              adamw_step(c->opt, c->m->params, c->grads, 1e-4, NULL);
+    GemmStats s = gemm_stats_stop();
+    *ms = now_ms() - t0, *cpu = cpu_ms() - c0;
+    gs->calls += s.calls, gs->flops += s.flops, gs->seconds += s.seconds;
+    if (bad) fprintf(stderr, "bench_step: %s\n", modx_last_error());
+    return bad;
+}
+
+/* --interleave: a plain step before each timed step, on the same model and
+ * arenas, so the two medians come from the same minutes of a shared machine. */
+static void print_interleaved(double *plain_ms, double *ms, int steps) {
+    double p = median(plain_ms, steps), q = median(ms, steps);
+    printf("    interleaved with plain steps: plain median %.1f ms, this step %.1f ms, ratio %.3f\n", p, q, q / p);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_step CONFIG.json [--batch B] [--steps N] [--modx]\n");
         return 2;
     }
-    int B = 128, steps = 10, modx = 0, cache = 0, bf16 = 0, hash = 0;
+    int B = 128, steps = 10, modx = 0, cache = 0, bf16 = 0, hash = 0, inter = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--batch") && i + 1 < argc) B = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
@@ -95,6 +135,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--cache")) cache = 1;
         else if (!strcmp(argv[i], "--bf16")) bf16 = 1;
         else if (!strcmp(argv[i], "--hash")) hash = 1;
+        else if (!strcmp(argv[i], "--interleave")) inter = 1;
     }
     ClipConfig cfg;
     ClipModel *m = NULL, *old = NULL;
@@ -126,34 +167,29 @@ int main(int argc, char **argv) {
         texts[(size_t)b * T + len - 1] = V - 1;
     }
     double *ms = malloc((size_t)steps * sizeof(double)), *cpu = malloc((size_t)steps * sizeof(double));
+    double *plain_ms = malloc((size_t)steps * sizeof(double));
     StrategyInst si;
-    StepLossTerm loss = {0};
+    StepCtx c = {.st = st, .opt = &opt, .m = m, .images = images, .texts = texts, .grads = grads, .B = B};
     if (modx) { /* Mod-X at the batch rule's α = 20·280/B (loss/modx.h) */
         if (strategy_inst_named(&si, "modx") || strategy_inst_set(&si, "alpha", 20.0 * 280 / B, "bench")) return 1;
-        loss = strategy_loss(&si);
+        c.modx_loss = strategy_loss(&si);
     }
     if (bf16) gemm_set_layer_precision(GEMM_BF16);
     OldFeatCache fc;
     uint32_t *rows = NULL;
     double encode_ms = 0;
     if (modx && cache && !bench_cache(&fc, &rows, old, st, images, texts, B, &encode_ms)) return 1;
+    c.fc = &fc, c.rows = rows;
     StepLoss l;
-    double loss0 = 0;
-    GemmStats gs = {0};
-    double timed_ms = 0;
+    double loss0 = 0, timed_ms = 0, pcpu;
+    GemmStats gs = {0}, pgs = {0}, warm = {0};
     for (int i = -2; i < steps; i++) { /* two warm-up steps */
-        if (i == 0) gemm_stats_start();
-        double t0 = now_ms(), c0 = cpu_ms();
-        if (rows) clip_step_old_rows(st, &fc, rows, rows);
-        if (clip_step_run(st, images, texts, B, &loss, grads, &l) ||
-            adamw_step(&opt, m->params, grads, 1e-4, NULL)) {
-            fprintf(stderr, "bench_step: %s\n", modx_last_error());
-            return 1;
-        }
-        if (i >= 0) ms[i] = now_ms() - t0, cpu[i] = cpu_ms() - c0, timed_ms += ms[i];
+        double t, tc;
+        if (inter && one_step(&c, 0, i >= 0 ? &plain_ms[i] : &t, &pcpu, &pgs, &l)) return 1;
+        if (one_step(&c, modx, &t, &tc, i >= 0 ? &gs : &warm, &l)) return 1;
+        if (i >= 0) ms[i] = t, cpu[i] = tc, timed_ms += t;
         if (i == -2) loss0 = l.loss;
     }
-    gs = gemm_stats_stop();
     double med = median(ms, steps), med_cpu = median(cpu, steps);
     double flops = 3.0 * clip_forward_flops_per_pair(&cfg) * B;
     if (modx && !cache) flops += clip_forward_flops_per_pair(&cfg) * B; /* the old model's forward */
@@ -166,6 +202,7 @@ int main(int argc, char **argv) {
            kind, argv[1], B, omp_get_max_threads(), m->table.total, med, B / (med / 1e3),
            flops / (med / 1e3) / 1e9, flops / 1e9, loss0, l.loss, ru.ru_maxrss / 1024.0, med_cpu);
     print_products(&gs, steps, timed_ms, flops);
+    if (inter) print_interleaved(plain_ms, ms, steps);
     if (rows)
         printf("    the cache's encode: %.1f ms for %d pairs (%.2f ms per pair, once per phase; %zu lookups)\n", encode_ms,
                B, encode_ms / B, (size_t)st->old_lookups);
@@ -176,7 +213,7 @@ int main(int argc, char **argv) {
         printf("    parameter hash %016llx\n", (unsigned long long)h);
     }
     if (rows) oldfeat_free(&fc), free(rows);
-    free(ms), free(cpu), free(images), free(grads), free(texts), free(segs);
+    free(ms), free(cpu), free(plain_ms), free(images), free(grads), free(texts), free(segs);
     adamw_free(&opt);
     clip_step_free(st);
     clip_model_free(m);

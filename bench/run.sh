@@ -6,7 +6,9 @@
 # at batch 128 and ViT-B/32 at batch 32, plain CLIP and Mod-X, each with its
 # share of the fp32 peak and its peak resident memory; modx's bf16 step
 # (train.precision) and its Mod-X step with the old-feature cache (the
-# training default, train/featcache.h) beside them, with their ratios;
+# training default, train/featcache.h) beside them, with their ratios (the
+# fp32 cache run also interleaves plain steps, so that ratio comes from the
+# same minutes of a shared machine as well as from separate runs);
 # PyTorch's own bf16 autocast step beside the plain one; under each modx step, its matrix products'
 # share of the step and the share of the peak the step would reach if nothing else took time; the ResNet configs (rn-tiny at batch 128, RN50 at
 # 224 px, batch 8, plain steps). Then data parallelism (bench_dist: 1 process x 2 threads against
@@ -59,7 +61,7 @@ for row in "configs/tiny.json 128 modx" "configs/small.json 128 modx" "configs/V
            "configs/rn-tiny.json 128 -" "configs/RN50.json 8 -"; do
   set -- $row
   cfg=$1 B=$2 n=$steps modes=("")
-  [ "$3" = modx ] && modes=("" --bf16 --modx "--modx --cache" "--modx --cache --bf16")
+  [ "$3" = modx ] && modes=("" --bf16 --modx "--modx --cache --interleave" "--modx --cache --bf16")
   [ "$B" -le 32 ] && n=$((steps / 3 > 3 ? steps / 3 : 3))
   plain="" tplain="" tbf16="" tmodx=""
   for mode in "${modes[@]}"; do
@@ -72,6 +74,10 @@ for row in "configs/tiny.json 128 modx" "configs/small.json 128 modx" "configs/V
     case "$mode" in
       "") plain=$line ;;
       --bf16) ratio "$cfg bf16/fp32 step time (modx)" "$line" "$plain" ;;
+      "--modx --cache --interleave")
+        ratio "$cfg Mod-X (cache)/plain fp32 step time (modx, separate runs)" "$line" "$plain"
+        echo "ratio $cfg Mod-X (cache)/plain fp32 step time (modx, interleaved) =" \
+             "$(sed -nE 's/.*interleaved.*ratio ([0-9.]+).*/\1/p' <<<"$out")" ;;
       "--modx --cache"*) ratio "$cfg Mod-X (cache${mode#--modx --cache})/plain fp32 step time (modx)" "$line" "$plain" ;;
     esac
     [ "$have_torch" = 1 ] || continue
