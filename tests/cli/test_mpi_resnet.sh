@@ -8,7 +8,7 @@
 # biases and weights and conv weights of this 4-channel tower have gradients
 # that nearly cancel, and AdamW scales their rounding up over two more phases.
 # How far depends on the CPU's product kernels: the largest was below 3e-3 on
-# an AVX-512 EPYC and 3.28e-3 on an AMX Xeon, in Mod-X phase 1's first moment
+# the earlier machines (AVX-512, no AMX) and 3.28e-3 on an AMX Xeon, in Mod-X phase 1's first moment
 # of layer4.0.conv2.weight, 7.4e-7 against its largest entry 2.3e-4; losses
 # and R@1 keep the usual tolerances). The toy is evaluated on its red test set only: in the
 # green and blue ones two solid-colour images get identical features from this
