@@ -47,8 +47,12 @@ static double conv_loss(void *p) {
 }
 
 TEST(rn_conv2d_naive_vs_fast_and_fd) {
+    /* the last: 2 images per product (conv2d_group), so 3 images make a full and a partial group */
     static const Conv2dDims shapes[] = {{2, 3, 7, 6, 4, 3, 2, 1}, {1, 5, 5, 5, 3, 1, 1, 0}, {2, 4, 6, 6, 5, 3, 1, 1},
-                                        {1, 2, 4, 5, 3, 3, 1, 0}, {3, 2, 3, 3, 2, 1, 1, 0}, {2, 3, 8, 8, 2, 1, 2, 0}};
+                                        {1, 2, 4, 5, 3, 3, 1, 0}, {3, 2, 3, 3, 2, 1, 1, 0}, {2, 3, 8, 8, 2, 1, 2, 0},
+                                        {3, 16, 40, 40, 8, 3, 1, 1}};
+    EXPECT(conv2d_group(&shapes[6]) == 2 && conv2d_group(&shapes[4]) == 3, "conv2d_group: %d and %d images",
+           conv2d_group(&shapes[6]), conv2d_group(&shapes[4]));
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         const Conv2dDims *d = &shapes[s];
         size_t nx = (size_t)d->B * d->Cin * d->H * d->W, nw = (size_t)d->Cout * d->Cin * d->K * d->K;

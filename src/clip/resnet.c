@@ -112,7 +112,7 @@ struct ResnetActs {
     float *stem_pool; /* (B, w, S/4, S/4) */
     RnBlockActs blocks[CLIP_MAX_LAYERS];
     AttnPoolActs pool;
-    float *scratch; /* conv im2col scratch (one image) */
+    float *scratch; /* conv scratch (one group of images, nn/conv2d.h) */
     /* backward (training only) */
     float *d[5];      /* each the largest activation: two ping-pong gradients and three temporaries */
     AttnPoolActs dpool;
@@ -166,13 +166,14 @@ static Conv2dDims block_dims(const RnBlock *b, int which, int B) {
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
-/* Per image: the largest activation (floats), the largest block output, the conv scratch. */
+/* Per image: the largest activation (floats), the largest block output; the
+ * conv scratch for a batch of max_B (convolutions group images). */
 static void plan_sizes(const ResnetActs *a, size_t *act, size_t *out, size_t *scratch) {
     const ClipVisionConfig *v = &a->cfg.vision;
     size_t S2 = (size_t)v->image_size / 2;
     *act = (size_t)v->width * S2 * S2, *out = 0, *scratch = 0;
     for (int i = 0; i < 3; i++) {
-        Conv2dDims d = stem_dims(v, i, 1);
+        Conv2dDims d = stem_dims(v, i, a->max_B);
         *scratch = max_sz(*scratch, conv2d_scratch_floats(&d, a->training));
     }
     for (int k = 0; k < a->geo.nblocks; k++) {
@@ -182,7 +183,7 @@ static void plan_sizes(const ResnetActs *a, size_t *act, size_t *out, size_t *sc
         *act = max_sz(*act, (size_t)b->inplanes * b->S * b->S);
         *out = max_sz(*out, 4 * (size_t)b->planes * So * So);
         for (int j = 0; j < 4; j++) {
-            Conv2dDims d = block_dims(b, j, 1);
+            Conv2dDims d = block_dims(b, j, a->max_B);
             *scratch = max_sz(*scratch, conv2d_scratch_floats(&d, a->training));
         }
     }
