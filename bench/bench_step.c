@@ -85,6 +85,37 @@ static void print_products(const GemmStats *gs, int steps, double timed_ms, doub
            step_flops / (pms / 1e3) / 1e9);
 }
 
+/* B random images (normal pixels) and captions (SOT, random words, EOT). */
+static void random_batch(const ClipConfig *cfg, int B, float **images, int32_t **texts) {
+    int S = cfg->vision.image_size, T = cfg->text.context_length, V = cfg->text.vocab_size;
+    size_t npix = (size_t)B * 3 * S * S;
+    float *im = malloc(npix * sizeof(float));
+    int32_t *tx = calloc((size_t)B * T, sizeof(int32_t));
+    Rng rng;
+    rng_seed(&rng, 7);
+    for (size_t i = 0; i < npix; i++) im[i] = (float)rng_normal(&rng);
+    for (int b = 0; b < B; b++) {
+        int len = 2 + (int)rng_below(&rng, (uint64_t)(T - 1));
+        tx[(size_t)b * T] = V - 2;
+        for (int t = 1; t < len - 1; t++) tx[(size_t)b * T + t] = 1 + (int)rng_below(&rng, (uint64_t)(V - 3));
+        tx[(size_t)b * T + len - 1] = V - 1;
+    }
+    *images = im, *texts = tx;
+}
+
+static const char *step_kind(int modx, int cache, int bf16) {
+    return modx ? (cache ? (bf16 ? "mod-x-cache-bf16" : "mod-x-cache") : bf16 ? "mod-x-bf16" : "mod-x")
+                : bf16 ? "clip-bf16" : "clip";
+}
+
+/* --hash: 64-bit FNV-1a of the parameters' bytes. */
+static void print_hash(const ClipModel *m) {
+    uint64_t h = 1469598103934665603ull;
+    const unsigned char *p = (const unsigned char *)m->params;
+    for (size_t i = 0; i < m->table.total * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ull;
+    printf("    parameter hash %016llx\n", (unsigned long long)h);
+}
+
 /* What one timed step needs. */
 typedef struct {
     ClipStep *st;
@@ -153,19 +184,9 @@ int main(int argc, char **argv) {
     }
     clip_model_init(m, 1);
     if (old) clip_model_init(old, 2);
-    int S = cfg.vision.image_size, T = cfg.text.context_length, V = cfg.text.vocab_size;
-    size_t npix = (size_t)B * 3 * S * S;
-    float *images = malloc(npix * sizeof(float)), *grads = malloc(m->table.total * sizeof(float));
-    int32_t *texts = calloc((size_t)B * T, sizeof(int32_t));
-    Rng rng;
-    rng_seed(&rng, 7);
-    for (size_t i = 0; i < npix; i++) images[i] = (float)rng_normal(&rng);
-    for (int b = 0; b < B; b++) {
-        int len = 2 + (int)rng_below(&rng, (uint64_t)(T - 1)); /* SOT, words, EOT */
-        texts[(size_t)b * T] = V - 2;
-        for (int t = 1; t < len - 1; t++) texts[(size_t)b * T + t] = 1 + (int)rng_below(&rng, (uint64_t)(V - 3));
-        texts[(size_t)b * T + len - 1] = V - 1;
-    }
+    float *images, *grads = malloc(m->table.total * sizeof(float));
+    int32_t *texts;
+    random_batch(&cfg, B, &images, &texts);
     double *ms = malloc((size_t)steps * sizeof(double)), *cpu = malloc((size_t)steps * sizeof(double));
     double *plain_ms = malloc((size_t)steps * sizeof(double));
     StrategyInst si;
@@ -195,23 +216,16 @@ int main(int argc, char **argv) {
     if (modx && !cache) flops += clip_forward_flops_per_pair(&cfg) * B; /* the old model's forward */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    const char *kind = modx ? (cache ? (bf16 ? "mod-x-cache-bf16" : "mod-x-cache") : bf16 ? "mod-x-bf16" : "mod-x")
-                            : bf16 ? "clip-bf16" : "clip";
     printf("modx %-6s %-11s B=%d threads=%d params=%zu: median %.1f ms/step, %.1f samples/s, %.1f GFLOP/s "
            "(%.2f GFLOP/step; loss %.4f -> %.4f) peak RSS %.0f MiB, cpu %.1f ms/step\n",
-           kind, argv[1], B, omp_get_max_threads(), m->table.total, med, B / (med / 1e3),
+           step_kind(modx, cache, bf16), argv[1], B, omp_get_max_threads(), m->table.total, med, B / (med / 1e3),
            flops / (med / 1e3) / 1e9, flops / 1e9, loss0, l.loss, ru.ru_maxrss / 1024.0, med_cpu);
     print_products(&gs, steps, timed_ms, flops);
     if (inter) print_interleaved(plain_ms, ms, steps);
     if (rows)
         printf("    the cache's encode: %.1f ms for %d pairs (%.2f ms per pair, once per phase; %zu lookups)\n", encode_ms,
                B, encode_ms / B, (size_t)st->old_lookups);
-    if (hash) {
-        uint64_t h = 1469598103934665603ull;
-        const unsigned char *p = (const unsigned char *)m->params;
-        for (size_t i = 0; i < m->table.total * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ull;
-        printf("    parameter hash %016llx\n", (unsigned long long)h);
-    }
+    if (hash) print_hash(m);
     if (rows) oldfeat_free(&fc), free(rows);
     free(ms), free(cpu), free(plain_ms), free(images), free(grads), free(texts), free(segs);
     adamw_free(&opt);
