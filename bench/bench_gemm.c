@@ -74,12 +74,17 @@ static double call_us(GemmFn f, int n) { return 2.0 * n * n * n / gflops(f, 0, 1
 
 int main(int argc, char **argv) {
     int shapes = 0, lay[3] = {0, 0, 0};
+    if (argc == 2 && !strcmp(argv[1], "--fp32-peak")) { /* bench/run.sh: the peak just before a step's row */
+        printf("peak fp32 %.1f GFLOP/s (gemm_f32, 2048², threads=%d)\n", gflops(gemm_f32, 0, 1, 2048, 2048, 2048),
+               omp_get_max_threads());
+        return 0;
+    }
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--shapes")) shapes = 1;
         else if (!strcmp(argv[i], "--layouts") && i + 3 < argc)
             for (int j = 0; j < 3; j++) lay[j] = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_gemm [--shapes] [--layouts M N K]\n");
+            fprintf(stderr, "usage: bench_gemm [--shapes] [--layouts M N K] | --fp32-peak\n");
             return 2;
         }
     }

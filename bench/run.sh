@@ -6,7 +6,8 @@
 # at batch 128 and ViT-B/32 at batch 32, plain CLIP and Mod-X, each with its
 # share of the fp32 peak and its peak resident memory; modx's bf16 step
 # (train.precision) and its Mod-X step with the old-feature cache (the
-# training default, train/featcache.h) beside them, with their ratios (the
+# training default, train/featcache.h) beside them, with their ratios, each modx row's share also of
+# an fp32 peak measured just before it (the machine's speed drifts over the run) (the
 # fp32 cache run also interleaves plain steps, so that ratio comes from the
 # same minutes of a shared machine as well as from separate runs);
 # PyTorch's own bf16 autocast step beside the plain one; under each modx step, its matrix products'
@@ -44,13 +45,20 @@ have_torch=0
 [ "$have_torch" = 1 ] || echo "(python3-torch not installed: 'bash scripts/setup.sh tools' adds the PyTorch peer)"
 
 field() { sed -nE "s|.*$1.*|\\1|p" <<<"$2"; }
-# share LINE: the line's GFLOP/s as a share of the fp32 and bf16 peaks.
+# share LINE: the line's GFLOP/s as a share of the run's fp32 and bf16 peaks, and of the fp32 peak
+# measured just before the row (now32: a shared machine's speed drifts over a run's minutes).
+now32=""
 share() {
   local g; g=$(field ' ([0-9.]+) GFLOP/s' "$1")
-  [ -n "$g" ] && awk -v g="$g" -v a="$p32" -v b="$p16" \
-    'BEGIN { printf "    = %.0f%% of the fp32 peak (%.0f%% of the bf16 peak)\n", 100 * g / a, 100 * g / b }'
+  [ -n "$g" ] && awk -v g="$g" -v a="$p32" -v b="$p16" -v c="${now32:-0}" \
+    'BEGIN { printf "    = %.0f%% of the fp32 peak (%.0f%% of the bf16 peak", 100 * g / a, 100 * g / b
+             if (c > 0) printf "; %.0f%% of the fp32 peak just before this row, %.1f GFLOP/s", 100 * g / c, c
+             printf ")\n" }'
 }
 torch_step() { env "${torch_envs[@]}" /usr/bin/python3 bench/torch_step.py "$@"; }
+peak_now() {
+  now32=$(env "${envs[@]}" "$build/bench/bench_gemm" --fp32-peak | sed -nE 's/^peak fp32 ([0-9.]+) GFLOP.*/\1/p')
+}
 
 # ratio NAME A_LINE B_LINE: the step-time ratio of two lines.
 ratio() {
@@ -65,6 +73,7 @@ for row in "configs/tiny.json 128 modx" "configs/small.json 128 modx" "configs/V
   [ "$B" -le 32 ] && n=$((steps / 3 > 3 ? steps / 3 : 3))
   plain="" tplain="" tbf16="" tmodx=""
   for mode in "${modes[@]}"; do
+    peak_now
     out=$(env "${envs[@]}" "$build/bench/bench_step" "$cfg" --batch "$B" --steps "$n" $mode)
     line=$(head -n 1 <<<"$out") prod=$(grep '^    products' <<<"$out")
     echo "$line"; share "$line"
@@ -83,15 +92,15 @@ for row in "configs/tiny.json 128 modx" "configs/small.json 128 modx" "configs/V
     [ "$have_torch" = 1 ] || continue
     case "$mode" in
       "")
-        tplain=$(torch_step "$cfg" --batch "$B" --steps "$n" --gflop "$gflop"); echo "$tplain"; share "$tplain"
+        peak_now; tplain=$(torch_step "$cfg" --batch "$B" --steps "$n" --gflop "$gflop"); echo "$tplain"; share "$tplain"
         ratio "$cfg clip modx/torch step time" "$line" "$tplain"
         [ "$3" = modx ] || continue
-        tbf16=$(torch_step "$cfg" --batch "$B" --steps "$n" --gflop "$gflop" --bf16); echo "$tbf16"; share "$tbf16" ;;
+        peak_now; tbf16=$(torch_step "$cfg" --batch "$B" --steps "$n" --gflop "$gflop" --bf16); echo "$tbf16"; share "$tbf16" ;;
       --bf16)
         ratio "$cfg modx bf16/torch fp32 step time" "$line" "$tplain"
         ratio "$cfg modx bf16/torch bf16-autocast step time" "$line" "$tbf16" ;;
       --modx)
-        tmodx=$(torch_step "$cfg" --batch "$B" --steps "$n" --gflop "$gflop" --modx); echo "$tmodx"; share "$tmodx"
+        peak_now; tmodx=$(torch_step "$cfg" --batch "$B" --steps "$n" --gflop "$gflop" --modx); echo "$tmodx"; share "$tmodx"
         ratio "$cfg mod-x modx/torch step time" "$line" "$tmodx"
         ratio "$cfg torch Mod-X/plain step time" "$tmodx" "$tplain" ;;
       *) ratio "$cfg modx ${mode#--}/torch mod-x step time" "$line" "$tmodx" ;;
