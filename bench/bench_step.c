@@ -155,7 +155,8 @@ static void print_interleaved(double *plain_ms, double *ms, int steps) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_step CONFIG.json [--batch B] [--steps N] [--modx]\n");
+        fprintf(stderr, "usage: bench_step CONFIG.json [--batch B] [--steps N] [--modx [--cache]] [--bf16] [--hash] "
+                        "[--interleave]\n");
         return 2;
     }
     int B = 128, steps = 10, modx = 0, cache = 0, bf16 = 0, hash = 0, inter = 0;

@@ -84,7 +84,7 @@ for row in "configs/tiny.json 128 modx" "configs/small.json 128 modx" "configs/V
       "") plain=$line ;;
       --bf16) ratio "$cfg bf16/fp32 step time (modx)" "$line" "$plain" ;;
       "--modx --cache --interleave")
-        ratio "$cfg Mod-X (cache)/plain fp32 step time (modx, separate runs)" "$line" "$plain"
+        ratio "$cfg Mod-X (cache)/plain fp32 step time (modx, against the plain row's run)" "$line" "$plain"
         echo "ratio $cfg Mod-X (cache)/plain fp32 step time (modx, interleaved) =" \
              "$(sed -nE 's/.*interleaved.*ratio ([0-9.]+).*/\1/p' <<<"$out")" ;;
       "--modx --cache"*) ratio "$cfg Mod-X (cache${mode#--modx --cache})/plain fp32 step time (modx)" "$line" "$plain" ;;

@@ -351,8 +351,9 @@ TEST(gemm_bf16_deterministic_and_inside_parallel_region) {
     EXPECT(inside, "gemm_bf16 inside a parallel region differs from the single-threaded product");
 }
 
-/* gemm_stats counts the products called outside parallel regions between
- * start and stop, in fp32 and bf16, with their 2·M·N·K, and nothing else. */
+/* gemm_stats counts the products called outside parallel regions (active or
+ * not: one thread, or an if(0) region) between start and stop, in fp32 and
+ * bf16, with their 2·M·N·K, and nothing else. */
 TEST(gemm_stats_count_top_level_products_only) {
     Case c, d;
     case_init(&c, 0, 1, 7, 33, 129, 0, 21);
@@ -367,6 +368,10 @@ TEST(gemm_stats_count_top_level_products_only) {
     omp_set_num_threads(2);
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < 4; i++) case_run(&c, gemm_f32, 1.0f, 0.0f, out + (size_t)i * nc);
+#pragma omp parallel num_threads(1) /* an inactive region: its products are not counted either */
+    case_run(&c, gemm_f32, 1.0f, 0.0f, out);
+#pragma omp parallel for schedule(static) if (0)
+    for (int i = 0; i < 2; i++) case_run(&c, gemm_f32, 1.0f, 0.0f, out + (size_t)i * nc);
     omp_set_num_threads(saved);
     free(out);
     GemmStats s = gemm_stats_stop();

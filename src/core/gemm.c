@@ -94,13 +94,13 @@ static GemmStats g_stats;
 void gemm_stats_start(void) {
     pthread_mutex_lock(&g_stats_lock);
     g_stats = (GemmStats){0};
-    g_stats_on = 1;
+    __atomic_store_n(&g_stats_on, 1, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&g_stats_lock);
 }
 
 GemmStats gemm_stats_stop(void) {
     pthread_mutex_lock(&g_stats_lock);
-    g_stats_on = 0;
+    __atomic_store_n(&g_stats_on, 0, __ATOMIC_RELAXED);
     GemmStats s = g_stats;
     pthread_mutex_unlock(&g_stats_lock);
     return s;
@@ -108,7 +108,8 @@ GemmStats gemm_stats_stop(void) {
 
 /* The start time of a product to be timed, or a negative value when none is. */
 static double stats_begin(void) {
-    if (!__atomic_load_n(&g_stats_on, __ATOMIC_RELAXED) || omp_in_parallel()) return -1.0;
+    /* omp_get_level, not omp_in_parallel: a one-thread (inactive) region counts too */
+    if (!__atomic_load_n(&g_stats_on, __ATOMIC_RELAXED) || omp_get_level() > 0) return -1.0;
     return omp_get_wtime();
 }
 

@@ -73,9 +73,10 @@ void gemm_layer(int transA, int transB, int M, int N, int K, float alpha, const 
                 int ldb, float beta, float *C, int ldc);
 
 /* Wall time in products, for benchmarks: between gemm_stats_start() and
- * gemm_stats_stop(), every gemm_f32 / gemm_bf16 call made outside an OpenMP
- * parallel region (so all of a step's products but the per-head attention
- * products, which run inside one) adds its wall time and its 2·M·N·K FLOPs.
+ * gemm_stats_stop(), every gemm_f32 / gemm_bf16 call made outside any OpenMP
+ * parallel region, active or not (so all of a step's products but the
+ * per-head attention products, which run inside one, even with one thread)
+ * adds its wall time and its 2·M·N·K FLOPs.
  * Off by default: then a product costs one flag test more. Start and stop
  * from one thread while no product runs. */
 typedef struct {

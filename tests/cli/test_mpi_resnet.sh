@@ -7,10 +7,11 @@
 # within 1e-2 of their largest entry instead of 1e-3: a few block BatchNorm
 # biases and weights and conv weights of this 4-channel tower have gradients
 # that nearly cancel, and AdamW scales their rounding up over two more phases.
-# How far depends on the CPU's product kernels: the largest was below 3e-3 on
-# the earlier machines (AVX-512, no AMX) and 3.28e-3 on an AMX Xeon, in Mod-X phase 1's first moment
-# of layer4.0.conv2.weight, 7.4e-7 against its largest entry 2.3e-4; losses
-# and R@1 keep the usual tolerances). The toy is evaluated on its red test set only: in the
+# How far depends on the CPU's product kernels and on every summation order:
+# the largest was below 3e-3 on the earlier machines (AVX-512, no AMX) and
+# 3.28e-3 on an AMX Xeon (Mod-X phase 1's first moment of layer4.0.conv2.weight,
+# 7.4e-7 against its largest entry 2.3e-4), then 4.1e-4 there once BatchNorm's
+# sums ran in core/lanesum.h's order; losses and R@1 keep the usual tolerances). The toy is evaluated on its red test set only: in the
 # green and blue ones two solid-colour images get identical features from this
 # tower, so their captions' ranks are exact ties that rounding decides. Then
 # the same over TCP, bit-identical to the first 2-rank run (the statistics are
