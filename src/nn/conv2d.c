@@ -25,7 +25,7 @@ int conv2d_group(const Conv2dDims *d) {
 size_t conv2d_scratch_floats(const Conv2dDims *d, int backward) {
     size_t G = (size_t)conv2d_group(d), HWo = (size_t)conv2d_out_h(d) * conv2d_out_w(d);
     size_t cols = (size_t)d->Cin * d->K * d->K * HWo;
-    if (G > 1) return G * (cols + (backward ? cols : 0) + (size_t)d->Cout * HWo);
+    if (G > 1) return G * (backward ? group_floats_per_image(d) : cols + (size_t)d->Cout * HWo);
     if (plain_1x1(d)) return 0;
     return backward ? 2 * cols : cols;
 }

@@ -19,13 +19,8 @@ for mode in cache per_step; do
   "$MODX" run "$D/$mode.json" --out "$TMP/$mode" --quiet --no-report > /dev/null
 done
 grep -q '"old_features":.*"per_step"' "$TMP/per_step/experiment.json"
-n=0
-for f in $(cd "$TMP/per_step" && find . -name '*.safetensors' | sort) results.csv; do
-  cmp "$TMP/cache/$f" "$TMP/per_step/$f"
-  n=$((n + 1))
-done
-echo "$n files identical"
-[ "$n" -ge 16 ]
+same_files "$TMP/per_step" "$TMP/cache"
+[ "$SAME_FILES" -ge 16 ]
 steps() { grep '"type": "step"' "$1" | metrics_sans_timings /dev/stdin; }
 diff <(steps "$TMP/cache/metrics.jsonl") <(steps "$TMP/per_step/metrics.jsonl")
 [ "$(steps "$TMP/cache/metrics.jsonl" | wc -l)" -ge 40 ]
